@@ -1,0 +1,122 @@
+//! Reports this build produces validate against the committed JSON Schema.
+
+use probe_core::report::{
+    BandwidthResult, Direction, IntervalSample, LatencyMetrics, LatencyPoint, StreamResult,
+    TcpInfoSnapshot, Throughput, UdpMetrics,
+};
+use probe_core::{result_line, HostFacts, LatencyHistogram, Report, Role, REPORT_SCHEMA};
+
+fn validator() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(REPORT_SCHEMA).unwrap();
+    jsonschema::validator_for(&schema).expect("the committed schema is itself valid")
+}
+
+fn errors_of(value: &serde_json::Value) -> Vec<String> {
+    validator()
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// A report with every section filled, host facts read from this machine.
+fn full_report() -> Report {
+    let mut rtt = LatencyHistogram::new();
+    (1..1000).for_each(|i| rtt.record(10_000 + i * 7));
+    let mut report = Report::new(
+        "netprobe",
+        env!("CARGO_PKG_VERSION"),
+        Role::Client,
+        "tcp-rr",
+    );
+    report.run_id = Some("run-1".into());
+    report.started_at = Some("2026-11-24T21:00:00.000Z".into());
+    report.measured_duration_ns = 5_000_000_000;
+    report.host = HostFacts::collect();
+    report.set_parameter("message_bytes", 64);
+    let mut latency = LatencyMetrics::closed_loop(rtt.clone());
+    latency.transactions_per_sec = 70_000.0;
+    latency.rtt_uncorrected = Some(rtt);
+    report.metrics.latency = Some(latency);
+    report.metrics.throughput.push(Throughput {
+        direction: Direction::ClientToServer,
+        received_bytes: 1 << 30,
+        measured_ns: 1_000_000_000,
+        bits_per_sec: 8.0 * (1u64 << 30) as f64,
+        streams: vec![StreamResult {
+            index: 0,
+            received_bytes: 1 << 30,
+            bits_per_sec: 8.0 * (1u64 << 30) as f64,
+            sender_socket: None,
+            receiver_socket: None,
+            sender_tcp_info: Some(TcpInfoSnapshot::default()),
+        }],
+    });
+    report.metrics.udp = Some(UdpMetrics {
+        sent_datagrams: 100,
+        received_datagrams: 99,
+        lost_datagrams: 1,
+        loss_ratio: 0.01,
+        jitter_ns: 1500.0,
+        datagram_bytes: 1400,
+        ..Default::default()
+    });
+    report.metrics.memory_bandwidth.push(BandwidthResult {
+        kernel: "triad".into(),
+        stores: "nontemporal".into(),
+        implementation: "avx2-nt".into(),
+        threads: 1,
+        array_bytes: 3 << 28,
+        bytes_per_pass: 3 << 28,
+        passes: 10,
+        best_bytes_per_sec: 2e10,
+        median_bytes_per_sec: 1.9e10,
+        worst_bytes_per_sec: 1.8e10,
+        cv: 0.02,
+        bus_bytes_per_sec: 2e10,
+        sustained_bytes_per_sec: 1.9e10,
+        throttled_periods: Some(0),
+        throttled_ns: None,
+    });
+    report.metrics.memory_latency.push(LatencyPoint {
+        working_set_bytes: 4096,
+        ns_per_load: 1.2,
+        huge_pages: false,
+    });
+    report.intervals.push(IntervalSample {
+        direction: Some(Direction::ClientToServer),
+        start_ns: 0,
+        duration_ns: 1_000_000_000,
+        bytes: 1 << 30,
+        bits_per_sec: 8.6e9,
+        transactions: None,
+    });
+    report
+        .warnings
+        .push("sender and receiver share a core".into());
+    report
+}
+
+#[test]
+fn a_full_report_from_this_machine_validates() {
+    let line = result_line::encode(&full_report()).unwrap();
+    let json = line.split_once(' ').unwrap().1;
+    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(errors_of(&value), Vec::<String>::new());
+}
+
+#[test]
+fn the_schema_rejects_nulls_and_unknown_fields() {
+    let mut value = serde_json::to_value(full_report()).unwrap();
+    value["metrics"]["udp"]["jitter_ns"] = serde_json::Value::Null;
+    assert!(!errors_of(&value).is_empty());
+    let mut value = serde_json::to_value(full_report()).unwrap();
+    value["surprise"] = 1.into();
+    assert!(!errors_of(&value).is_empty());
+}
+
+#[test]
+fn decode_accepts_what_encode_wrote() {
+    let report = full_report();
+    let line = result_line::encode(&report).unwrap();
+    assert_eq!(result_line::decode(&line).unwrap(), report);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every check and test of fargate-bench, installing first what the tests need.
+#
+#   scripts/test.sh            everything: packages, lint, docs, unit tests, and the tests that
+#                              need root, Docker or moto (run with --ignored)
+#   SKIP_INSTALL=1 scripts/test.sh   skip the apt/pip step (offline re-runs)
+#
+# Needs: a Debian machine with the Rust toolchain; root (or sudo) for apt-get and the network
+# namespace tests; a running Docker engine for the container tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else
+    echo "need root for: $*" >&2; return 1; fi
+}
+
+# Peers for the benchmark scripts and ground truth for the tests (shared/peers.md).
+DEBIAN_PACKAGES=(iperf3 sockperf qperf likwid sysbench mbw iproute2 python3-venv)
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+  step "Debian packages: ${DEBIAN_PACKAGES[*]}"
+  missing=()
+  for p in "${DEBIAN_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  step "Python venv with moto (AWS API server for the ECS tests)"
+  python3 -m venv "$root/.venv"
+  "$root/.venv/bin/pip" install -q --disable-pip-version-check \
+    'moto==5.2.5' flask flask-cors boto3 cfn-lint
+fi
+export FARGATE_BENCH_MOTO_SERVER="$root/.venv/bin/moto_server"
+export FARGATE_BENCH_PYTHON="$root/.venv/bin/python"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "cargo build --release (the probes are measured optimised)"
+cargo build --workspace --release --quiet
+
+step "cargo test: unit, property and loopback tests"
+cargo test --workspace
+
+step "cargo test --ignored: tests that need root, Docker or moto"
+cargo test --workspace -- --ignored
