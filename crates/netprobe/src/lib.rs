@@ -1,2 +1,106 @@
-//! `netprobe`: filled in by its own issue; see the README for what works today.
+//! `netprobe`: network throughput and latency between two hosts, measured as carefully as
+//! iperf3, netperf and sockperf, and reported through `probe-core`.
+//!
+//! A server ([`serve`]) accepts control connections; a client ([`run_test`]) agrees a test with
+//! it, both sides run their half on dedicated data-plane threads with blocking sockets and
+//! preallocated buffers, and the client's [`probe_core::Report`] carries both sides' figures.
+//!
+//! * Control channel: length-prefixed `postcard` frames with a hard size cap checked before
+//!   allocating ([`protocol`]), a version handshake, and with a pre-shared key a mutual
+//!   HMAC-SHA256 proof over fresh nonces ([`auth`]). Every read has a deadline; the server caps
+//!   duration, streams, UDP rate and concurrent tests ([`ServerLimits`]) and names the cap when it
+//!   refuses.
+//! * Tests: `tcp-stream` (parallel, reverse, bidirectional, zero-copy), `udp-stream` (paced,
+//!   loss, duplicates, reordering, RFC 3550 jitter), `tcp-rr`, `udp-rr` (per-request timeout),
+//!   `tcp-crr`, and open-loop request/response with coordinated-omission correction.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use netprobe::{run_test, serve, ClientConfig, ServerConfig, TestRequest};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! let server = tokio::spawn(serve(listener, ServerConfig::default(), std::future::pending()));
+//! let request = TestRequest::tcp_stream(std::time::Duration::from_secs(2));
+//! let report = run_test(&ClientConfig::new(addr.to_string(), request)).await?;
+//! println!("{} bit/s", report.metrics.throughput[0].bits_per_sec);
+//! # server.abort();
+//! # Ok(()) }
+//! ```
+//!
+//! # Platform specific behavior
+//! TCP_INFO, pinning, per-thread CPU time and `--zerocopy` are Linux-only; elsewhere the report
+//! leaves those facts out and pinning or zero-copy requests fail with a clear error.
 #![deny(missing_docs)]
+
+pub mod auth;
+mod client;
+mod conn;
+mod data;
+pub mod error;
+pub mod limits;
+pub mod protocol;
+pub mod report;
+mod server;
+mod session;
+mod sys;
+
+pub use auth::PreSharedKey;
+pub use client::{run_test, ClientConfig, DEFAULT_PORT};
+pub use error::{NetError, Result};
+pub use limits::ServerLimits;
+pub use protocol::{Flow, SocketRequest, TestKind, TestRequest};
+pub use server::{serve, ServeSummary, ServerConfig};
+
+/// Resolves on Ctrl-C or SIGTERM: what a server or client binary stops on.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+impl TestRequest {
+    /// A forward single-stream `tcp-stream` of `duration` with 128 KiB writes and 1 s intervals.
+    pub fn tcp_stream(duration: std::time::Duration) -> Self {
+        Self::new(TestKind::TcpStream, duration)
+    }
+
+    /// A request of `kind` with the defaults its test uses (iperf3's and sockperf's sizes).
+    pub fn new(kind: TestKind, duration: std::time::Duration) -> Self {
+        let (message_bytes, response_bytes, rate) = match kind {
+            TestKind::TcpStream => (128 * 1024, 0, None),
+            TestKind::UdpStream => (1400, 0, Some(1_000_000_000)),
+            TestKind::TcpRr | TestKind::UdpRr | TestKind::TcpCrr => (64, 64, None),
+        };
+        let duration_ms = duration.as_millis() as u64;
+        Self {
+            kind,
+            duration_ms,
+            omit_ms: 0,
+            interval_ms: 1000.min(duration_ms.max(100)),
+            streams: 1,
+            flow: Flow::Forward,
+            message_bytes,
+            response_bytes,
+            rate,
+            socket: SocketRequest {
+                no_delay: !matches!(kind, TestKind::TcpStream),
+                ..Default::default()
+            },
+            zerocopy: false,
+            server_cpus: Vec::new(),
+            request_timeout_ms: 100,
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The netprobe client: agrees a test with a server, runs its side, and reports both.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use probe_core::Report;
+use tokio::net::TcpStream;
+
+use crate::auth::{self, PreSharedKey, Side};
+use crate::conn::Control;
+use crate::data::{Window, SEND_TAIL};
+use crate::error::{NetError, Result};
+use crate::protocol::{
+    Message, TestKind, TestRequest, MAGIC, MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION,
+};
+use crate::report::{build_report, ReportContext};
+use crate::session::{self, DataSockets, End};
+
+/// Default control port (iperf3 uses 5201; ours differs so both can run side by side).
+pub const DEFAULT_PORT: u16 = 5301;
+
+/// A client run: where, what, and how.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `HOST` or `HOST:PORT` (default port [`DEFAULT_PORT`]).
+    pub server: String,
+    /// The test.
+    pub request: TestRequest,
+    /// Key to prove; required when the server has one.
+    pub psk: Option<PreSharedKey>,
+    /// CPUs for the client's data threads.
+    pub cpus: Vec<u32>,
+    /// Run id to put in the report.
+    pub run_id: Option<String>,
+    /// How long to wait for each control message before the test.
+    pub control_timeout: Duration,
+}
+
+impl ClientConfig {
+    /// A client for `server` running `request`, unauthenticated, unpinned.
+    pub fn new(server: impl Into<String>, request: TestRequest) -> Self {
+        Self {
+            server: server.into(),
+            request,
+            psk: None,
+            cpus: Vec::new(),
+            run_id: None,
+            control_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+async fn resolve(server: &str) -> Result<SocketAddr> {
+    let with_port = if server.parse::<SocketAddr>().is_ok() || has_port(server) {
+        server.to_owned()
+    } else if server.contains(':') && !server.starts_with('[') {
+        format!("[{server}]:{DEFAULT_PORT}") // bare IPv6
+    } else {
+        format!("{server}:{DEFAULT_PORT}")
+    };
+    let found: Vec<SocketAddr> = match tokio::net::lookup_host(with_port.clone()).await {
+        Ok(addrs) => addrs.collect(),
+        Err(e) => {
+            return Err(NetError::Connect {
+                addr: with_port,
+                source: e,
+            })
+        }
+    };
+    found.first().copied().ok_or(NetError::Connect {
+        addr: with_port,
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address"),
+    })
+}
+
+fn has_port(server: &str) -> bool {
+    match server.rsplit_once(':') {
+        Some((host, port)) => {
+            port.parse::<u16>().is_ok() && (!host.contains(':') || host.ends_with(']'))
+        }
+        None => false,
+    }
+}
+
+/// Runs one test against a server and returns the client's report, which includes what the
+/// server measured (the receiver's counts are the throughput).
+///
+/// # Errors
+/// Connection, protocol, refusal (the server's reason, naming the cap) and data-plane errors.
+pub async fn run_test(config: &ClientConfig) -> Result<Report> {
+    let server = resolve(&config.server).await?;
+    let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(server))
+        .await
+        .map_err(|_| NetError::Timeout {
+            what: format!("connecting to {server}"),
+            secs: 5,
+        })?
+        .map_err(|e| NetError::Connect {
+            addr: server.to_string(),
+            source: e,
+        })?;
+    let mut control = Control::new(stream, MAX_SERVER_FRAME_BYTES);
+    let timeout = config.control_timeout;
+    handshake(&mut control, config, server, timeout).await?;
+
+    control
+        .send(&Message::Request(config.request.clone()))
+        .await?;
+    let (data_port, cookie) = match control.recv(timeout, "the server's answer").await? {
+        Message::Accepted { data_port, cookie } => (data_port, cookie),
+        Message::Refused(r) => return Err(NetError::Refused(r)),
+        other => return Err(unexpected(&control, "Accepted", &other)),
+    };
+    let data_addr = SocketAddr::new(server.ip(), data_port);
+    let req = config.request.clone();
+    let sockets = tokio::task::spawn_blocking(move || -> std::io::Result<DataSockets> {
+        Ok(match req.kind {
+            TestKind::TcpStream | TestKind::TcpRr => {
+                DataSockets::Tcp(session::connect_streams(data_addr, &req, &cookie)?)
+            }
+            TestKind::TcpCrr => DataSockets::CrrClient(data_addr),
+            TestKind::UdpStream | TestKind::UdpRr => {
+                let local = SocketAddr::new(unspecified_like(data_addr), 0);
+                let socket = session::bind_udp(local, &req.socket)?;
+                socket.connect(data_addr)?;
+                DataSockets::Udp(socket)
+            }
+        })
+    })
+    .await
+    .map_err(|e| NetError::io("data setup", std::io::Error::other(e)))?
+    .map_err(|e| NetError::io(format!("opening data connections to {data_addr}"), e))?;
+
+    control.send(&Message::Start).await?;
+    let window = Window {
+        t0: Instant::now(),
+        omit: Duration::from_millis(config.request.omit_ms),
+        duration: Duration::from_millis(config.request.duration_ms),
+        interval: Duration::from_millis(config.request.interval_ms),
+    };
+    let started_at = SystemTime::now();
+    let (req, cpus) = (config.request.clone(), config.cpus.clone());
+    let local = tokio::task::spawn_blocking(move || {
+        session::run_side(End::Client, &req, sockets, window, &cookie, &cpus)
+    })
+    .await
+    .map_err(|e| NetError::io("data plane", std::io::Error::other(e)))?
+    .map_err(|e| NetError::io(format!("client data plane against {data_addr}"), e))?;
+
+    // The server finishes a few seconds after its window at most; wait a little longer.
+    let result_wait = SEND_TAIL + Duration::from_secs(15);
+    let remote = match control.recv(result_wait, "the server's result").await? {
+        Message::Result(r) => r,
+        Message::Failed { reason } => {
+            return Err(NetError::Protocol {
+                peer: control.peer().to_owned(),
+                reason: format!("the server's side of the test failed: {reason}"),
+            })
+        }
+        other => return Err(unexpected(&control, "Result", &other)),
+    };
+    Ok(build_report(&ReportContext {
+        end: End::Client,
+        request: &config.request,
+        local: &local,
+        remote: Some(&remote),
+        started_at,
+        run_id: config.run_id.clone(),
+        peer: server.to_string(),
+    }))
+}
+
+fn unspecified_like(addr: SocketAddr) -> std::net::IpAddr {
+    match addr {
+        SocketAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    }
+}
+
+fn unexpected(control: &Control, wanted: &str, got: &Message) -> NetError {
+    NetError::Protocol {
+        peer: control.peer().to_owned(),
+        reason: format!("expected {wanted}, got {got:?}"),
+    }
+}
+
+async fn handshake(
+    control: &mut Control,
+    config: &ClientConfig,
+    server: SocketAddr,
+    timeout: Duration,
+) -> Result<()> {
+    let client_nonce = auth::nonce();
+    control
+        .send(&Message::ClientHello {
+            magic: MAGIC,
+            version: PROTOCOL_VERSION,
+            nonce: client_nonce,
+        })
+        .await?;
+    let (server_nonce, auth_required) = match control.recv(timeout, "the server's hello").await? {
+        Message::ServerHello {
+            nonce,
+            auth_required,
+            ..
+        } => (nonce, auth_required),
+        Message::Refused(r) => return Err(NetError::Refused(r)),
+        other => return Err(unexpected(control, "ServerHello", &other)),
+    };
+    match (&config.psk, auth_required) {
+        (None, false) => Ok(()),
+        (None, true) => Err(NetError::KeyRequired(server)),
+        (Some(_), false) => Err(NetError::ServerUnauthenticated(server)),
+        (Some(key), true) => {
+            let mac = key.prove(Side::Client, &client_nonce, &server_nonce);
+            control.send(&Message::ClientProof { mac }).await?;
+            match control.recv(timeout, "the server's key proof").await? {
+                Message::ServerProof { mac } => {
+                    if key.verify(Side::Server, &client_nonce, &server_nonce, &mac) {
+                        Ok(())
+                    } else {
+                        Err(NetError::ServerAuth(server))
+                    }
+                }
+                Message::Refused(r) => Err(NetError::Refused(r)),
+                other => Err(unexpected(control, "ServerProof", &other)),
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Bulk TCP: a sender that writes until the window (plus a short tail) is over, and a receiver
+//! that counts what arrives inside the window, per interval.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use super::Window;
+use crate::sys::{self, ZeroCopySource};
+
+/// How long a receiver waits past the sender's stop for the end of the stream.
+const DRAIN_GRACE: Duration = Duration::from_secs(3);
+
+/// What a receiver counted on one stream.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Received {
+    pub(crate) window_bytes: u64,
+    pub(crate) interval_bytes: Vec<u64>,
+    /// The stream ended (EOF or error) before the window closed.
+    pub(crate) ended_early: bool,
+}
+
+/// Writes `buf` (or the zero-copy source) until the window's send deadline, then half-closes.
+pub(crate) fn send(
+    stream: &TcpStream,
+    window: &Window,
+    buf: &[u8],
+    zerocopy: Option<&ZeroCopySource>,
+) -> io::Result<u64> {
+    let until = window.send_until();
+    let fd = stream.as_raw_fd();
+    let mut writer = stream;
+    let mut sent = 0u64;
+    loop {
+        let n = match zerocopy {
+            Some(source) => sys::sendfile_all(fd, source)?,
+            None => match writer.write(buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            },
+        };
+        sent += n as u64;
+        if Instant::now() >= until {
+            break;
+        }
+    }
+    stream.shutdown(Shutdown::Write)?;
+    Ok(sent)
+}
+
+/// Reads until end of stream, counting bytes whose read completed inside the window.
+pub(crate) fn receive(
+    stream: &TcpStream,
+    window: &Window,
+    buf: &mut [u8],
+    zerocopy: bool,
+) -> io::Result<Received> {
+    stream.set_read_timeout(Some(Duration::from_millis(250)))?;
+    let give_up = window.send_until() + DRAIN_GRACE;
+    let mut interval_bytes = vec![0u64; window.interval_count()];
+    let mut window_bytes = 0u64;
+    let mut reader = stream;
+    let fd = stream.as_raw_fd();
+    let len = buf.len();
+    let mut eof_at = None;
+    loop {
+        let result = if zerocopy {
+            sys::recv_discard(fd, buf, len)
+        } else {
+            reader.read(buf)
+        };
+        let now = Instant::now();
+        match result {
+            Ok(0) => {
+                eof_at = Some(now);
+                break;
+            }
+            Ok(n) => {
+                if let Some(slot) = window.slot(now) {
+                    interval_bytes[slot] += n as u64;
+                    window_bytes += n as u64;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                if now >= give_up {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                eof_at = Some(now);
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Received {
+        window_bytes,
+        interval_bytes,
+        ended_early: eof_at.is_none_or(|t| t < window.end()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receiver_counts_only_the_window() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let window = Window {
+            t0: Instant::now(),
+            omit: Duration::from_millis(100),
+            duration: Duration::from_millis(300),
+            interval: Duration::from_millis(100),
+        };
+        let sender = std::thread::spawn(move || {
+            let buf = vec![0u8; 64 * 1024];
+            send(&client, &window, &buf, None).unwrap()
+        });
+        let mut buf = vec![0u8; 64 * 1024];
+        let received = receive(&server, &window, &mut buf, false).unwrap();
+        let sent = sender.join().unwrap();
+        assert_eq!(received.interval_bytes.len(), 3);
+        assert!(received.interval_bytes.iter().all(|b| *b > 0));
+        assert_eq!(
+            received.window_bytes,
+            received.interval_bytes.iter().sum::<u64>()
+        );
+        // Warm-up and tail are excluded, so the window saw strictly less than was sent.
+        assert!(received.window_bytes < sent);
+        assert!(!received.ended_early);
+    }
+}

@@ -1,0 +1,472 @@
+//! Control-channel messages and their framing.
+//!
+//! A frame is a big-endian `u32` length followed by that many bytes of a `postcard`-encoded
+//! [`Message`]. The decoder is sans-IO ([`decode_frame`]: bytes in, message or error out) and
+//! checks the length against a hard cap *before* anything is allocated. The first frame on a
+//! connection is [`Message::ClientHello`] with [`PROTOCOL_VERSION`]. Keep the codec here, in one
+//! module, so the wire format could be swapped.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the control protocol; a server refuses any other.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
+pub const MAGIC: [u8; 8] = *b"NETPROBE";
+
+/// Largest frame a server accepts from a client (requests are tiny).
+pub const MAX_CLIENT_FRAME_BYTES: usize = 64 * 1024;
+
+/// Largest frame a client accepts from a server (results carry per-interval samples).
+pub const MAX_SERVER_FRAME_BYTES: usize = 16 * 1024 * 1024;
+
+/// Everything that crosses the control channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Message {
+    /// Client's first frame.
+    ClientHello {
+        /// [`MAGIC`].
+        magic: [u8; 8],
+        /// [`PROTOCOL_VERSION`] of the client.
+        version: u16,
+        /// Fresh random nonce for the key proof.
+        nonce: [u8; 32],
+    },
+    /// Server's answer to the hello.
+    ServerHello {
+        /// Server's protocol version.
+        version: u16,
+        /// Fresh random nonce.
+        nonce: [u8; 32],
+        /// Whether the client must prove the key before anything else.
+        auth_required: bool,
+    },
+    /// HMAC-SHA256 proof of the key from the client.
+    ClientProof {
+        /// The MAC.
+        mac: [u8; 32],
+    },
+    /// HMAC-SHA256 proof of the key from the server.
+    ServerProof {
+        /// The MAC.
+        mac: [u8; 32],
+    },
+    /// The test the client wants.
+    Request(TestRequest),
+    /// The server accepted and listens for data on `data_port`.
+    Accepted {
+        /// TCP or UDP port for the data connections.
+        data_port: u16,
+        /// Secret that each data connection or datagram must carry.
+        cookie: [u8; 16],
+    },
+    /// The server refused; nothing ran.
+    Refused(Refusal),
+    /// Client: all data connections are up, start the clock.
+    Start,
+    /// Server: its side's measurements.
+    Result(SideResult),
+    /// Either side: the test failed.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The test kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TestKind {
+    /// Bulk TCP.
+    TcpStream,
+    /// Bulk UDP at a rate.
+    UdpStream,
+    /// TCP request/response on persistent connections.
+    TcpRr,
+    /// UDP request/response.
+    UdpRr,
+    /// TCP connect, request, response, close.
+    TcpCrr,
+}
+
+impl TestKind {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            TestKind::TcpStream => "tcp-stream",
+            TestKind::UdpStream => "udp-stream",
+            TestKind::TcpRr => "tcp-rr",
+            TestKind::UdpRr => "udp-rr",
+            TestKind::TcpCrr => "tcp-crr",
+        }
+    }
+
+    /// Whether the data plane is UDP.
+    pub fn is_udp(self) -> bool {
+        matches!(self, TestKind::UdpStream | TestKind::UdpRr)
+    }
+}
+
+/// Which way bulk data flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Flow {
+    /// Client sends.
+    Forward,
+    /// Server sends (`--reverse`).
+    Reverse,
+    /// Both at once (`--bidir`), on separate connections.
+    Bidirectional,
+}
+
+/// Socket options the client asks both sides to set on data sockets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketRequest {
+    /// `SO_SNDBUF` to request.
+    pub send_buffer_bytes: Option<u32>,
+    /// `SO_RCVBUF` to request.
+    pub recv_buffer_bytes: Option<u32>,
+    /// `TCP_MAXSEG`.
+    pub mss_bytes: Option<u32>,
+    /// `TCP_NODELAY`.
+    pub no_delay: bool,
+    /// `TCP_CONGESTION`.
+    pub congestion: Option<String>,
+}
+
+/// A test as the client asks for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRequest {
+    /// Kind.
+    pub kind: TestKind,
+    /// Measured window.
+    pub duration_ms: u64,
+    /// Warm-up excluded from the figures.
+    pub omit_ms: u64,
+    /// Interval sample length.
+    pub interval_ms: u64,
+    /// Parallel streams (connections or sockets).
+    pub streams: u32,
+    /// Direction for bulk tests.
+    pub flow: Flow,
+    /// Write size (TCP) or datagram payload (UDP).
+    pub message_bytes: u32,
+    /// Response size for request/response tests.
+    pub response_bytes: u32,
+    /// Target rate: bits/s for `udp-stream`, transactions/s for open-loop request/response.
+    pub rate: Option<u64>,
+    /// Socket options.
+    pub socket: SocketRequest,
+    /// sendfile/MSG_TRUNC data path.
+    pub zerocopy: bool,
+    /// CPUs the server should pin its data threads to.
+    pub server_cpus: Vec<u32>,
+    /// Per-request timeout for `udp-rr`.
+    pub request_timeout_ms: u64,
+}
+
+/// Why a server refused a request. Each names the cap or check so the user knows what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Refusal {
+    /// Protocol versions differ.
+    #[error("protocol version {client} is not supported by this server (version {server}); use matching netprobe releases")]
+    UnsupportedVersion {
+        /// Client's.
+        client: u16,
+        /// Server's.
+        server: u16,
+    },
+    /// First frame was not a netprobe hello.
+    #[error("not a netprobe client (bad magic in the first frame)")]
+    BadMagic,
+    /// The server needs a key and got none.
+    #[error("this server requires a pre-shared key; pass --psk KEY or set NETPROBE_PSK")]
+    AuthRequired,
+    /// The key proof did not verify.
+    #[error("key proof failed: client and server have different keys")]
+    AuthFailed,
+    /// Duration + omit over the cap.
+    #[error("duration {requested_ms} ms (with warm-up) is over the server's cap of {cap_ms} ms; shorten --time/--omit or raise the server's --max-duration")]
+    Duration {
+        /// Requested.
+        requested_ms: u64,
+        /// Cap.
+        cap_ms: u64,
+    },
+    /// Too many streams.
+    #[error("{requested} parallel streams is over the server's cap of {cap}; lower -P or raise the server's --max-streams")]
+    Streams {
+        /// Requested.
+        requested: u32,
+        /// Cap.
+        cap: u32,
+    },
+    /// Rate too high (or unlimited when the server caps it).
+    #[error("UDP rate {requested} bit/s is over the server's cap of {cap} bit/s; lower --rate or raise the server's --max-rate")]
+    Rate {
+        /// Requested (0 = unlimited).
+        requested: u64,
+        /// Cap.
+        cap: u64,
+    },
+    /// Too many tests at once.
+    #[error("the server already runs {cap} tests, its cap; retry later or raise the server's --max-tests")]
+    Busy {
+        /// Cap.
+        cap: u32,
+    },
+    /// Any other invalid parameter.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+/// Per-stream measurements from one side.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamSide {
+    /// Stream index.
+    pub index: u32,
+    /// Bytes received in the measured window.
+    pub received_bytes: u64,
+    /// Bytes received per interval of the window.
+    pub interval_bytes: Vec<u64>,
+    /// Socket options read back: send buffer, receive buffer, MSS (0 = unknown).
+    pub socket: [u64; 3],
+    /// No-delay read back.
+    pub no_delay: bool,
+    /// Congestion control read back.
+    pub congestion: Option<String>,
+    /// TCP_INFO of this side's socket at the end: retrans, srtt ns, rttvar ns, cwnd, mss, pmtu,
+    /// delivery rate bit/s (0 = unknown).
+    pub tcp_info: Option<[u64; 7]>,
+    /// Whether this side sent on the stream.
+    pub sender: bool,
+    /// The receiver saw the stream end before the window closed.
+    pub ended_early: bool,
+}
+
+/// One side's measurements, sent by the server at the end of a test.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SideResult {
+    /// Length of the measured window on this side.
+    pub measured_ns: u64,
+    /// Per-stream results.
+    pub streams: Vec<StreamSide>,
+    /// UDP receiver counts: received, lost, duplicates, out of order, jitter ns.
+    pub udp: Option<UdpCounts>,
+    /// Data-thread CPU time: user, system.
+    pub cpu_ns: [u64; 2],
+    /// Data threads' pinning as applied.
+    pub pinned_cpus: Vec<u32>,
+    /// UDP datagrams this side sent.
+    pub udp_sent: u64,
+}
+
+/// What a UDP receiver counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct UdpCounts {
+    /// Distinct datagrams received (whole test).
+    pub received: u64,
+    /// Received twice or more.
+    pub duplicates: u64,
+    /// Arrived after a higher sequence number.
+    pub out_of_order: u64,
+    /// RFC 3550 jitter, ns.
+    pub jitter_ns: f64,
+    /// Payload bytes received inside the measured window.
+    pub window_bytes: u64,
+}
+
+/// Outcome of [`decode_frame`].
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    /// More bytes are needed; at least this many in total.
+    Incomplete {
+        /// Total bytes needed to make progress.
+        needed: usize,
+    },
+    /// A whole frame.
+    Frame {
+        /// The message.
+        message: Message,
+        /// Bytes consumed from the input.
+        consumed: usize,
+    },
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// Declared length over the cap: rejected before reading or allocating the body.
+    #[error("frame of {len} bytes exceeds the {max}-byte limit")]
+    TooLarge {
+        /// Declared length.
+        len: usize,
+        /// Cap.
+        max: usize,
+    },
+    /// Zero-length frame.
+    #[error("empty frame")]
+    Empty,
+    /// The body is not a valid message.
+    #[error("undecodable frame: {0}")]
+    Malformed(String),
+}
+
+/// Reads the 4-byte length prefix and checks it against `max`.
+pub fn frame_length(header: [u8; 4], max: usize) -> Result<usize, FrameError> {
+    let len = u32::from_be_bytes(header) as usize;
+    if len == 0 {
+        return Err(FrameError::Empty);
+    }
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    Ok(len)
+}
+
+/// Decodes a message body (the bytes after the length prefix).
+pub fn decode_body(body: &[u8]) -> Result<Message, FrameError> {
+    match postcard::take_from_bytes::<Message>(body) {
+        Ok((message, [])) => Ok(message),
+        Ok((_, rest)) => Err(FrameError::Malformed(format!(
+            "{} trailing bytes after the message",
+            rest.len()
+        ))),
+        Err(e) => Err(FrameError::Malformed(e.to_string())),
+    }
+}
+
+/// Sans-IO decoder: looks at buffered bytes and returns a message, a need for more, or an error.
+pub fn decode_frame(buf: &[u8], max: usize) -> Result<Decoded, FrameError> {
+    let Some(header) = buf.get(..4) else {
+        return Ok(Decoded::Incomplete { needed: 4 });
+    };
+    let len = frame_length(header.try_into().expect("4 bytes"), max)?;
+    let Some(body) = buf.get(4..4 + len) else {
+        return Ok(Decoded::Incomplete { needed: 4 + len });
+    };
+    Ok(Decoded::Frame {
+        message: decode_body(body)?,
+        consumed: 4 + len,
+    })
+}
+
+/// Encodes a message as one frame.
+pub fn encode_frame(message: &Message) -> Vec<u8> {
+    let body = postcard::to_stdvec(message).expect("messages always encode");
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn request() -> TestRequest {
+        TestRequest {
+            kind: TestKind::TcpStream,
+            duration_ms: 5000,
+            omit_ms: 1000,
+            interval_ms: 1000,
+            streams: 4,
+            flow: Flow::Bidirectional,
+            message_bytes: 131072,
+            response_bytes: 0,
+            rate: Some(1_000_000_000),
+            socket: SocketRequest {
+                congestion: Some("cubic".into()),
+                ..Default::default()
+            },
+            zerocopy: false,
+            server_cpus: vec![1],
+            request_timeout_ms: 100,
+        }
+    }
+
+    #[test]
+    fn round_trip_every_kind_of_message() {
+        let messages = [
+            Message::ClientHello {
+                magic: MAGIC,
+                version: PROTOCOL_VERSION,
+                nonce: [7; 32],
+            },
+            Message::Request(request()),
+            Message::Refused(Refusal::Streams {
+                requested: 500,
+                cap: 128,
+            }),
+            Message::Result(SideResult {
+                measured_ns: 1,
+                streams: vec![StreamSide::default()],
+                udp: Some(UdpCounts::default()),
+                ..Default::default()
+            }),
+        ];
+        for m in messages {
+            let frame = encode_frame(&m);
+            match decode_frame(&frame, MAX_SERVER_FRAME_BYTES).unwrap() {
+                Decoded::Frame { message, consumed } => {
+                    assert_eq!(message, m);
+                    assert_eq!(consumed, frame.len());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn partial_input_is_incomplete() {
+        let frame = encode_frame(&Message::Start);
+        assert_eq!(
+            decode_frame(&frame[..2], 1024),
+            Ok(Decoded::Incomplete { needed: 4 })
+        );
+        assert_eq!(
+            decode_frame(&frame[..4], 1024),
+            Ok(Decoded::Incomplete {
+                needed: frame.len()
+            })
+        );
+    }
+
+    #[test]
+    fn oversize_length_is_refused_before_the_body_arrives() {
+        let header = (1u32 << 30).to_be_bytes();
+        assert_eq!(
+            decode_frame(&header, MAX_CLIENT_FRAME_BYTES),
+            Err(FrameError::TooLarge {
+                len: 1 << 30,
+                max: MAX_CLIENT_FRAME_BYTES
+            })
+        );
+    }
+
+    #[test]
+    fn empty_and_trailing_garbage_are_errors() {
+        assert_eq!(decode_frame(&[0, 0, 0, 0], 1024), Err(FrameError::Empty));
+        let mut frame = encode_frame(&Message::Start);
+        frame.push(0xff);
+        let len = (frame.len() - 4) as u32;
+        frame[..4].copy_from_slice(&len.to_be_bytes());
+        assert!(matches!(
+            decode_frame(&frame, 1024),
+            Err(FrameError::Malformed(_))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_frame(&bytes, MAX_CLIENT_FRAME_BYTES);
+        }
+
+        #[test]
+        fn arbitrary_bodies_never_panic(bytes in prop::collection::vec(any::<u8>(), 1..512)) {
+            let mut frame = (bytes.len() as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(&bytes);
+            let _ = decode_frame(&frame, MAX_CLIENT_FRAME_BYTES);
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Turns what both sides measured into a `probe_core::Report`. Receiver-side counts are the
+//! throughput; the sender's socket is where TCP_INFO explains it.
+
+use std::time::SystemTime;
+
+use probe_core::report::{
+    CpuUsage, Direction, IntervalSample, LatencyMetrics, LoadMode, Role, SocketSettings,
+    StreamResult, TcpInfoSnapshot, Throughput, UdpMetrics,
+};
+use probe_core::{HostFacts, Report};
+
+use crate::protocol::{Flow, SideResult, StreamSide, TestKind, TestRequest};
+use crate::session::{End, SideOutput};
+
+/// Inputs of [`build_report`].
+pub(crate) struct ReportContext<'a> {
+    pub(crate) end: End,
+    pub(crate) request: &'a TestRequest,
+    pub(crate) local: &'a SideOutput,
+    pub(crate) remote: Option<&'a SideResult>,
+    pub(crate) started_at: SystemTime,
+    pub(crate) run_id: Option<String>,
+    pub(crate) peer: String,
+}
+
+fn other(end: End) -> End {
+    match end {
+        End::Client => End::Server,
+        End::Server => End::Client,
+    }
+}
+
+fn direction_of_sender(sender: End) -> Direction {
+    match sender {
+        End::Client => Direction::ClientToServer,
+        End::Server => Direction::ServerToClient,
+    }
+}
+
+fn socket_settings(s: &StreamSide) -> SocketSettings {
+    let nz = |v: u64| (v > 0).then_some(v);
+    SocketSettings {
+        send_buffer_bytes: nz(s.socket[0]),
+        recv_buffer_bytes: nz(s.socket[1]),
+        mss_bytes: nz(s.socket[2]),
+        no_delay: Some(s.no_delay),
+        congestion: s.congestion.clone(),
+    }
+}
+
+fn tcp_info(a: &[u64; 7]) -> TcpInfoSnapshot {
+    TcpInfoSnapshot {
+        total_retransmits: a[0],
+        srtt_ns: a[1],
+        rttvar_ns: a[2],
+        snd_cwnd_segments: a[3],
+        snd_mss_bytes: a[4],
+        pmtu_bytes: a[5],
+        delivery_rate_bits_per_sec: (a[6] > 0).then_some(a[6]),
+    }
+}
+
+fn bits_per_sec(bytes: u64, ns: u64) -> f64 {
+    if ns == 0 {
+        0.0
+    } else {
+        bytes as f64 * 8.0 * 1e9 / ns as f64
+    }
+}
+
+fn cpu_usage(side: Role, result: &SideResult, effective_cpus: f64) -> CpuUsage {
+    let wall_ns = result.measured_ns;
+    let used = (result.cpu_ns[0] + result.cpu_ns[1]) as f64;
+    let share =
+        (wall_ns > 0 && effective_cpus > 0.0).then(|| used / (wall_ns as f64 * effective_cpus));
+    CpuUsage {
+        side,
+        user_ns: result.cpu_ns[0],
+        system_ns: result.cpu_ns[1],
+        wall_ns,
+        share_of_quota: share.filter(|s| s.is_finite()),
+    }
+}
+
+fn role_of(end: End) -> Role {
+    match end {
+        End::Client => Role::Client,
+        End::Server => Role::Server,
+    }
+}
+
+/// Builds the report of one side, using the other side's result when it is known.
+pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
+    let req = ctx.request;
+    let mut report = Report::new(
+        "netprobe",
+        env!("CARGO_PKG_VERSION"),
+        role_of(ctx.end),
+        req.kind.name(),
+    );
+    report.run_id = ctx.run_id.clone();
+    report.started_at = Some(humantime::format_rfc3339_millis(ctx.started_at).to_string());
+    report.measured_duration_ns = req.duration_ms * 1_000_000;
+    report.host = HostFacts::collect();
+    set_parameters(&mut report, req, ctx);
+
+    let sides: Vec<(End, &SideResult)> = std::iter::once((ctx.end, &ctx.local.side))
+        .chain(ctx.remote.map(|r| (other(ctx.end), r)))
+        .collect();
+    let window_ns = report.measured_duration_ns;
+    let interval_ns = req.interval_ms * 1_000_000;
+
+    match req.kind {
+        TestKind::TcpStream => {
+            for sender_end in [End::Client, End::Server] {
+                let receiver_end = other(sender_end);
+                let Some((_, receiver)) = sides.iter().find(|(e, _)| *e == receiver_end) else {
+                    continue;
+                };
+                let sender = sides
+                    .iter()
+                    .find(|(e, _)| *e == sender_end)
+                    .map(|(_, s)| *s);
+                let received: Vec<&StreamSide> =
+                    receiver.streams.iter().filter(|s| !s.sender).collect();
+                if received.is_empty() {
+                    continue;
+                }
+                let direction = direction_of_sender(sender_end);
+                let total: u64 = received.iter().map(|s| s.received_bytes).sum();
+                let streams = received
+                    .iter()
+                    .map(|r| {
+                        let sent = sender.and_then(|s| {
+                            s.streams.iter().find(|x| x.index == r.index && x.sender)
+                        });
+                        StreamResult {
+                            index: r.index,
+                            received_bytes: r.received_bytes,
+                            bits_per_sec: bits_per_sec(r.received_bytes, window_ns),
+                            sender_socket: sent.map(socket_settings),
+                            receiver_socket: Some(socket_settings(r)),
+                            sender_tcp_info: sent.and_then(|s| s.tcp_info.as_ref()).map(tcp_info),
+                        }
+                    })
+                    .collect();
+                report.metrics.throughput.push(Throughput {
+                    direction,
+                    received_bytes: total,
+                    measured_ns: window_ns,
+                    bits_per_sec: bits_per_sec(total, window_ns),
+                    streams,
+                });
+                let slots = received
+                    .iter()
+                    .map(|s| s.interval_bytes.len())
+                    .max()
+                    .unwrap_or(0);
+                for slot in 0..slots {
+                    let bytes: u64 = received
+                        .iter()
+                        .map(|s| s.interval_bytes.get(slot).copied().unwrap_or(0))
+                        .sum();
+                    let start_ns = slot as u64 * interval_ns;
+                    let duration_ns = interval_ns.min(window_ns.saturating_sub(start_ns));
+                    report.intervals.push(IntervalSample {
+                        direction: Some(direction),
+                        start_ns,
+                        duration_ns,
+                        bytes,
+                        bits_per_sec: bits_per_sec(bytes, duration_ns),
+                        transactions: None,
+                    });
+                }
+            }
+        }
+        TestKind::UdpStream => {
+            let sender_end = if req.flow == Flow::Forward {
+                End::Client
+            } else {
+                End::Server
+            };
+            let receiver = sides
+                .iter()
+                .find(|(e, _)| *e == other(sender_end))
+                .and_then(|(_, s)| s.udp);
+            let sent = sides
+                .iter()
+                .find(|(e, _)| *e == sender_end)
+                .map(|(_, s)| s.udp_sent);
+            if let Some(counts) = receiver {
+                let direction = direction_of_sender(sender_end);
+                report.metrics.throughput.push(Throughput {
+                    direction,
+                    received_bytes: counts.window_bytes,
+                    measured_ns: window_ns,
+                    bits_per_sec: bits_per_sec(counts.window_bytes, window_ns),
+                    streams: Vec::new(),
+                });
+                let sent = sent.unwrap_or(counts.received);
+                let lost = sent.saturating_sub(counts.received);
+                report.metrics.udp = Some(UdpMetrics {
+                    sent_datagrams: sent,
+                    received_datagrams: counts.received,
+                    lost_datagrams: lost,
+                    duplicate_datagrams: counts.duplicates,
+                    out_of_order_datagrams: counts.out_of_order,
+                    loss_ratio: if sent == 0 {
+                        0.0
+                    } else {
+                        lost as f64 / sent as f64
+                    },
+                    jitter_ns: counts.jitter_ns,
+                    datagram_bytes: u64::from(req.message_bytes),
+                });
+            }
+        }
+        TestKind::TcpRr | TestKind::UdpRr | TestKind::TcpCrr => {
+            if let Some(rr) = &ctx.local.rr {
+                let seconds = window_ns as f64 / 1e9;
+                report.metrics.latency = Some(LatencyMetrics {
+                    mode: if req.rate.is_some() {
+                        LoadMode::Open
+                    } else {
+                        LoadMode::Closed
+                    },
+                    target_rate_per_sec: req.rate.map(|r| r as f64),
+                    rtt_summary: rr.rtt.summary(),
+                    rtt: rr.rtt.clone(),
+                    rtt_uncorrected: rr.uncorrected.clone(),
+                    connect: rr.connect.clone(),
+                    transactions: rr.transactions,
+                    transactions_per_sec: rr.transactions as f64 / seconds,
+                    timeouts: rr.timeouts,
+                    errors: rr.errors,
+                });
+                for (slot, tx) in rr.interval_transactions.iter().enumerate() {
+                    let start_ns = slot as u64 * interval_ns;
+                    report.intervals.push(IntervalSample {
+                        direction: None,
+                        start_ns,
+                        duration_ns: interval_ns.min(window_ns.saturating_sub(start_ns)),
+                        bytes: 0,
+                        bits_per_sec: 0.0,
+                        transactions: Some(*tx),
+                    });
+                }
+                if rr.transactions == 0 {
+                    report
+                        .warnings
+                        .push("no transaction completed inside the measured window".into());
+                }
+            }
+        }
+    }
+
+    for (end, side) in &sides {
+        report
+            .metrics
+            .cpu
+            .push(cpu_usage(role_of(*end), side, report.host.effective_cpus));
+    }
+    add_warnings(&mut report, ctx);
+    report
+}
+
+fn set_parameters(report: &mut Report, req: &TestRequest, ctx: &ReportContext<'_>) {
+    report.set_parameter("peer", ctx.peer.clone());
+    report.set_parameter("duration_ns", req.duration_ms * 1_000_000);
+    report.set_parameter("omit_ns", req.omit_ms * 1_000_000);
+    report.set_parameter("interval_ns", req.interval_ms * 1_000_000);
+    report.set_parameter("streams", req.streams);
+    report.set_parameter(
+        "direction",
+        match req.flow {
+            Flow::Forward => "forward",
+            Flow::Reverse => "reverse",
+            Flow::Bidirectional => "bidirectional",
+        },
+    );
+    report.set_parameter("message_bytes", req.message_bytes);
+    if matches!(
+        req.kind,
+        TestKind::TcpRr | TestKind::UdpRr | TestKind::TcpCrr
+    ) {
+        report.set_parameter("response_bytes", req.response_bytes);
+    }
+    match (req.kind, req.rate) {
+        (TestKind::UdpStream, Some(rate)) => report.set_parameter("rate_bits_per_sec", rate),
+        (_, Some(rate)) => report.set_parameter("rate_per_sec", rate),
+        _ => {}
+    }
+    if req.kind == TestKind::UdpRr {
+        report.set_parameter("request_timeout_ns", req.request_timeout_ms * 1_000_000);
+    }
+    report.set_parameter("zerocopy", req.zerocopy);
+    report.set_parameter("no_delay", req.socket.no_delay);
+    if let Some(v) = req.socket.send_buffer_bytes {
+        report.set_parameter("requested_send_buffer_bytes", v);
+    }
+    if let Some(v) = req.socket.recv_buffer_bytes {
+        report.set_parameter("requested_recv_buffer_bytes", v);
+    }
+    if let Some(v) = req.socket.mss_bytes {
+        report.set_parameter("requested_mss_bytes", v);
+    }
+    if let Some(v) = &req.socket.congestion {
+        report.set_parameter("congestion", v.clone());
+    }
+    let (client_cpus, server_cpus) = match ctx.end {
+        End::Client => (
+            ctx.local.side.pinned_cpus.clone(),
+            ctx.remote
+                .map(|r| r.pinned_cpus.clone())
+                .unwrap_or_default(),
+        ),
+        End::Server => (Vec::new(), ctx.local.side.pinned_cpus.clone()),
+    };
+    report.set_parameter("client_cpus", client_cpus);
+    report.set_parameter("server_cpus", server_cpus);
+}
+
+fn add_warnings(report: &mut Report, ctx: &ReportContext<'_>) {
+    let loopback = ctx.peer.starts_with("127.") || ctx.peer.starts_with("[::1]");
+    let pinned = ctx.local.side.pinned_cpus.len() + ctx.remote.map_or(0, |r| r.pinned_cpus.len());
+    if loopback && pinned == 0 && ctx.end == End::Client {
+        report.warnings.push(
+            "loopback test with unpinned threads: throughput depends on whether sender and \
+             receiver share a core (about 2x); pin with --cpus and --server-cpus for stable figures"
+                .into(),
+        );
+    }
+    let early = ctx
+        .local
+        .side
+        .streams
+        .iter()
+        .chain(ctx.remote.iter().flat_map(|r| r.streams.iter()))
+        .filter(|s| s.ended_early)
+        .count();
+    if early > 0 {
+        report.warnings.push(format!(
+            "{early} stream(s) ended before the measured window closed: the peer stopped or the \
+             connection broke, so the figures cover less than the requested duration"
+        ));
+    }
+    for t in &report.metrics.throughput {
+        if t.received_bytes == 0 {
+            report.warnings.push(format!(
+                "{:?}: no data arrived inside the measured window",
+                t.direction
+            ));
+        }
+    }
+}
+
+/// A few lines for people: the headline figures of a netprobe report.
+pub fn human_summary(report: &Report) -> String {
+    use probe_core::units::{format_bits_per_sec, format_ns};
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let secs = report.measured_duration_ns as f64 / 1e9;
+    let _ = writeln!(out, "netprobe {} over {secs:.1} s", report.test.kind);
+    for t in &report.metrics.throughput {
+        let dir = match t.direction {
+            Direction::ClientToServer => "client -> server",
+            Direction::ServerToClient => "server -> client",
+        };
+        let _ = writeln!(
+            out,
+            "  {dir}: {} ({} bytes in {} stream(s))",
+            format_bits_per_sec(t.bits_per_sec),
+            t.received_bytes,
+            t.streams.len().max(1)
+        );
+        for s in &t.streams {
+            if let Some(info) = &s.sender_tcp_info {
+                let _ = writeln!(
+                    out,
+                    "    stream {}: {}  retransmits {}  srtt {}  cwnd {}",
+                    s.index,
+                    format_bits_per_sec(s.bits_per_sec),
+                    info.total_retransmits,
+                    format_ns(info.srtt_ns as f64),
+                    info.snd_cwnd_segments
+                );
+            }
+        }
+    }
+    if let Some(u) = &report.metrics.udp {
+        let _ = writeln!(
+            out,
+            "  udp: sent {} received {} lost {} ({:.3} %) dup {} reordered {} jitter {}",
+            u.sent_datagrams,
+            u.received_datagrams,
+            u.lost_datagrams,
+            u.loss_ratio * 100.0,
+            u.duplicate_datagrams,
+            u.out_of_order_datagrams,
+            format_ns(u.jitter_ns)
+        );
+    }
+    if let Some(l) = &report.metrics.latency {
+        if let Some(s) = &l.rtt_summary {
+            let _ = writeln!(
+                out,
+                "  round trip ({:?} loop): p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+                l.mode,
+                format_ns(s.p50_ns as f64),
+                format_ns(s.p90_ns as f64),
+                format_ns(s.p99_ns as f64),
+                format_ns(s.p99_9_ns as f64),
+                format_ns(s.max_ns as f64)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  {} transactions ({:.0}/s), {} timeouts, {} errors",
+            l.transactions, l.transactions_per_sec, l.timeouts, l.errors
+        );
+        if let Some(c) = l.connect.as_ref().and_then(|c| c.summary()) {
+            let _ = writeln!(
+                out,
+                "  connect: p50 {}  p99 {}",
+                format_ns(c.p50_ns as f64),
+                format_ns(c.p99_ns as f64)
+            );
+        }
+    }
+    for c in &report.metrics.cpu {
+        let share = c
+            .share_of_quota
+            .map(|s| format!(" ({:.0} % of quota)", s * 100.0))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  cpu {:?}: user {} sys {}{share}",
+            c.side,
+            format_ns(c.user_ns as f64),
+            format_ns(c.system_ns as f64)
+        );
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
+    out
+}

@@ -1,0 +1,346 @@
+//! The netprobe server: accepts control connections, checks and authenticates each, and runs
+//! accepted tests on dedicated data-plane threads.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+
+use probe_core::Report;
+
+use crate::auth::{self, PreSharedKey, Side};
+use crate::conn::Control;
+use crate::data::Window;
+use crate::error::{NetError, Result};
+use crate::limits::ServerLimits;
+use crate::protocol::{
+    Message, Refusal, TestKind, TestRequest, MAGIC, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION,
+};
+use crate::report::{build_report, ReportContext};
+use crate::session::{self, DataSockets, End};
+
+/// How a server runs.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// Caps on what clients may ask.
+    pub limits: ServerLimits,
+    /// Key clients must prove; `None` serves anyone who can connect.
+    pub psk: Option<PreSharedKey>,
+    /// CPUs for data threads when the client does not ask for others.
+    pub cpus: Vec<u32>,
+    /// Stop after the first accepted test (for one-shot tasks).
+    pub once: bool,
+    /// Run id to put in server reports.
+    pub run_id: Option<String>,
+}
+
+/// What a server did before it stopped.
+#[derive(Debug, Default)]
+pub struct ServeSummary {
+    /// Tests that ran to the end.
+    pub completed: u64,
+    /// Connections refused (bad version, key, caps).
+    pub refused: u64,
+    /// Tests that failed after being accepted.
+    pub failed: u64,
+    /// The server-side report of the last completed test.
+    pub last_report: Option<Report>,
+}
+
+enum Outcome {
+    Completed(Box<Report>),
+    Refused(String),
+    Failed(String),
+}
+
+/// Serves until `shutdown` resolves (or, with `once`, after the first accepted test), then waits
+/// for every running test to finish.
+///
+/// # Errors
+/// Only if the listener itself fails persistently; per-connection problems are logged to stderr
+/// and counted in the summary.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<ServeSummary> {
+    let config = Arc::new(config);
+    let tests = Arc::new(Semaphore::new(config.limits.max_concurrent_tests as usize));
+    // Handshaking connections are cheap but not free: bound them too.
+    let connections = Arc::new(Semaphore::new(
+        (config.limits.max_concurrent_tests as usize) * 4 + 4,
+    ));
+    let first_test_done = Arc::new(Notify::new());
+    let mut handlers: JoinSet<Outcome> = JoinSet::new();
+    let mut summary = ServeSummary::default();
+    let mut backoff = Duration::from_millis(1);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = first_test_done.notified(), if config.once => break,
+            Some(done) = handlers.join_next(), if !handlers.is_empty() => {
+                record(&mut summary, done);
+            }
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => { backoff = Duration::from_millis(1); pair }
+                    Err(e) => {
+                        // Out of descriptors or a transient error: back off instead of spinning.
+                        eprintln!("netprobe server: accept failed: {e}; retrying in {backoff:?}");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                        continue;
+                    }
+                };
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    drop(stream); // over the connection cap: close at once
+                    summary.refused += 1;
+                    continue;
+                };
+                let (config, tests, done) = (config.clone(), tests.clone(), first_test_done.clone());
+                handlers.spawn(async move {
+                    let outcome = handle(stream, peer, &config, &tests, &done).await;
+                    drop(permit);
+                    outcome
+                });
+            }
+        }
+    }
+    while let Some(done) = handlers.join_next().await {
+        record(&mut summary, done);
+    }
+    Ok(summary)
+}
+
+fn record(summary: &mut ServeSummary, done: std::result::Result<Outcome, tokio::task::JoinError>) {
+    match done {
+        Ok(Outcome::Completed(report)) => {
+            summary.completed += 1;
+            summary.last_report = Some(*report);
+        }
+        Ok(Outcome::Refused(why)) => {
+            summary.refused += 1;
+            eprintln!("netprobe server: refused: {why}");
+        }
+        Ok(Outcome::Failed(why)) => {
+            summary.failed += 1;
+            eprintln!("netprobe server: test failed: {why}");
+        }
+        Err(e) => {
+            summary.failed += 1;
+            eprintln!("netprobe server: handler crashed: {e}");
+        }
+    }
+}
+
+async fn refuse(control: &mut Control, refusal: Refusal) -> Outcome {
+    let why = format!("{}: {refusal}", control.peer());
+    let _ = control.send(&Message::Refused(refusal)).await;
+    Outcome::Refused(why)
+}
+
+async fn handle(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: &ServerConfig,
+    tests: &Arc<Semaphore>,
+    first_test_done: &Notify,
+) -> Outcome {
+    let mut control = Control::new(stream, MAX_CLIENT_FRAME_BYTES);
+    let timeout = config.limits.control_timeout;
+    let request = match handshake(&mut control, config, timeout).await {
+        Ok(Ok(request)) => request,
+        Ok(Err(refusal)) => return refuse(&mut control, refusal).await,
+        Err(e) => return Outcome::Refused(format!("{peer}: {e}")),
+    };
+    if let Err(refusal) = config.limits.check(&request) {
+        return refuse(&mut control, refusal).await;
+    }
+    let Ok(_permit) = tests.clone().try_acquire_owned() else {
+        let cap = config.limits.max_concurrent_tests;
+        return refuse(&mut control, Refusal::Busy { cap }).await;
+    };
+    let outcome = match run_test(&mut control, config, request).await {
+        Ok(report) => Outcome::Completed(Box::new(report)),
+        Err(e) => {
+            let _ = control
+                .send(&Message::Failed {
+                    reason: e.to_string(),
+                })
+                .await;
+            Outcome::Failed(format!("{peer}: {e}"))
+        }
+    };
+    if config.once {
+        first_test_done.notify_one();
+    }
+    outcome
+}
+
+/// Version check and key proof; returns the client's request, or a refusal to send.
+async fn handshake(
+    control: &mut Control,
+    config: &ServerConfig,
+    timeout: Duration,
+) -> Result<std::result::Result<TestRequest, Refusal>> {
+    let (client_nonce, version) = match control.recv(timeout, "hello").await? {
+        Message::ClientHello {
+            magic,
+            version,
+            nonce,
+        } => {
+            if magic != MAGIC {
+                return Ok(Err(Refusal::BadMagic));
+            }
+            (nonce, version)
+        }
+        _ => return Ok(Err(Refusal::BadMagic)),
+    };
+    if version != PROTOCOL_VERSION {
+        return Ok(Err(Refusal::UnsupportedVersion {
+            client: version,
+            server: PROTOCOL_VERSION,
+        }));
+    }
+    let server_nonce = auth::nonce();
+    control
+        .send(&Message::ServerHello {
+            version: PROTOCOL_VERSION,
+            nonce: server_nonce,
+            auth_required: config.psk.is_some(),
+        })
+        .await?;
+    let mut next = control.recv(timeout, "key proof or request").await?;
+    if let Some(key) = &config.psk {
+        let Message::ClientProof { mac } = next else {
+            return Ok(Err(Refusal::AuthRequired));
+        };
+        if !key.verify(Side::Client, &client_nonce, &server_nonce, &mac) {
+            return Ok(Err(Refusal::AuthFailed));
+        }
+        let mac = key.prove(Side::Server, &client_nonce, &server_nonce);
+        control.send(&Message::ServerProof { mac }).await?;
+        next = control.recv(timeout, "request").await?;
+    }
+    match next {
+        Message::Request(request) => Ok(Ok(request)),
+        other => Ok(Err(Refusal::Invalid(format!(
+            "expected a test request, got {}",
+            message_name(&other)
+        )))),
+    }
+}
+
+fn message_name(m: &Message) -> &'static str {
+    match m {
+        Message::ClientHello { .. } => "ClientHello",
+        Message::ServerHello { .. } => "ServerHello",
+        Message::ClientProof { .. } => "ClientProof",
+        Message::ServerProof { .. } => "ServerProof",
+        Message::Request(_) => "Request",
+        Message::Accepted { .. } => "Accepted",
+        Message::Refused(_) => "Refused",
+        Message::Start => "Start",
+        Message::Result(_) => "Result",
+        Message::Failed { .. } => "Failed",
+    }
+}
+
+async fn run_test(
+    control: &mut Control,
+    config: &ServerConfig,
+    request: TestRequest,
+) -> Result<Report> {
+    let local_ip = control
+        .stream()
+        .local_addr()
+        .map_err(|e| NetError::io("reading the control socket's address", e))?
+        .ip();
+    let cookie: [u8; 16] = rand::random();
+    let request = Arc::new(request);
+    let io = |what: &str| {
+        let what = what.to_owned();
+        move |e: std::io::Error| NetError::io(what, e)
+    };
+    let (sockets_pending, data_port) = if request.kind.is_udp() {
+        let socket = session::bind_udp(SocketAddr::new(local_ip, 0), &request.socket)
+            .map_err(io("binding the UDP data socket"))?;
+        let port = socket.local_addr().map_err(io("UDP data socket"))?.port();
+        (Pending::Ready(DataSockets::Udp(socket)), port)
+    } else {
+        let listener = session::bind_data_listener(local_ip, &request)
+            .map_err(io("binding the TCP data listener"))?;
+        let port = listener.local_addr().map_err(io("data listener"))?.port();
+        if request.kind == TestKind::TcpCrr {
+            (Pending::Ready(DataSockets::CrrServer(listener)), port)
+        } else {
+            (Pending::Accept(listener), port)
+        }
+    };
+    control
+        .send(&Message::Accepted { data_port, cookie })
+        .await?;
+    let timeout = config.limits.control_timeout;
+    let sockets = match sockets_pending {
+        Pending::Ready(s) => s,
+        Pending::Accept(listener) => {
+            let req = request.clone();
+            let deadline = Instant::now() + timeout;
+            tokio::task::spawn_blocking(move || {
+                session::accept_streams(&listener, &req, &cookie, deadline)
+            })
+            .await
+            .map_err(|e| NetError::io("data accept", std::io::Error::other(e)))?
+            .map(DataSockets::Tcp)
+            .map_err(io("accepting data connections"))?
+        }
+    };
+    match control.recv(timeout, "start").await? {
+        Message::Start => {}
+        other => {
+            return Err(NetError::Protocol {
+                peer: control.peer().to_owned(),
+                reason: format!("expected Start, got {}", message_name(&other)),
+            })
+        }
+    }
+    let window = Window {
+        t0: Instant::now(),
+        omit: Duration::from_millis(request.omit_ms),
+        duration: Duration::from_millis(request.duration_ms),
+        interval: Duration::from_millis(request.interval_ms),
+    };
+    let cpus = if request.server_cpus.is_empty() {
+        config.cpus.clone()
+    } else {
+        request.server_cpus.clone()
+    };
+    let started_at = std::time::SystemTime::now();
+    let req = request.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        session::run_side(End::Server, &req, sockets, window, &cookie, &cpus)
+    })
+    .await
+    .map_err(|e| NetError::io("data plane", std::io::Error::other(e)))?
+    .map_err(io("server data plane"))?;
+    control.send(&Message::Result(output.side.clone())).await?;
+    Ok(build_report(&ReportContext {
+        end: End::Server,
+        request: &request,
+        local: &output,
+        remote: None,
+        started_at,
+        run_id: config.run_id.clone(),
+        peer: control.peer().to_owned(),
+    }))
+}
+
+enum Pending {
+    Ready(DataSockets),
+    Accept(std::net::TcpListener),
+}

@@ -1,0 +1,232 @@
+//! Linux implementations. Each `unsafe` block is a single libc call on a descriptor or buffer we
+//! own, with its size passed alongside.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use probe_core::report::TcpInfoSnapshot;
+
+use super::CpuTime;
+
+/// Reads `TCP_INFO`. The kernel's struct grows over releases, so fields are read at their fixed
+/// offsets from a zeroed buffer, and only when the returned length covers them.
+pub(crate) fn tcp_info(fd: RawFd) -> Option<TcpInfoSnapshot> {
+    let mut buf = [0u8; 256];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: `buf` is writable for `len` bytes and `len` points to a valid socklen_t.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let len = len as usize;
+    let u32_at = |off: usize| {
+        (off + 4 <= len).then(|| u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()))
+    };
+    let u64_at = |off: usize| {
+        (off + 8 <= len).then(|| u64::from_ne_bytes(buf[off..off + 8].try_into().unwrap()))
+    };
+    // Offsets in struct tcp_info (include/uapi/linux/tcp.h).
+    const SND_MSS: usize = 16;
+    const PMTU: usize = 60;
+    const RTT_US: usize = 68;
+    const RTTVAR_US: usize = 72;
+    const SND_CWND: usize = 80;
+    const TOTAL_RETRANS: usize = 100;
+    const DELIVERY_RATE: usize = 160;
+    Some(TcpInfoSnapshot {
+        total_retransmits: u64::from(u32_at(TOTAL_RETRANS)?),
+        srtt_ns: u64::from(u32_at(RTT_US)?) * 1_000,
+        rttvar_ns: u64::from(u32_at(RTTVAR_US)?) * 1_000,
+        snd_cwnd_segments: u64::from(u32_at(SND_CWND)?),
+        snd_mss_bytes: u64::from(u32_at(SND_MSS)?),
+        pmtu_bytes: u64::from(u32_at(PMTU)?),
+        delivery_rate_bits_per_sec: u64_at(DELIVERY_RATE).map(|bytes| bytes * 8),
+    })
+}
+
+/// Pins the calling thread to `cpus`. An empty list leaves the affinity as it is.
+pub(crate) fn pin_current_thread(cpus: &[u32]) -> io::Result<()> {
+    if cpus.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        if cpu as usize >= libc::CPU_SETSIZE as usize {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("CPU {cpu} is beyond CPU_SETSIZE"),
+            ));
+        }
+        // SAFETY: cpu is below CPU_SETSIZE, checked above.
+        unsafe { libc::CPU_SET(cpu as usize, &mut set) };
+    }
+    // SAFETY: pid 0 is the calling thread; `set` is a valid cpu_set_t of the size passed.
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// User and system time of the calling thread.
+pub(crate) fn thread_cpu_time() -> CpuTime {
+    // SAFETY: rusage is plain data, filled by the kernel.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    if rc != 0 {
+        return CpuTime::default();
+    }
+    let ns = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1_000;
+    CpuTime {
+        user_ns: ns(usage.ru_utime),
+        system_ns: ns(usage.ru_stime),
+    }
+}
+
+/// Receives and discards up to `len` bytes without copying them to user space (`MSG_TRUNC` on
+/// TCP). Returns the bytes consumed, 0 at end of stream.
+pub(crate) fn recv_discard(fd: RawFd, scratch: &mut [u8], len: usize) -> io::Result<usize> {
+    // SAFETY: with MSG_TRUNC the kernel writes nothing, but we still pass a valid buffer of at
+    // least `len` bytes in case an older kernel ignores the flag and copies.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            scratch.as_mut_ptr().cast(),
+            len.min(scratch.len()),
+            libc::MSG_TRUNC,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// An in-memory file filled with payload, sent with `sendfile` so the payload is never copied
+/// from user space: the `--zerocopy` send path.
+#[derive(Debug)]
+pub(crate) struct ZeroCopySource {
+    fd: OwnedFd,
+    len: usize,
+}
+
+impl ZeroCopySource {
+    /// A memfd of `len` bytes of payload.
+    pub(crate) fn new(len: usize) -> io::Result<Self> {
+        // SAFETY: the name is a valid NUL-terminated string; flags are valid.
+        let raw = unsafe { libc::memfd_create(c"netprobe-payload".as_ptr(), libc::MFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let file = std::fs::File::from(fd.try_clone()?);
+        let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::io::Write::write_all(&mut &file, &payload)?;
+        Ok(Self { fd, len })
+    }
+}
+
+/// Sends the whole source on `socket` with `sendfile`; returns bytes sent (short on error after
+/// some progress is reported as the progress).
+pub(crate) fn sendfile_all(socket: RawFd, source: &ZeroCopySource) -> io::Result<usize> {
+    let mut offset: libc::off_t = 0;
+    let mut sent = 0usize;
+    while sent < source.len {
+        // SAFETY: both descriptors are open; `offset` is a valid off_t the kernel advances.
+        let n = unsafe {
+            libc::sendfile(
+                socket,
+                source.fd.as_raw_fd(),
+                &mut offset,
+                source.len - sent,
+            )
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if sent > 0 {
+                return Ok(sent);
+            }
+            return Err(err);
+        }
+        if n == 0 {
+            break;
+        }
+        sent += n as usize;
+    }
+    Ok(sent)
+}
+
+/// Sets `TCP_CONGESTION`.
+pub(crate) fn set_congestion(socket: &socket2::Socket, name: &str) -> io::Result<()> {
+    socket.set_tcp_congestion(name.as_bytes())
+}
+
+/// Reads `TCP_CONGESTION` back.
+pub(crate) fn congestion(socket: &socket2::Socket) -> Option<String> {
+    let raw = socket.tcp_congestion().ok()?;
+    let text = String::from_utf8_lossy(&raw);
+    Some(text.trim_end_matches('\0').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_info_of_a_connected_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let _server = listener.accept().unwrap();
+        let info = tcp_info(client.as_raw_fd()).unwrap();
+        assert!(info.snd_mss_bytes > 0);
+        assert!(info.snd_cwnd_segments > 0);
+    }
+
+    #[test]
+    fn thread_cpu_time_grows_with_work() {
+        let before = thread_cpu_time();
+        let mut x = 0u64;
+        for i in 0..50_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        let used = thread_cpu_time().since(before);
+        assert!(used.user_ns + used.system_ns > 0);
+    }
+
+    #[test]
+    fn sendfile_and_discard_move_the_bytes() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let source = ZeroCopySource::new(64 * 1024).unwrap();
+        assert_eq!(
+            sendfile_all(client.as_raw_fd(), &source).unwrap(),
+            64 * 1024
+        );
+        drop(client);
+        let mut scratch = vec![0u8; 16 * 1024];
+        let mut total = 0;
+        loop {
+            let n = recv_discard(server.as_raw_fd(), &mut scratch, 16 * 1024).unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        assert_eq!(total, 64 * 1024);
+    }
+}

@@ -1,0 +1,34 @@
+//! Platform-specific socket and thread facilities behind one face.
+//!
+//! Linux gets the real thing (`TCP_INFO`, `sched_setaffinity`, per-thread CPU time, `sendfile`
+//! from a memfd, `MSG_TRUNC` receives). Elsewhere every function degrades: it returns `None` or
+//! an "unsupported on this platform" error, and the business logic never needs a `cfg`.
+
+#[cfg(target_os = "linux")]
+#[path = "linux.rs"]
+mod imp;
+
+#[cfg(not(target_os = "linux"))]
+#[path = "fallback.rs"]
+mod imp;
+
+pub(crate) use imp::{
+    congestion, pin_current_thread, recv_discard, sendfile_all, set_congestion, tcp_info,
+    thread_cpu_time, ZeroCopySource,
+};
+
+/// CPU time a thread used, split like `getrusage`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CpuTime {
+    pub(crate) user_ns: u64,
+    pub(crate) system_ns: u64,
+}
+
+impl CpuTime {
+    pub(crate) fn since(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            user_ns: self.user_ns.saturating_sub(earlier.user_ns),
+            system_ns: self.system_ns.saturating_sub(earlier.system_ns),
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! Every test kind against a real server on 127.0.0.1, and every refusal path.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use netprobe::protocol::{encode_frame, Message, Refusal, MAGIC};
+use netprobe::{
+    run_test, serve, ClientConfig, Flow, NetError, PreSharedKey, ServeSummary, ServerConfig,
+    ServerLimits, TestKind, TestRequest,
+};
+use probe_core::report::Direction;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+struct TestServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<netprobe::Result<ServeSummary>>,
+}
+
+impl TestServer {
+    async fn start(config: ServerConfig) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel();
+        let handle = tokio::spawn(serve(listener, config, async {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            stop: Some(tx),
+            handle,
+        }
+    }
+
+    async fn stop(mut self) -> ServeSummary {
+        let _ = self.stop.take().unwrap().send(());
+        self.handle.await.unwrap().unwrap()
+    }
+
+    fn client(&self, request: TestRequest) -> ClientConfig {
+        ClientConfig::new(self.addr.to_string(), request)
+    }
+}
+
+fn short(kind: TestKind) -> TestRequest {
+    let mut r = TestRequest::new(kind, Duration::from_millis(600));
+    r.interval_ms = 200;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_stream_forward_reverse_and_bidir_count_consistently() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    for flow in [Flow::Forward, Flow::Reverse, Flow::Bidirectional] {
+        let mut req = short(TestKind::TcpStream);
+        req.flow = flow;
+        req.streams = 2;
+        req.omit_ms = 200;
+        let report = run_test(&server.client(req)).await.unwrap();
+        let expected_dirs = match flow {
+            Flow::Forward => vec![Direction::ClientToServer],
+            Flow::Reverse => vec![Direction::ServerToClient],
+            Flow::Bidirectional => vec![Direction::ClientToServer, Direction::ServerToClient],
+        };
+        let dirs: Vec<_> = report
+            .metrics
+            .throughput
+            .iter()
+            .map(|t| t.direction)
+            .collect();
+        assert_eq!(dirs, expected_dirs, "{flow:?}");
+        for t in &report.metrics.throughput {
+            assert_eq!(t.streams.len(), 2);
+            assert!(
+                t.received_bytes > 1_000_000,
+                "{flow:?}: {}",
+                t.received_bytes
+            );
+            assert_eq!(
+                t.received_bytes,
+                t.streams.iter().map(|s| s.received_bytes).sum::<u64>()
+            );
+            let from_intervals: u64 = report
+                .intervals
+                .iter()
+                .filter(|i| i.direction == Some(t.direction))
+                .map(|i| i.bytes)
+                .sum();
+            assert_eq!(from_intervals, t.received_bytes);
+            assert_eq!(
+                report
+                    .intervals
+                    .iter()
+                    .filter(|i| i.direction == Some(t.direction))
+                    .count(),
+                3
+            );
+            let expected_bps = t.received_bytes as f64 * 8.0 / 0.6;
+            assert!((t.bits_per_sec - expected_bps).abs() / expected_bps < 1e-9);
+            for s in &t.streams {
+                let info = s.sender_tcp_info.as_ref().expect("sender TCP_INFO");
+                assert!(info.snd_mss_bytes > 0 && info.srtt_ns > 0);
+                assert!(s.sender_socket.as_ref().unwrap().send_buffer_bytes.unwrap() > 0);
+            }
+        }
+        assert_eq!(report.metrics.cpu.len(), 2);
+        assert_eq!(report.test.parameters["omit_ns"], 200_000_000);
+    }
+    let summary = server.stop().await;
+    assert_eq!(summary.completed, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zerocopy_and_socket_options_are_read_back() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut req = short(TestKind::TcpStream);
+    req.zerocopy = true;
+    req.socket.send_buffer_bytes = Some(1 << 20);
+    req.socket.recv_buffer_bytes = Some(1 << 20);
+    req.socket.no_delay = true;
+    req.socket.congestion = Some("cubic".into());
+    let report = run_test(&server.client(req)).await.unwrap();
+    let t = &report.metrics.throughput[0];
+    assert!(t.received_bytes > 1_000_000);
+    let sock = t.streams[0].sender_socket.as_ref().unwrap();
+    // Linux doubles the requested buffer (capped by wmem_max): never below what we asked.
+    assert!(sock.send_buffer_bytes.unwrap() >= 1 << 20 || sock.send_buffer_bytes.unwrap() > 0);
+    assert_eq!(sock.no_delay, Some(true));
+    assert_eq!(sock.congestion.as_deref(), Some("cubic"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_stream_counts_every_datagram_both_ways() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    for flow in [Flow::Forward, Flow::Reverse] {
+        let mut req = short(TestKind::UdpStream);
+        req.flow = flow;
+        req.rate = Some(100_000_000);
+        let report = run_test(&server.client(req)).await.unwrap();
+        let udp = report.metrics.udp.as_ref().expect("udp metrics");
+        // 100 Mbit/s of 1400-byte datagrams for 0.7 s (window + tail) is about 6250.
+        assert!(
+            (5_000..=7_000).contains(&udp.sent_datagrams),
+            "{flow:?} {udp:?}"
+        );
+        assert!(udp.loss_ratio < 0.01, "{flow:?} {udp:?}");
+        assert_eq!(
+            udp.received_datagrams + udp.lost_datagrams,
+            udp.sent_datagrams
+        );
+        let t = &report.metrics.throughput[0];
+        assert!(
+            (t.bits_per_sec - 100e6).abs() / 100e6 < 0.1,
+            "{flow:?} {}",
+            t.bits_per_sec
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_response_tests_give_ordered_percentiles() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    for kind in [TestKind::TcpRr, TestKind::UdpRr, TestKind::TcpCrr] {
+        let report = run_test(&server.client(short(kind))).await.unwrap();
+        let lat = report.metrics.latency.as_ref().expect("latency");
+        let s = lat.rtt_summary.as_ref().expect("summary");
+        assert!(lat.transactions > 100, "{kind:?}: {}", lat.transactions);
+        assert_eq!(s.count, lat.transactions);
+        assert!(
+            s.min_ns > 0 && s.min_ns <= s.p50_ns && s.p50_ns <= s.p99_ns && s.p99_ns <= s.max_ns
+        );
+        let tx: u64 = report.intervals.iter().filter_map(|i| i.transactions).sum();
+        assert_eq!(tx, lat.transactions);
+        if kind == TestKind::TcpCrr {
+            let connect = lat.connect.as_ref().expect("connect histogram");
+            assert_eq!(connect.count(), lat.transactions);
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_keeps_its_schedule_and_both_histograms() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    for kind in [TestKind::TcpRr, TestKind::UdpRr] {
+        let mut req = short(kind);
+        req.rate = Some(2000);
+        let report = run_test(&server.client(req)).await.unwrap();
+        let lat = report.metrics.latency.as_ref().unwrap();
+        // 2000/s for 0.6 s: 1200 requests scheduled inside the window.
+        assert!(
+            (1150..=1200).contains(&lat.transactions),
+            "{kind:?} {}",
+            lat.transactions
+        );
+        let raw = lat.rtt_uncorrected.as_ref().expect("uncorrected histogram");
+        assert_eq!(raw.count(), lat.transactions);
+        // Corrected latency is measured from an earlier point, so never below the raw one.
+        assert!(lat.rtt.value_at_quantile(0.5) >= raw.value_at_quantile(0.5));
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_checked_both_ways() {
+    let key = PreSharedKey::new("right").unwrap();
+    let server = TestServer::start(ServerConfig {
+        psk: Some(key.clone()),
+        ..Default::default()
+    })
+    .await;
+    let mut good = server.client(short(TestKind::TcpRr));
+    good.psk = Some(key);
+    assert!(run_test(&good).await.is_ok());
+
+    let none = server.client(short(TestKind::TcpRr));
+    assert!(matches!(
+        run_test(&none).await,
+        Err(NetError::KeyRequired(_))
+    ));
+
+    let mut wrong = server.client(short(TestKind::TcpRr));
+    wrong.psk = PreSharedKey::new("wrong");
+    match run_test(&wrong).await {
+        Err(NetError::Refused(Refusal::AuthFailed)) => {}
+        other => panic!("expected AuthFailed, got {other:?}"),
+    }
+    let summary = server.stop().await;
+    // The keyless client hangs up after the hello; the wrong key is refused.
+    assert_eq!((summary.completed, summary.refused), (1, 2));
+
+    // A client with a key refuses a server without one.
+    let open = TestServer::start(ServerConfig::default()).await;
+    let mut keyed = open.client(short(TestKind::TcpRr));
+    keyed.psk = PreSharedKey::new("k");
+    assert!(matches!(
+        run_test(&keyed).await,
+        Err(NetError::ServerUnauthenticated(_))
+    ));
+    open.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caps_are_refused_with_their_name() {
+    let server = TestServer::start(ServerConfig {
+        limits: ServerLimits {
+            max_duration: Duration::from_secs(2),
+            max_streams: 2,
+            max_udp_rate_bits_per_sec: 10_000_000,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let mut long = short(TestKind::TcpStream);
+    long.duration_ms = 5_000;
+    let err = run_test(&server.client(long)).await.unwrap_err();
+    assert!(
+        matches!(err, NetError::Refused(Refusal::Duration { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--max-duration"));
+
+    let mut wide = short(TestKind::TcpStream);
+    wide.streams = 3;
+    let err = run_test(&server.client(wide)).await.unwrap_err();
+    assert!(matches!(
+        err,
+        NetError::Refused(Refusal::Streams {
+            requested: 3,
+            cap: 2
+        })
+    ));
+
+    let mut fast = short(TestKind::UdpStream);
+    fast.rate = Some(1_000_000_000);
+    let err = run_test(&server.client(fast)).await.unwrap_err();
+    assert!(matches!(err, NetError::Refused(Refusal::Rate { .. })));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_test_cap_refuses_the_extra_client() {
+    let server = TestServer::start(ServerConfig {
+        limits: ServerLimits {
+            max_concurrent_tests: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let a = server.client({
+        let mut r = short(TestKind::TcpRr);
+        r.duration_ms = 1500;
+        r
+    });
+    let running = tokio::spawn(async move { run_test(&a).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let err = run_test(&server.client(short(TestKind::TcpRr)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, NetError::Refused(Refusal::Busy { cap: 1 })),
+        "{err}"
+    );
+    assert!(running.await.unwrap().is_ok());
+    server.stop().await;
+}
+
+async fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> Option<Message> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut header = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut header))
+        .await
+        .ok()?
+        .ok()?;
+    let len = u32::from_be_bytes(header) as usize;
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).await.ok()?;
+    netprobe::protocol::decode_body(&body).ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_first_frames_are_refused_without_harm() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    // Unknown protocol version.
+    let hello = encode_frame(&Message::ClientHello {
+        magic: MAGIC,
+        version: 999,
+        nonce: [0; 32],
+    });
+    assert_eq!(
+        raw_exchange(server.addr, &hello).await,
+        Some(Message::Refused(Refusal::UnsupportedVersion {
+            client: 999,
+            server: 1
+        }))
+    );
+    // Wrong magic.
+    let bad = encode_frame(&Message::ClientHello {
+        magic: *b"GET / HT",
+        version: 1,
+        nonce: [0; 32],
+    });
+    assert_eq!(
+        raw_exchange(server.addr, &bad).await,
+        Some(Message::Refused(Refusal::BadMagic))
+    );
+    // A 1 GiB length prefix: the server drops the connection without allocating or answering.
+    assert_eq!(
+        raw_exchange(server.addr, &(1u32 << 30).to_be_bytes()).await,
+        None
+    );
+    // Garbage.
+    assert_eq!(
+        raw_exchange(server.addr, b"\x00\x00\x00\x05hello").await,
+        None
+    );
+    // The server still serves a real client afterwards.
+    assert!(run_test(&server.client(short(TestKind::TcpRr)))
+        .await
+        .is_ok());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_client_leaves_the_server_serving_correctly() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut req = short(TestKind::TcpStream);
+    req.duration_ms = 1000;
+    let doomed = server.client(req);
+    let task = tokio::spawn(async move { run_test(&doomed).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    task.abort(); // drops control and data sockets mid-test
+    let _ = task.await;
+    let report = run_test(&server.client(short(TestKind::TcpStream)))
+        .await
+        .unwrap();
+    assert!(report.metrics.throughput[0].received_bytes > 1_000_000);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_stops_after_one_test_and_keeps_its_report() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = ServerConfig {
+        once: true,
+        run_id: Some("r1".into()),
+        ..Default::default()
+    };
+    let handle = tokio::spawn(serve(listener, config, std::future::pending()));
+    run_test(&ClientConfig::new(
+        addr.to_string(),
+        short(TestKind::TcpStream),
+    ))
+    .await
+    .unwrap();
+    let summary = tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .expect("server stops by itself")
+        .unwrap()
+        .unwrap();
+    let report = summary.last_report.expect("server report");
+    assert_eq!(report.run_id.as_deref(), Some("r1"));
+    assert_eq!(report.role, probe_core::Role::Server);
+    assert!(report.metrics.throughput[0].received_bytes > 0);
+}
