@@ -44,6 +44,18 @@ impl TestServer {
     }
 }
 
+/// Real reports must validate against the committed JSON Schema.
+fn assert_schema_valid(report: &probe_core::Report) {
+    let schema: serde_json::Value = serde_json::from_str(probe_core::REPORT_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let value = serde_json::to_value(report).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{} report: {errors:?}", report.test.kind);
+}
+
 fn short(kind: TestKind) -> TestRequest {
     let mut r = TestRequest::new(kind, Duration::from_millis(600));
     r.interval_ms = 200;
@@ -59,6 +71,7 @@ async fn tcp_stream_forward_reverse_and_bidir_count_consistently() {
         req.streams = 2;
         req.omit_ms = 200;
         let report = run_test(&server.client(req)).await.unwrap();
+        assert_schema_valid(&report);
         let expected_dirs = match flow {
             Flow::Forward => vec![Direction::ClientToServer],
             Flow::Reverse => vec![Direction::ServerToClient],
@@ -140,6 +153,7 @@ async fn udp_stream_counts_every_datagram_both_ways() {
         req.flow = flow;
         req.rate = Some(100_000_000);
         let report = run_test(&server.client(req)).await.unwrap();
+        assert_schema_valid(&report);
         let udp = report.metrics.udp.as_ref().expect("udp metrics");
         // 100 Mbit/s of 1400-byte datagrams for 0.7 s (window + tail) is about 6250.
         assert!(
@@ -166,6 +180,7 @@ async fn request_response_tests_give_ordered_percentiles() {
     let server = TestServer::start(ServerConfig::default()).await;
     for kind in [TestKind::TcpRr, TestKind::UdpRr, TestKind::TcpCrr] {
         let report = run_test(&server.client(short(kind))).await.unwrap();
+        assert_schema_valid(&report);
         let lat = report.metrics.latency.as_ref().expect("latency");
         let s = lat.rtt_summary.as_ref().expect("summary");
         assert!(lat.transactions > 100, "{kind:?}: {}", lat.transactions);
@@ -407,6 +422,7 @@ async fn once_stops_after_one_test_and_keeps_its_report() {
         .unwrap()
         .unwrap();
     let report = summary.last_report.expect("server report");
+    assert_schema_valid(&report);
     assert_eq!(report.run_id.as_deref(), Some("r1"));
     assert_eq!(report.role, probe_core::Role::Server);
     assert!(report.metrics.throughput[0].received_bytes > 0);

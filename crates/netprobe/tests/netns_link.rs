@@ -40,15 +40,39 @@ impl ShapedLink {
         let (vc, vs) = (format!("vc{id}"), format!("vs{id}"));
         run(&["ip", "netns", "add", c]);
         run(&["ip", "netns", "add", s]);
-        run(&["ip", "link", "add", &vc, "netns", c, "type", "veth", "peer", "name", &vs, "netns", s]);
+        run(&[
+            "ip", "link", "add", &vc, "netns", c, "type", "veth", "peer", "name", &vs, "netns", s,
+        ]);
         for (ns, dev, ip) in [(c, &vc, CLIENT_IP), (s, &vs, SERVER_IP)] {
-            run(&["ip", "-n", ns, "addr", "add", &format!("{ip}/30"), "dev", dev]);
+            run(&[
+                "ip",
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{ip}/30"),
+                "dev",
+                dev,
+            ]);
             run(&["ip", "-n", ns, "link", "set", dev, "up"]);
             run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
         }
         run(&[
-            "tc", "-n", c, "qdisc", "add", "dev", &vc, "root", "tbf", "rate",
-            &format!("{rate_mbit}mbit"), "burst", "256kb", "latency", "50ms",
+            "tc",
+            "-n",
+            c,
+            "qdisc",
+            "add",
+            "dev",
+            &vc,
+            "root",
+            "tbf",
+            "rate",
+            &format!("{rate_mbit}mbit"),
+            "burst",
+            "256kb",
+            "latency",
+            "50ms",
         ]);
         link
     }
@@ -64,7 +88,15 @@ impl ShapedLink {
 
     fn server(&self) -> ServerProcess {
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.server_ns, NETPROBE, "server", "--bind", SERVER_IP])
+            .args([
+                "netns",
+                "exec",
+                &self.server_ns,
+                NETPROBE,
+                "server",
+                "--bind",
+                SERVER_IP,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -86,7 +118,15 @@ impl ShapedLink {
 
     fn client(&self, args: &[&str]) -> probe_core::Report {
         let out = Command::new("ip")
-            .args(["netns", "exec", &self.client_ns, NETPROBE, "client", "--server", SERVER_IP])
+            .args([
+                "netns",
+                "exec",
+                &self.client_ns,
+                NETPROBE,
+                "client",
+                "--server",
+                SERVER_IP,
+            ])
             .args(args)
             .output()
             .unwrap();
@@ -134,15 +174,26 @@ fn check_rate(tag: &str, rate_mbit: u32) {
     let got = tcp.metrics.throughput[0].bits_per_sec;
     let want = expected_goodput(rate, &tcp);
     let error = (got - want).abs() / want;
-    eprintln!("{rate_mbit} Mbit/s link: tcp goodput {got:.0} bit/s, expected {want:.0} ({:.2} %)", error * 100.0);
-    assert!(error < 0.03, "tcp goodput {got} vs expected {want}: {:.2} % off", error * 100.0);
+    eprintln!(
+        "{rate_mbit} Mbit/s link: tcp goodput {got:.0} bit/s, expected {want:.0} ({:.2} %)",
+        error * 100.0
+    );
+    assert!(
+        error < 0.03,
+        "tcp goodput {got} vs expected {want}: {:.2} % off",
+        error * 100.0
+    );
 
     let udp_rate = format!("{}", (rate * 0.9) as u64);
     let udp = link.client(&["--test", "udp-stream", "-t", "5", "--rate", &udp_rate]);
     let counts = udp.metrics.udp.as_ref().unwrap();
     eprintln!("{rate_mbit} Mbit/s link: udp at 90 %: {counts:?}");
     assert!(counts.sent_datagrams > 1000);
-    assert!(counts.loss_ratio < 0.01, "udp loss {:.3} %", counts.loss_ratio * 100.0);
+    assert!(
+        counts.loss_ratio < 0.01,
+        "udp loss {:.3} %",
+        counts.loss_ratio * 100.0
+    );
 }
 
 #[test]

@@ -1,0 +1,246 @@
+//! Fills a report from the bandwidth and latency runs, and prints it for people.
+
+use std::fmt::Write as _;
+
+use probe_core::units::{format_bytes, format_bytes_per_sec};
+use probe_core::{HostFacts, Report};
+
+use crate::bandwidth::{self, Arrays};
+use crate::cache::CacheLevel;
+use crate::error::Result;
+use crate::kernels::{Isa, Kernel};
+use crate::latency::{self, ChaseBuffer};
+use crate::sizing::{self, SizingInput};
+use crate::MemConfig;
+
+/// The kernels in the order they run (STREAM's order keeps the validation model simple).
+const ORDER: [Kernel; 6] = [
+    Kernel::Read,
+    Kernel::Write,
+    Kernel::Copy,
+    Kernel::Scale,
+    Kernel::Add,
+    Kernel::Triad,
+];
+
+pub(crate) fn run_bandwidth(
+    report: &mut Report,
+    config: &MemConfig,
+    host: &HostFacts,
+    llc: Option<u64>,
+    headroom: Option<u64>,
+    threads: &[u32],
+    cpus: &[u32],
+) -> Result<()> {
+    let sizing = sizing::choose(SizingInput {
+        llc_bytes: llc,
+        headroom_bytes: headroom,
+        requested_bytes: config.array_bytes,
+    })?;
+    report.set_parameter("array_bytes_each", sizing.array_bytes);
+    report.set_parameter("llc_bytes_used", sizing.llc_bytes);
+    report.set_parameter("llc_source", sizing.llc_source);
+    report.warnings.extend(sizing.warning.clone());
+    let n = (sizing.array_bytes / 8) as usize;
+    let max_threads = *threads.iter().max().unwrap_or(&1) as usize;
+    let mut arrays = Arrays::new(n, max_threads, cpus, config.huge_pages)?;
+    let huge = arrays.huge_page_bytes;
+    report.set_parameter("huge_pages_requested", config.huge_pages);
+    report.set_parameter("huge_page_bytes", huge);
+    if config.huge_pages && huge == 0 {
+        report.warnings.push(
+            "transparent huge pages were requested but none backed the arrays \
+             (/sys/kernel/mm/transparent_hugepage/enabled is probably `never`): TLB misses \
+             lower the figures"
+                .into(),
+        );
+    }
+    let isa = Isa::detect();
+    report.set_parameter("isa", isa.label(false));
+    let mut plan = config.passes;
+    let quota_below_one = host.effective_cpus < 1.0;
+    if let Some(period) = host
+        .cgroup
+        .as_ref()
+        .filter(|_| quota_below_one)
+        .and_then(|c| c.cpu_period_us)
+    {
+        // Span at least 20 CFS periods per kernel so throttling shows in the sustained figure.
+        let min = std::time::Duration::from_micros(period * 20);
+        if plan.min_time < min {
+            plan.min_time = min;
+        }
+    }
+    let mut steal_flagged = Vec::new();
+    for &t in threads {
+        let variants: &[bool] = if isa.has_nontemporal() {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        for &nt in variants {
+            for kernel in ORDER {
+                if nt && !kernel.stores() {
+                    continue;
+                }
+                let m = bandwidth::measure(&mut arrays, isa, kernel, nt, t as usize, cpus, plan)?;
+                if m.steal_ticks > 0 {
+                    steal_flagged.push(format!(
+                        "{} {} x{}",
+                        m.result.kernel, m.result.implementation, t
+                    ));
+                }
+                report.metrics.memory_bandwidth.push(m.result);
+            }
+        }
+        let m = bandwidth::measure(
+            &mut arrays,
+            isa,
+            Kernel::Memcpy,
+            false,
+            t as usize,
+            cpus,
+            plan,
+        )?;
+        report.metrics.memory_bandwidth.push(m.result);
+    }
+    if !steal_flagged.is_empty() {
+        report.warnings.push(format!(
+            "the hypervisor stole CPU time during: {}; those figures may be low",
+            steal_flagged.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn run_latency(
+    report: &mut Report,
+    config: &MemConfig,
+    llc: Option<u64>,
+    headroom: Option<u64>,
+    levels: &[CacheLevel],
+) -> Result<()> {
+    let wanted = config
+        .latency_max_bytes
+        .unwrap_or_else(|| (4 * llc.unwrap_or(sizing::ASSUMED_LLC_BYTES)).max(256 << 20));
+    let max_bytes = match headroom {
+        Some(h) => wanted.min((h as f64 * 0.5) as u64).max(1 << 20),
+        None => wanted,
+    };
+    report.set_parameter("latency_max_bytes", max_bytes);
+    let mut buf = ChaseBuffer::new(max_bytes, false)?;
+    let points = latency::curve(
+        &mut buf,
+        max_bytes,
+        config.latency_points_per_octave,
+        config.latency_min_time,
+    );
+    report.metrics.cache_plateaus = latency::detect_plateaus(&points, levels);
+    report.metrics.memory_latency = points;
+    report.metrics.memory_parallelism =
+        latency::parallelism(&mut buf, max_bytes, config.latency_min_time);
+    drop(buf);
+    if config.huge_pages {
+        let mut huge = ChaseBuffer::new(max_bytes, true)?;
+        if huge.huge_pages {
+            let points = latency::curve(
+                &mut huge,
+                max_bytes,
+                config.latency_points_per_octave,
+                config.latency_min_time,
+            );
+            report.metrics.memory_latency.extend(points);
+        }
+    }
+    Ok(())
+}
+
+/// The report as a table for people.
+pub fn human_summary(report: &Report) -> String {
+    let mut out = String::new();
+    let h = &report.host;
+    let _ = writeln!(
+        out,
+        "memprobe on {} ({} effective CPUs{})",
+        h.cpu_model.as_deref().unwrap_or("unknown CPU"),
+        h.effective_cpus,
+        h.cgroup
+            .as_ref()
+            .and_then(|c| c.memory_limit_bytes)
+            .map(|m| format!(", memory limit {}", format_bytes(m)))
+            .unwrap_or_default()
+    );
+    if let Some(t) = report.test.parameters.get("threads") {
+        let _ = writeln!(out, "threads measured: {t}");
+    }
+    if !report.metrics.memory_bandwidth.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<7} {:<12} {:<14} {:>3} {:>11} {:>11} {:>11} {:>6} {:>11}",
+            "kernel", "stores", "code", "thr", "best", "median", "sustained", "cv%", "bus"
+        );
+        for b in &report.metrics.memory_bandwidth {
+            let _ = writeln!(
+                out,
+                "{:<7} {:<12} {:<14} {:>3} {:>11} {:>11} {:>11} {:>6.1} {:>11}",
+                b.kernel,
+                b.stores,
+                b.implementation,
+                b.threads,
+                format_bytes_per_sec(b.best_bytes_per_sec),
+                format_bytes_per_sec(b.median_bytes_per_sec),
+                format_bytes_per_sec(b.sustained_bytes_per_sec),
+                b.cv * 100.0,
+                format_bytes_per_sec(b.bus_bytes_per_sec),
+            );
+        }
+    }
+    if !report.metrics.cache_plateaus.is_empty() {
+        let _ = writeln!(out, "latency plateaus (measured; sysfs claim in brackets):");
+        for p in &report.metrics.cache_plateaus {
+            let claim = p
+                .claimed_bytes
+                .map(|c| format!(" [{}]", format_bytes(c)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<5} up to {:>10}{claim}: {:.1} ns per load",
+                p.level,
+                format_bytes(p.up_to_bytes),
+                p.ns_per_load
+            );
+        }
+    }
+    if let Some(last) = report
+        .metrics
+        .memory_latency
+        .iter()
+        .rfind(|p| !p.huge_pages)
+    {
+        let _ = writeln!(
+            out,
+            "largest working set {}: {:.1} ns per load (4 KiB pages)",
+            format_bytes(last.working_set_bytes),
+            last.ns_per_load
+        );
+    }
+    if let Some(last) = report.metrics.memory_latency.iter().rfind(|p| p.huge_pages) {
+        let _ = writeln!(
+            out,
+            "largest working set {}: {:.1} ns per load (huge pages)",
+            format_bytes(last.working_set_bytes),
+            last.ns_per_load
+        );
+    }
+    for m in &report.metrics.memory_parallelism {
+        let _ = writeln!(
+            out,
+            "  {:>2} chains: {:.2} ns per load ({:.1}x)",
+            m.chains, m.ns_per_load, m.speedup
+        );
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
