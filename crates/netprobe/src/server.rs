@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub once: bool,
     /// Run id to put in server reports.
     pub run_id: Option<String>,
+    /// With `once`: give up if no test has been accepted this long after start, so a server
+    /// whose client never comes (its controller died) does not run forever.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// What a server did before it stopped.
@@ -49,6 +52,8 @@ pub struct ServeSummary {
     pub failed: u64,
     /// The server-side report of the last completed test.
     pub last_report: Option<Report>,
+    /// `once` gave up: no client came within the idle timeout.
+    pub idle_timed_out: bool,
 }
 
 enum Outcome {
@@ -78,10 +83,21 @@ pub async fn serve(
     let mut handlers: JoinSet<Outcome> = JoinSet::new();
     let mut summary = ServeSummary::default();
     let mut backoff = Duration::from_millis(1);
+    let idle = async {
+        match config.idle_timeout.filter(|_| config.once) {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::pin!(shutdown);
+    tokio::pin!(idle);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            _ = &mut idle, if handlers.is_empty() && summary.completed + summary.failed == 0 => {
+                summary.idle_timed_out = true;
+                break;
+            }
             _ = first_test_done.notified(), if config.once => break,
             Some(done) = handlers.join_next(), if !handlers.is_empty() => {
                 record(&mut summary, done);

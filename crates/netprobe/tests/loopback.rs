@@ -427,3 +427,22 @@ async fn once_stops_after_one_test_and_keeps_its_report() {
     assert_eq!(report.role, probe_core::Role::Server);
     assert!(report.metrics.throughput[0].received_bytes > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_with_an_idle_timeout_gives_up_when_no_client_comes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = ServerConfig {
+        once: true,
+        idle_timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let summary = tokio::time::timeout(
+        Duration::from_secs(5),
+        serve(listener, config, std::future::pending()),
+    )
+    .await
+    .expect("server gives up by itself")
+    .unwrap();
+    assert!(summary.idle_timed_out);
+    assert_eq!(summary.completed, 0);
+}

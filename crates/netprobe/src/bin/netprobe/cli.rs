@@ -70,6 +70,9 @@ struct ServerArgs {
     /// Run id recorded in server reports.
     #[arg(long)]
     run_id: Option<String>,
+    /// With --once: exit with an error if no test starts within this many seconds.
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<u64>,
     /// With --once: print the server report as pretty JSON instead of a result line.
     #[arg(long)]
     json: bool,
@@ -187,6 +190,7 @@ impl Args {
                         cpus: cpus(a.cpus.as_deref()).context("--cpus")?,
                         once: a.once,
                         run_id: a.run_id,
+                        idle_timeout: a.idle_timeout.map(Duration::from_secs),
                     },
                     json: a.json,
                 })
@@ -374,6 +378,9 @@ pub(crate) async fn run(command: Validated) -> Result<()> {
                 "netprobe server stopped: {} completed, {} refused, {} failed",
                 summary.completed, summary.refused, summary.failed
             );
+            if summary.idle_timed_out {
+                bail!("no client started a test within --idle-timeout; giving up");
+            }
             if once {
                 match summary.last_report {
                     Some(report) => print_report(&report, json)?,

@@ -1,0 +1,94 @@
+//! The one error type of the controller library.
+
+use std::path::PathBuf;
+
+/// Shorthand for results whose error is [`BenchError`].
+pub type Result<T, E = BenchError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong planning, running and reporting a benchmark.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A task size is not a Fargate size.
+    #[error("invalid size {size:?}: {why}")]
+    InvalidSize {
+        /// As written.
+        size: String,
+        /// Why, with the valid neighbours.
+        why: String,
+    },
+    /// The suite file or flags are invalid.
+    #[error("invalid suite{}: {why}", .path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Suite {
+        /// The file, if from a file.
+        path: Option<PathBuf>,
+        /// What is wrong and how to fix it.
+        why: String,
+    },
+    /// A price file could not be used.
+    #[error("cannot use price table {}: {why}", .path.display())]
+    Prices {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        why: String,
+    },
+    /// No price for a region.
+    #[error("no prices for region {region:?}; known: {known} (or pass --prices FILE)")]
+    UnknownRegion {
+        /// Asked.
+        region: String,
+        /// Known regions.
+        known: String,
+    },
+    /// A probe binary could not be found.
+    #[error("cannot find the {name} binary next to {exe}, on PATH or in --probe-dir; build it with `cargo build --release` or pass --probe-dir")]
+    ProbeNotFound {
+        /// Binary name.
+        name: String,
+        /// Where the controller runs from.
+        exe: String,
+    },
+    /// Reading or writing the results directory failed.
+    #[error("results directory {}: {source}", .path.display())]
+    Store {
+        /// File or directory.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A results directory is not one this tool wrote.
+    #[error("{} is not a fargate-bench results directory: {why}", .path.display())]
+    NotAResultsDir {
+        /// The directory.
+        path: PathBuf,
+        /// What is missing or wrong.
+        why: String,
+    },
+    /// The backend failed (launching, waiting, collecting, stopping).
+    #[error("{backend} backend: {what}")]
+    Backend {
+        /// `local`, `docker` or `ecs`.
+        backend: &'static str,
+        /// What failed, naming the task.
+        what: String,
+    },
+    /// The run was interrupted; finished results are kept.
+    #[error("interrupted: every launched task was stopped; finished results are in {} (resume with `fargate-bench run --resume {}`)", .dir.display(), .dir.display())]
+    Interrupted {
+        /// Results directory.
+        dir: PathBuf,
+    },
+    /// Some items failed; the others are in the results.
+    #[error("{failed} of {total} items failed (reasons in {}); the report covers the rest", .dir.display())]
+    ItemsFailed {
+        /// Failed items.
+        failed: usize,
+        /// All items.
+        total: usize,
+        /// Results directory.
+        dir: PathBuf,
+    },
+    /// Writing a report failed.
+    #[error("cannot write the report: {0}")]
+    Output(#[source] std::io::Error),
+}

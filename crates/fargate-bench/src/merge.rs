@@ -1,0 +1,443 @@
+//! Merges finished items into one summary: throughput spread and confidence intervals over
+//! repetitions, latency percentiles from merged histograms (never averaged), UDP loss over all
+//! datagrams, memory bandwidth per kernel and thread count, the latency curve, and cost.
+
+use std::collections::BTreeMap;
+
+use probe_core::report::Direction;
+use probe_core::stats::SampleSummary;
+use probe_core::{HistogramSummary, LatencyHistogram};
+use serde::{Deserialize, Serialize};
+
+use crate::sizes::{Arch, PriceTable, TaskSize};
+use crate::store::{ItemRecord, ItemStatus, RunMeta};
+
+/// Version of the summary JSON.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// Where prices came from and which apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pricing {
+    /// Region.
+    pub region: String,
+    /// Architecture.
+    pub arch: Arch,
+    /// Date of the price table.
+    pub as_of: String,
+}
+
+/// A network result row: one test, size and direction over all repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetRow {
+    /// Test label.
+    pub test: String,
+    /// Kind.
+    pub kind: String,
+    /// Size.
+    pub size: String,
+    /// Direction for bulk tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// Repetitions merged.
+    pub repetitions: u64,
+    /// Receiver throughput per repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_bits_per_sec: Option<SampleSummary>,
+    /// Percentiles of all round trips of all repetitions (merged histograms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<HistogramSummary>,
+    /// Transactions per second per repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions_per_sec: Option<SampleSummary>,
+    /// Lost over sent, all repetitions together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_loss_ratio: Option<f64>,
+    /// RFC 3550 jitter per repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_jitter_ns: Option<SampleSummary>,
+    /// TCP retransmits, all streams and repetitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retransmits: Option<u64>,
+    /// USD per hour of one task of this size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_hour: Option<f64>,
+    /// Median Gbit/s per USD per task-hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gbit_per_sec_per_dollar_hour: Option<f64>,
+}
+
+/// A memory bandwidth row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemRow {
+    /// Size.
+    pub size: String,
+    /// Kernel.
+    pub kernel: String,
+    /// Store variant.
+    pub stores: String,
+    /// Workers.
+    pub threads: u32,
+    /// Each repetition's best pass (STREAM's figure), bytes per second.
+    pub best_bytes_per_sec: SampleSummary,
+    /// Each repetition's sustained rate.
+    pub sustained_bytes_per_sec: SampleSummary,
+    /// USD per hour of one task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_hour: Option<f64>,
+    /// Median GB/s per USD per hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gb_per_sec_per_dollar_hour: Option<f64>,
+}
+
+/// A point of the memory latency curve over repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// Size.
+    pub size: String,
+    /// Working set.
+    pub working_set_bytes: u64,
+    /// Huge pages.
+    pub huge_pages: bool,
+    /// ns per load per repetition.
+    pub ns_per_load: SampleSummary,
+}
+
+/// A failed item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Item id.
+    pub id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// [`SUMMARY_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The run.
+    pub run: RunMeta,
+    /// Prices used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<Pricing>,
+    /// Network rows.
+    pub network: Vec<NetRow>,
+    /// Memory bandwidth rows.
+    pub memory_bandwidth: Vec<MemRow>,
+    /// Memory latency curve.
+    pub memory_latency: Vec<CurvePoint>,
+    /// What the backend emulated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emulated: Vec<String>,
+    /// Items that failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
+    /// Items that finished fine.
+    pub items_ok: u64,
+}
+
+/// (size, kernel, stores, threads) -> (best per repetition, sustained per repetition).
+type MemAcc = BTreeMap<(String, String, String, u32), (Vec<f64>, Vec<f64>)>;
+
+#[derive(Default)]
+struct NetAcc {
+    kind: String,
+    reps: u64,
+    bps: Vec<f64>,
+    rtt: Option<LatencyHistogram>,
+    tps: Vec<f64>,
+    sent: u64,
+    lost: u64,
+    jitter: Vec<f64>,
+    retransmits: Option<u64>,
+}
+
+/// Builds the summary. `prices` of `None` leaves cost columns out.
+pub fn summarize(
+    meta: &RunMeta,
+    records: &[ItemRecord],
+    prices: Option<(&PriceTable, &str, Arch)>,
+) -> Summary {
+    let mut net: BTreeMap<(String, String, Option<Direction>), NetAcc> = BTreeMap::new();
+    let mut mem: MemAcc = BTreeMap::new();
+    let mut curve: BTreeMap<(String, bool, u64), Vec<f64>> = BTreeMap::new();
+    let mut emulated: Vec<String> = Vec::new();
+    let mut failures = Vec::new();
+    let mut ok = 0;
+    for rec in records {
+        for e in &rec.emulated {
+            if !emulated.contains(e) {
+                emulated.push(e.clone());
+            }
+        }
+        if rec.status == ItemStatus::Failed {
+            failures.push(Failure {
+                id: rec.id.clone(),
+                reason: rec.reason.clone().unwrap_or_default(),
+            });
+            continue;
+        }
+        ok += 1;
+        let Some(report) = rec.reports.first() else {
+            continue;
+        };
+        let m = &report.metrics;
+        if !m.throughput.is_empty() {
+            for t in &m.throughput {
+                let acc = net
+                    .entry((rec.label.clone(), rec.size.clone(), Some(t.direction)))
+                    .or_default();
+                acc.kind = rec.kind.clone();
+                acc.reps += 1;
+                acc.bps.push(t.bits_per_sec);
+                let retrans: u64 = t
+                    .streams
+                    .iter()
+                    .filter_map(|s| s.sender_tcp_info.as_ref())
+                    .map(|i| i.total_retransmits)
+                    .sum();
+                if t.streams.iter().any(|s| s.sender_tcp_info.is_some()) {
+                    *acc.retransmits.get_or_insert(0) += retrans;
+                }
+                if let Some(u) = &m.udp {
+                    acc.sent += u.sent_datagrams;
+                    acc.lost += u.lost_datagrams;
+                    acc.jitter.push(u.jitter_ns);
+                }
+            }
+        } else if let Some(lat) = &m.latency {
+            let acc = net
+                .entry((rec.label.clone(), rec.size.clone(), None))
+                .or_default();
+            acc.kind = rec.kind.clone();
+            acc.reps += 1;
+            acc.tps.push(lat.transactions_per_sec);
+            match acc.rtt.as_mut() {
+                Some(h) => {
+                    let _ = h.merge(&lat.rtt);
+                }
+                None => acc.rtt = Some(lat.rtt.clone()),
+            }
+        }
+        for b in &m.memory_bandwidth {
+            let e = mem
+                .entry((
+                    rec.size.clone(),
+                    b.kernel.clone(),
+                    b.stores.clone(),
+                    b.threads,
+                ))
+                .or_default();
+            e.0.push(b.best_bytes_per_sec);
+            e.1.push(b.sustained_bytes_per_sec);
+        }
+        for p in &m.memory_latency {
+            curve
+                .entry((rec.size.clone(), p.huge_pages, p.working_set_bytes))
+                .or_default()
+                .push(p.ns_per_load);
+        }
+    }
+    let price_of = |size: &str| -> Option<f64> {
+        let (table, region, arch) = prices?;
+        table.hourly(region, arch, TaskSize::parse(size).ok()?).ok()
+    };
+    let network = net
+        .into_iter()
+        .map(|((test, size, direction), acc)| {
+            let throughput = SampleSummary::from_values(&acc.bps);
+            let cost = price_of(&size);
+            NetRow {
+                gbit_per_sec_per_dollar_hour: match (&throughput, cost) {
+                    (Some(t), Some(c)) if c > 0.0 => Some(t.median / 1e9 / c),
+                    _ => None,
+                },
+                test,
+                kind: acc.kind,
+                size,
+                direction,
+                repetitions: acc.reps,
+                throughput_bits_per_sec: throughput,
+                rtt: acc.rtt.as_ref().and_then(LatencyHistogram::summary),
+                transactions_per_sec: SampleSummary::from_values(&acc.tps),
+                udp_loss_ratio: (acc.sent > 0).then(|| acc.lost as f64 / acc.sent as f64),
+                udp_jitter_ns: SampleSummary::from_values(&acc.jitter),
+                retransmits: acc.retransmits,
+                cost_per_hour: cost,
+            }
+        })
+        .collect();
+    let memory_bandwidth = mem
+        .into_iter()
+        .filter_map(|((size, kernel, stores, threads), (best, sustained))| {
+            let best = SampleSummary::from_values(&best)?;
+            let cost = price_of(&size);
+            Some(MemRow {
+                gb_per_sec_per_dollar_hour: cost
+                    .filter(|c| *c > 0.0)
+                    .map(|c| best.median / 1e9 / c),
+                sustained_bytes_per_sec: SampleSummary::from_values(&sustained)?,
+                best_bytes_per_sec: best,
+                size,
+                kernel,
+                stores,
+                threads,
+                cost_per_hour: cost,
+            })
+        })
+        .collect();
+    let memory_latency = curve
+        .into_iter()
+        .filter_map(|((size, huge_pages, working_set_bytes), v)| {
+            Some(CurvePoint {
+                size,
+                working_set_bytes,
+                huge_pages,
+                ns_per_load: SampleSummary::from_values(&v)?,
+            })
+        })
+        .collect();
+    Summary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        run: meta.clone(),
+        pricing: prices.map(|(t, region, arch)| Pricing {
+            region: region.to_owned(),
+            arch,
+            as_of: t.as_of.clone(),
+        }),
+        network,
+        memory_bandwidth,
+        memory_latency,
+        emulated,
+        failures,
+        items_ok: ok,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{now_rfc3339, RunStatus};
+    use crate::suite::Suite;
+    use probe_core::report::{LatencyMetrics, Throughput, UdpMetrics};
+    use probe_core::{Report, Role};
+
+    fn meta() -> RunMeta {
+        RunMeta {
+            run_id: "r".into(),
+            backend: "local".into(),
+            suite: Suite::default_suite(),
+            controller_version: "0".into(),
+            started_at: now_rfc3339(),
+            status: RunStatus::Complete,
+            finished_at: None,
+        }
+    }
+
+    fn record(label: &str, rep: u32, report: Report) -> ItemRecord {
+        ItemRecord {
+            id: format!("{rep}/1x2/{label}"),
+            label: label.into(),
+            kind: report.test.kind.clone(),
+            size: "1x2".into(),
+            repetition: rep,
+            status: ItemStatus::Ok,
+            reports: vec![report],
+            reason: None,
+            last_lines: vec![],
+            emulated: vec!["cpu".into()],
+            finished_at: now_rfc3339(),
+        }
+    }
+
+    fn stream(bps: f64, sent: u64, lost: u64) -> Report {
+        let mut r = Report::new("netprobe", "0", Role::Client, "udp-stream");
+        r.metrics.throughput.push(Throughput {
+            direction: Direction::ClientToServer,
+            received_bytes: 0,
+            measured_ns: 1,
+            bits_per_sec: bps,
+            streams: vec![],
+        });
+        r.metrics.udp = Some(UdpMetrics {
+            sent_datagrams: sent,
+            lost_datagrams: lost,
+            jitter_ns: 1000.0,
+            ..Default::default()
+        });
+        r
+    }
+
+    fn rr(values: &[u64], tps: f64) -> Report {
+        let mut h = LatencyHistogram::new();
+        values.iter().for_each(|v| h.record(*v));
+        let mut r = Report::new("netprobe", "0", Role::Client, "tcp-rr");
+        let mut l = LatencyMetrics::closed_loop(h);
+        l.transactions_per_sec = tps;
+        r.metrics.latency = Some(l);
+        r
+    }
+
+    #[test]
+    fn throughput_spread_and_loss_match_hand_computation() {
+        let recs = [
+            record("udp", 1, stream(1e9, 1000, 10)),
+            record("udp", 2, stream(2e9, 1000, 0)),
+            record("udp", 3, stream(3e9, 2000, 20)),
+        ];
+        let table = PriceTable::default();
+        let s = summarize(&meta(), &recs, Some((&table, "us-east-1", Arch::X86)));
+        assert_eq!(s.network.len(), 1);
+        let row = &s.network[0];
+        let t = row.throughput_bits_per_sec.as_ref().unwrap();
+        assert_eq!(
+            (t.n, t.mean, t.median, t.min, t.max),
+            (3, 2e9, 2e9, 1e9, 3e9)
+        );
+        // sd = 1e9, t(2) = 4.303, half = 4.303 * 1e9 / sqrt(3)
+        let half = 4.303e9 / 3f64.sqrt();
+        assert!((t.ci95_high.unwrap() - (2e9 + half)).abs() < 1.0);
+        // Loss over all datagrams: 30 / 4000, not the mean of per-run ratios.
+        assert_eq!(row.udp_loss_ratio, Some(30.0 / 4000.0));
+        let price = 0.04048 + 2.0 * 0.004445;
+        assert!((row.cost_per_hour.unwrap() - price).abs() < 1e-12);
+        assert!((row.gbit_per_sec_per_dollar_hour.unwrap() - 2.0 / price).abs() < 1e-9);
+        assert_eq!(s.emulated, ["cpu"]);
+    }
+
+    #[test]
+    fn percentiles_come_from_merged_histograms_not_averages() {
+        // Run 1: 100 x 10 us. Run 2: 100 x 1000 us. Averaging p50s would give ~505 us; the
+        // merged p50 is 10 us (the 100th of 200 values) and p99 is 1000 us.
+        let recs = [
+            record("rr", 1, rr(&[10_000; 100], 100.0)),
+            record("rr", 2, rr(&[1_000_000; 100], 300.0)),
+        ];
+        let s = summarize(&meta(), &recs, None);
+        let rtt = s.network[0].rtt.as_ref().unwrap();
+        assert_eq!(rtt.count, 200);
+        assert!(
+            (rtt.p50_ns as f64 - 10_000.0).abs() < 20.0,
+            "{}",
+            rtt.p50_ns
+        );
+        assert!((rtt.p99_ns as f64 - 1_000_000.0).abs() < 1_000.0);
+        assert_eq!(
+            s.network[0].transactions_per_sec.as_ref().unwrap().median,
+            200.0
+        );
+        assert!(s.network[0].cost_per_hour.is_none());
+    }
+
+    #[test]
+    fn failures_are_listed_and_not_merged() {
+        let mut bad = record("udp", 2, stream(9e9, 1, 0));
+        bad.status = ItemStatus::Failed;
+        bad.reason = Some("no result line".into());
+        let s = summarize(&meta(), &[record("udp", 1, stream(1e9, 10, 0)), bad], None);
+        assert_eq!(s.items_ok, 1);
+        assert_eq!(s.failures.len(), 1);
+        assert_eq!(s.network[0].repetitions, 1);
+    }
+}

@@ -1,0 +1,338 @@
+//! The local backend: probes run as child processes on loopback. Sizes are emulated where this
+//! machine allows: the CPU count by pinning and thread count, the memory limit handed to
+//! memprobe. Needs nothing but the probe binaries.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
+use crate::error::{BenchError, Result};
+use crate::sizes::TaskSize;
+
+/// Lines kept per task (the result line is last; the rest is for error messages).
+const MAX_LINES: usize = 20_000;
+
+#[derive(Debug)]
+struct LocalTask {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    port: Option<u16>,
+}
+
+/// Child processes on this machine.
+#[derive(Debug)]
+pub struct LocalPlatform {
+    netprobe: PathBuf,
+    memprobe: PathBuf,
+    cpus: Vec<u32>,
+    tasks: Mutex<HashMap<TaskId, LocalTask>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+fn err(what: String) -> BenchError {
+    BenchError::Backend {
+        backend: "local",
+        what,
+    }
+}
+
+/// Finds a probe binary: next to the controller's executable, then on `PATH`, then in
+/// `probe_dir`.
+///
+/// # Errors
+/// [`BenchError::ProbeNotFound`] saying where it looked.
+pub fn find_probe(name: &str, probe_dir: Option<&Path>) -> Result<PathBuf> {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let beside = exe.parent().map(|d| d.join(name));
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    beside
+        .into_iter()
+        .chain(on_path)
+        .chain(probe_dir.map(|d| d.join(name)))
+        .find(|p| p.is_file())
+        .ok_or_else(|| BenchError::ProbeNotFound {
+            name: name.to_owned(),
+            exe: exe.display().to_string(),
+        })
+}
+
+impl LocalPlatform {
+    /// Finds both probes and reads the CPUs this process may use.
+    ///
+    /// # Errors
+    /// [`BenchError::ProbeNotFound`].
+    pub fn new(probe_dir: Option<&Path>) -> Result<Self> {
+        let cpus = probe_core::HostFacts::collect().affinity_cpus;
+        Ok(Self {
+            netprobe: find_probe("netprobe", probe_dir)?,
+            memprobe: find_probe("memprobe", probe_dir)?,
+            cpus: if cpus.is_empty() { vec![0] } else { cpus },
+            tasks: Mutex::new(HashMap::new()),
+            next: std::sync::atomic::AtomicU64::new(1),
+        })
+    }
+
+    /// CPUs a task of `size` gets: whole vCPUs rounded up, clients from the front of the
+    /// affinity list and servers from the back, so a pair is split across cores when it can be.
+    fn cpus_for(&self, size: TaskSize, role: TaskRole) -> Vec<u32> {
+        let n = (size.vcpu().ceil() as usize).clamp(1, self.cpus.len());
+        match role {
+            TaskRole::Server => self.cpus[self.cpus.len() - n..].to_vec(),
+            _ => self.cpus[..n].to_vec(),
+        }
+    }
+}
+
+fn cpu_list(cpus: &[u32]) -> String {
+    cpus.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| err(format!("cannot find a free loopback port: {e}")))?;
+    Ok(l.local_addr().map_err(|e| err(e.to_string()))?.port())
+}
+
+fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    reader: R,
+    lines: Arc<Mutex<Vec<String>>>,
+) {
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            let mut lines = lines.lock().expect("lines lock");
+            if lines.len() == MAX_LINES {
+                lines.remove(0);
+            }
+            lines.push(line);
+        }
+    });
+}
+
+impl Platform for LocalPlatform {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
+        let cpus = self.cpus_for(spec.size, spec.role);
+        let (program, mut args) = match spec.probe {
+            Probe::Netprobe => (&self.netprobe, spec.args.clone()),
+            Probe::Memprobe => (&self.memprobe, spec.args.clone()),
+        };
+        let mut port = None;
+        match spec.role {
+            TaskRole::Server => {
+                let p = free_port()?;
+                port = Some(p);
+                args.extend([
+                    "--bind".into(),
+                    "127.0.0.1".into(),
+                    "--port".into(),
+                    p.to_string(),
+                ]);
+                args.extend(["--cpus".into(), cpu_list(&cpus)]);
+            }
+            TaskRole::Client => args.extend(["--cpus".into(), cpu_list(&cpus)]),
+            TaskRole::Memory => {
+                args.extend(["--threads".into(), cpus.len().to_string(), "--pin".into()]);
+                args.extend([
+                    "--memory-limit".into(),
+                    spec.size.memory_bytes().to_string(),
+                ]);
+            }
+        }
+        args.extend(["--run-id".into(), spec.run_id.clone()]);
+        let mut child = Command::new(program)
+            .args(&args)
+            .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| err(format!("cannot start {}: {e}", program.display())))?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            collect(out, lines.clone());
+        }
+        if let Some(errs) = child.stderr.take() {
+            collect(errs, lines.clone());
+        }
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = TaskId(format!("{}-{}-{n}", spec.probe.binary(), spec.role.name()));
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .insert(id.clone(), LocalTask { child, lines, port });
+        Ok(id)
+    }
+
+    async fn address(&self, task: &TaskId, deadline: Duration) -> Result<String> {
+        let start = tokio::time::Instant::now();
+        loop {
+            let (port, listening, exited) = {
+                let mut tasks = self.tasks.lock().expect("tasks lock");
+                let t = tasks
+                    .get_mut(task)
+                    .ok_or_else(|| err(format!("unknown task {}", task.0)))?;
+                let listening = t
+                    .lines
+                    .lock()
+                    .expect("lines")
+                    .iter()
+                    .any(|l| l.contains("listening on"));
+                (t.port, listening, t.child.try_wait().ok().flatten())
+            };
+            let port = port.ok_or_else(|| err(format!("task {} is not a server", task.0)))?;
+            if listening {
+                return Ok(format!("127.0.0.1:{port}"));
+            }
+            if let Some(status) = exited {
+                return Err(err(format!(
+                    "server task {} exited ({status}) before listening",
+                    task.0
+                )));
+            }
+            if start.elapsed() > deadline {
+                return Err(err(format!(
+                    "server task {} did not listen within {deadline:?}",
+                    task.0
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn wait(&self, task: &TaskId, deadline: Duration) -> Result<TaskExit> {
+        let start = tokio::time::Instant::now();
+        loop {
+            {
+                let mut tasks = self.tasks.lock().expect("tasks lock");
+                let t = tasks
+                    .get_mut(task)
+                    .ok_or_else(|| err(format!("unknown task {}", task.0)))?;
+                match t.child.try_wait() {
+                    Ok(Some(status)) => {
+                        return Ok(TaskExit {
+                            code: status.code(),
+                            reason: status
+                                .code()
+                                .is_none()
+                                .then(|| format!("ended by {status}")),
+                        })
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(err(format!("waiting for {}: {e}", task.0))),
+                }
+                if start.elapsed() > deadline {
+                    let _ = t.child.start_kill();
+                    return Err(err(format!(
+                        "task {} ran past its deadline of {deadline:?} and was stopped",
+                        task.0
+                    )));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn output(&self, task: &TaskId) -> Result<Vec<String>> {
+        // Let the reader tasks drain what the process wrote before it exited.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let tasks = self.tasks.lock().expect("tasks lock");
+        let t = tasks
+            .get(task)
+            .ok_or_else(|| err(format!("unknown task {}", task.0)))?;
+        let lines = t.lines.lock().expect("lines").clone();
+        Ok(lines)
+    }
+
+    async fn stop(&self, task: &TaskId) -> Result<()> {
+        if let Some(t) = self.tasks.lock().expect("tasks lock").get_mut(task) {
+            let _ = t.child.start_kill();
+        }
+        Ok(())
+    }
+
+    async fn stop_run(&self, run_id: Option<&str>) -> Result<Vec<String>> {
+        // Our own children first, then any probe process on this machine tagged with the run
+        // (left by a controller that was killed).
+        let mut stopped = Vec::new();
+        for (id, t) in self.tasks.lock().expect("tasks lock").iter_mut() {
+            if matches!(t.child.try_wait(), Ok(None)) {
+                let _ = t.child.start_kill();
+                stopped.push(id.0.clone());
+            }
+        }
+        for (pid, cmdline) in probe_processes(run_id) {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+            stopped.push(format!("pid {pid}: {cmdline}"));
+        }
+        Ok(stopped)
+    }
+
+    fn emulated(&self, size: TaskSize) -> Vec<String> {
+        let n = (size.vcpu().ceil() as usize).clamp(1, self.cpus.len());
+        let mut e = vec![
+            format!(
+                "{size}: {n} CPU(s) by pinning and thread count (a fractional quota is not emulated locally)"
+            ),
+            format!("{size}: memory limit {} MiB handed to memprobe", size.memory_mib),
+            "network: loopback, not Fargate's network".to_owned(),
+        ];
+        if size.vcpu() > self.cpus.len() as f64 {
+            e.push(format!(
+                "{size}: asks {} vCPUs, this machine has {}",
+                size.vcpu(),
+                self.cpus.len()
+            ));
+        }
+        e
+    }
+}
+
+/// Probe processes (netprobe, memprobe) whose command line carries `--run-id RUN`.
+fn probe_processes(run_id: Option<&str>) -> Vec<(u32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter_map(|pid| {
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let args: Vec<String> = raw
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let exe = Path::new(args.first()?).file_name()?.to_str()?.to_owned();
+            if exe != "netprobe" && exe != "memprobe" {
+                return None;
+            }
+            let tagged = args
+                .windows(2)
+                .any(|w| w[0] == "--run-id" && run_id.is_none_or(|r| w[1] == r));
+            tagged.then(|| (pid, args.join(" ")))
+        })
+        .collect()
+}

@@ -1,0 +1,119 @@
+//! The seam between orchestration and where tasks run. Pairing, retries, merging and reporting
+//! are written once above it; a backend only launches, addresses, waits for, reads and stops
+//! tasks, and finds what a run left behind.
+
+pub mod local;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::sizes::TaskSize;
+
+/// Which probe a task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `netprobe`.
+    Netprobe,
+    /// `memprobe`.
+    Memprobe,
+}
+
+impl Probe {
+    /// Binary name.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Probe::Netprobe => "netprobe",
+            Probe::Memprobe => "memprobe",
+        }
+    }
+}
+
+/// The part a task plays in an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskRole {
+    /// netprobe server: the backend adds where it listens.
+    Server,
+    /// netprobe client.
+    Client,
+    /// memprobe.
+    Memory,
+}
+
+impl TaskRole {
+    /// Lower-case name, for labels and tags.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskRole::Server => "server",
+            TaskRole::Client => "client",
+            TaskRole::Memory => "memory",
+        }
+    }
+}
+
+/// What to launch.
+#[derive(Debug, Clone)]
+pub struct TaskSpec {
+    /// Run the task belongs to (every backend labels tasks with it).
+    pub run_id: String,
+    /// Plan item.
+    pub item_id: String,
+    /// Part played.
+    pub role: TaskRole,
+    /// Probe binary.
+    pub probe: Probe,
+    /// Arguments after the binary name.
+    pub args: Vec<String>,
+    /// Environment (the pre-shared key travels here, never on the command line).
+    pub env: Vec<(String, String)>,
+    /// Size to run at (or emulate).
+    pub size: TaskSize,
+}
+
+/// A launched task, as the backend knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskId(pub String);
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskExit {
+    /// Exit code, when it exited by itself.
+    pub code: Option<i32>,
+    /// The backend's reason (signal, stopped reason, OOM...).
+    pub reason: Option<String>,
+}
+
+/// A place tasks run: this machine, a Docker engine, or ECS Fargate.
+pub trait Platform: Send + Sync + 'static {
+    /// `local`, `docker` or `ecs`.
+    fn name(&self) -> &'static str;
+
+    /// Starts a task.
+    fn launch(&self, spec: &TaskSpec) -> impl Future<Output = Result<TaskId>> + Send;
+
+    /// `host:port` where a server task accepts clients, once it does (waits up to `deadline`).
+    fn address(
+        &self,
+        task: &TaskId,
+        deadline: Duration,
+    ) -> impl Future<Output = Result<String>> + Send;
+
+    /// Waits for the task to end; stops it and errs past `deadline`.
+    fn wait(
+        &self,
+        task: &TaskId,
+        deadline: Duration,
+    ) -> impl Future<Output = Result<TaskExit>> + Send;
+
+    /// Every output line the task printed so far.
+    fn output(&self, task: &TaskId) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// Stops a task (no error if it already ended).
+    fn stop(&self, task: &TaskId) -> impl Future<Output = Result<()>> + Send;
+
+    /// Stops and lists every task of `run_id` (or of every run when `None`) still running.
+    fn stop_run(&self, run_id: Option<&str>) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// What this backend emulates rather than provides for `size`.
+    fn emulated(&self, size: TaskSize) -> Vec<String>;
+}

@@ -1,0 +1,398 @@
+//! Runs a plan on a platform: pairs servers and clients, collects result lines, records every
+//! finished item at once, stops everything on Ctrl-C, and never runs an item twice on resume.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use probe_core::{result_line, Report};
+use tokio::task::JoinSet;
+
+use crate::error::{BenchError, Result};
+use crate::plan::{self, PlanItem};
+use crate::platform::{Platform, Probe, TaskId, TaskRole, TaskSpec};
+use crate::sizes::TaskSize;
+use crate::store::{self, ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
+use crate::suite::{Suite, TestKind};
+
+/// Lines of a failed task's output kept in its record.
+const LAST_LINES: usize = 20;
+
+/// Where and how to run.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The suite (validated).
+    pub suite: Suite,
+    /// Its sizes.
+    pub sizes: Vec<TaskSize>,
+    /// `results/` root for a new run.
+    pub results_root: PathBuf,
+    /// An existing run directory to complete instead.
+    pub resume: Option<PathBuf>,
+    /// How long a server may take to accept clients (ECS: image pull and ENI).
+    pub server_ready_timeout: Duration,
+    /// Show a progress bar (else plain lines) on stderr.
+    pub progress: bool,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The results directory.
+    pub dir: PathBuf,
+    /// Run metadata.
+    pub meta: RunMeta,
+    /// Every record (last per item).
+    pub records: Vec<ItemRecord>,
+}
+
+/// A fresh random run id: time-sortable and unique.
+pub fn new_run_id() -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let stamp: String = now.chars().filter(|c| c.is_ascii_digit()).collect();
+    format!(
+        "{}-{:04x}",
+        &stamp[..14.min(stamp.len())],
+        rand::random::<u16>()
+    )
+}
+
+fn random_key() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    done: usize,
+}
+
+impl Progress {
+    fn new(total: usize, already: usize, fancy: bool) -> Self {
+        let bar = (fancy && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} items, ETA {eta} {msg}")
+                    .expect("valid template"),
+            );
+            bar.set_position(already as u64);
+            bar
+        });
+        Self {
+            bar,
+            total,
+            done: already,
+        }
+    }
+
+    fn finished(&mut self, rec: &ItemRecord) {
+        self.done += 1;
+        let what = match rec.status {
+            ItemStatus::Ok => headline(rec),
+            ItemStatus::Failed => format!("FAILED: {}", rec.reason.as_deref().unwrap_or("")),
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.println(format!("{}: {what}", rec.id));
+            }
+            None => eprintln!("[{}/{}] {}: {what}", self.done, self.total, rec.id),
+        }
+    }
+
+    fn close(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn headline(rec: &ItemRecord) -> String {
+    use probe_core::units::{format_bits_per_sec, format_bytes_per_sec, format_ns};
+    let Some(r) = rec.reports.first() else {
+        return "ok".into();
+    };
+    if let Some(t) = r.metrics.throughput.first() {
+        return format_bits_per_sec(t.bits_per_sec);
+    }
+    if let Some(s) = r
+        .metrics
+        .latency
+        .as_ref()
+        .and_then(|l| l.rtt_summary.as_ref())
+    {
+        return format!(
+            "p50 {} p99 {}",
+            format_ns(s.p50_ns as f64),
+            format_ns(s.p99_ns as f64)
+        );
+    }
+    if let Some(b) = r
+        .metrics
+        .memory_bandwidth
+        .iter()
+        .filter(|b| b.kernel == "triad")
+        .max_by(|a, b| a.best_bytes_per_sec.total_cmp(&b.best_bytes_per_sec))
+    {
+        return format!("triad {}", format_bytes_per_sec(b.best_bytes_per_sec));
+    }
+    "ok".into()
+}
+
+/// Runs (or resumes) the plan until done or until `shutdown` resolves.
+///
+/// # Errors
+/// [`BenchError::Interrupted`] after stopping every task on shutdown; store errors.
+pub async fn run<P: Platform>(
+    platform: Arc<P>,
+    plan_spec: RunPlan,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunOutcome> {
+    let (mut store, done_ids) = match &plan_spec.resume {
+        Some(dir) => {
+            let (store, records) = Store::reopen(dir)?;
+            let done: HashSet<String> = records
+                .iter()
+                .filter(|r| r.status == ItemStatus::Ok)
+                .map(|r| r.id.clone())
+                .collect();
+            (store, done)
+        }
+        None => {
+            let meta = RunMeta {
+                run_id: new_run_id(),
+                backend: platform.name().to_owned(),
+                suite: plan_spec.suite.clone(),
+                controller_version: env!("CARGO_PKG_VERSION").to_owned(),
+                started_at: store::now_rfc3339(),
+                status: RunStatus::Running,
+                finished_at: None,
+            };
+            (
+                Store::create(&plan_spec.results_root, meta)?,
+                HashSet::new(),
+            )
+        }
+    };
+    let suite = store.meta().suite.clone();
+    let sizes = if plan_spec.resume.is_some() {
+        suite.validate()?
+    } else {
+        plan_spec.sizes.clone()
+    };
+    let run_id = store.meta().run_id.clone();
+    let items: Vec<PlanItem> = plan::expand(&suite, &sizes)
+        .into_iter()
+        .filter(|i| !done_ids.contains(&i.id))
+        .collect();
+    let total = items.len() + done_ids.len();
+    eprintln!(
+        "run {run_id}: {} items to run ({} already done) on the {} backend; results in {}",
+        items.len(),
+        done_ids.len(),
+        platform.name(),
+        store.dir().display()
+    );
+    let mut progress = Progress::new(total, done_ids.len(), plan_spec.progress);
+    let mut queue = items.into_iter();
+    let mut running: JoinSet<ItemRecord> = JoinSet::new();
+    let concurrency = suite.concurrency.max(1) as usize;
+    let ready = plan_spec.server_ready_timeout;
+    tokio::pin!(shutdown);
+    let interrupted = loop {
+        while running.len() < concurrency {
+            let Some(item) = queue.next() else { break };
+            let (platform, run_id) = (platform.clone(), run_id.clone());
+            running.spawn(async move { run_item(&*platform, &run_id, &item, ready).await });
+        }
+        if running.is_empty() {
+            break false;
+        }
+        tokio::select! {
+            _ = &mut shutdown => break true,
+            Some(done) = running.join_next() => {
+                let record = done.map_err(|e| BenchError::Backend {
+                    backend: "controller",
+                    what: format!("an item task crashed: {e}"),
+                })?;
+                store.append(&record)?;
+                progress.finished(&record);
+            }
+        }
+    };
+    progress.close();
+    if interrupted {
+        running.abort_all();
+        while running.join_next().await.is_some() {}
+        let stopped = platform.stop_run(Some(&run_id)).await.unwrap_or_default();
+        if !stopped.is_empty() {
+            eprintln!("stopped {} task(s) of run {run_id}", stopped.len());
+        }
+        store.finish(RunStatus::Interrupted)?;
+        return Err(BenchError::Interrupted {
+            dir: store.dir().to_owned(),
+        });
+    }
+    store.finish(RunStatus::Complete)?;
+    let (meta, records) = store::load(store.dir())?;
+    Ok(RunOutcome {
+        dir: store.dir().to_owned(),
+        meta,
+        records,
+    })
+}
+
+/// Runs one item and turns whatever happens into a record.
+async fn run_item<P: Platform>(
+    platform: &P,
+    run_id: &str,
+    item: &PlanItem,
+    ready: Duration,
+) -> ItemRecord {
+    let mut record = ItemRecord {
+        id: item.id.clone(),
+        label: item.test.label(),
+        kind: item.test.kind.name().to_owned(),
+        size: item.size.to_string(),
+        repetition: item.repetition,
+        status: ItemStatus::Ok,
+        reports: Vec::new(),
+        reason: None,
+        last_lines: Vec::new(),
+        emulated: platform.emulated(item.size),
+        finished_at: String::new(),
+    };
+    let result = if item.test.kind == TestKind::Memory {
+        run_memory(platform, run_id, item).await
+    } else {
+        run_pair(platform, run_id, item, ready).await
+    };
+    match result {
+        Ok(reports) => record.reports = reports,
+        Err((reason, lines)) => {
+            record.status = ItemStatus::Failed;
+            record.reason = Some(reason);
+            record.last_lines = lines;
+        }
+    }
+    record.finished_at = store::now_rfc3339();
+    record
+}
+
+type ItemResult = std::result::Result<Vec<Report>, (String, Vec<String>)>;
+
+fn tail(lines: &[String]) -> Vec<String> {
+    lines[lines.len().saturating_sub(LAST_LINES)..].to_vec()
+}
+
+/// Waits for a task and parses its result line; failures carry the last output lines.
+async fn collect<P: Platform>(
+    platform: &P,
+    task: &TaskId,
+    role: &str,
+    deadline: Duration,
+) -> std::result::Result<Report, (String, Vec<String>)> {
+    let exit = platform.wait(task, deadline).await;
+    let lines = platform.output(task).await.unwrap_or_default();
+    let exit = exit.map_err(|e| (format!("{role}: {e}"), tail(&lines)))?;
+    match result_line::find_in_lines(&lines) {
+        Ok(report) => Ok(report),
+        Err(e) => {
+            let how = match (exit.code, &exit.reason) {
+                (Some(c), _) => format!("exited with code {c}"),
+                (None, Some(r)) => r.clone(),
+                (None, None) => "ended".into(),
+            };
+            let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+            Err((format!("{role} {how}: {first}"), tail(&lines)))
+        }
+    }
+}
+
+async fn run_memory<P: Platform>(platform: &P, run_id: &str, item: &PlanItem) -> ItemResult {
+    let spec = TaskSpec {
+        run_id: run_id.to_owned(),
+        item_id: item.id.clone(),
+        role: TaskRole::Memory,
+        probe: Probe::Memprobe,
+        args: item.test.probe_args(),
+        env: Vec::new(),
+        size: item.size,
+    };
+    let task = platform
+        .launch(&spec)
+        .await
+        .map_err(|e| (format!("launching memprobe: {e}"), Vec::new()))?;
+    let deadline = Duration::from_secs_f64(item.test.expected_secs() * 5.0 + 120.0);
+    let report = collect(platform, &task, "memprobe", deadline).await;
+    let _ = platform.stop(&task).await;
+    Ok(vec![report?])
+}
+
+async fn run_pair<P: Platform>(
+    platform: &P,
+    run_id: &str,
+    item: &PlanItem,
+    ready: Duration,
+) -> ItemResult {
+    // A fresh key per item: nobody else in the subnet can use or spoof this server.
+    let env = vec![("NETPROBE_PSK".to_owned(), random_key())];
+    let server_spec = TaskSpec {
+        run_id: run_id.to_owned(),
+        item_id: item.id.clone(),
+        role: TaskRole::Server,
+        probe: Probe::Netprobe,
+        args: vec![
+            "server".into(),
+            "--once".into(),
+            "--idle-timeout".into(),
+            ready.as_secs().max(60).to_string(),
+        ],
+        env: env.clone(),
+        size: item.size,
+    };
+    let server = platform
+        .launch(&server_spec)
+        .await
+        .map_err(|e| (format!("launching the server: {e}"), Vec::new()))?;
+    let result = async {
+        let addr = match platform.address(&server, ready).await {
+            Ok(a) => a,
+            Err(e) => {
+                let lines = platform.output(&server).await.unwrap_or_default();
+                return Err((format!("server: {e}"), tail(&lines)));
+            }
+        };
+        let mut args = vec!["client".to_owned(), "--server".to_owned(), addr];
+        args.extend(item.test.probe_args());
+        let client_spec = TaskSpec {
+            role: TaskRole::Client,
+            args,
+            ..server_spec.clone()
+        };
+        let client = platform
+            .launch(&client_spec)
+            .await
+            .map_err(|e| (format!("launching the client: {e}"), Vec::new()))?;
+        let deadline = Duration::from_secs_f64(item.test.expected_secs() * 2.0 + 90.0);
+        let client_report = collect(platform, &client, "client", deadline).await;
+        let _ = platform.stop(&client).await;
+        let client_report = client_report?;
+        let mut reports = vec![client_report];
+        // The server's own report (its CPU time) is a bonus: its absence does not fail the item.
+        if let Ok(server_report) =
+            collect(platform, &server, "server", Duration::from_secs(30)).await
+        {
+            reports.push(server_report);
+        }
+        Ok(reports)
+    }
+    .await;
+    let _ = platform.stop(&server).await;
+    result
+}

@@ -1,0 +1,332 @@
+//! Fargate task sizes (Linux) and their on-demand prices.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{BenchError, Result};
+
+/// A Fargate task size: vCPU and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TaskSize {
+    /// CPU units (1024 = 1 vCPU).
+    pub cpu_units: u32,
+    /// Memory in MiB.
+    pub memory_mib: u32,
+}
+
+/// (cpu units, allowed memory MiB) per the Fargate table: 0.25 vCPU takes a list, the others a
+/// range with a step.
+const TABLE: [(u32, u32, u32, u32); 7] = [
+    // cpu units, min MiB, max MiB, step MiB (0 = the 0.25 vCPU list)
+    (256, 512, 2048, 0),
+    (512, 1024, 4096, 1024),
+    (1024, 2048, 8192, 1024),
+    (2048, 4096, 16384, 1024),
+    (4096, 8192, 30720, 1024),
+    (8192, 16384, 61440, 4096),
+    (16384, 32768, 122880, 8192),
+];
+
+/// Every valid Linux Fargate size, smallest first.
+pub fn all_sizes() -> Vec<TaskSize> {
+    let mut out = Vec::new();
+    for (cpu, min, max, step) in TABLE {
+        if step == 0 {
+            for mem in [512, 1024, 2048] {
+                out.push(TaskSize {
+                    cpu_units: cpu,
+                    memory_mib: mem,
+                });
+            }
+        } else {
+            let mut mem = min;
+            while mem <= max {
+                out.push(TaskSize {
+                    cpu_units: cpu,
+                    memory_mib: mem,
+                });
+                mem += step;
+            }
+        }
+    }
+    out
+}
+
+impl TaskSize {
+    /// vCPUs as a number.
+    pub fn vcpu(&self) -> f64 {
+        f64::from(self.cpu_units) / 1024.0
+    }
+
+    /// Memory in GB as Fargate prices it (GiB, written GB by AWS).
+    pub fn memory_gb(&self) -> f64 {
+        f64::from(self.memory_mib) / 1024.0
+    }
+
+    /// Memory in bytes.
+    pub fn memory_bytes(&self) -> u64 {
+        u64::from(self.memory_mib) << 20
+    }
+
+    /// Parses `VCPUxGB` (`0.25x0.5`, `1x2`, `16x120`) and checks it against the Fargate table.
+    ///
+    /// # Errors
+    /// [`BenchError::InvalidSize`] naming the valid neighbours.
+    pub fn parse(text: &str) -> Result<TaskSize> {
+        let invalid = |why: String| BenchError::InvalidSize {
+            size: text.to_owned(),
+            why,
+        };
+        let (cpu, mem) = text
+            .trim()
+            .split_once(['x', 'X'])
+            .ok_or_else(|| invalid("write it as VCPUxGB, e.g. 1x2 or 0.25x0.5".into()))?;
+        let vcpu: f64 = cpu
+            .parse()
+            .map_err(|_| invalid(format!("{cpu:?} is not a vCPU count")))?;
+        let gb: f64 = mem
+            .parse()
+            .map_err(|_| invalid(format!("{mem:?} is not a memory size in GB")))?;
+        if !vcpu.is_finite() || !gb.is_finite() || vcpu <= 0.0 || gb <= 0.0 {
+            return Err(invalid("vCPU and GB must be positive".into()));
+        }
+        let size = TaskSize {
+            cpu_units: (vcpu * 1024.0).round() as u32,
+            memory_mib: (gb * 1024.0).round() as u32,
+        };
+        let all = all_sizes();
+        if all.contains(&size) {
+            return Ok(size);
+        }
+        let same_cpu: Vec<String> = all
+            .iter()
+            .filter(|s| s.cpu_units == size.cpu_units)
+            .map(|s| s.to_string())
+            .collect();
+        if same_cpu.is_empty() {
+            let cpus: Vec<String> = TABLE
+                .iter()
+                .map(|t| format_num(f64::from(t.0) / 1024.0))
+                .collect();
+            return Err(invalid(format!(
+                "{} vCPU is not a Fargate size; use one of {}",
+                format_num(vcpu),
+                cpus.join(", ")
+            )));
+        }
+        // The nearest valid memory sizes below and above.
+        let below = all
+            .iter()
+            .filter(|s| s.cpu_units == size.cpu_units && s.memory_mib < size.memory_mib)
+            .max();
+        let above = all
+            .iter()
+            .filter(|s| s.cpu_units == size.cpu_units && s.memory_mib > size.memory_mib)
+            .min();
+        let neighbours: Vec<String> = below
+            .iter()
+            .chain(above.iter())
+            .map(|s| s.to_string())
+            .collect();
+        Err(invalid(format!(
+            "{} vCPU allows {} .. {} GB; nearest valid: {}",
+            format_num(vcpu),
+            same_cpu
+                .first()
+                .map(|s| s.split('x').nth(1).unwrap_or("").to_owned())
+                .unwrap_or_default(),
+            same_cpu
+                .last()
+                .map(|s| s.split('x').nth(1).unwrap_or("").to_owned())
+                .unwrap_or_default(),
+            neighbours.join(" or ")
+        )))
+    }
+}
+
+fn format_num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+impl fmt::Display for TaskSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}x{}",
+            format_num(self.vcpu()),
+            format_num(self.memory_gb())
+        )
+    }
+}
+
+/// CPU architecture a task runs on (prices differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// X86_64.
+    X86,
+    /// ARM64 (Graviton).
+    Arm,
+}
+
+/// On-demand price per vCPU-hour and per GB-hour.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    /// USD per vCPU-hour.
+    pub vcpu_hour: f64,
+    /// USD per GB-hour.
+    pub gb_hour: f64,
+}
+
+/// A dated price table; `--prices FILE` replaces it (same TOML shape).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceTable {
+    /// When these prices were read off the AWS price list.
+    pub as_of: String,
+    /// Region entries.
+    pub regions: Vec<RegionPrices>,
+}
+
+/// Prices of one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionPrices {
+    /// e.g. `us-east-1`.
+    pub region: String,
+    /// x86 prices.
+    pub x86: Rate,
+    /// ARM prices.
+    pub arm: Rate,
+}
+
+impl Default for PriceTable {
+    fn default() -> Self {
+        PriceTable {
+            as_of: "2026-11-01".into(),
+            regions: vec![
+                RegionPrices {
+                    region: "us-east-1".into(),
+                    x86: Rate {
+                        vcpu_hour: 0.04048,
+                        gb_hour: 0.004445,
+                    },
+                    arm: Rate {
+                        vcpu_hour: 0.03238,
+                        gb_hour: 0.00356,
+                    },
+                },
+                RegionPrices {
+                    region: "ap-northeast-2".into(),
+                    x86: Rate {
+                        vcpu_hour: 0.04656,
+                        gb_hour: 0.00511,
+                    },
+                    arm: Rate {
+                        vcpu_hour: 0.03725,
+                        gb_hour: 0.00409,
+                    },
+                },
+            ],
+        }
+    }
+}
+
+impl PriceTable {
+    /// Reads a price table from TOML.
+    ///
+    /// # Errors
+    /// [`BenchError::Prices`] naming the file and what was wrong.
+    pub fn from_toml(path: &std::path::Path) -> Result<PriceTable> {
+        let text = std::fs::read_to_string(path).map_err(|e| BenchError::Prices {
+            path: path.to_owned(),
+            why: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| BenchError::Prices {
+            path: path.to_owned(),
+            why: e.to_string(),
+        })
+    }
+
+    /// USD per hour of `size` in `region` on `arch`.
+    ///
+    /// # Errors
+    /// [`BenchError::UnknownRegion`] listing the regions the table has.
+    pub fn hourly(&self, region: &str, arch: Arch, size: TaskSize) -> Result<f64> {
+        let r = self
+            .regions
+            .iter()
+            .find(|r| r.region == region)
+            .ok_or_else(|| BenchError::UnknownRegion {
+                region: region.to_owned(),
+                known: self
+                    .regions
+                    .iter()
+                    .map(|r| r.region.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        let rate = match arch {
+            Arch::X86 => r.x86,
+            Arch::Arm => r.arm,
+        };
+        Ok(size.vcpu() * rate.vcpu_hour + size.memory_gb() * rate.gb_hour)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn there_are_74_linux_sizes() {
+        assert_eq!(all_sizes().len(), 74);
+    }
+
+    #[test]
+    fn sizes_parse_and_print() {
+        for text in ["0.25x0.5", "1x2", "16x120", "0.5x4", "4x30"] {
+            assert_eq!(TaskSize::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(
+            TaskSize::parse("0.25x0.5").unwrap(),
+            TaskSize {
+                cpu_units: 256,
+                memory_mib: 512
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_sizes_name_their_neighbours() {
+        let err = TaskSize::parse("1x9").unwrap_err().to_string();
+        assert!(err.contains("1x8"), "{err}");
+        let err = TaskSize::parse("1x2.5").unwrap_err().to_string();
+        assert!(err.contains("1x2 or 1x3"), "{err}");
+        let err = TaskSize::parse("3x6").unwrap_err().to_string();
+        assert!(err.contains("0.25, 0.5, 1, 2, 4, 8, 16"), "{err}");
+        assert!(TaskSize::parse("big").is_err());
+        assert!(TaskSize::parse("0x1").is_err());
+    }
+
+    #[test]
+    fn hourly_price_by_hand() {
+        let t = PriceTable::default();
+        let size = TaskSize::parse("1x2").unwrap();
+        let p = t.hourly("us-east-1", Arch::X86, size).unwrap();
+        assert!((p - (0.04048 + 2.0 * 0.004445)).abs() < 1e-12);
+        let p = t
+            .hourly(
+                "ap-northeast-2",
+                Arch::Arm,
+                TaskSize::parse("0.25x0.5").unwrap(),
+            )
+            .unwrap();
+        assert!((p - (0.25 * 0.03725 + 0.5 * 0.00409)).abs() < 1e-12);
+        assert!(t
+            .hourly("mars-1", Arch::X86, size)
+            .unwrap_err()
+            .to_string()
+            .contains("us-east-1"));
+    }
+}

@@ -1,0 +1,328 @@
+//! The results directory: `run.json` (what ran and how it ended) and `results.jsonl` (one line
+//! per finished item, appended and fsynced as each finishes). A crash, SIGKILL or Ctrl-C never
+//! loses a finished item, and `--resume` runs only what has no successful line.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use probe_core::Report;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{BenchError, Result};
+use crate::suite::Suite;
+
+const RUN_FILE: &str = "run.json";
+const RESULTS_FILE: &str = "results.jsonl";
+
+/// How a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still running, or killed without a chance to say so.
+    Running,
+    /// Every item finished (some may have failed).
+    Complete,
+    /// Stopped by Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+/// `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// Run id (also the directory name).
+    pub run_id: String,
+    /// Backend name.
+    pub backend: String,
+    /// The suite as run.
+    pub suite: Suite,
+    /// Controller version.
+    pub controller_version: String,
+    /// RFC 3339 start.
+    pub started_at: String,
+    /// How it stands.
+    pub status: RunStatus,
+    /// RFC 3339 end, once ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+/// Whether an item produced its reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// All reports collected.
+    Ok,
+    /// It failed; `reason` and `last_lines` say why.
+    Failed,
+}
+
+/// One line of `results.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    /// Plan item id.
+    pub id: String,
+    /// Test label.
+    pub label: String,
+    /// Test kind.
+    pub kind: String,
+    /// Size as `VCPUxGB`.
+    pub size: String,
+    /// Repetition.
+    pub repetition: u32,
+    /// Outcome.
+    pub status: ItemStatus,
+    /// Reports: the client's first, then the server's (network), or memprobe's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<Report>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The failed task's last output lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_lines: Vec<String>,
+    /// What the backend emulated rather than provided (local and docker backends).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emulated: Vec<String>,
+    /// RFC 3339 end.
+    pub finished_at: String,
+}
+
+/// An open results directory.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    results: File,
+    meta: RunMeta,
+}
+
+fn store_err(path: &Path) -> impl FnOnce(std::io::Error) -> BenchError + '_ {
+    move |source| BenchError::Store {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl Store {
+    /// Creates `root/<run_id>/` with `run.json` and an empty `results.jsonl`.
+    ///
+    /// # Errors
+    /// [`BenchError::Store`] naming the path.
+    pub fn create(root: &Path, meta: RunMeta) -> Result<Store> {
+        let dir = root.join(&meta.run_id);
+        std::fs::create_dir_all(&dir).map_err(store_err(&dir))?;
+        let path = dir.join(RESULTS_FILE);
+        let results = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(store_err(&path))?;
+        let store = Store { dir, results, meta };
+        store.write_meta()?;
+        Ok(store)
+    }
+
+    /// Reopens a directory to resume it; returns the store and the records already there.
+    ///
+    /// # Errors
+    /// [`BenchError::NotAResultsDir`] or [`BenchError::Store`].
+    pub fn reopen(dir: &Path) -> Result<(Store, Vec<ItemRecord>)> {
+        let (mut meta, records) = load(dir)?;
+        meta.status = RunStatus::Running;
+        meta.finished_at = None;
+        let path = dir.join(RESULTS_FILE);
+        let results = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(store_err(&path))?;
+        let store = Store {
+            dir: dir.to_owned(),
+            results,
+            meta,
+        };
+        store.write_meta()?;
+        Ok((store, records))
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The run's metadata.
+    pub fn meta(&self) -> &RunMeta {
+        &self.meta
+    }
+
+    /// Appends one record and forces it to disk before returning.
+    ///
+    /// # Errors
+    /// [`BenchError::Store`].
+    pub fn append(&mut self, record: &ItemRecord) -> Result<()> {
+        let path = self.dir.join(RESULTS_FILE);
+        let mut line = serde_json::to_string(record).expect("records serialize");
+        line.push('\n');
+        self.results
+            .write_all(line.as_bytes())
+            .and_then(|()| self.results.sync_data())
+            .map_err(store_err(&path))
+    }
+
+    /// Records how the run ended.
+    ///
+    /// # Errors
+    /// [`BenchError::Store`].
+    pub fn finish(&mut self, status: RunStatus) -> Result<()> {
+        self.meta.status = status;
+        self.meta.finished_at = Some(now_rfc3339());
+        self.write_meta()
+    }
+
+    /// Writes run.json atomically (temp file, fsync, rename).
+    fn write_meta(&self) -> Result<()> {
+        let path = self.dir.join(RUN_FILE);
+        let tmp = self.dir.join(".run.json.tmp");
+        let text = serde_json::to_string_pretty(&self.meta).expect("meta serializes");
+        let mut f = File::create(&tmp).map_err(store_err(&tmp))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(store_err(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(store_err(&path))
+    }
+}
+
+/// Reads a results directory. The last record of each item wins; a torn final line (from a
+/// crash mid-write) is ignored; any other unreadable line is an error naming its number.
+///
+/// # Errors
+/// [`BenchError::NotAResultsDir`] or [`BenchError::Store`].
+pub fn load(dir: &Path) -> Result<(RunMeta, Vec<ItemRecord>)> {
+    let meta_path = dir.join(RUN_FILE);
+    let meta_text =
+        std::fs::read_to_string(&meta_path).map_err(|e| BenchError::NotAResultsDir {
+            path: dir.to_owned(),
+            why: format!("cannot read {RUN_FILE}: {e}"),
+        })?;
+    let meta: RunMeta =
+        serde_json::from_str(&meta_text).map_err(|e| BenchError::NotAResultsDir {
+            path: dir.to_owned(),
+            why: format!("{RUN_FILE} is malformed: {e}"),
+        })?;
+    let path = dir.join(RESULTS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(store_err(&path)(e)),
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut latest: BTreeMap<String, (usize, ItemRecord)> = BTreeMap::new();
+    for (n, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<ItemRecord>(line) {
+            Ok(rec) => {
+                latest.insert(rec.id.clone(), (n, rec));
+            }
+            Err(_) if n + 1 == lines.len() && !text.ends_with('\n') => {} // torn final line
+            Err(e) => {
+                return Err(BenchError::NotAResultsDir {
+                    path: dir.to_owned(),
+                    why: format!("{RESULTS_FILE} line {} is malformed: {e}", n + 1),
+                })
+            }
+        }
+    }
+    let mut records: Vec<(usize, ItemRecord)> = latest.into_values().collect();
+    records.sort_by_key(|(n, _)| *n);
+    Ok((meta, records.into_iter().map(|(_, r)| r).collect()))
+}
+
+/// Now, RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> RunMeta {
+        RunMeta {
+            run_id: "r1".into(),
+            backend: "local".into(),
+            suite: Suite::default_suite(),
+            controller_version: "0.1.0".into(),
+            started_at: now_rfc3339(),
+            status: RunStatus::Running,
+            finished_at: None,
+        }
+    }
+
+    fn record(id: &str, status: ItemStatus) -> ItemRecord {
+        ItemRecord {
+            id: id.into(),
+            label: "tcp-rr".into(),
+            kind: "tcp-rr".into(),
+            size: "1x2".into(),
+            repetition: 1,
+            status,
+            reports: vec![],
+            reason: None,
+            last_lines: vec![],
+            emulated: vec![],
+            finished_at: now_rfc3339(),
+        }
+    }
+
+    #[test]
+    fn appended_records_survive_and_the_last_one_per_item_wins() {
+        let root = tempfile::tempdir().unwrap();
+        let mut store = Store::create(root.path(), meta()).unwrap();
+        store.append(&record("a", ItemStatus::Failed)).unwrap();
+        store.append(&record("b", ItemStatus::Ok)).unwrap();
+        store.append(&record("a", ItemStatus::Ok)).unwrap();
+        let dir = store.dir().to_owned();
+        drop(store);
+        let (m, recs) = load(&dir).unwrap();
+        assert_eq!(m.run_id, "r1");
+        let got: Vec<(&str, ItemStatus)> = recs.iter().map(|r| (r.id.as_str(), r.status)).collect();
+        assert_eq!(got, [("b", ItemStatus::Ok), ("a", ItemStatus::Ok)]);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_but_a_torn_middle_line_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let mut store = Store::create(root.path(), meta()).unwrap();
+        store.append(&record("a", ItemStatus::Ok)).unwrap();
+        let dir = store.dir().to_owned();
+        drop(store);
+        let path = dir.join(RESULTS_FILE);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"id\":\"b\",\"lab").unwrap();
+        assert_eq!(load(&dir).unwrap().1.len(), 1);
+        f.write_all(b"\n{\"id\":1}\n").unwrap();
+        assert!(load(&dir).unwrap_err().to_string().contains("line 2"));
+    }
+
+    #[test]
+    fn reopen_marks_running_and_finish_records_the_end() {
+        let root = tempfile::tempdir().unwrap();
+        let mut store = Store::create(root.path(), meta()).unwrap();
+        store.finish(RunStatus::Interrupted).unwrap();
+        let dir = store.dir().to_owned();
+        drop(store);
+        assert_eq!(load(&dir).unwrap().0.status, RunStatus::Interrupted);
+        let (mut store, _) = Store::reopen(&dir).unwrap();
+        assert_eq!(load(&dir).unwrap().0.status, RunStatus::Running);
+        store.finish(RunStatus::Complete).unwrap();
+        assert_eq!(load(&dir).unwrap().0.status, RunStatus::Complete);
+    }
+
+    #[test]
+    fn a_random_directory_is_not_a_results_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            load(dir.path()),
+            Err(BenchError::NotAResultsDir { .. })
+        ));
+    }
+}

@@ -1,0 +1,519 @@
+//! What to measure: tests, sizes, repetitions. From flags or a TOML suite file; validated
+//! before anything runs, with errors that name the key and the fix.
+//!
+//! ```toml
+//! repetitions = 3
+//! sizes = ["0.25x0.5", "1x2"]
+//! concurrency = 1
+//!
+//! [[test]]
+//! kind = "tcp-stream"
+//! duration = 10
+//! omit = 2
+//! streams = 4
+//!
+//! [[test]]
+//! kind = "memory"
+//! quick = true
+//! ```
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{BenchError, Result};
+use crate::sizes::TaskSize;
+
+/// The test kinds a suite can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestKind {
+    /// netprobe bulk TCP.
+    TcpStream,
+    /// netprobe paced UDP.
+    UdpStream,
+    /// netprobe TCP request/response.
+    TcpRr,
+    /// netprobe UDP request/response.
+    UdpRr,
+    /// netprobe TCP connect/request/response/close.
+    TcpCrr,
+    /// memprobe bandwidth and latency.
+    Memory,
+}
+
+impl TestKind {
+    /// Name as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TestKind::TcpStream => "tcp-stream",
+            TestKind::UdpStream => "udp-stream",
+            TestKind::TcpRr => "tcp-rr",
+            TestKind::UdpRr => "udp-rr",
+            TestKind::TcpCrr => "tcp-crr",
+            TestKind::Memory => "memory",
+        }
+    }
+
+    /// Whether a server/client pair runs it.
+    pub fn is_network(self) -> bool {
+        self != TestKind::Memory
+    }
+}
+
+/// One test of a suite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSpec {
+    /// What to run.
+    pub kind: TestKind,
+    /// Label in reports (default: derived from kind and options).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Measured seconds (network tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// Warm-up seconds excluded from the figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omit: Option<f64>,
+    /// Parallel streams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams: Option<u32>,
+    /// Server sends.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reverse: bool,
+    /// Both directions.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bidir: bool,
+    /// Write, datagram or request size (`128K`, `1400`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Response size of rr tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// UDP bit rate (`1G`) or open-loop requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// memprobe `--quick`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick: Option<bool>,
+    /// memprobe: skip the latency curve.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_latency: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl TestSpec {
+    /// A test of `kind` with its defaults.
+    pub fn new(kind: TestKind) -> Self {
+        TestSpec {
+            kind,
+            name: None,
+            duration: None,
+            omit: None,
+            streams: None,
+            reverse: false,
+            bidir: false,
+            message: None,
+            response: None,
+            rate: None,
+            quick: None,
+            no_latency: false,
+        }
+    }
+
+    /// The label used to group results: the name, or kind plus distinguishing options.
+    pub fn label(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let mut label = self.kind.name().to_owned();
+        if let Some(p) = self.streams.filter(|p| *p > 1) {
+            label.push_str(&format!(" P{p}"));
+        }
+        if self.reverse {
+            label.push_str(" reverse");
+        }
+        if self.bidir {
+            label.push_str(" bidir");
+        }
+        if let Some(m) = &self.message {
+            label.push_str(&format!(" {m}"));
+        }
+        if let Some(r) = &self.rate {
+            label.push_str(&format!(" @{r}"));
+        }
+        label
+    }
+
+    /// Seconds the test occupies a task pair, for planning and deadlines.
+    pub fn expected_secs(&self) -> f64 {
+        match self.kind {
+            TestKind::Memory => {
+                if self.quick.unwrap_or(false) {
+                    10.0
+                } else {
+                    60.0
+                }
+            }
+            _ => self.duration.unwrap_or(10.0) + self.omit.unwrap_or(0.0),
+        }
+    }
+
+    /// The netprobe client arguments (after `client --server ADDR`), or memprobe arguments.
+    pub fn probe_args(&self) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        let mut push = |k: &str, v: String| {
+            a.push(k.to_owned());
+            a.push(v);
+        };
+        if self.kind == TestKind::Memory {
+            let mut out = Vec::new();
+            if self.quick.unwrap_or(false) {
+                out.push("--quick".to_owned());
+            }
+            if self.no_latency {
+                out.push("--no-latency".to_owned());
+            }
+            return out;
+        }
+        push("--test", self.kind.name().to_owned());
+        push("--time", self.duration.unwrap_or(10.0).to_string());
+        if let Some(o) = self.omit {
+            push("--omit", o.to_string());
+        }
+        if let Some(p) = self.streams {
+            push("--parallel", p.to_string());
+        }
+        if let Some(m) = &self.message {
+            push("--length", m.clone());
+        }
+        if let Some(r) = &self.response {
+            push("--response-size", r.clone());
+        }
+        if let Some(r) = &self.rate {
+            push("--rate", r.clone());
+        }
+        if self.reverse {
+            a.push("--reverse".into());
+        }
+        if self.bidir {
+            a.push("--bidir".into());
+        }
+        a
+    }
+
+    fn validate(&self, index: usize) -> std::result::Result<(), String> {
+        let at = format!("test #{} ({})", index + 1, self.kind.name());
+        let secs = |v: Option<f64>, key: &str, min: f64| -> std::result::Result<(), String> {
+            match v {
+                Some(s) if !s.is_finite() || s < min || s > 3600.0 => Err(format!(
+                    "{at}: `{key} = {s}` must be between {min} and 3600 seconds"
+                )),
+                _ => Ok(()),
+            }
+        };
+        if self.kind == TestKind::Memory {
+            for (key, set) in [
+                ("duration", self.duration.is_some()),
+                ("omit", self.omit.is_some()),
+                ("streams", self.streams.is_some()),
+                ("reverse", self.reverse),
+                ("bidir", self.bidir),
+                ("message", self.message.is_some()),
+                ("response", self.response.is_some()),
+                ("rate", self.rate.is_some()),
+            ] {
+                if set {
+                    return Err(format!(
+                        "{at}: `{key}` does not apply to memory tests; remove it"
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        if self.quick.is_some() || self.no_latency {
+            return Err(format!(
+                "{at}: `quick`/`no_latency` apply to memory tests only; remove them"
+            ));
+        }
+        secs(self.duration, "duration", 0.1)?;
+        secs(self.omit, "omit", 0.0)?;
+        if let Some(p) = self.streams {
+            if p == 0 || p > 128 {
+                return Err(format!("{at}: `streams = {p}` must be 1..=128"));
+            }
+        }
+        if self.reverse && self.bidir {
+            return Err(format!(
+                "{at}: `reverse` and `bidir` exclude each other; keep one"
+            ));
+        }
+        if (self.reverse || self.bidir)
+            && !matches!(self.kind, TestKind::TcpStream | TestKind::UdpStream)
+        {
+            return Err(format!(
+                "{at}: `reverse`/`bidir` apply to tcp-stream and udp-stream only"
+            ));
+        }
+        if self.kind == TestKind::TcpStream && self.rate.is_some() {
+            return Err(format!(
+                "{at}: `rate` does not apply to tcp-stream; TCP runs as fast as it can"
+            ));
+        }
+        for (key, v) in [
+            ("message", &self.message),
+            ("response", &self.response),
+            ("rate", &self.rate),
+        ] {
+            if let Some(v) = v {
+                let ok = v
+                    .trim()
+                    .trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G'])
+                    .parse::<f64>()
+                    .is_ok_and(|n| n > 0.0);
+                if !ok {
+                    return Err(format!(
+                        "{at}: `{key} = {v:?}` is not a number with an optional k/M/G suffix"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A whole suite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Repetitions of every test on every size (interleaved).
+    #[serde(default = "default_repetitions")]
+    pub repetitions: u32,
+    /// Task sizes, `VCPUxGB`.
+    #[serde(default)]
+    pub sizes: Vec<String>,
+    /// Items run at once.
+    #[serde(default = "one")]
+    pub concurrency: u32,
+    /// The tests.
+    #[serde(default, rename = "test")]
+    pub tests: Vec<TestSpec>,
+}
+
+fn default_repetitions() -> u32 {
+    3
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Suite {
+    /// The default suite: short tcp-stream, tcp-rr, udp-stream and a quick memprobe, three
+    /// interleaved repetitions on a 1 vCPU / 2 GB size; about a minute on loopback.
+    pub fn default_suite() -> Suite {
+        let net = |kind, duration: f64| TestSpec {
+            duration: Some(duration),
+            ..TestSpec::new(kind)
+        };
+        Suite {
+            repetitions: 3,
+            sizes: vec!["1x2".into()],
+            concurrency: 1,
+            tests: vec![
+                TestSpec {
+                    omit: Some(0.5),
+                    ..net(TestKind::TcpStream, 2.0)
+                },
+                net(TestKind::TcpRr, 2.0),
+                TestSpec {
+                    rate: Some("1G".into()),
+                    ..net(TestKind::UdpStream, 2.0)
+                },
+                TestSpec {
+                    quick: Some(true),
+                    ..TestSpec::new(TestKind::Memory)
+                },
+            ],
+        }
+    }
+
+    /// Reads and validates a TOML suite file.
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`] naming the file, the key and the fix.
+    pub fn from_file(path: &Path) -> Result<Suite> {
+        let text = std::fs::read_to_string(path).map_err(|e| BenchError::Suite {
+            path: Some(path.to_owned()),
+            why: format!("cannot read it: {e}"),
+        })?;
+        let suite: Suite = toml::from_str(&text).map_err(|e| BenchError::Suite {
+            path: Some(path.to_owned()),
+            why: e.to_string().trim().replace('\n', " "),
+        })?;
+        suite.validate().map_err(|e| match e {
+            BenchError::Suite { why, .. } => BenchError::Suite {
+                path: Some(path.to_owned()),
+                why,
+            },
+            other => other,
+        })?;
+        Ok(suite)
+    }
+
+    /// Checks everything and returns the parsed sizes.
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`] or [`BenchError::InvalidSize`].
+    pub fn validate(&self) -> Result<Vec<TaskSize>> {
+        let bad = |why: String| BenchError::Suite { path: None, why };
+        if self.tests.is_empty() {
+            return Err(bad(
+                "no tests; add a [[test]] table with `kind = \"tcp-stream\"` (or another kind)"
+                    .into(),
+            ));
+        }
+        if !(1..=100).contains(&self.repetitions) {
+            return Err(bad(format!(
+                "`repetitions = {}` must be 1..=100",
+                self.repetitions
+            )));
+        }
+        if !(1..=64).contains(&self.concurrency) {
+            return Err(bad(format!(
+                "`concurrency = {}` must be 1..=64",
+                self.concurrency
+            )));
+        }
+        for (i, t) in self.tests.iter().enumerate() {
+            t.validate(i).map_err(bad)?;
+        }
+        let mut labels = std::collections::HashSet::new();
+        for t in &self.tests {
+            if !labels.insert(t.label()) {
+                return Err(bad(format!(
+                    "two tests share the label {:?}; give one a distinct `name`",
+                    t.label()
+                )));
+            }
+        }
+        if self.sizes.is_empty() {
+            return Err(bad("no sizes; add e.g. `sizes = [\"1x2\"]`".into()));
+        }
+        let sizes = self
+            .sizes
+            .iter()
+            .map(|s| TaskSize::parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = sizes.iter().find(|s| !seen.insert(**s)) {
+            return Err(bad(format!("size {dup} is listed twice")));
+        }
+        Ok(sizes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Suite> {
+        let suite: Suite = toml::from_str(text).map_err(|e| BenchError::Suite {
+            path: None,
+            why: e.to_string(),
+        })?;
+        suite.validate()?;
+        Ok(suite)
+    }
+
+    #[test]
+    fn the_default_suite_is_valid_and_short() {
+        let s = Suite::default_suite();
+        s.validate().unwrap();
+        let secs: f64 =
+            s.tests.iter().map(TestSpec::expected_secs).sum::<f64>() * f64::from(s.repetitions);
+        assert!(secs <= 60.0, "{secs}");
+    }
+
+    #[test]
+    fn a_full_suite_parses() {
+        let s = parse(
+            "repetitions = 2\nsizes = [\"0.25x0.5\", \"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\n\
+             duration = 5\nstreams = 4\nreverse = true\n[[test]]\nkind = \"memory\"\nquick = true\n",
+        )
+        .unwrap();
+        assert_eq!(s.tests.len(), 2);
+        assert_eq!(s.tests[0].label(), "tcp-stream P4 reverse");
+        assert_eq!(
+            s.tests[0].probe_args(),
+            [
+                "--test",
+                "tcp-stream",
+                "--time",
+                "5",
+                "--parallel",
+                "4",
+                "--reverse"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let err =
+            parse("sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\ndurtion = 5\n").unwrap_err();
+        assert!(err.to_string().contains("durtion"), "{err}");
+        assert!(err.to_string().contains("duration"), "{err}");
+    }
+
+    #[test]
+    fn each_bad_value_says_what_to_change() {
+        for (text, needle) in [
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = -1\n",
+                "duration = -1",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"memory\"\nstreams = 2\n",
+                "`streams` does not apply",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nreverse = true\n",
+                "reverse",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nrate = \"1G\"\n",
+                "rate",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"udp-stream\"\nrate = \"fast\"\n",
+                "not a number",
+            ),
+            (
+                "sizes=[\"1x3.5\"]\n[[test]]\nkind = \"tcp-stream\"\n",
+                "nearest valid",
+            ),
+            ("sizes=[]\n[[test]]\nkind = \"tcp-stream\"\n", "no sizes"),
+            ("sizes=[\"1x2\"]\n", "no tests"),
+            (
+                "sizes=[\"1x2\"]\nrepetitions = 0\n[[test]]\nkind = \"tcp-rr\"\n",
+                "repetitions",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\n[[test]]\nkind = \"tcp-rr\"\n",
+                "distinct `name`",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"quic\"\n",
+                "unknown variant",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?} gave {err}");
+        }
+    }
+}

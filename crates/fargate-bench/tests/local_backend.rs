@@ -1,0 +1,316 @@
+//! The controller end to end on the local backend: real probes on loopback, a SIGKILL and a
+//! resume, Ctrl-C, a probe that prints no result line, and suite errors.
+//!
+//! The probes are found next to the controller binary; `cargo test --workspace` builds them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
+
+fn bin_dir() -> PathBuf {
+    let dir = Path::new(CONTROLLER).parent().unwrap().to_owned();
+    for probe in ["netprobe", "memprobe"] {
+        assert!(
+            dir.join(probe).is_file(),
+            "{probe} is not built next to the controller; run `cargo build --workspace` first"
+        );
+    }
+    dir
+}
+
+fn controller(dir: &Path, args: &[&str]) -> Output {
+    bin_dir();
+    Command::new(CONTROLLER)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn run_dirs(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root.join("results"))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+fn lines_of(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("results.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn write_suite(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("suite.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_default_run_gives_a_complete_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = controller(
+        tmp.path(),
+        &["run", "-n", "2", "--format", "json", "--no-progress"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["schema_version"], 1);
+    assert_eq!(summary["items_ok"], 8, "{stderr}");
+    assert!(summary.get("failures").is_none());
+    let net = summary["network"].as_array().unwrap();
+    let find = |test: &str| {
+        net.iter()
+            .find(|r| r["test"] == test)
+            .unwrap_or_else(|| panic!("{test} row missing"))
+    };
+    let tcp = find("tcp-stream");
+    assert_eq!(tcp["repetitions"], 2);
+    assert_eq!(tcp["throughput_bits_per_sec"]["n"], 2);
+    assert!(tcp["throughput_bits_per_sec"]["median"].as_f64().unwrap() > 1e8);
+    assert!(tcp["throughput_bits_per_sec"]["ci95_low"].is_number());
+    assert!(tcp["gbit_per_sec_per_dollar_hour"].as_f64().unwrap() > 0.0);
+    let udp = find("udp-stream @1G");
+    assert!(udp["udp_loss_ratio"].as_f64().unwrap() < 0.05);
+    let rr = find("tcp-rr");
+    assert!(rr["rtt"]["count"].as_u64().unwrap() > 1000);
+    assert!(rr["rtt"]["p50_ns"].as_u64().unwrap() <= rr["rtt"]["p99_ns"].as_u64().unwrap());
+    let mem = summary["memory_bandwidth"].as_array().unwrap();
+    assert!(mem
+        .iter()
+        .any(|r| r["kernel"] == "triad" && r["best_bytes_per_sec"]["n"] == 2));
+    assert!(!summary["memory_latency"].as_array().unwrap().is_empty());
+    assert!(summary["pricing"]["as_of"].is_string());
+    assert!(!summary["emulated"].as_array().unwrap().is_empty());
+    // Results are on disk: run.json complete, one line per item.
+    let dirs = run_dirs(tmp.path());
+    assert_eq!(dirs.len(), 1);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dirs[0].join("run.json")).unwrap()).unwrap();
+    assert_eq!(meta["status"], "complete");
+    assert_eq!(lines_of(&dirs[0]).len(), 8);
+    // And the report command reads them back in every format.
+    for format in ["table", "csv", "markdown", "json"] {
+        let dir = dirs[0].to_str().unwrap();
+        let out = controller(tmp.path(), &["report", dir, "--format", format]);
+        assert!(out.status.success(), "{format}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("tcp-stream"),
+            "{format}"
+        );
+    }
+}
+
+const SHORT_SUITE: &str =
+    "repetitions = 6\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 0.6\n";
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_without_duplicates_or_gaps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = write_suite(tmp.path(), SHORT_SUITE);
+    bin_dir();
+    let mut child = Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .args(["run", "--suite", suite.to_str().unwrap(), "--no-progress"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let dir = loop {
+        if let Some(dir) = run_dirs(tmp.path()).pop() {
+            if lines_of(&dir).len() >= 2 {
+                break dir;
+            }
+        }
+        assert!(Instant::now() < deadline, "no progress within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let before = lines_of(&dir).len();
+    assert!(before < 6, "the run finished before it could be killed");
+
+    let out = controller(
+        tmp.path(),
+        &["run", "--resume", dir.to_str().unwrap(), "--no-progress"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = lines_of(&dir);
+    let mut ok: Vec<String> = lines
+        .iter()
+        .filter(|l| l["status"] == "ok")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    ok.sort();
+    let expected: Vec<String> = (1..=6).map(|r| format!("{r}/1x2/tcp-rr")).collect();
+    assert_eq!(ok, expected, "every item exactly once");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(meta["status"], "complete");
+    // The killed controller's probes end by themselves; cleanup stops any still waiting.
+    let run_id = dir.file_name().unwrap().to_str().unwrap();
+    let out = controller(tmp.path(), &["cleanup", "--run", run_id]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn ctrl_c_stops_every_task_and_says_where_the_results_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = write_suite(tmp.path(), SHORT_SUITE);
+    bin_dir();
+    let child = Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .args(["run", "--suite", suite.to_str().unwrap(), "--no-progress"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let dir = loop {
+        if let Some(dir) = run_dirs(tmp.path()).pop() {
+            if !lines_of(&dir).is_empty() {
+                break dir;
+            }
+        }
+        assert!(Instant::now() < deadline, "no progress within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200)); // mid-item
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(meta["status"], "interrupted");
+    assert!(!lines_of(&dir).is_empty(), "finished items are kept");
+    // No probe of this run is left running.
+    let run_id = dir.file_name().unwrap().to_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(300));
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let leftovers: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains(&run_id) && !l.contains("ps -eo"))
+        .map(str::to_owned)
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_probe_without_a_result_line_is_a_failed_item_with_its_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // The controller finds probes next to itself: give it a memprobe that dies.
+    std::fs::copy(CONTROLLER, bin.join("fargate-bench")).unwrap();
+    std::fs::copy(bin_dir().join("netprobe"), bin.join("netprobe")).unwrap();
+    let fake = bin.join("memprobe");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'starting up'\necho 'fatal: cannot map memory' >&2\nexit 3\n",
+    )
+    .unwrap();
+    Command::new("chmod")
+        .args(["+x", fake.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let suite = write_suite(
+        tmp.path(),
+        "repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 0.5\n[[test]]\nkind = \"memory\"\nquick = true\n",
+    );
+    let out = Command::new(bin.join("fargate-bench"))
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            "--suite",
+            suite.to_str().unwrap(),
+            "--no-progress",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 of 2 items failed"), "{stderr}");
+    let dir = run_dirs(tmp.path()).pop().unwrap();
+    let lines = lines_of(&dir);
+    let failed = lines
+        .iter()
+        .find(|l| l["status"] == "failed")
+        .expect("a failed line");
+    assert_eq!(failed["kind"], "memory");
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("exited with code 3") && reason.contains("no result line"),
+        "{reason}"
+    );
+    let last: Vec<&str> = failed["last_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(last.contains(&"fatal: cannot map memory"), "{last:?}");
+    // The other item still made it into the report.
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["items_ok"], 1);
+    assert_eq!(summary["failures"][0]["id"], "1/1x2/memory");
+}
+
+#[test]
+fn invalid_suites_and_sizes_are_usage_errors_that_name_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = write_suite(
+        tmp.path(),
+        "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nstreems = 4\n",
+    );
+    let out = controller(tmp.path(), &["run", "--suite", suite.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("streems") && stderr.contains("suite.toml"),
+        "{stderr}"
+    );
+
+    let out = controller(tmp.path(), &["run", "--size", "1x9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1x8"));
+
+    let out = controller(tmp.path(), &["run", "--resume", "/nonexistent"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a fargate-bench results directory"));
+    assert!(run_dirs(tmp.path()).is_empty(), "nothing ran");
+}
+
+#[test]
+fn sizes_lists_all_74_with_prices() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = controller(
+        tmp.path(),
+        &["sizes", "--region", "ap-northeast-2", "--arch", "arm"],
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 75);
+    assert!(text.contains("0.25x0.5") && text.contains("16x120"));
+    let out = controller(tmp.path(), &["sizes", "--region", "mars-1"]);
+    assert_eq!(out.status.code(), Some(2));
+}
