@@ -198,45 +198,66 @@ pub async fn run<P: Platform>(
         platform.name(),
         store.dir().display()
     );
+    platform.prepare_run(&run_id).await?;
     let mut progress = Progress::new(total, done_ids.len(), plan_spec.progress);
     let mut queue = items.into_iter();
     let mut running: JoinSet<ItemRecord> = JoinSet::new();
     let concurrency = suite.concurrency.max(1) as usize;
     let ready = plan_spec.server_ready_timeout;
     tokio::pin!(shutdown);
-    let interrupted = loop {
+    // The loop ends normally, on shutdown, or on a store error; in every case the launched
+    // tasks are stopped and the run's shared resources removed before returning.
+    let ended: Result<bool> = loop {
         while running.len() < concurrency {
             let Some(item) = queue.next() else { break };
             let (platform, run_id) = (platform.clone(), run_id.clone());
             running.spawn(async move { run_item(&*platform, &run_id, &item, ready).await });
         }
         if running.is_empty() {
-            break false;
+            break Ok(false);
         }
         tokio::select! {
-            _ = &mut shutdown => break true,
+            _ = &mut shutdown => break Ok(true),
             Some(done) = running.join_next() => {
-                let record = done.map_err(|e| BenchError::Backend {
-                    backend: "controller",
-                    what: format!("an item task crashed: {e}"),
-                })?;
-                store.append(&record)?;
+                let record = match done {
+                    Ok(record) => record,
+                    Err(e) => break Err(BenchError::Backend {
+                        backend: "controller",
+                        what: format!("an item task crashed: {e}"),
+                    }),
+                };
+                if let Err(e) = store.append(&record) {
+                    break Err(e);
+                }
                 progress.finished(&record);
             }
         }
     };
     progress.close();
-    if interrupted {
+    let stop_everything = !matches!(ended, Ok(false));
+    if stop_everything {
         running.abort_all();
         while running.join_next().await.is_some() {}
         let stopped = platform.stop_run(Some(&run_id)).await.unwrap_or_default();
         if !stopped.is_empty() {
             eprintln!("stopped {} task(s) of run {run_id}", stopped.len());
         }
-        store.finish(RunStatus::Interrupted)?;
-        return Err(BenchError::Interrupted {
-            dir: store.dir().to_owned(),
-        });
+    }
+    if let Err(e) = platform.finish_run(&run_id).await {
+        eprintln!("warning: cleaning up after run {run_id}: {e}");
+    }
+    match ended {
+        Ok(false) => {}
+        Ok(true) => {
+            store.finish(RunStatus::Interrupted)?;
+            return Err(BenchError::Interrupted {
+                dir: store.dir().to_owned(),
+            });
+        }
+        Err(e) => {
+            let _ = store.finish(RunStatus::Interrupted);
+            return Err(e);
+        }
     }
     store.finish(RunStatus::Complete)?;
     let (meta, records) = store::load(store.dir())?;
@@ -304,12 +325,19 @@ async fn collect<P: Platform>(
         Ok(report) => Ok(report),
         Err(e) => {
             let how = match (exit.code, &exit.reason) {
-                (Some(c), _) => format!("exited with code {c}"),
-                (None, Some(r)) => r.clone(),
+                (_, Some(r)) => r.clone(),
+                (Some(c), None) => format!("exited with code {c}"),
                 (None, None) => "ended".into(),
             };
+            // The probe's own last words say most; the decoder's error says what was missing.
+            let said = lines
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| format!(" (last output: {})", l.trim()))
+                .unwrap_or_default();
             let first = e.to_string().lines().next().unwrap_or_default().to_owned();
-            Err((format!("{role} {how}: {first}"), tail(&lines)))
+            Err((format!("{role} {how}: {first}{said}"), tail(&lines)))
         }
     }
 }

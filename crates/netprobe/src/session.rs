@@ -25,6 +25,11 @@ pub(crate) enum End {
 /// Bytes of the hello on every TCP data connection: cookie, stream index, direction flag.
 const DATA_HELLO_BYTES: usize = 16 + 4 + 1;
 
+/// A data socket that cannot send or (request/response) receive for this long means the peer
+/// is gone: a vanished host sends no RST, and without a deadline a write would block for the
+/// kernel's full retransmission timeout.
+pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// UDP receive buffer asked for by default, so a batch of paced datagrams is not dropped by the
 /// receiver's socket before the test even measures the network (the kernel may clamp it).
 const UDP_DEFAULT_RCVBUF: usize = 4 << 20;
@@ -144,6 +149,10 @@ pub(crate) fn connect_streams(
             let socket = tcp_socket(&server, &req.socket)?;
             socket.connect_timeout(&server.into(), Duration::from_secs(5))?;
             let mut stream: TcpStream = socket.into();
+            stream.set_write_timeout(Some(STALL_TIMEOUT))?;
+            if req.kind == TestKind::TcpRr {
+                stream.set_read_timeout(Some(STALL_TIMEOUT))?;
+            }
             let mut hello = [0u8; DATA_HELLO_BYTES];
             hello[..16].copy_from_slice(cookie);
             hello[16..20].copy_from_slice(&index.to_le_bytes());
@@ -204,6 +213,7 @@ pub(crate) fn accept_streams(
             continue;
         }
         stream.set_read_timeout(None)?;
+        stream.set_write_timeout(Some(STALL_TIMEOUT))?;
         let sock = SockRef::from(&stream);
         apply_options_after_accept(&sock, &req.socket)?;
         streams.push(DataStream {

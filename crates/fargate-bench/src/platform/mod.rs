@@ -2,6 +2,7 @@
 //! are written once above it; a backend only launches, addresses, waits for, reads and stops
 //! tasks, and finds what a run left behind.
 
+pub mod docker;
 pub mod local;
 
 use std::future::Future;
@@ -116,4 +117,14 @@ pub trait Platform: Send + Sync + 'static {
 
     /// What this backend emulates rather than provides for `size`.
     fn emulated(&self, size: TaskSize) -> Vec<String>;
+
+    /// Sets up what a run's tasks share (a Docker network), before the first launch.
+    fn prepare_run(&self, _run_id: &str) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Removes what a run set up, whatever happened (called on success, error and Ctrl-C).
+    fn finish_run(&self, _run_id: &str) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }

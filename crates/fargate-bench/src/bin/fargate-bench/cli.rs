@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use fargate_bench::export::{exporter, Format};
 use fargate_bench::merge::{self, Summary};
+use fargate_bench::platform::docker::DockerPlatform;
 use fargate_bench::platform::local::LocalPlatform;
 use fargate_bench::platform::Platform;
 use fargate_bench::sizes::{all_sizes, Arch, PriceTable};
@@ -126,9 +127,22 @@ struct RunArgs {
     #[arg(long)]
     no_progress: bool,
     #[command(flatten)]
+    images: ImageArgs,
+    #[command(flatten)]
     prices: PriceArgs,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// Probe images for the docker (and ECS) backends.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ImageArgs {
+    /// netprobe image (build with scripts/build-images.sh).
+    #[arg(long, default_value = "netprobe:latest")]
+    netprobe_image: String,
+    /// memprobe image.
+    #[arg(long, default_value = "memprobe:latest")]
+    memprobe_image: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -175,6 +189,10 @@ pub(crate) struct CleanupArgs {
     probe_dir: Option<PathBuf>,
 }
 
+async fn docker_platform(images: &ImageArgs) -> Result<DockerPlatform> {
+    Ok(DockerPlatform::new(&images.netprobe_image, &images.memprobe_image).await?)
+}
+
 /// Prices to apply.
 pub(crate) struct Pricing {
     table: PriceTable,
@@ -208,6 +226,7 @@ pub(crate) enum Validated {
         plan: runner::RunPlan,
         backend: Backend,
         probe_dir: Option<PathBuf>,
+        images: ImageArgs,
         pricing: Pricing,
         format: Format,
         output: String,
@@ -297,6 +316,7 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         },
         backend: a.backend,
         probe_dir: a.probe_dir,
+        images: a.images,
         pricing: Pricing::from_args(&a.prices)?,
         format: a.output.format,
         output: a.output.output,
@@ -365,12 +385,17 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             plan,
             backend,
             probe_dir,
+            images,
             pricing,
             format,
             output,
         } => match backend {
             Backend::Local => {
                 let platform = LocalPlatform::new(probe_dir.as_deref())?;
+                run_on(platform, plan, &pricing, format, &output).await
+            }
+            Backend::Docker => {
+                let platform = docker_platform(&images).await?;
                 run_on(platform, plan, &pricing, format, &output).await
             }
             other => Err(unsupported(other)),
@@ -423,20 +448,34 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             }
             Ok(())
         }
-        Validated::Cleanup(a) => match a.backend {
-            Backend::Local => {
-                let platform = LocalPlatform::new(a.probe_dir.as_deref())?;
-                let stopped = platform.stop_run(a.run.as_deref()).await?;
-                if stopped.is_empty() {
-                    eprintln!("nothing left running");
+        Validated::Cleanup(a) => {
+            let stopped = match a.backend {
+                Backend::Local => {
+                    let platform = LocalPlatform::new(a.probe_dir.as_deref())?;
+                    platform.stop_run(a.run.as_deref()).await?
                 }
-                for s in stopped {
-                    println!("stopped {s}");
+                Backend::Docker => {
+                    let platform = docker_platform(&ImageArgs {
+                        netprobe_image: "netprobe:latest".into(),
+                        memprobe_image: "memprobe:latest".into(),
+                    })
+                    .await;
+                    // Cleanup must work even when the images are gone.
+                    match platform {
+                        Ok(p) => p.stop_run(a.run.as_deref()).await?,
+                        Err(_) => DockerPlatform::stop_run_without_images(a.run.as_deref()).await?,
+                    }
                 }
-                Ok(())
+                other => return Err(unsupported(other)),
+            };
+            if stopped.is_empty() {
+                eprintln!("nothing left running");
             }
-            other => Err(unsupported(other)),
-        },
+            for s in stopped {
+                println!("removed {s}");
+            }
+            Ok(())
+        }
     }
 }
 

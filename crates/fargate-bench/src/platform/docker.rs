@@ -1,0 +1,355 @@
+//! The docker backend: probe images on a per-run bridge network, Fargate sizes emulated with
+//! `--cpus` and `--memory`, results from the container logs, everything labelled with the run
+//! id and removed at the end.
+//!
+//! It drives the `docker` CLI rather than a client library (bollard): the CLI is the engine's
+//! stable interface and is on every Docker host, the few calls we need are one-liners, and the
+//! controller's build stays lean.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
+use crate::error::{BenchError, Result};
+use crate::sizes::TaskSize;
+
+/// Label carrying the run id on every container and network.
+pub const RUN_LABEL: &str = "fargate-bench.run";
+
+/// netprobe's default control port.
+const SERVER_PORT: u16 = 5301;
+
+fn err(what: String) -> BenchError {
+    BenchError::Backend {
+        backend: "docker",
+        what,
+    }
+}
+
+/// Runs `docker ARGS` and returns its stdout.
+async fn docker(args: &[&str], env: &[(String, String)]) -> Result<String> {
+    let out = Command::new("docker")
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .await
+        .map_err(|e| {
+            err(format!(
+                "cannot run the docker CLI: {e}; is Docker installed?"
+            ))
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let message: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("Run 'docker"))
+            .collect();
+        return Err(err(format!(
+            "`docker {}` failed: {}",
+            args.first().copied().unwrap_or(""),
+            message.join("; ")
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Containers on this machine's Docker engine.
+#[derive(Debug)]
+pub struct DockerPlatform {
+    netprobe_image: String,
+    memprobe_image: String,
+    tasks: Mutex<HashMap<TaskId, TaskRole>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+fn network_name(run_id: &str) -> String {
+    format!("fargate-bench-{run_id}")
+}
+
+impl DockerPlatform {
+    /// Checks that the engine answers and both images exist.
+    ///
+    /// # Errors
+    /// [`BenchError::Backend`] saying what is missing and how to get it.
+    pub async fn new(netprobe_image: &str, memprobe_image: &str) -> Result<Self> {
+        docker(&["version", "--format", "{{.Server.Version}}"], &[])
+            .await
+            .map_err(|e| err(format!("cannot reach the Docker engine ({e}); is dockerd running and may this user use it?")))?;
+        for image in [netprobe_image, memprobe_image] {
+            docker(&["image", "inspect", "--format", "{{.Id}}", image], &[])
+                .await
+                .map_err(|_| {
+                    err(format!(
+                        "image {image} not found; build it with scripts/build-images.sh"
+                    ))
+                })?;
+        }
+        Ok(Self {
+            netprobe_image: netprobe_image.to_owned(),
+            memprobe_image: memprobe_image.to_owned(),
+            tasks: Mutex::new(HashMap::new()),
+            next: std::sync::atomic::AtomicU64::new(1),
+        })
+    }
+
+    /// Removes a run's containers and network without checking for images (for `cleanup`).
+    ///
+    /// # Errors
+    /// [`BenchError::Backend`] when the engine cannot be reached.
+    pub async fn stop_run_without_images(run_id: Option<&str>) -> Result<Vec<String>> {
+        let platform = DockerPlatform {
+            netprobe_image: String::new(),
+            memprobe_image: String::new(),
+            tasks: Mutex::new(HashMap::new()),
+            next: std::sync::atomic::AtomicU64::new(1),
+        };
+        platform.stop_run(run_id).await
+    }
+
+    async fn logs(&self, task: &TaskId) -> Result<Vec<String>> {
+        let out = Command::new("docker")
+            .args(["logs", &task.0])
+            .output()
+            .await
+            .map_err(|e| err(format!("docker logs {}: {e}", task.0)))?;
+        // Result lines are on stdout, messages on stderr: keep both, stderr last.
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stderr).lines())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    async fn containers(run_id: Option<&str>) -> Result<Vec<String>> {
+        let filter = match run_id {
+            Some(r) => format!("label={RUN_LABEL}={r}"),
+            None => format!("label={RUN_LABEL}"),
+        };
+        Ok(docker(
+            &["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+            &[],
+        )
+        .await?
+        .lines()
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty())
+        .collect())
+    }
+
+    async fn networks(run_id: Option<&str>) -> Result<Vec<String>> {
+        let filter = match run_id {
+            Some(r) => format!("label={RUN_LABEL}={r}"),
+            None => format!("label={RUN_LABEL}"),
+        };
+        Ok(docker(
+            &[
+                "network",
+                "ls",
+                "--filter",
+                &filter,
+                "--format",
+                "{{.Name}}",
+            ],
+            &[],
+        )
+        .await?
+        .lines()
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty())
+        .collect())
+    }
+}
+
+impl Platform for DockerPlatform {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    async fn prepare_run(&self, run_id: &str) -> Result<()> {
+        let label = format!("{RUN_LABEL}={run_id}");
+        let net = network_name(run_id);
+        if Self::networks(Some(run_id)).await?.contains(&net) {
+            return Ok(()); // resuming
+        }
+        docker(
+            &[
+                "network", "create", "--driver", "bridge", "--label", &label, &net,
+            ],
+            &[],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_run(&self, run_id: &str) -> Result<()> {
+        for c in Self::containers(Some(run_id)).await? {
+            let _ = docker(&["rm", "-f", &c], &[]).await;
+        }
+        for n in Self::networks(Some(run_id)).await? {
+            docker(&["network", "rm", &n], &[]).await?;
+        }
+        Ok(())
+    }
+
+    async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("fb-{}-{}-{n}", spec.run_id, spec.role.name());
+        let image = match spec.probe {
+            Probe::Netprobe => &self.netprobe_image,
+            Probe::Memprobe => &self.memprobe_image,
+        };
+        let (run_label, item_label, role_label) = (
+            format!("{RUN_LABEL}={}", spec.run_id),
+            format!("fargate-bench.item={}", spec.item_id),
+            format!("fargate-bench.role={}", spec.role.name()),
+        );
+        let cpus = format!("{}", spec.size.vcpu());
+        let memory = format!("{}m", spec.size.memory_mib);
+        let network = network_name(&spec.run_id);
+        let mut args: Vec<&str> = vec![
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            &network,
+            "--label",
+            &run_label,
+            "--label",
+            &item_label,
+            "--label",
+            &role_label,
+            "--cpus",
+            &cpus,
+            "--memory",
+            &memory,
+            "--memory-swap",
+            &memory,
+        ];
+        // Secrets travel in the CLI's environment (`-e NAME` without a value), never in argv.
+        for (k, _) in &spec.env {
+            args.extend(["-e", k.as_str()]);
+        }
+        args.push(image);
+        args.extend(spec.args.iter().map(String::as_str));
+        args.extend(["--run-id", &spec.run_id]);
+        docker(&args, &spec.env).await?;
+        let id = TaskId(name);
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .insert(id.clone(), spec.role);
+        Ok(id)
+    }
+
+    async fn address(&self, task: &TaskId, deadline: Duration) -> Result<String> {
+        let start = tokio::time::Instant::now();
+        loop {
+            let state = docker(
+                &[
+                    "inspect",
+                    "--format",
+                    "{{.State.Running}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                    &task.0,
+                ],
+                &[],
+            )
+            .await?;
+            let mut parts = state.split_whitespace();
+            let running = parts.next() == Some("true");
+            let ip = parts.next().unwrap_or("").to_owned();
+            let listening = self
+                .logs(task)
+                .await?
+                .iter()
+                .any(|l| l.contains("listening on"));
+            if running && listening && !ip.is_empty() {
+                return Ok(format!("{ip}:{SERVER_PORT}"));
+            }
+            if !running && start.elapsed() > Duration::from_secs(1) {
+                let lines = self.logs(task).await.unwrap_or_default();
+                return Err(err(format!(
+                    "server container {} stopped before listening: {}",
+                    task.0,
+                    lines.last().cloned().unwrap_or_default()
+                )));
+            }
+            if start.elapsed() > deadline {
+                return Err(err(format!(
+                    "server container {} did not listen within {deadline:?}",
+                    task.0
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn wait(&self, task: &TaskId, deadline: Duration) -> Result<TaskExit> {
+        let waited = tokio::time::timeout(deadline, docker(&["wait", &task.0], &[])).await;
+        let code = match waited {
+            Ok(out) => out?.trim().parse::<i32>().ok(),
+            Err(_) => {
+                let _ = docker(&["kill", &task.0], &[]).await;
+                return Err(err(format!(
+                    "container {} ran past its deadline of {deadline:?} and was stopped",
+                    task.0
+                )));
+            }
+        };
+        let oom = docker(
+            &["inspect", "--format", "{{.State.OOMKilled}}", &task.0],
+            &[],
+        )
+        .await
+        .map(|s| s.trim() == "true")
+        .unwrap_or(false);
+        let reason = if oom {
+            Some("OOM-killed: the task needs more memory than its size gives".to_owned())
+        } else if code == Some(137) {
+            Some("killed (SIGKILL): stopped from outside".to_owned())
+        } else {
+            None
+        };
+        Ok(TaskExit { code, reason })
+    }
+
+    async fn output(&self, task: &TaskId) -> Result<Vec<String>> {
+        self.logs(task).await
+    }
+
+    async fn stop(&self, task: &TaskId) -> Result<()> {
+        let _ = docker(&["rm", "-f", &task.0], &[]).await;
+        self.tasks.lock().expect("tasks lock").remove(task);
+        Ok(())
+    }
+
+    async fn stop_run(&self, run_id: Option<&str>) -> Result<Vec<String>> {
+        let mut stopped = Vec::new();
+        for c in Self::containers(run_id).await? {
+            if docker(&["rm", "-f", &c], &[]).await.is_ok() {
+                stopped.push(format!("container {c}"));
+            }
+        }
+        for n in Self::networks(run_id).await? {
+            if docker(&["network", "rm", &n], &[]).await.is_ok() {
+                stopped.push(format!("network {n}"));
+            }
+        }
+        Ok(stopped)
+    }
+
+    fn emulated(&self, size: TaskSize) -> Vec<String> {
+        vec![
+            format!(
+                "{size}: docker --cpus {} (CFS quota) and --memory {}m on one Docker host",
+                size.vcpu(),
+                size.memory_mib
+            ),
+            "network: a Docker bridge on one host, not Fargate's network".to_owned(),
+        ]
+    }
+}

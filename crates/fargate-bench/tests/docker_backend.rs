@@ -1,0 +1,364 @@
+//! Probe images and the docker backend against this machine's Docker engine.
+//!
+//! Needs Docker; `scripts/test.sh` runs these with `--ignored`. The images are built once per
+//! test binary with `scripts/build-images.sh`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use probe_core::result_line;
+
+const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
+const MAX_IMAGE_BYTES: u64 = 5_000_000;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn images() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = Command::new(repo().join("scripts/build-images.sh"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "build-images.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker").args(args).output().unwrap()
+}
+
+fn labelled(kind: &str, run_id: &str) -> Vec<String> {
+    let filter = format!("label=fargate-bench.run={run_id}");
+    let out = match kind {
+        "container" => docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]),
+        _ => docker(&[
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}}",
+        ]),
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn only_run_dir(root: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(root.join("results"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(dirs.len(), 1);
+    dirs[0].clone()
+}
+
+#[test]
+#[ignore = "needs docker"]
+fn both_images_are_from_scratch_static_and_under_5_mb() {
+    images();
+    for image in ["netprobe:latest", "memprobe:latest"] {
+        let out = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Size}} {{.Config.User}} {{json .Config.Labels}}",
+            image,
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.splitn(3, ' ');
+        let size: u64 = parts.next().unwrap().trim().parse().unwrap();
+        assert!(size < MAX_IMAGE_BYTES, "{image} is {size} bytes");
+        assert_eq!(
+            parts.next().unwrap(),
+            "65534:65534",
+            "{image} runs as non-root"
+        );
+        assert!(parts
+            .next()
+            .unwrap()
+            .contains("org.opencontainers.image.version"));
+        // FROM scratch: one layer, the binary.
+        let layers = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{len .RootFS.Layers}}",
+            image,
+        ]);
+        assert_eq!(
+            String::from_utf8_lossy(&layers.stdout).trim(),
+            "1",
+            "{image}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs docker"]
+fn memprobe_under_half_a_cpu_and_256_mib_finishes_and_reports_its_limits() {
+    images();
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--cpus",
+        "0.5",
+        "--memory",
+        "256m",
+        "memprobe:latest",
+        "--quick",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = result_line::find_in_lines(String::from_utf8_lossy(&out.stdout).lines()).unwrap();
+    let cgroup = report.host.cgroup.as_ref().expect("cgroup facts");
+    assert_eq!(cgroup.memory_limit_bytes, Some(256 << 20));
+    assert!(
+        (report.host.effective_cpus - 0.5).abs() < 1e-9,
+        "{}",
+        report.host.effective_cpus
+    );
+    assert_eq!(report.test.parameters["threads"], serde_json::json!([1]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("0.5 effective CPUs") && stderr.contains("256 MiB"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "needs docker"]
+fn a_netprobe_server_and_client_in_two_containers_on_a_user_network() {
+    images();
+    let net = format!("fb-test-{}", std::process::id());
+    let server = format!("{net}-server");
+    assert!(docker(&["network", "create", &net]).status.success());
+    let cleanup = || {
+        docker(&["rm", "-f", &server]);
+        docker(&["network", "rm", &net]);
+    };
+    let started = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &server,
+        "--network",
+        &net,
+        "-e",
+        "NETPROBE_PSK=k",
+        "netprobe:latest",
+        "server",
+        "--once",
+    ]);
+    assert!(started.status.success());
+    std::thread::sleep(Duration::from_millis(500));
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "-e",
+        "NETPROBE_PSK=k",
+        "netprobe:latest",
+        "client",
+        "--server",
+        &server,
+        "--test",
+        "tcp-stream",
+        "-t",
+        "1",
+    ]);
+    let report = result_line::find_in_lines(String::from_utf8_lossy(&out.stdout).lines());
+    cleanup();
+    let report = report.unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(report.metrics.throughput[0].received_bytes > 1_000_000);
+}
+
+#[test]
+#[ignore = "needs docker"]
+fn the_default_suite_on_two_sizes_completes_and_leaves_nothing_behind() {
+    images();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            "--backend",
+            "docker",
+            "-n",
+            "1",
+            "--size",
+            "0.25x0.5",
+            "--size",
+            "1x2",
+            "--no-progress",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["items_ok"], 8);
+    for size in ["0.25x0.5", "1x2"] {
+        let rows = summary["network"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["size"] == size)
+            .count();
+        assert_eq!(rows, 3, "{size}: tcp-stream, tcp-rr, udp-stream");
+        assert!(summary["memory_bandwidth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["size"] == size));
+    }
+    // A quarter vCPU really is a quarter: the CFS quota shows in the memory probe's view.
+    let dir = only_run_dir(tmp.path());
+    let lines = std::fs::read_to_string(dir.join("results.jsonl")).unwrap();
+    let small_mem = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["id"] == "1/0.25x0.5/memory")
+        .unwrap();
+    assert_eq!(small_mem["reports"][0]["host"]["effective_cpus"], 0.25);
+    let run_id = dir.file_name().unwrap().to_str().unwrap();
+    assert!(labelled("container", run_id).is_empty(), "containers left");
+    assert!(labelled("network", run_id).is_empty(), "network left");
+}
+
+#[test]
+#[ignore = "needs docker"]
+fn killing_a_server_container_fails_only_that_pair() {
+    images();
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("suite.toml");
+    std::fs::write(
+        &suite,
+        "repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = 8\n\
+         [[test]]\nkind = \"tcp-rr\"\nduration = 1\n",
+    )
+    .unwrap();
+    let child = Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            "--backend",
+            "docker",
+            "--suite",
+            suite.to_str().unwrap(),
+            "--no-progress",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the tcp-stream client to run, then kill its server.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let server = loop {
+        let out = docker(&[
+            "ps",
+            "--filter",
+            "label=fargate-bench.role=client",
+            "--filter",
+            "label=fargate-bench.item=1/1x2/tcp-stream",
+            "--format",
+            "{{.Names}}",
+        ]);
+        if !String::from_utf8_lossy(&out.stdout).trim().is_empty() {
+            let s = docker(&[
+                "ps",
+                "--filter",
+                "label=fargate-bench.role=server",
+                "--filter",
+                "label=fargate-bench.item=1/1x2/tcp-stream",
+                "--format",
+                "{{.Names}}",
+            ]);
+            break String::from_utf8_lossy(&s.stdout).trim().to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tcp-stream pair never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(docker(&["kill", &server]).status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["items_ok"], 1, "the tcp-rr pair still ran");
+    let failure = &summary["failures"][0];
+    assert_eq!(failure["id"], "1/1x2/tcp-stream");
+    let reason = failure["reason"].as_str().unwrap();
+    assert!(reason.starts_with("client"), "{reason}");
+    assert!(
+        reason.contains("last output"),
+        "the reason quotes the probe: {reason}"
+    );
+    let run_id = only_run_dir(tmp.path())
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(labelled("container", &run_id).is_empty());
+    assert!(labelled("network", &run_id).is_empty());
+}
+
+#[test]
+#[ignore = "needs docker"]
+fn cleanup_removes_what_a_killed_run_left() {
+    images();
+    let run_id = format!("leftover{}", std::process::id());
+    let label = format!("fargate-bench.run={run_id}");
+    let net = format!("fargate-bench-{run_id}");
+    assert!(docker(&["network", "create", "--label", &label, &net])
+        .status
+        .success());
+    assert!(docker(&[
+        "run",
+        "-d",
+        "--label",
+        &label,
+        "--network",
+        &net,
+        "netprobe:latest",
+        "server"
+    ])
+    .status
+    .success());
+    let out = Command::new(CONTROLLER)
+        .args(["cleanup", "--backend", "docker", "--run", &run_id])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("container") && listed.contains(&net),
+        "{listed}"
+    );
+    assert!(labelled("container", &run_id).is_empty());
+    assert!(labelled("network", &run_id).is_empty());
+}

@@ -1,0 +1,14 @@
+# The netprobe image: FROM scratch around one static binary (built by scripts/build-images.sh).
+FROM scratch
+ARG VERSION=dev
+ARG SOURCE=https://github.com/fargate-bench/fargate-bench
+LABEL org.opencontainers.image.title="netprobe" \
+      org.opencontainers.image.description="fargate-bench netprobe probe" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="MIT OR Apache-2.0"
+COPY netprobe /netprobe
+EXPOSE 5301/tcp 1024-65535/tcp 1024-65535/udp
+# nobody:nogroup; scratch has no /etc/passwd, numeric ids need none.
+USER 65534:65534
+ENTRYPOINT ["/netprobe"]
