@@ -223,7 +223,7 @@ impl Pricing {
 /// A validated command.
 pub(crate) enum Validated {
     Run {
-        plan: runner::RunPlan,
+        plan: Box<runner::RunPlan>,
         backend: Backend,
         probe_dir: Option<PathBuf>,
         images: ImageArgs,
@@ -306,14 +306,14 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         store::load(dir)?; // a clear error now if it is not a results directory
     }
     Ok(Validated::Run {
-        plan: runner::RunPlan {
+        plan: Box::new(runner::RunPlan {
             suite,
             sizes,
             results_root: a.results,
             resume: a.resume,
             server_ready_timeout: Duration::from_secs(30),
             progress: !a.no_progress,
-        },
+        }),
         backend: a.backend,
         probe_dir: a.probe_dir,
         images: a.images,
@@ -392,11 +392,11 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
         } => match backend {
             Backend::Local => {
                 let platform = LocalPlatform::new(probe_dir.as_deref())?;
-                run_on(platform, plan, &pricing, format, &output).await
+                run_on(platform, *plan, &pricing, format, &output).await
             }
             Backend::Docker => {
                 let platform = docker_platform(&images).await?;
-                run_on(platform, plan, &pricing, format, &output).await
+                run_on(platform, *plan, &pricing, format, &output).await
             }
             other => Err(unsupported(other)),
         },
