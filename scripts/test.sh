@@ -36,6 +36,11 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
 fi
 export FARGATE_BENCH_MOTO_SERVER="$root/.venv/bin/moto_server"
 export FARGATE_BENCH_PYTHON="$root/.venv/bin/python"
+# The ECS tests talk to moto on loopback with static test keys, never to AWS.
+export AWS_EC2_METADATA_DISABLED=true
+
+step "cfn-lint deploy/cloudformation.yaml"
+"$root/.venv/bin/cfn-lint" deploy/cloudformation.yaml
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -52,5 +57,5 @@ cargo build --workspace --release --quiet
 step "cargo test: unit, property and loopback tests"
 cargo test --workspace
 
-step "cargo test --ignored: tests that need root, Docker or moto"
+step "cargo test --ignored: tests that need root (netns), Docker or moto"
 cargo test --workspace -- --ignored

@@ -342,8 +342,8 @@ async fn collect<P: Platform>(
     }
 }
 
-async fn run_memory<P: Platform>(platform: &P, run_id: &str, item: &PlanItem) -> ItemResult {
-    let spec = TaskSpec {
+fn memory_spec(run_id: &str, item: &PlanItem) -> TaskSpec {
+    TaskSpec {
         run_id: run_id.to_owned(),
         item_id: item.id.clone(),
         role: TaskRole::Memory,
@@ -351,7 +351,54 @@ async fn run_memory<P: Platform>(platform: &P, run_id: &str, item: &PlanItem) ->
         args: item.test.probe_args(),
         env: Vec::new(),
         size: item.size,
-    };
+    }
+}
+
+fn server_spec(run_id: &str, item: &PlanItem, ready: Duration, key: String) -> TaskSpec {
+    TaskSpec {
+        run_id: run_id.to_owned(),
+        item_id: item.id.clone(),
+        role: TaskRole::Server,
+        probe: Probe::Netprobe,
+        args: vec![
+            "server".into(),
+            "--once".into(),
+            "--idle-timeout".into(),
+            ready.as_secs().max(60).to_string(),
+        ],
+        env: vec![("NETPROBE_PSK".to_owned(), key)],
+        size: item.size,
+    }
+}
+
+fn client_spec(server: &TaskSpec, item: &PlanItem, addr: String) -> TaskSpec {
+    let mut args = vec!["client".to_owned(), "--server".to_owned(), addr];
+    args.extend(item.test.probe_args());
+    TaskSpec {
+        role: TaskRole::Client,
+        args,
+        ..server.clone()
+    }
+}
+
+/// Every task a plan would launch, with a placeholder server address (for `--dry-run`).
+pub fn preview_specs(plan: &RunPlan) -> Vec<(TaskSpec, String)> {
+    let mut out = Vec::new();
+    for item in plan::expand(&plan.suite, &plan.sizes) {
+        if item.test.kind == TestKind::Memory {
+            out.push((memory_spec("RUN-ID", &item), item.id.clone()));
+        } else {
+            let server = server_spec("RUN-ID", &item, plan.server_ready_timeout, "KEY".into());
+            let client = client_spec(&server, &item, "SERVER-IP:5301".into());
+            out.push((server, item.id.clone()));
+            out.push((client, item.id.clone()));
+        }
+    }
+    out
+}
+
+async fn run_memory<P: Platform>(platform: &P, run_id: &str, item: &PlanItem) -> ItemResult {
+    let spec = memory_spec(run_id, item);
     let task = platform
         .launch(&spec)
         .await
@@ -369,21 +416,7 @@ async fn run_pair<P: Platform>(
     ready: Duration,
 ) -> ItemResult {
     // A fresh key per item: nobody else in the subnet can use or spoof this server.
-    let env = vec![("NETPROBE_PSK".to_owned(), random_key())];
-    let server_spec = TaskSpec {
-        run_id: run_id.to_owned(),
-        item_id: item.id.clone(),
-        role: TaskRole::Server,
-        probe: Probe::Netprobe,
-        args: vec![
-            "server".into(),
-            "--once".into(),
-            "--idle-timeout".into(),
-            ready.as_secs().max(60).to_string(),
-        ],
-        env: env.clone(),
-        size: item.size,
-    };
+    let server_spec = server_spec(run_id, item, ready, random_key());
     let server = platform
         .launch(&server_spec)
         .await
@@ -396,13 +429,7 @@ async fn run_pair<P: Platform>(
                 return Err((format!("server: {e}"), tail(&lines)));
             }
         };
-        let mut args = vec!["client".to_owned(), "--server".to_owned(), addr];
-        args.extend(item.test.probe_args());
-        let client_spec = TaskSpec {
-            role: TaskRole::Client,
-            args,
-            ..server_spec.clone()
-        };
+        let client_spec = client_spec(&server_spec, item, addr);
         let client = platform
             .launch(&client_spec)
             .await

@@ -34,6 +34,9 @@ pub struct ClientConfig {
     pub run_id: Option<String>,
     /// How long to wait for each control message before the test.
     pub control_timeout: Duration,
+    /// How long to keep retrying a refused or unanswered connect: a server task can be
+    /// RUNNING a moment before its process listens.
+    pub connect_retry: Duration,
 }
 
 impl ClientConfig {
@@ -46,6 +49,7 @@ impl ClientConfig {
             cpus: Vec::new(),
             run_id: None,
             control_timeout: Duration::from_secs(10),
+            connect_retry: Duration::from_secs(15),
         }
     }
 }
@@ -89,16 +93,7 @@ fn has_port(server: &str) -> bool {
 /// Connection, protocol, refusal (the server's reason, naming the cap) and data-plane errors.
 pub async fn run_test(config: &ClientConfig) -> Result<Report> {
     let server = resolve(&config.server).await?;
-    let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(server))
-        .await
-        .map_err(|_| NetError::Timeout {
-            what: format!("connecting to {server}"),
-            secs: 5,
-        })?
-        .map_err(|e| NetError::Connect {
-            addr: server.to_string(),
-            source: e,
-        })?;
+    let stream = connect(server, config.connect_retry).await?;
     let mut control = Control::new(stream, MAX_SERVER_FRAME_BYTES);
     let timeout = config.control_timeout;
     handshake(&mut control, config, server, timeout).await?;
@@ -168,6 +163,31 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
         run_id: config.run_id.clone(),
         peer: server.to_string(),
     }))
+}
+
+/// Connects, retrying refused and timed-out attempts with backoff until `retry_for` has passed.
+async fn connect(server: SocketAddr, retry_for: Duration) -> Result<TcpStream> {
+    let start = tokio::time::Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let error =
+            match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(server)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(e)) => NetError::Connect {
+                    addr: server.to_string(),
+                    source: e,
+                },
+                Err(_) => NetError::Timeout {
+                    what: format!("connecting to {server}"),
+                    secs: 5,
+                },
+            };
+        if start.elapsed() + backoff > retry_for {
+            return Err(error);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
 }
 
 fn unspecified_like(addr: SocketAddr) -> std::net::IpAddr {

@@ -3,6 +3,7 @@
 //! tasks, and finds what a run left behind.
 
 pub mod docker;
+pub mod ecs;
 pub mod local;
 
 use std::future::Future;

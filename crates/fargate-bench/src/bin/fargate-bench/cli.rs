@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use fargate_bench::export::{exporter, Format};
 use fargate_bench::merge::{self, Summary};
 use fargate_bench::platform::docker::DockerPlatform;
+use fargate_bench::platform::ecs::settings::EcsSettings;
+use fargate_bench::platform::ecs::EcsPlatform;
 use fargate_bench::platform::local::LocalPlatform;
 use fargate_bench::platform::Platform;
 use fargate_bench::sizes::{all_sizes, Arch, PriceTable};
@@ -49,7 +51,7 @@ enum Command {
     /// Compare two results directories metric by metric.
     Compare(CompareArgs),
     /// Stop and list tasks a run left behind.
-    Cleanup(CleanupArgs),
+    Cleanup(Box<CleanupArgs>),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -70,9 +72,9 @@ enum ArchArg {
 
 #[derive(Debug, clap::Args)]
 struct PriceArgs {
-    /// Region whose prices to use.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
+    /// AWS region: where ECS tasks run and whose prices apply [default prices: us-east-1].
+    #[arg(long)]
+    region: Option<String>,
     /// CPU architecture whose prices to use.
     #[arg(long, value_enum, default_value = "x86")]
     arch: ArchArg,
@@ -129,6 +131,8 @@ struct RunArgs {
     #[command(flatten)]
     images: ImageArgs,
     #[command(flatten)]
+    ecs: EcsArgs,
+    #[command(flatten)]
     prices: PriceArgs,
     #[command(flatten)]
     output: OutputArgs,
@@ -137,12 +141,96 @@ struct RunArgs {
 /// Probe images for the docker (and ECS) backends.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ImageArgs {
-    /// netprobe image (build with scripts/build-images.sh).
-    #[arg(long, default_value = "netprobe:latest")]
-    netprobe_image: String,
-    /// memprobe image.
-    #[arg(long, default_value = "memprobe:latest")]
-    memprobe_image: String,
+    /// netprobe image [docker default: netprobe:latest, built by scripts/build-images.sh;
+    /// ecs: the ECR URI from the config file].
+    #[arg(long)]
+    netprobe_image: Option<String>,
+    /// memprobe image [docker default: memprobe:latest].
+    #[arg(long)]
+    memprobe_image: Option<String>,
+}
+
+/// Where ECS tasks run; every flag overrides the config file that scripts/deploy.sh writes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct EcsArgs {
+    /// Config file written by scripts/deploy.sh (cluster, subnet, security group, role, log
+    /// group, images).
+    #[arg(long, value_name = "FILE", env = "FARGATE_BENCH_ECS_CONFIG")]
+    ecs_config: Option<PathBuf>,
+    /// ECS cluster.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// The one subnet all tasks run in (one AZ).
+    #[arg(long)]
+    subnet: Option<String>,
+    /// Security group (repeatable).
+    #[arg(long = "security-group")]
+    security_groups: Vec<String>,
+    /// Give tasks a public IP (to pull images without a NAT gateway).
+    #[arg(long)]
+    assign_public_ip: bool,
+    /// Task execution role ARN.
+    #[arg(long)]
+    execution_role_arn: Option<String>,
+    /// CloudWatch Logs group.
+    #[arg(long)]
+    log_group: Option<String>,
+    /// X86_64 or ARM64.
+    #[arg(long)]
+    cpu_architecture: Option<String>,
+    /// FARGATE or FARGATE_SPOT.
+    #[arg(long)]
+    capacity_provider: Option<String>,
+    /// AWS profile.
+    #[arg(long)]
+    profile: Option<String>,
+    /// AWS endpoint override (tests use moto on loopback).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Print the task definitions and RunTask requests instead of calling AWS.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl EcsArgs {
+    fn settings(&self, images: &ImageArgs, region: Option<&str>) -> Result<EcsSettings> {
+        let mut s = match &self.ecs_config {
+            Some(p) => EcsSettings::from_file(p)?,
+            None => EcsSettings {
+                cpu_architecture: "X86_64".into(),
+                capacity_provider: "FARGATE".into(),
+                ..Default::default()
+            },
+        };
+        let set = |field: &mut String, v: &Option<String>| {
+            if let Some(v) = v {
+                field.clone_from(v);
+            }
+        };
+        set(&mut s.cluster, &self.cluster);
+        set(&mut s.subnet, &self.subnet);
+        set(&mut s.execution_role_arn, &self.execution_role_arn);
+        set(&mut s.log_group, &self.log_group);
+        set(&mut s.cpu_architecture, &self.cpu_architecture);
+        set(&mut s.capacity_provider, &self.capacity_provider);
+        set(&mut s.netprobe_image, &images.netprobe_image);
+        set(&mut s.memprobe_image, &images.memprobe_image);
+        if !self.security_groups.is_empty() {
+            s.security_groups.clone_from(&self.security_groups);
+        }
+        s.assign_public_ip |= self.assign_public_ip;
+        if let Some(r) = region {
+            s.region = Some(r.to_owned());
+        }
+        if self.profile.is_some() {
+            s.profile.clone_from(&self.profile);
+        }
+        if self.endpoint_url.is_some() {
+            s.endpoint_url.clone_from(&self.endpoint_url);
+        }
+        s.validate()?;
+        Ok(s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -187,10 +275,42 @@ pub(crate) struct CleanupArgs {
     /// Directory holding the probes (local backend).
     #[arg(long, value_name = "DIR")]
     probe_dir: Option<PathBuf>,
+    /// AWS region (ecs backend).
+    #[arg(long)]
+    region: Option<String>,
+    #[command(flatten)]
+    ecs: EcsArgs,
 }
 
 async fn docker_platform(images: &ImageArgs) -> Result<DockerPlatform> {
-    Ok(DockerPlatform::new(&images.netprobe_image, &images.memprobe_image).await?)
+    let netprobe = images
+        .netprobe_image
+        .as_deref()
+        .unwrap_or("netprobe:latest");
+    let memprobe = images
+        .memprobe_image
+        .as_deref()
+        .unwrap_or("memprobe:latest");
+    Ok(DockerPlatform::new(netprobe, memprobe).await?)
+}
+
+/// `--dry-run`: the task definitions and RunTask requests of the plan, as JSON, no AWS call.
+fn dry_run(plan: &runner::RunPlan, settings: &EcsSettings, region: &str) -> Result<()> {
+    let mut definitions = std::collections::BTreeMap::new();
+    let mut runs = Vec::new();
+    for (spec, _) in runner::preview_specs(plan) {
+        let (def, run) = EcsPlatform::preview(settings, region, &spec);
+        definitions.insert(def.family.clone(), def);
+        runs.push(run);
+    }
+    let doc = serde_json::json!({
+        "register_task_definition": definitions.values().collect::<Vec<_>>(),
+        "run_task": runs,
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 /// Prices to apply.
@@ -210,11 +330,12 @@ impl Pricing {
             ArchArg::X86 => Arch::X86,
             ArchArg::Arm => Arch::Arm,
         };
+        let region = a.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
         // Fail now, not after an hour of measuring.
-        table.hourly(&a.region, arch, all_sizes()[0])?;
+        table.hourly(&region, arch, all_sizes()[0])?;
         Ok(Pricing {
             table,
-            region: a.region.clone(),
+            region,
             arch,
         })
     }
@@ -227,6 +348,8 @@ pub(crate) enum Validated {
         backend: Backend,
         probe_dir: Option<PathBuf>,
         images: ImageArgs,
+        ecs: Box<Option<EcsSettings>>,
+        dry_run: bool,
         pricing: Pricing,
         format: Format,
         output: String,
@@ -239,7 +362,7 @@ pub(crate) enum Validated {
     },
     Sizes(Pricing),
     Compare(CompareArgs),
-    Cleanup(CleanupArgs),
+    Cleanup(Box<CleanupArgs>),
 }
 
 impl Args {
@@ -305,18 +428,25 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
     if let Some(dir) = &a.resume {
         store::load(dir)?; // a clear error now if it is not a results directory
     }
+    let ecs = match a.backend {
+        Backend::Ecs => Some(a.ecs.settings(&a.images, a.prices.region.as_deref())?),
+        _ => None,
+    };
+    let ready = if ecs.is_some() { 300 } else { 30 };
     Ok(Validated::Run {
         plan: Box::new(runner::RunPlan {
             suite,
             sizes,
             results_root: a.results,
             resume: a.resume,
-            server_ready_timeout: Duration::from_secs(30),
+            server_ready_timeout: Duration::from_secs(ready),
             progress: !a.no_progress,
         }),
         backend: a.backend,
         probe_dir: a.probe_dir,
         images: a.images,
+        ecs: Box::new(ecs),
+        dry_run: a.ecs.dry_run,
         pricing: Pricing::from_args(&a.prices)?,
         format: a.output.format,
         output: a.output.output,
@@ -345,12 +475,6 @@ fn summarize(dir: &Path, pricing: &Pricing) -> Result<Summary> {
         &records,
         Some((&pricing.table, &pricing.region, pricing.arch)),
     ))
-}
-
-fn unsupported(backend: Backend) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the {backend:?} backend is not available in this build yet; use --backend local"
-    )
 }
 
 async fn run_on<P: Platform>(
@@ -386,6 +510,8 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             backend,
             probe_dir,
             images,
+            ecs,
+            dry_run: dry,
             pricing,
             format,
             output,
@@ -398,7 +524,18 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                 let platform = docker_platform(&images).await?;
                 run_on(platform, *plan, &pricing, format, &output).await
             }
-            other => Err(unsupported(other)),
+            Backend::Ecs => {
+                let settings = ecs.expect("validated for ecs");
+                if dry {
+                    return dry_run(
+                        &plan,
+                        &settings,
+                        settings.region.as_deref().unwrap_or(&pricing.region),
+                    );
+                }
+                let platform = EcsPlatform::new(settings).await?;
+                run_on(platform, *plan, &pricing, format, &output).await
+            }
         },
         Validated::Report {
             dir,
@@ -428,7 +565,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
         }
         Validated::Compare(a) => {
             let pricing = Pricing::from_args(&PriceArgs {
-                region: "us-east-1".into(),
+                region: None,
                 arch: ArchArg::X86,
                 prices: None,
             })?;
@@ -456,8 +593,8 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                 }
                 Backend::Docker => {
                     let platform = docker_platform(&ImageArgs {
-                        netprobe_image: "netprobe:latest".into(),
-                        memprobe_image: "memprobe:latest".into(),
+                        netprobe_image: None,
+                        memprobe_image: None,
                     })
                     .await;
                     // Cleanup must work even when the images are gone.
@@ -466,7 +603,19 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                         Err(_) => DockerPlatform::stop_run_without_images(a.run.as_deref()).await?,
                     }
                 }
-                other => return Err(unsupported(other)),
+                Backend::Ecs => {
+                    let settings = a.ecs.settings(
+                        &ImageArgs {
+                            netprobe_image: Some("unused".into()),
+                            memprobe_image: Some("unused".into()),
+                        },
+                        a.region.as_deref(),
+                    )?;
+                    EcsPlatform::new(settings)
+                        .await?
+                        .stop_run(a.run.as_deref())
+                        .await?
+                }
             };
             if stopped.is_empty() {
                 eprintln!("nothing left running");

@@ -1,0 +1,695 @@
+//! The ECS Fargate backend: one task definition per probe and size (reused when identical),
+//! RunTask with command and environment overrides in one subnet, the server's private IP from
+//! its ENI attachment, results from CloudWatch Logs, every task tagged with the run id and
+//! stopped on exit, error and Ctrl-C.
+
+pub mod settings;
+pub mod taskdef;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, Compatibility,
+    ContainerDefinition, ContainerOverride, CpuArchitecture, DesiredStatus, KeyValuePair,
+    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, OsFamily, RuntimePlatform, Tag,
+    TaskDefinition, TaskDefinitionStatus, TaskField, TaskOverride, Ulimit, UlimitName,
+};
+use serde::Serialize;
+use tokio::sync::Mutex as AsyncMutex;
+
+use self::settings::EcsSettings;
+use self::taskdef::{log_stream, TaskDefPlan, CONTAINER, SERVER_PORT};
+use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
+use crate::error::{BenchError, Result};
+use crate::sizes::TaskSize;
+
+/// Tag keys on every task.
+pub const RUN_TAG: &str = "fargate-bench:run";
+const ROLE_TAG: &str = "fargate-bench:role";
+const ITEM_TAG: &str = "fargate-bench:item";
+
+/// RunTask is limited to 20 calls per second per account: keep under it.
+const RUN_TASK_SPACING: Duration = Duration::from_millis(60);
+
+fn err(what: String) -> BenchError {
+    BenchError::Backend {
+        backend: "ecs",
+        what,
+    }
+}
+
+/// An SDK error as one line that names the call and AWS's own code and message.
+fn aws_err<E: std::error::Error + ProvideErrorMetadata + 'static>(
+    call: &str,
+    e: aws_sdk_ecs::error::SdkError<E>,
+) -> BenchError {
+    let code = e.code().map(|c| format!(" [{c}]")).unwrap_or_default();
+    err(format!("{call}{code}: {}", DisplayErrorContext(&e)))
+}
+
+/// AWS error codes that mean "slow down"; the SDK retries them with jittered backoff.
+pub fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded"
+    )
+}
+
+/// Builds the SDK configuration: the standard credential chain and region chain, with the
+/// profile, region and endpoint overrides of the settings; generous retries for throttling.
+pub async fn sdk_config(s: &EcsSettings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(8)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        );
+    if let Some(r) = &s.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(p) = &s.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(u) = &s.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    loader.load().await
+}
+
+#[derive(Debug, Clone)]
+struct EcsTask {
+    arn: String,
+    role: TaskRole,
+}
+
+/// ECS Fargate through the AWS SDK.
+#[derive(Debug)]
+pub struct EcsPlatform {
+    ecs: aws_sdk_ecs::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    settings: EcsSettings,
+    region: String,
+    taskdefs: AsyncMutex<HashMap<String, String>>,
+    tasks: std::sync::Mutex<HashMap<TaskId, EcsTask>>,
+    last_run_task: AsyncMutex<tokio::time::Instant>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+/// One RunTask call as `--dry-run` prints it.
+#[derive(Debug, Serialize)]
+pub struct RunTaskPreview {
+    /// Task definition family.
+    pub task_definition: String,
+    /// Container command.
+    pub command: Vec<String>,
+    /// Environment variable names (values hidden).
+    pub environment: Vec<String>,
+    /// Tags.
+    pub tags: Vec<(String, String)>,
+    /// startedBy.
+    pub started_by: String,
+}
+
+impl EcsPlatform {
+    /// Connects (no call is made until the first launch).
+    ///
+    /// # Errors
+    /// Invalid settings, or no region anywhere in the chain.
+    pub async fn new(settings: EcsSettings) -> Result<Self> {
+        settings.validate()?;
+        let config = sdk_config(&settings).await;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            err("no AWS region: pass --region, set AWS_REGION or configure a profile".into())
+        })?;
+        Ok(Self {
+            ecs: aws_sdk_ecs::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            settings,
+            region,
+            taskdefs: AsyncMutex::new(HashMap::new()),
+            tasks: std::sync::Mutex::new(HashMap::new()),
+            last_run_task: AsyncMutex::new(tokio::time::Instant::now() - RUN_TASK_SPACING),
+            next: std::sync::atomic::AtomicU64::new(1),
+        })
+    }
+
+    /// What a run would register and launch, without calling AWS.
+    pub fn preview(
+        settings: &EcsSettings,
+        region: &str,
+        spec: &TaskSpec,
+    ) -> (TaskDefPlan, RunTaskPreview) {
+        let plan = TaskDefPlan::new(settings, region, spec.probe, spec.size);
+        let preview = RunTaskPreview {
+            task_definition: plan.family.clone(),
+            command: command(spec),
+            environment: spec.env.iter().map(|(k, _)| k.clone()).collect(),
+            tags: tags(spec)
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+            started_by: spec.run_id.clone(),
+        };
+        (plan, preview)
+    }
+
+    fn container_definition(plan: &TaskDefPlan) -> Result<ContainerDefinition> {
+        let mut log = LogConfiguration::builder().log_driver(LogDriver::Awslogs);
+        for (k, v) in plan.log_options() {
+            log = log.options(k, v);
+        }
+        let memory: i32 = plan
+            .memory
+            .parse()
+            .map_err(|_| err(format!("bad memory {}", plan.memory)))?;
+        Ok(ContainerDefinition::builder()
+            .name(CONTAINER)
+            .image(&plan.image)
+            .essential(true)
+            // moto (and older agents) want a container memory setting; Fargate accepts the task's.
+            .memory(memory)
+            .log_configuration(log.build().map_err(|e| err(e.to_string()))?)
+            .ulimits(
+                Ulimit::builder()
+                    .name(UlimitName::Nofile)
+                    .soft_limit(65_536)
+                    .hard_limit(65_536)
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            )
+            .build())
+    }
+
+    /// Whether an existing revision is what we would register.
+    fn same_definition(existing: &TaskDefinition, plan: &TaskDefPlan) -> bool {
+        let container = existing.container_definitions().first();
+        existing.status() == Some(&TaskDefinitionStatus::Active)
+            && existing.cpu() == Some(plan.cpu.as_str())
+            && existing.memory() == Some(plan.memory.as_str())
+            && existing.execution_role_arn() == Some(plan.execution_role_arn.as_str())
+            && container.and_then(|c| c.image()) == Some(plan.image.as_str())
+            && container
+                .and_then(|c| c.log_configuration())
+                .map(|l| {
+                    l.options().and_then(|o| o.get("mode")).map(String::as_str) == Some("blocking")
+                })
+                .unwrap_or(false)
+            && existing
+                .runtime_platform()
+                .and_then(|r| r.cpu_architecture())
+                .map(|a| a.as_str() == plan.cpu_architecture)
+                .unwrap_or(true)
+    }
+
+    /// The ARN of an active, identical revision, registering one if needed.
+    async fn task_definition(&self, probe: Probe, size: TaskSize) -> Result<String> {
+        let plan = TaskDefPlan::new(&self.settings, &self.region, probe, size);
+        let mut cache = self.taskdefs.lock().await;
+        if let Some(arn) = cache.get(&plan.family) {
+            return Ok(arn.clone());
+        }
+        if let Ok(existing) = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(&plan.family)
+            .send()
+            .await
+        {
+            if let Some(td) = existing.task_definition() {
+                if Self::same_definition(td, &plan) {
+                    let arn = td.task_definition_arn().unwrap_or_default().to_owned();
+                    cache.insert(plan.family.clone(), arn.clone());
+                    return Ok(arn);
+                }
+            }
+        }
+        let registered = self
+            .ecs
+            .register_task_definition()
+            .family(&plan.family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu(&plan.cpu)
+            .memory(&plan.memory)
+            .execution_role_arn(&plan.execution_role_arn)
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .cpu_architecture(CpuArchitecture::from(plan.cpu_architecture.as_str()))
+                    .operating_system_family(OsFamily::Linux)
+                    .build(),
+            )
+            .container_definitions(Self::container_definition(&plan)?)
+            .tags(Tag::builder().key("fargate-bench").value("probe").build())
+            .send()
+            .await
+            .map_err(|e| aws_err(&format!("RegisterTaskDefinition {}", plan.family), e))?;
+        let arn = registered
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .ok_or_else(|| {
+                err(format!(
+                    "RegisterTaskDefinition {} returned no ARN",
+                    plan.family
+                ))
+            })?
+            .to_owned();
+        eprintln!("registered task definition {arn}");
+        cache.insert(plan.family, arn.clone());
+        Ok(arn)
+    }
+
+    async fn describe(&self, arn: &str) -> Result<Option<aws_sdk_ecs::types::Task>> {
+        let out = self
+            .ecs
+            .describe_tasks()
+            .cluster(&self.settings.cluster)
+            .tasks(arn)
+            .send()
+            .await
+            .map_err(|e| aws_err("DescribeTasks", e))?;
+        Ok(out.tasks().first().cloned())
+    }
+
+    fn arn_of(&self, task: &TaskId) -> Result<EcsTask> {
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .get(task)
+            .cloned()
+            .ok_or_else(|| err(format!("unknown task {}", task.0)))
+    }
+
+    async fn read_log(&self, arn: &str) -> Result<Vec<String>> {
+        let mut lines = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .logs
+                .get_log_events()
+                .log_group_name(&self.settings.log_group)
+                .log_stream_name(log_stream(arn))
+                .start_from_head(true)
+                .set_next_token(token.clone())
+                .send()
+                .await;
+            let out = match out {
+                Ok(o) => o,
+                // The stream appears only once the container has written something.
+                Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(lines),
+                Err(e) => {
+                    let code = e.code().map(str::to_owned).unwrap_or_default();
+                    return Err(err(format!(
+                        "GetLogEvents [{code}]: {}",
+                        DisplayErrorContext(&e)
+                    )));
+                }
+            };
+            let before = lines.len();
+            lines.extend(
+                out.events()
+                    .iter()
+                    .filter_map(|e| e.message())
+                    .map(|m| m.trim_end().to_owned()),
+            );
+            let next = out.next_forward_token().map(str::to_owned);
+            if lines.len() == before || next.is_none() || next == token {
+                return Ok(lines);
+            }
+            token = next;
+        }
+    }
+}
+
+fn command(spec: &TaskSpec) -> Vec<String> {
+    let mut c = spec.args.clone();
+    c.extend(["--run-id".to_owned(), spec.run_id.clone()]);
+    c
+}
+
+fn tags(spec: &TaskSpec) -> Vec<Tag> {
+    vec![
+        Tag::builder().key(RUN_TAG).value(&spec.run_id).build(),
+        Tag::builder().key(ROLE_TAG).value(spec.role.name()).build(),
+        Tag::builder().key(ITEM_TAG).value(&spec.item_id).build(),
+    ]
+}
+
+/// A client token: the same launch retried is the same task (at most 64 ASCII characters).
+fn client_token(spec: &TaskSpec, n: u64) -> String {
+    let raw = format!("{}-{}-{}-{n}", spec.run_id, spec.role.name(), spec.item_id);
+    let clean: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    clean
+        .chars()
+        .rev()
+        .take(64)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
+}
+
+fn private_ip(task: &aws_sdk_ecs::types::Task) -> Option<String> {
+    task.attachments()
+        .iter()
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("privateIPv4Address"))
+        .and_then(|d| d.value())
+        .map(str::to_owned)
+}
+
+impl Platform for EcsPlatform {
+    fn name(&self) -> &'static str {
+        "ecs"
+    }
+
+    async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
+        let task_definition = self.task_definition(spec.probe, spec.size).await?;
+        {
+            let mut last = self.last_run_task.lock().await;
+            let wait =
+                (*last + RUN_TASK_SPACING).saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(wait).await;
+            *last = tokio::time::Instant::now();
+        }
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let s = &self.settings;
+        let vpc = AwsVpcConfiguration::builder()
+            .subnets(&s.subnet)
+            .set_security_groups(Some(s.security_groups.clone()))
+            .assign_public_ip(if s.assign_public_ip {
+                AssignPublicIp::Enabled
+            } else {
+                AssignPublicIp::Disabled
+            })
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        let mut container = ContainerOverride::builder()
+            .name(CONTAINER)
+            .set_command(Some(command(spec)));
+        for (k, v) in &spec.env {
+            container = container.environment(KeyValuePair::builder().name(k).value(v).build());
+        }
+        let capacity = CapacityProviderStrategyItem::builder()
+            .capacity_provider(&s.capacity_provider)
+            .weight(1)
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        let out = self
+            .ecs
+            .run_task()
+            .cluster(&s.cluster)
+            .task_definition(&task_definition)
+            .capacity_provider_strategy(capacity)
+            .count(1)
+            .started_by(&spec.run_id)
+            .client_token(client_token(spec, n))
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(vpc)
+                    .build(),
+            )
+            .overrides(
+                TaskOverride::builder()
+                    .container_overrides(container.build())
+                    .build(),
+            )
+            .set_tags(Some(tags(spec)))
+            .send()
+            .await
+            .map_err(|e| {
+                aws_err(
+                    &format!("RunTask {} ({})", spec.item_id, spec.role.name()),
+                    e,
+                )
+            })?;
+        if let Some(f) = out.failures().first() {
+            // Capacity and quota failures fail this item; the run goes on.
+            return Err(err(format!(
+                "RunTask {} ({}) failed: {} {}",
+                spec.item_id,
+                spec.role.name(),
+                f.reason().unwrap_or("unknown reason"),
+                f.detail().unwrap_or("")
+            )));
+        }
+        let arn = out
+            .tasks()
+            .first()
+            .and_then(|t| t.task_arn())
+            .ok_or_else(|| err(format!("RunTask {} returned no task", spec.item_id)))?
+            .to_owned();
+        let id = TaskId(arn.clone());
+        self.tasks.lock().expect("tasks lock").insert(
+            id.clone(),
+            EcsTask {
+                arn,
+                role: spec.role,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn address(&self, task: &TaskId, deadline: Duration) -> Result<String> {
+        let t = self.arn_of(task)?;
+        let start = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(500);
+        let mut last_status = String::new();
+        loop {
+            let described = self.describe(&t.arn).await?;
+            let status = described
+                .as_ref()
+                .and_then(|d| d.last_status())
+                .unwrap_or("UNKNOWN")
+                .to_owned();
+            if status != last_status {
+                eprintln!(
+                    "  server task {} is {status}",
+                    log_stream(&t.arn).rsplit('/').next().unwrap_or("")
+                );
+                last_status = status.clone();
+            }
+            match status.as_str() {
+                "RUNNING" => {
+                    if let Some(ip) = described.as_ref().and_then(private_ip) {
+                        return Ok(format!("{ip}:{SERVER_PORT}"));
+                    }
+                }
+                "STOPPED" | "DEPROVISIONING" | "STOPPING" => {
+                    let reason = described
+                        .as_ref()
+                        .and_then(|d| d.stopped_reason())
+                        .unwrap_or("no reason given");
+                    return Err(err(format!(
+                        "server task {} stopped before running: {reason}",
+                        t.arn
+                    )));
+                }
+                _ => {}
+            }
+            if start.elapsed() > deadline {
+                let _ = self.stop(task).await;
+                return Err(err(format!(
+                    "server task {} was not RUNNING within {deadline:?} (last status {status}); stopped it",
+                    t.arn
+                )));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn wait(&self, task: &TaskId, deadline: Duration) -> Result<TaskExit> {
+        let t = self.arn_of(task)?;
+        let start = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            if let Some(d) = self.describe(&t.arn).await? {
+                if d.last_status() == Some("STOPPED") {
+                    let container = d.containers().iter().find(|c| c.name() == Some(CONTAINER));
+                    let code = container.and_then(|c| c.exit_code());
+                    let reason = d.stopped_reason().map(str::to_owned).filter(|r| {
+                        // The normal end of a task whose container exited is not a failure reason.
+                        !r.starts_with("Essential container in task exited")
+                    });
+                    let reason = match (reason, container.and_then(|c| c.reason())) {
+                        (Some(r), Some(c)) => Some(format!("{r} ({c})")),
+                        (r, c) => r.or(c.map(str::to_owned)),
+                    };
+                    return Ok(TaskExit { code, reason });
+                }
+            }
+            if start.elapsed() > deadline {
+                let _ = self.stop(task).await;
+                return Err(err(format!(
+                    "{} task {} ran past its deadline of {deadline:?} and was stopped",
+                    t.role.name(),
+                    t.arn
+                )));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn output(&self, task: &TaskId) -> Result<Vec<String>> {
+        let t = self.arn_of(task)?;
+        // CloudWatch Logs is eventually consistent: retry until the result line shows up.
+        let start = tokio::time::Instant::now();
+        loop {
+            let lines = self.read_log(&t.arn).await?;
+            let done = lines
+                .iter()
+                .any(|l| l.contains(probe_core::result_line::MARKER));
+            if done || start.elapsed() > Duration::from_secs(30) {
+                return Ok(lines);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn stop(&self, task: &TaskId) -> Result<()> {
+        let t = self.arn_of(task)?;
+        let result = self
+            .ecs
+            .stop_task()
+            .cluster(&self.settings.cluster)
+            .task(&t.arn)
+            .reason("stopped by fargate-bench")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("InvalidParameterException") => Ok(()), // already gone
+            Err(e) => Err(aws_err("StopTask", e)),
+        }
+    }
+
+    async fn stop_run(&self, run_id: Option<&str>) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut token = None;
+        loop {
+            let mut req = self
+                .ecs
+                .list_tasks()
+                .cluster(&self.settings.cluster)
+                .desired_status(DesiredStatus::Running)
+                .set_next_token(token.clone());
+            if let Some(r) = run_id {
+                req = req.started_by(r);
+            }
+            let out = req.send().await.map_err(|e| aws_err("ListTasks", e))?;
+            arns.extend(out.task_arns().iter().cloned());
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut stopped = Vec::new();
+        for chunk in arns.chunks(100) {
+            let described = self
+                .ecs
+                .describe_tasks()
+                .cluster(&self.settings.cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .include(TaskField::Tags)
+                .send()
+                .await
+                .map_err(|e| aws_err("DescribeTasks", e))?;
+            for t in described.tasks() {
+                let ours = t.tags().iter().any(|tag| {
+                    tag.key() == Some(RUN_TAG) && run_id.is_none_or(|r| tag.value() == Some(r))
+                });
+                if !ours {
+                    continue;
+                }
+                let arn = t.task_arn().unwrap_or_default().to_owned();
+                self.ecs
+                    .stop_task()
+                    .cluster(&self.settings.cluster)
+                    .task(&arn)
+                    .reason("fargate-bench cleanup")
+                    .send()
+                    .await
+                    .map_err(|e| aws_err("StopTask", e))?;
+                stopped.push(arn);
+            }
+        }
+        Ok(stopped)
+    }
+
+    fn emulated(&self, _size: TaskSize) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_codes_are_recognised() {
+        assert!(is_throttling("ThrottlingException"));
+        assert!(is_throttling("TooManyRequestsException"));
+        assert!(!is_throttling("AccessDeniedException"));
+    }
+
+    #[test]
+    fn client_tokens_are_short_and_plain() {
+        let spec = TaskSpec {
+            run_id: "20261124-abcd".into(),
+            item_id: "12/16x120/tcp-stream P4 reverse".into(),
+            role: TaskRole::Server,
+            probe: Probe::Netprobe,
+            args: vec![],
+            env: vec![],
+            size: TaskSize::parse("16x120").unwrap(),
+        };
+        let t = client_token(&spec, 7);
+        assert!(
+            t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{t}"
+        );
+        assert!(t.ends_with("-7"));
+    }
+
+    #[test]
+    fn the_preview_hides_secrets_and_tags_the_run() {
+        let settings = EcsSettings {
+            netprobe_image: "img".into(),
+            ..Default::default()
+        };
+        let spec = TaskSpec {
+            run_id: "r1".into(),
+            item_id: "1/1x2/tcp-rr".into(),
+            role: TaskRole::Client,
+            probe: Probe::Netprobe,
+            args: vec!["client".into()],
+            env: vec![("NETPROBE_PSK".into(), "secret".into())],
+            size: TaskSize::parse("1x2").unwrap(),
+        };
+        let (plan, preview) = EcsPlatform::preview(&settings, "us-east-1", &spec);
+        assert_eq!(plan.family, "fargate-bench-netprobe-1024-2048");
+        let json = serde_json::to_string(&preview).unwrap();
+        assert!(!json.contains("secret") && json.contains("NETPROBE_PSK"));
+        assert!(json.contains(RUN_TAG) && json.contains("r1"));
+        assert_eq!(preview.command, ["client", "--run-id", "r1"]);
+    }
+}

@@ -1,0 +1,117 @@
+"""Plays the containers moto does not run.
+
+Watches the cluster for RUNNING tasks; for each, runs the real probe binary locally with the
+command and environment the controller put in the task's overrides (a server's ENI address is
+mapped to a loopback port), writes the probe's output to the task's log stream in moto's
+CloudWatch Logs, then stops the task like an exited container would.
+
+  python harness.py ENDPOINT CLUSTER LOG_GROUP BIN_DIR STOP_FILE [--fail-item ITEM_ID]
+
+--fail-item stops that item's tasks at once with a pull error, as Fargate would.
+"""
+import argparse
+import os
+import socket
+import subprocess
+import threading
+import time
+
+from moto_env import client
+
+PULL_ERROR = "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Harness:
+    def __init__(self, args):
+        self.args = args
+        self.ecs = client("ecs", args.endpoint)
+        self.logs = client("logs", args.endpoint)
+        self.servers = {}  # ENI address -> loopback port
+        self.lock = threading.Lock()
+
+    def write_log(self, arn, lines):
+        stream = "fargate-bench/probe/" + arn.split("/")[-1]
+        try:
+            self.logs.create_log_stream(logGroupName=self.args.log_group, logStreamName=stream)
+        except self.logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        now = int(time.time() * 1000)
+        events = [{"timestamp": now + i, "message": line} for i, line in enumerate(lines) if line.strip()]
+        for start in range(0, len(events), 1000):
+            self.logs.put_log_events(logGroupName=self.args.log_group, logStreamName=stream,
+                                     logEvents=events[start:start + 1000])
+
+    def stop(self, arn, reason):
+        self.ecs.stop_task(cluster=self.args.cluster, task=arn, reason=reason)
+
+    def play(self, task):
+        arn = task["taskArn"]
+        tags = {t["key"]: t["value"] for t in task.get("tags", [])}
+        if self.args.fail_item and tags.get("fargate-bench:item") == self.args.fail_item:
+            self.stop(arn, PULL_ERROR)
+            return
+        override = task["overrides"]["containerOverrides"][0]
+        command = list(override.get("command", []))
+        env = dict(os.environ)
+        env.update({e["name"]: e["value"] for e in override.get("environment", [])})
+        probe = "memprobe" if "memprobe" in task["taskDefinitionArn"] else "netprobe"
+        ip = None
+        for attachment in task.get("attachments", []):
+            for d in attachment.get("details", []):
+                if d["name"] == "privateIPv4Address":
+                    ip = d["value"]
+        if probe == "netprobe" and command and command[0] == "server":
+            port = free_port()
+            with self.lock:
+                self.servers[ip] = port
+            command += ["--bind", "127.0.0.1", "--port", str(port)]
+        elif probe == "netprobe" and command and command[0] == "client":
+            i = command.index("--server") + 1
+            server_ip = command[i].split(":")[0]
+            deadline = time.time() + 20
+            while time.time() < deadline and server_ip not in self.servers:
+                time.sleep(0.05)
+            command[i] = f"127.0.0.1:{self.servers.get(server_ip, 1)}"
+        try:
+            out = subprocess.run([os.path.join(self.args.bin_dir, probe)] + command, env=env,
+                                 capture_output=True, text=True, timeout=600)
+            lines = out.stdout.splitlines() + out.stderr.splitlines()
+        except subprocess.TimeoutExpired:
+            lines = ["harness: probe timed out"]
+        self.write_log(arn, lines)
+        self.stop(arn, "Essential container in task exited")
+
+    def run(self):
+        seen = set()
+        while not os.path.exists(self.args.stop_file):
+            arns = self.ecs.list_tasks(cluster=self.args.cluster, desiredStatus="RUNNING")["taskArns"]
+            fresh = [a for a in arns if a not in seen]
+            if fresh:
+                tasks = self.ecs.describe_tasks(cluster=self.args.cluster, tasks=fresh,
+                                                include=["TAGS"])["tasks"]
+                for t in tasks:
+                    if t["lastStatus"] == "RUNNING":
+                        seen.add(t["taskArn"])
+                        threading.Thread(target=self.play, args=(t,), daemon=True).start()
+            time.sleep(0.2)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("endpoint")
+    p.add_argument("cluster")
+    p.add_argument("log_group")
+    p.add_argument("bin_dir")
+    p.add_argument("stop_file")
+    p.add_argument("--fail-item")
+    Harness(p.parse_args()).run()
+
+
+if __name__ == "__main__":
+    main()

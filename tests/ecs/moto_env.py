@@ -1,0 +1,73 @@
+"""Shared helpers for the ECS tests against moto: clients, account setup, queries.
+
+Usage (from the Rust tests):
+  python moto_env.py setup ENDPOINT          -> JSON with cluster, subnet, sg, role, log group
+  python moto_env.py running ENDPOINT CLUSTER -> number of tasks not yet STOPPED
+  python moto_env.py revisions ENDPOINT FAMILY... -> JSON {family: number of revisions}
+"""
+import json
+import sys
+import urllib.request
+
+import boto3
+
+REGION = "us-east-1"
+
+
+def client(service, endpoint):
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def setup(endpoint):
+    # Hold tasks RUNNING until StopTask (moto otherwise advances one state per DescribeTasks).
+    req = urllib.request.Request(
+        f"{endpoint}/moto-api/state-manager/set-transition",
+        data=json.dumps({"model_name": "ecs::task",
+                         "transition": {"progression": "manual", "times": 1000000}}).encode(),
+        method="POST")
+    urllib.request.urlopen(req).read()
+    ec2 = client("ec2", endpoint)
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.0.0/20")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName="fargate-bench", Description="probes",
+                                   VpcId=vpc)["GroupId"]
+    client("ecs", endpoint).create_cluster(clusterName="fargate-bench")
+    client("logs", endpoint).create_log_group(logGroupName="/fargate-bench")
+    return {
+        "cluster": "fargate-bench",
+        "subnet": subnet,
+        "security_group": sg,
+        "execution_role_arn": "arn:aws:iam::123456789012:role/fargate-bench-execution",
+        "log_group": "/fargate-bench",
+    }
+
+
+def not_stopped(endpoint, cluster):
+    ecs = client("ecs", endpoint)
+    arns = []
+    for status in ("RUNNING", "STOPPED"):
+        arns += ecs.list_tasks(cluster=cluster, desiredStatus=status)["taskArns"]
+    if not arns:
+        return 0
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
+    return sum(1 for t in tasks if t["lastStatus"] != "STOPPED")
+
+
+def revisions(endpoint, families):
+    # familyPrefix is the full family name (an exact match), as on AWS.
+    ecs = client("ecs", endpoint)
+    return {f: len(ecs.list_task_definitions(familyPrefix=f)["taskDefinitionArns"]) for f in families}
+
+
+if __name__ == "__main__":
+    cmd, endpoint = sys.argv[1], sys.argv[2]
+    if cmd == "setup":
+        print(json.dumps(setup(endpoint)))
+    elif cmd == "running":
+        print(not_stopped(endpoint, sys.argv[3]))
+    elif cmd == "revisions":
+        print(json.dumps(revisions(endpoint, sys.argv[3:])))
+    else:
+        sys.exit(f"unknown command {cmd}")
