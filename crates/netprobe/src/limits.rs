@@ -113,12 +113,17 @@ impl ServerLimits {
                         r.message_bytes
                     ));
                 }
-                let rate = r.rate.unwrap_or(0);
-                if rate == 0 || rate > self.max_udp_rate_bits_per_sec {
-                    return Err(Refusal::Rate {
-                        requested: rate,
-                        cap: self.max_udp_rate_bits_per_sec,
-                    });
+                // Unlimited is allowed when the client sends (the server only receives what the
+                // path delivers); the server never sends unpaced or above its cap.
+                match r.rate {
+                    None if r.flow == Flow::Forward => {}
+                    Some(rate) if rate > 0 && rate <= self.max_udp_rate_bits_per_sec => {}
+                    other => {
+                        return Err(Refusal::Rate {
+                            requested: other.unwrap_or(0),
+                            cap: self.max_udp_rate_bits_per_sec,
+                        })
+                    }
                 }
             }
             TestKind::TcpRr | TestKind::UdpRr | TestKind::TcpCrr => {
@@ -212,6 +217,8 @@ mod tests {
         r.rate = Some(2_000_000_000);
         assert!(matches!(limits.check(&r), Err(Refusal::Rate { .. })));
         r.rate = None;
+        assert!(limits.check(&r).is_ok(), "unlimited when the client sends");
+        r.flow = Flow::Reverse;
         assert!(matches!(
             limits.check(&r),
             Err(Refusal::Rate { requested: 0, .. })

@@ -200,7 +200,7 @@ pub enum Refusal {
         cap: u32,
     },
     /// Rate too high (or unlimited when the server caps it).
-    #[error("UDP rate {requested} bit/s is over the server's cap of {cap} bit/s; lower --rate or raise the server's --max-rate")]
+    #[error("UDP rate {requested} bit/s (0 = unlimited) is over the server's cap of {cap} bit/s; lower --rate or raise the server's --max-rate")]
     Rate {
         /// Requested (0 = unlimited).
         requested: u64,

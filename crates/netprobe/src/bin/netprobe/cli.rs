@@ -119,7 +119,8 @@ struct ClientArgs {
     /// Response size for rr tests.
     #[arg(long)]
     response_size: Option<String>,
-    /// udp-stream: bits per second (k/M/G). rr tests: requests per second, open loop.
+    /// udp-stream: bits per second (k/M/G), or `unlimited` (client sends only). rr tests:
+    /// requests per second, open loop.
     #[arg(long, short = 'b')]
     rate: Option<String>,
     /// SO_SNDBUF and SO_RCVBUF of data sockets (the kernel doubles and clamps; read back).
@@ -258,6 +259,7 @@ fn client_config(a: ClientArgs) -> Result<Validated> {
         request.response_bytes = request.message_bytes;
     }
     request.rate = match (&a.rate, kind) {
+        (Some(r), TestKind::UdpStream) if r == "unlimited" => None,
         (Some(r), TestKind::UdpStream) => Some(parse_rate(r).context("--rate")?),
         (Some(r), TestKind::TcpStream) => {
             bail!("--rate {r} does not apply to tcp-stream; TCP runs as fast as the path allows")
