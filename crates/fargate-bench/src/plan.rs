@@ -48,6 +48,7 @@ mod tests {
             repetitions: 2,
             sizes: vec!["0.25x0.5".into(), "1x2".into()],
             concurrency: 1,
+            ecs: None,
             tests: vec![
                 TestSpec::new(TestKind::TcpStream),
                 TestSpec::new(TestKind::Memory),

@@ -302,6 +302,10 @@ pub struct Suite {
     /// The tests.
     #[serde(default, rename = "test")]
     pub tests: Vec<TestSpec>,
+    /// ECS settings (`[ecs]` table, same keys as the deploy script's config file); flags
+    /// override them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs: Option<crate::platform::ecs::settings::EcsSettings>,
 }
 
 fn default_repetitions() -> u32 {
@@ -324,6 +328,7 @@ impl Suite {
             repetitions: 3,
             sizes: vec!["1x2".into()],
             concurrency: 1,
+            ecs: None,
             tests: vec![
                 TestSpec {
                     omit: Some(0.5),
@@ -459,6 +464,19 @@ mod tests {
                 "4",
                 "--reverse"
             ]
+        );
+    }
+
+    #[test]
+    fn a_suite_may_carry_ecs_settings() {
+        let s = parse(
+            "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\n[ecs]\ncluster = \"bench\"\nsubnet = \"subnet-1\"\n",
+        )
+        .unwrap();
+        let ecs = s.ecs.unwrap();
+        assert_eq!(
+            (ecs.cluster.as_str(), ecs.subnet.as_str()),
+            ("bench", "subnet-1")
         );
     }
 

@@ -37,6 +37,32 @@ fn wait_for_port(port: u16) {
     }
 }
 
+/// Waits until `GET /moto-api/` answers 200: moto has loaded its services.
+fn wait_for_moto(port: u16) {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let answered = TcpStream::connect(("127.0.0.1", port))
+            .ok()
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+                s.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                    .ok()?;
+                let mut head = [0u8; 16];
+                s.read_exact(&mut head).ok()?;
+                Some(head.starts_with(b"HTTP/1.0 200") || head.starts_with(b"HTTP/1.1 200"))
+            });
+        if answered == Some(true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "moto on {port} never answered GET /moto-api/"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A process killed when the test ends, however it ends.
 struct Guard(Child);
 
@@ -68,7 +94,7 @@ impl Moto {
                 panic!("cannot start {bin}: {e}; run scripts/test.sh to install moto")
             });
         let server = Guard(server);
-        wait_for_port(port);
+        wait_for_moto(port);
         let endpoint = format!("http://127.0.0.1:{port}");
         let out = py(&["setup", &endpoint]);
         let env = serde_json::from_slice(&out.stdout).unwrap();

@@ -193,10 +193,17 @@ pub(crate) struct EcsArgs {
 }
 
 impl EcsArgs {
-    fn settings(&self, images: &ImageArgs, region: Option<&str>) -> Result<EcsSettings> {
-        let mut s = match &self.ecs_config {
-            Some(p) => EcsSettings::from_file(p)?,
-            None => EcsSettings {
+    /// Settings from, in rising precedence: the suite's `[ecs]` table, the config file, flags.
+    fn settings(
+        &self,
+        images: &ImageArgs,
+        region: Option<&str>,
+        from_suite: Option<&EcsSettings>,
+    ) -> Result<EcsSettings> {
+        let mut s = match (&self.ecs_config, from_suite) {
+            (Some(p), _) => EcsSettings::from_file(p)?,
+            (None, Some(suite)) => suite.clone(),
+            (None, None) => EcsSettings {
                 cpu_architecture: "X86_64".into(),
                 capacity_provider: "FARGATE".into(),
                 ..Default::default()
@@ -429,7 +436,11 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         store::load(dir)?; // a clear error now if it is not a results directory
     }
     let ecs = match a.backend {
-        Backend::Ecs => Some(a.ecs.settings(&a.images, a.prices.region.as_deref())?),
+        Backend::Ecs => Some(a.ecs.settings(
+            &a.images,
+            a.prices.region.as_deref(),
+            suite.ecs.as_ref(),
+        )?),
         _ => None,
     };
     let ready = if ecs.is_some() { 300 } else { 30 };
@@ -610,6 +621,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                             memprobe_image: Some("unused".into()),
                         },
                         a.region.as_deref(),
+                        None,
                     )?;
                     EcsPlatform::new(settings)
                         .await?

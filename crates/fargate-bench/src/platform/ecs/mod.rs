@@ -90,6 +90,8 @@ pub async fn sdk_config(s: &EcsSettings) -> SdkConfig {
 struct EcsTask {
     arn: String,
     role: TaskRole,
+    item: String,
+    zone: Option<String>,
 }
 
 /// ECS Fargate through the AWS SDK.
@@ -285,6 +287,32 @@ impl EcsPlatform {
         Ok(out.tasks().first().cloned())
     }
 
+    /// Records a task's availability zone and warns when a client runs in another zone than its
+    /// server: one subnet should make that impossible, and cross-AZ figures are not comparable.
+    fn note_zone(&self, task: &TaskId, described: &aws_sdk_ecs::types::Task) {
+        let Some(zone) = described.availability_zone() else {
+            return;
+        };
+        let mut tasks = self.tasks.lock().expect("tasks lock");
+        let Some(me) = tasks.get_mut(task) else {
+            return;
+        };
+        if me.zone.is_some() {
+            return;
+        }
+        me.zone = Some(zone.to_owned());
+        let (item, role) = (me.item.clone(), me.role);
+        let other = tasks
+            .values()
+            .find(|t| t.item == item && t.role != role && t.zone.is_some())
+            .and_then(|t| t.zone.clone());
+        if let Some(other) = other.filter(|o| o != zone) {
+            eprintln!(
+                "warning: {item}: client and server run in different availability zones ({zone} and {other});                  use a single subnet so latency and throughput are not cross-AZ"
+            );
+        }
+    }
+
     fn arn_of(&self, task: &TaskId) -> Result<EcsTask> {
         self.tasks
             .lock()
@@ -462,6 +490,8 @@ impl Platform for EcsPlatform {
             EcsTask {
                 arn,
                 role: spec.role,
+                item: spec.item_id.clone(),
+                zone: None,
             },
         );
         Ok(id)
@@ -474,6 +504,9 @@ impl Platform for EcsPlatform {
         let mut last_status = String::new();
         loop {
             let described = self.describe(&t.arn).await?;
+            if let Some(d) = &described {
+                self.note_zone(task, d);
+            }
             let status = described
                 .as_ref()
                 .and_then(|d| d.last_status())
@@ -522,6 +555,7 @@ impl Platform for EcsPlatform {
         let mut backoff = Duration::from_millis(500);
         loop {
             if let Some(d) = self.describe(&t.arn).await? {
+                self.note_zone(task, &d);
                 if d.last_status() == Some("STOPPED") {
                     let container = d.containers().iter().find(|c| c.name() == Some(CONTAINER));
                     let code = container.and_then(|c| c.exit_code());
