@@ -319,8 +319,14 @@ async fn collect<P: Platform>(
     deadline: Duration,
 ) -> std::result::Result<Report, (String, Vec<String>)> {
     let exit = platform.wait(task, deadline).await;
-    let lines = platform.output(task).await.unwrap_or_default();
+    let (lines, unreadable) = match platform.output(task).await {
+        Ok(lines) => (lines, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
     let exit = exit.map_err(|e| (format!("{role}: {e}"), tail(&lines)))?;
+    if let Some(e) = unreadable {
+        return Err((format!("{role}: cannot read its output: {e}"), Vec::new()));
+    }
     match result_line::find_in_lines(&lines) {
         Ok(report) => Ok(report),
         Err(e) => {

@@ -72,6 +72,7 @@ pub(crate) fn run_bandwidth(
         }
     }
     let mut steal_flagged = Vec::new();
+    let mut steal_total = 0u64;
     for &t in threads {
         let variants: &[bool] = if isa.has_nontemporal() {
             &[false, true]
@@ -84,6 +85,7 @@ pub(crate) fn run_bandwidth(
                     continue;
                 }
                 let m = bandwidth::measure(&mut arrays, isa, kernel, nt, t as usize, cpus, plan)?;
+                steal_total += m.steal_ticks;
                 if m.steal_ticks > 0 {
                     steal_flagged.push(format!(
                         "{} {} x{}",
@@ -104,6 +106,8 @@ pub(crate) fn run_bandwidth(
         )?;
         report.metrics.memory_bandwidth.push(m.result);
     }
+    // Steal is in USER_HZ ticks (normally 10 ms) summed over all CPUs, from /proc/stat.
+    report.set_parameter("steal_ticks_during_bandwidth", steal_total);
     if !steal_flagged.is_empty() {
         report.warnings.push(format!(
             "the hypervisor stole CPU time during: {}; those figures may be low",

@@ -116,6 +116,13 @@ impl DockerPlatform {
             .output()
             .await
             .map_err(|e| err(format!("docker logs {}: {e}", task.0)))?;
+        if !out.status.success() {
+            return Err(err(format!(
+                "docker logs {}: {}",
+                task.0,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
         // Result lines are on stdout, messages on stderr: keep both, stderr last.
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
