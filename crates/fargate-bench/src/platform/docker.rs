@@ -131,29 +131,14 @@ impl DockerPlatform {
             .collect())
     }
 
-    async fn containers(run_id: Option<&str>) -> Result<Vec<String>> {
+    /// Names of containers or networks labelled with `run_id` (every run's when `None`).
+    async fn labelled(kind: &str, run_id: Option<&str>) -> Result<Vec<String>> {
         let filter = match run_id {
             Some(r) => format!("label={RUN_LABEL}={r}"),
             None => format!("label={RUN_LABEL}"),
         };
-        Ok(docker(
-            &["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
-            &[],
-        )
-        .await?
-        .lines()
-        .map(str::to_owned)
-        .filter(|l| !l.is_empty())
-        .collect())
-    }
-
-    async fn networks(run_id: Option<&str>) -> Result<Vec<String>> {
-        let filter = match run_id {
-            Some(r) => format!("label={RUN_LABEL}={r}"),
-            None => format!("label={RUN_LABEL}"),
-        };
-        Ok(docker(
-            &[
+        let args: &[&str] = match kind {
+            "network" => &[
                 "network",
                 "ls",
                 "--filter",
@@ -161,13 +146,22 @@ impl DockerPlatform {
                 "--format",
                 "{{.Name}}",
             ],
-            &[],
-        )
-        .await?
-        .lines()
-        .map(str::to_owned)
-        .filter(|l| !l.is_empty())
-        .collect())
+            _ => &["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+        };
+        Ok(docker(args, &[])
+            .await?
+            .lines()
+            .map(str::to_owned)
+            .filter(|l| !l.is_empty())
+            .collect())
+    }
+
+    async fn containers(run_id: Option<&str>) -> Result<Vec<String>> {
+        Self::labelled("container", run_id).await
+    }
+
+    async fn networks(run_id: Option<&str>) -> Result<Vec<String>> {
+        Self::labelled("network", run_id).await
     }
 }
 
