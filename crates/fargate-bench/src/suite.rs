@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{BenchError, Result};
 use crate::sizes::TaskSize;
 
-/// The test kinds a suite can hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The test kinds a suite can hold (also the values of `--test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum TestKind {
     /// netprobe bulk TCP.

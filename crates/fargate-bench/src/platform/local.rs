@@ -22,6 +22,8 @@ const MAX_LINES: usize = 20_000;
 struct LocalTask {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The tasks copying stdout and stderr into `lines`; they end at the pipes' end of file.
+    readers: Vec<tokio::task::JoinHandle<()>>,
     port: Option<u16>,
 }
 
@@ -111,7 +113,7 @@ fn free_port() -> Result<u16> {
 fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     reader: R,
     lines: Arc<Mutex<Vec<String>>>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut reader = BufReader::new(reader).lines();
         while let Ok(Some(line)) = reader.next_line().await {
@@ -121,7 +123,7 @@ fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
             }
             lines.push(line);
         }
-    });
+    })
 }
 
 impl Platform for LocalPlatform {
@@ -168,18 +170,24 @@ impl Platform for LocalPlatform {
             .spawn()
             .map_err(|e| err(format!("cannot start {}: {e}", program.display())))?;
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            collect(out, lines.clone());
+            readers.push(collect(out, lines.clone()));
         }
         if let Some(errs) = child.stderr.take() {
-            collect(errs, lines.clone());
+            readers.push(collect(errs, lines.clone()));
         }
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = TaskId(format!("{}-{}-{n}", spec.probe.binary(), spec.role.name()));
-        self.tasks
-            .lock()
-            .expect("tasks lock")
-            .insert(id.clone(), LocalTask { child, lines, port });
+        self.tasks.lock().expect("tasks lock").insert(
+            id.clone(),
+            LocalTask {
+                child,
+                lines,
+                readers,
+                port,
+            },
+        );
         Ok(id)
     }
 
@@ -253,13 +261,26 @@ impl Platform for LocalPlatform {
     }
 
     async fn output(&self, task: &TaskId) -> Result<Vec<String>> {
-        // Let the reader tasks drain what the process wrote before it exited.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let tasks = self.tasks.lock().expect("tasks lock");
-        let t = tasks
-            .get(task)
-            .ok_or_else(|| err(format!("unknown task {}", task.0)))?;
-        let lines = t.lines.lock().expect("lines").clone();
+        // Once the process has exited, wait for the readers to copy everything it wrote (they
+        // end at end of file); while it runs, return what has arrived so far.
+        let (lines, readers) = {
+            let mut tasks = self.tasks.lock().expect("tasks lock");
+            let t = tasks
+                .get_mut(task)
+                .ok_or_else(|| err(format!("unknown task {}", task.0)))?;
+            let exited = matches!(t.child.try_wait(), Ok(Some(_)));
+            let readers = if exited {
+                std::mem::take(&mut t.readers)
+            } else {
+                Vec::new()
+            };
+            (t.lines.clone(), readers)
+        };
+        for reader in readers {
+            // A grandchild holding the pipe open must not hang us.
+            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+        }
+        let lines = lines.lock().expect("lines").clone();
         Ok(lines)
     }
 

@@ -52,7 +52,10 @@ impl Window {
         if since >= self.duration {
             return None;
         }
-        Some((since.as_nanos() / self.interval.as_nanos().max(1)) as usize)
+        // Called once per receive in the data plane: u64 division, not u128 (both fit: the
+        // window is capped at hours).
+        let interval_ns = (self.interval.as_nanos() as u64).max(1);
+        Some((since.as_nanos() as u64 / interval_ns) as usize)
     }
 }
 

@@ -103,7 +103,7 @@ struct RunArgs {
     sizes: Vec<String>,
     /// Test kind (repeatable); replaces the suite's tests.
     #[arg(long = "test", value_enum)]
-    tests: Vec<KindArg>,
+    tests: Vec<TestKind>,
     /// Seconds per network test.
     #[arg(long)]
     duration: Option<f64>,
@@ -238,16 +238,6 @@ impl EcsArgs {
         s.validate()?;
         Ok(s)
     }
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum KindArg {
-    TcpStream,
-    UdpStream,
-    TcpRr,
-    UdpRr,
-    TcpCrr,
-    Memory,
 }
 
 #[derive(Debug, clap::Args)]
@@ -401,15 +391,7 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         suite.tests = a
             .tests
             .iter()
-            .map(|k| {
-                let kind = match k {
-                    KindArg::TcpStream => TestKind::TcpStream,
-                    KindArg::UdpStream => TestKind::UdpStream,
-                    KindArg::TcpRr => TestKind::TcpRr,
-                    KindArg::UdpRr => TestKind::UdpRr,
-                    KindArg::TcpCrr => TestKind::TcpCrr,
-                    KindArg::Memory => TestKind::Memory,
-                };
+            .map(|&kind| {
                 let mut t = TestSpec::new(kind);
                 if kind == TestKind::Memory {
                     t.quick = Some(true);

@@ -49,7 +49,13 @@ fn aws_err<E: std::error::Error + ProvideErrorMetadata + 'static>(
     e: aws_sdk_ecs::error::SdkError<E>,
 ) -> BenchError {
     let code = e.code().map(|c| format!(" [{c}]")).unwrap_or_default();
-    err(format!("{call}{code}: {}", DisplayErrorContext(&e)))
+    // The SDK has already retried throttling with jittered backoff; say what to change.
+    let hint = if e.code().is_some_and(is_throttling) {
+        "; AWS kept throttling after retries: lower --concurrency or run fewer sizes at once"
+    } else {
+        ""
+    };
+    err(format!("{call}{code}: {}{hint}", DisplayErrorContext(&e)))
 }
 
 /// AWS error codes that mean "slow down"; the SDK retries them with jittered backoff.
