@@ -251,8 +251,15 @@ mod tests {
         // buffer to overflow; the kernel counts those drops, and every datagram must be either
         // received or dropped there, never lost in our accounting.
         let kernel_drops = udp_socket_drops(rx_port);
-        assert_eq!(counts.received + kernel_drops, sent, "kernel dropped {kernel_drops}");
-        assert!(kernel_drops * 20 < sent, "more than 5% dropped: {kernel_drops} of {sent}");
+        assert_eq!(
+            counts.received + kernel_drops,
+            sent,
+            "kernel dropped {kernel_drops}"
+        );
+        assert!(
+            kernel_drops * 20 < sent,
+            "more than 5% dropped: {kernel_drops} of {sent}"
+        );
         assert_eq!(counts.duplicates, 0);
     }
 
