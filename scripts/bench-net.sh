@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # netprobe against iperf3, sockperf and qperf on loopback, interleaved, same placement.
 # Prints a Markdown table: medians, and the ratio ours/peer per pair (median, min, max).
+# Pairs alternate which tool runs first, so drift within a pair favours neither.
 #
 #   scripts/bench-net.sh                 5 pairs of 5 s runs, client on CPU 0, server on CPU 1
 #   RUNS=7 DURATION=10 scripts/bench-net.sh

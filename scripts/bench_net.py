@@ -14,7 +14,7 @@ import time
 RUNS = int(os.environ.get("RUNS", "5"))
 DURATION = int(os.environ.get("DURATION", "5"))
 PLACEMENT = os.environ.get("PLACEMENT", "split")
-NETPROBE = os.path.join(os.path.dirname(__file__), "..", "target", "release", "netprobe")
+NETPROBE = os.environ.get("NETPROBE") or os.path.join(os.path.dirname(__file__), "..", "target", "release", "netprobe")
 CLIENT_CPU, SERVER_CPU = ("0", "1") if PLACEMENT == "split" else ("0", "0")
 
 
@@ -157,8 +157,14 @@ def main():
             continue
         ours_v, peer_v, ratios = [], [], []
         for i in range(RUNS):
-            a = mine()
-            b = peer()
+            # Alternate who goes first (ours, peer / peer, ours ...): a machine that drifts
+            # within a pair must not favour one tool.
+            if i % 2 == 0:
+                a = mine()
+                b = peer()
+            else:
+                b = peer()
+                a = mine()
             ours_v.append(a)
             peer_v.append(b)
             ratios.append(a / b if b else float("nan"))
@@ -167,8 +173,12 @@ def main():
                      statistics.median(ratios), min(ratios), max(ratios), higher))
     if not only or any(o in LOSS_CASE[0] for o in only):
         name, mine, peer = LOSS_CASE
-        ours_v = [mine() for _ in range(RUNS)]
-        peer_v = [peer() for _ in range(RUNS)]
+        ours_v, peer_v = [], []
+        for i in range(RUNS):
+            pair = (mine, peer) if i % 2 == 0 else (peer, mine)
+            first, second = pair[0](), pair[1]()
+            ours_v.append(first if i % 2 == 0 else second)
+            peer_v.append(second if i % 2 == 0 else first)
         rows.append((name, "%", statistics.median(ours_v), statistics.median(peer_v), None, None, None, False))
     print("| test | ours (median) | peer (median) | ratio ours/peer median (min-max) | better is |")
     print("|---|---|---|---|---|")

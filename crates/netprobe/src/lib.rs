@@ -51,7 +51,7 @@ pub use auth::PreSharedKey;
 pub use client::{run_test, ClientConfig, DEFAULT_PORT};
 pub use error::{NetError, Result};
 pub use limits::ServerLimits;
-pub use protocol::{Flow, SocketRequest, TestKind, TestRequest};
+pub use protocol::{Flow, ReceiveWait, SocketRequest, TestKind, TestRequest};
 pub use server::{serve, ServeSummary, ServerConfig};
 
 /// Resolves on Ctrl-C or SIGTERM: what a server or client binary stops on.
@@ -100,6 +100,7 @@ impl TestRequest {
             },
             zerocopy: false,
             server_cpus: Vec::new(),
+            receive_wait: ReceiveWait::Auto,
             request_timeout_ms: 100,
         }
     }

@@ -187,6 +187,7 @@ mod tests {
             socket: SocketRequest::default(),
             zerocopy: false,
             server_cpus: vec![],
+            receive_wait: crate::ReceiveWait::Auto,
             request_timeout_ms: 100,
         }
     }

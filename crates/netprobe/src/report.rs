@@ -9,7 +9,7 @@ use probe_core::report::{
 };
 use probe_core::{HostFacts, Report};
 
-use crate::protocol::{Flow, SideResult, StreamSide, TestKind, TestRequest};
+use crate::protocol::{Flow, ReceiveWait, SideResult, StreamSide, TestKind, TestRequest};
 use crate::session::{End, SideOutput};
 
 /// Inputs of [`build_report`].
@@ -316,14 +316,35 @@ fn set_parameters(report: &mut Report, req: &TestRequest, ctx: &ReportContext<'_
         ),
         End::Server => (Vec::new(), ctx.local.side.pinned_cpus.clone()),
     };
+    report.set_parameter(
+        "receive_wait",
+        match req.receive_wait {
+            ReceiveWait::Auto => "auto",
+            ReceiveWait::Poll => "poll",
+            ReceiveWait::Block => "block",
+        },
+    );
+    let (client_side, server_side) = match ctx.end {
+        End::Client => (Some(&ctx.local.side), ctx.remote),
+        End::Server => (None, Some(&ctx.local.side)),
+    };
+    if let Some(side) = client_side {
+        report.set_parameter("client_receivers_polled", side.receivers_polled);
+    }
+    if let Some(side) = server_side {
+        report.set_parameter("server_receivers_polled", side.receivers_polled);
+    }
     report.set_parameter("client_cpus", client_cpus);
     report.set_parameter("server_cpus", server_cpus);
 }
 
 fn add_warnings(report: &mut Report, ctx: &ReportContext<'_>) {
     let loopback = ctx.peer.starts_with("127.") || ctx.peer.starts_with("[::1]");
-    let pinned = ctx.local.side.pinned_cpus.len() + ctx.remote.map_or(0, |r| r.pinned_cpus.len());
-    if loopback && pinned == 0 && ctx.end == End::Client {
+    // Placement is fixed when each side's data threads can run on one CPU only (our pinning or
+    // the caller's taskset); with more, the scheduler may move them on or off a shared core.
+    let floating =
+        ctx.local.side.allowed_cpus > 1 || ctx.remote.is_some_and(|r| r.allowed_cpus > 1);
+    if loopback && floating && ctx.end == End::Client {
         report.warnings.push(
             "loopback test with unpinned threads: throughput depends on whether sender and \
              receiver share a core (about 2x); pin with --cpus and --server-cpus for stable figures"

@@ -11,7 +11,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use crate::data::rr::{self, RrOutcome};
 use crate::data::{tag_of, tcp_stream, udp_stream, Window, HEADER_BYTES};
 use crate::protocol::{
-    Flow, SideResult, SocketRequest, StreamSide, TestKind, TestRequest, UdpCounts,
+    Flow, ReceiveWait, SideResult, SocketRequest, StreamSide, TestKind, TestRequest, UdpCounts,
 };
 use crate::sys::{self, CpuTime};
 
@@ -283,6 +283,8 @@ struct Ctx<'a> {
     cookie: &'a [u8; 16],
     is_client: bool,
     stop_serving: Instant,
+    /// Bulk receivers poll instead of sleeping.
+    poll: bool,
 }
 
 impl Ctx<'_> {
@@ -322,7 +324,8 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                 tcp_stream::send(s, &ctx.window, &buf, source.as_ref())?;
             } else {
                 let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
-                let got = tcp_stream::receive(s, &ctx.window, &mut buf, ctx.req.zerocopy)?;
+                let got =
+                    tcp_stream::receive(s, &ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
                 side.received_bytes = got.window_bytes;
                 side.interval_bytes = got.interval_bytes;
                 side.ended_early = got.ended_early;
@@ -371,8 +374,15 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
             } else {
                 let mut buf = vec![0u8; 65_536];
                 let grace = Duration::from_millis(500);
-                let counts =
-                    udp_stream::receive(socket, &ctx.window, tag, &mut buf, grace, ctx.is_client)?;
+                let counts = udp_stream::receive(
+                    socket,
+                    &ctx.window,
+                    tag,
+                    &mut buf,
+                    grace,
+                    ctx.is_client,
+                    ctx.poll,
+                )?;
                 out.udp = Some(counts);
             }
         }
@@ -424,6 +434,36 @@ fn wait_for_udp_hello(socket: &UdpSocket, tag: u64, deadline: Instant) -> io::Re
     ))
 }
 
+/// Whether bulk receivers on this side poll: asked for, or (`Auto`) when each of the side's
+/// `data_threads` can have a whole CPU: the pinned CPUs, else the process's, capped by the
+/// cgroup quota. A fractional-vCPU task never polls: spinning would spend its quota.
+fn receivers_poll(wait: ReceiveWait, data_threads: usize, pinned: &[u32]) -> bool {
+    match wait {
+        ReceiveWait::Poll => true,
+        ReceiveWait::Block => false,
+        ReceiveWait::Auto => {
+            let mut cpus = probe_core::host::effective_cpus();
+            if !pinned.is_empty() {
+                cpus = cpus.min(distinct(pinned) as f64);
+            }
+            data_threads as f64 <= cpus.floor()
+        }
+    }
+}
+
+fn distinct(cpus: &[u32]) -> usize {
+    cpus.iter().collect::<std::collections::BTreeSet<_>>().len()
+}
+
+/// How many CPUs this side's data threads may run on.
+fn allowed_cpus(pinned: &[u32]) -> u32 {
+    if pinned.is_empty() {
+        probe_core::host::effective_cpus().ceil() as u32
+    } else {
+        distinct(pinned) as u32
+    }
+}
+
 /// Runs this side of the test from `window.t0`; blocks until it is done.
 pub(crate) fn run_side(
     end: End,
@@ -433,17 +473,19 @@ pub(crate) fn run_side(
     cookie: &[u8; 16],
     cpus: &[u32],
 ) -> io::Result<SideOutput> {
+    let threads = match &sockets {
+        DataSockets::Tcp(streams) => streams.len(),
+        DataSockets::Udp(_) => 1,
+        DataSockets::CrrClient(_) | DataSockets::CrrServer(_) => req.streams as usize,
+    };
+    let allowed_cpus = allowed_cpus(cpus);
     let ctx = Ctx {
         req,
         window,
         cookie,
         is_client: end == End::Client,
         stop_serving: window.send_until() + Duration::from_secs(3),
-    };
-    let threads = match &sockets {
-        DataSockets::Tcp(streams) => streams.len(),
-        DataSockets::Udp(_) => 1,
-        DataSockets::CrrClient(_) | DataSockets::CrrServer(_) => req.streams as usize,
+        poll: receivers_poll(req.receive_wait, threads, cpus),
     };
     let results: Vec<io::Result<ThreadOutput>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -503,6 +545,8 @@ pub(crate) fn run_side(
         side: SideResult {
             measured_ns: window.duration.as_nanos() as u64,
             pinned_cpus: cpus.to_vec(),
+            receivers_polled: ctx.poll,
+            allowed_cpus,
             ..Default::default()
         },
         rr: None,

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use netprobe::protocol::{encode_frame, Message, Refusal, MAGIC};
 use netprobe::{
-    run_test, serve, ClientConfig, Flow, NetError, PreSharedKey, ServeSummary, ServerConfig,
-    ServerLimits, TestKind, TestRequest,
+    run_test, serve, ClientConfig, Flow, NetError, PreSharedKey, ReceiveWait, ServeSummary,
+    ServerConfig, ServerLimits, TestKind, TestRequest,
 };
 use probe_core::report::Direction;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -123,6 +123,54 @@ async fn tcp_stream_forward_reverse_and_bidir_count_consistently() {
     }
     let summary = server.stop().await;
     assert_eq!(summary.completed, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_wait_modes_are_applied_and_reported() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    // Auto polls where every data thread has a CPU: here one stream pinned to one CPU, unless
+    // this process runs under a fractional CPU quota.
+    let auto_polls = probe_core::host::effective_cpus() >= 1.0;
+    let cases = [
+        (ReceiveWait::Poll, 1, true),
+        (ReceiveWait::Block, 1, false),
+        (ReceiveWait::Auto, 1, auto_polls),
+        // Four receivers on one CPU would spin against each other: auto blocks.
+        (ReceiveWait::Auto, 4, false),
+    ];
+    for kind in [TestKind::TcpStream, TestKind::UdpStream] {
+        for (wait, streams, polled) in cases {
+            if kind == TestKind::UdpStream && streams > 1 {
+                continue;
+            }
+            let mut req = short(kind);
+            req.receive_wait = wait;
+            req.streams = streams;
+            req.server_cpus = vec![0];
+            if kind == TestKind::UdpStream {
+                req.rate = Some(50_000_000);
+            }
+            let report = run_test(&server.client(req)).await.unwrap();
+            let params = &report.test.parameters;
+            assert_eq!(
+                params["server_receivers_polled"], polled,
+                "{kind:?} {wait:?} x{streams}"
+            );
+            let t = &report.metrics.throughput[0];
+            assert!(t.received_bytes > 100_000, "{kind:?} {wait:?}: {t:?}");
+            if kind == TestKind::TcpStream {
+                let from_intervals: u64 = report.intervals.iter().map(|i| i.bytes).sum();
+                assert_eq!(from_intervals, t.received_bytes, "{kind:?} {wait:?}");
+            } else {
+                let udp = report.metrics.udp.as_ref().unwrap();
+                assert_eq!(
+                    udp.received_datagrams + udp.lost_datagrams,
+                    udp.sent_datagrams
+                );
+            }
+        }
+    }
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -369,7 +417,7 @@ async fn hostile_first_frames_are_refused_without_harm() {
         raw_exchange(server.addr, &hello).await,
         Some(Message::Refused(Refusal::UnsupportedVersion {
             client: 999,
-            server: 1
+            server: netprobe::protocol::PROTOCOL_VERSION
         }))
     );
     // Wrong magic.

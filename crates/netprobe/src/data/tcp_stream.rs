@@ -1,13 +1,13 @@
 //! Bulk TCP: a sender that writes until the window (plus a short tail) is over, and a receiver
 //! that counts what arrives inside the window, per interval.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::Window;
-use crate::sys::{self, ZeroCopySource};
+use super::{Window, SPIN_BUDGET};
+use crate::sys::{self, RecvFlags, ZeroCopySource};
 
 /// How long a receiver waits past the sender's stop for the end of the stream.
 const DRAIN_GRACE: Duration = Duration::from_secs(3);
@@ -50,27 +50,29 @@ pub(crate) fn send(
     Ok(sent)
 }
 
-/// Reads until end of stream, counting bytes whose read completed inside the window.
+/// Reads until end of stream, counting bytes whose read completed inside the window. With
+/// `poll` it reads without sleeping while data keeps coming (see [`crate::protocol::ReceiveWait`]);
+/// with `zerocopy` the bytes are consumed in the kernel and never copied out.
 pub(crate) fn receive(
     stream: &TcpStream,
     window: &Window,
     buf: &mut [u8],
     zerocopy: bool,
+    poll: bool,
 ) -> io::Result<Received> {
     stream.set_read_timeout(Some(Duration::from_millis(250)))?;
     let give_up = window.send_until() + DRAIN_GRACE;
     let mut interval_bytes = vec![0u64; window.interval_count()];
     let mut window_bytes = 0u64;
-    let mut reader = stream;
     let fd = stream.as_raw_fd();
-    let len = buf.len();
+    let mut flags = RecvFlags {
+        discard: zerocopy,
+        dont_wait: poll,
+    };
+    let mut empty_since: Option<Instant> = None;
     let mut eof_at = None;
     loop {
-        let result = if zerocopy {
-            sys::recv_discard(fd, buf, len)
-        } else {
-            reader.read(buf)
-        };
+        let result = sys::recv(fd, buf, flags);
         let now = Instant::now();
         match result {
             Ok(0) => {
@@ -78,11 +80,21 @@ pub(crate) fn receive(
                 break;
             }
             Ok(n) => {
+                flags.dont_wait = poll;
+                empty_since = None;
                 if let Some(slot) = window.slot(now) {
                     interval_bytes[slot] += n as u64;
                     window_bytes += n as u64;
                 }
             }
+            // An empty socket while polling: keep polling within the budget, then sleep.
+            Err(e) if flags.dont_wait && e.kind() == io::ErrorKind::WouldBlock => {
+                let since = *empty_since.get_or_insert(now);
+                if now.duration_since(since) >= SPIN_BUDGET {
+                    flags.dont_wait = false;
+                }
+            }
+            // The blocking read's timeout.
             Err(e)
                 if matches!(
                     e.kind(),
@@ -113,7 +125,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn receiver_counts_only_the_window() {
+    fn receiver_counts_only_the_window_blocking_or_polling() {
+        for poll in [false, true] {
+            receiver_counts_only_the_window(poll);
+        }
+    }
+
+    fn receiver_counts_only_the_window(poll: bool) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
@@ -128,7 +146,7 @@ mod tests {
             send(&client, &window, &buf, None).unwrap()
         });
         let mut buf = vec![0u8; 64 * 1024];
-        let received = receive(&server, &window, &mut buf, false).unwrap();
+        let received = receive(&server, &window, &mut buf, false, poll).unwrap();
         let sent = sender.join().unwrap();
         assert_eq!(received.interval_bytes.len(), 3);
         assert!(received.interval_bytes.iter().all(|b| *b > 0));

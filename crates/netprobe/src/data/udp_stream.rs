@@ -3,10 +3,12 @@
 
 use std::io;
 use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::{read_header, write_header, Window};
+use super::{read_header, write_header, Window, SPIN_BUDGET};
 use crate::protocol::UdpCounts;
+use crate::sys::{self, RecvFlags};
 
 /// Sequence number of the "here I am" datagram a receiving client sends so the server learns
 /// where to send (works through NAT and security groups that track flows).
@@ -142,6 +144,8 @@ impl SeqTracker {
 
 /// Receives until the window's send deadline plus `grace`. When `hello_to_sender` is set (the
 /// client receiving in reverse mode) it announces itself until the first datagram arrives.
+/// With `poll` it reads without sleeping while datagrams keep coming (see
+/// [`crate::protocol::ReceiveWait`]).
 pub(crate) fn receive(
     socket: &UdpSocket,
     window: &Window,
@@ -149,6 +153,7 @@ pub(crate) fn receive(
     buf: &mut [u8],
     grace: Duration,
     hello_to_sender: bool,
+    poll: bool,
 ) -> io::Result<UdpCounts> {
     socket.set_read_timeout(Some(Duration::from_millis(50)))?;
     let stop = window.send_until() + grace;
@@ -158,11 +163,19 @@ pub(crate) fn receive(
     if hello_to_sender {
         let _ = socket.send(&hello);
     }
+    let fd = socket.as_raw_fd();
+    let mut flags = RecvFlags {
+        discard: false,
+        dont_wait: poll,
+    };
+    let mut empty_since: Option<Instant> = None;
     loop {
-        let result = socket.recv(buf);
+        let result = sys::recv(fd, buf, flags);
         let now = Instant::now();
         match result {
             Ok(n) => {
+                flags.dont_wait = poll;
+                empty_since = None;
                 let Some((got_tag, seq, send_ns)) = read_header(&buf[..n]) else {
                     continue;
                 };
@@ -173,6 +186,13 @@ pub(crate) fn receive(
                 tracker.record(seq, send_ns, recv_ns);
                 if window.slot(now).is_some() {
                     tracker.counts.window_bytes += n as u64;
+                }
+            }
+            // Nothing queued while polling: keep polling within the budget, then sleep.
+            Err(e) if flags.dont_wait && e.kind() == io::ErrorKind::WouldBlock => {
+                let since = *empty_since.get_or_insert(now);
+                if now.duration_since(since) >= SPIN_BUDGET {
+                    flags.dont_wait = false;
                 }
             }
             Err(e)
@@ -238,8 +258,16 @@ mod tests {
         };
         let receiver = std::thread::spawn(move || {
             let mut buf = vec![0u8; 2048];
-            let counts =
-                receive(&rx, &window, 7, &mut buf, Duration::from_millis(200), false).unwrap();
+            let counts = receive(
+                &rx,
+                &window,
+                7,
+                &mut buf,
+                Duration::from_millis(200),
+                false,
+                false,
+            )
+            .unwrap();
             (counts, rx) // keep the socket open so its kernel counters can be read
         });
         let mut buf = vec![0u8; 1000];

@@ -1,11 +1,12 @@
-//! Portable fallbacks: no TCP_INFO, no pinning, no per-thread CPU time, no zero-copy.
+//! Portable fallbacks: no TCP_INFO, no pinning, no per-thread CPU time, no zero-copy; plain
+//! POSIX `recv` for the polling receiver.
 
 use std::io;
 use std::os::fd::RawFd;
 
 use probe_core::report::TcpInfoSnapshot;
 
-use super::CpuTime;
+use super::{CpuTime, RecvFlags};
 
 fn unsupported(what: &str) -> io::Error {
     io::Error::new(
@@ -30,8 +31,22 @@ pub(crate) fn thread_cpu_time() -> CpuTime {
     CpuTime::default()
 }
 
-pub(crate) fn recv_discard(_fd: RawFd, _scratch: &mut [u8], _len: usize) -> io::Result<usize> {
-    Err(unsupported("--zerocopy receive"))
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
+    if flags.discard {
+        return Err(unsupported("--zerocopy receive"));
+    }
+    let bits = if flags.dont_wait {
+        libc::MSG_DONTWAIT
+    } else {
+        0
+    };
+    // SAFETY: `buf` is writable for its whole length, which is what we pass.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), bits) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
 }
 
 #[derive(Debug)]

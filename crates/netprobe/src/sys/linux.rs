@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use probe_core::report::TcpInfoSnapshot;
 
-use super::CpuTime;
+use super::{CpuTime, RecvFlags};
 
 /// Reads `TCP_INFO`. The kernel's struct grows over releases, so fields are read at their fixed
 /// offsets from a zeroed buffer, and only when the returned length covers them.
@@ -94,19 +94,20 @@ pub(crate) fn thread_cpu_time() -> CpuTime {
     }
 }
 
-/// Receives and discards up to `len` bytes without copying them to user space (`MSG_TRUNC` on
-/// TCP). Returns the bytes consumed, 0 at end of stream.
-pub(crate) fn recv_discard(fd: RawFd, scratch: &mut [u8], len: usize) -> io::Result<usize> {
-    // SAFETY: with MSG_TRUNC the kernel writes nothing, but we still pass a valid buffer of at
-    // least `len` bytes in case an older kernel ignores the flag and copies.
-    let n = unsafe {
-        libc::recv(
-            fd,
-            scratch.as_mut_ptr().cast(),
-            len.min(scratch.len()),
-            libc::MSG_TRUNC,
-        )
-    };
+/// One `recv` with the data-plane flags: `discard` consumes the bytes without copying them to
+/// user space (`MSG_TRUNC` on TCP, the `--zerocopy` receive), `dont_wait` returns `WouldBlock`
+/// instead of sleeping (the polling receiver). Returns the bytes consumed, 0 at end of stream.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: RecvFlags) -> io::Result<usize> {
+    let mut bits = 0;
+    if flags.discard {
+        bits |= libc::MSG_TRUNC;
+    }
+    if flags.dont_wait {
+        bits |= libc::MSG_DONTWAIT;
+    }
+    // SAFETY: `buf` is writable for its whole length, which is what we pass; with MSG_TRUNC
+    // the kernel writes nothing, and a kernel that ignores the flag copies within that length.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), bits) };
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -221,7 +222,11 @@ mod tests {
         let mut scratch = vec![0u8; 16 * 1024];
         let mut total = 0;
         loop {
-            let n = recv_discard(server.as_raw_fd(), &mut scratch, 16 * 1024).unwrap();
+            let discard = RecvFlags {
+                discard: true,
+                dont_wait: false,
+            };
+            let n = recv(server.as_raw_fd(), &mut scratch[..16 * 1024], discard).unwrap();
             if n == 0 {
                 break;
             }

@@ -13,8 +13,8 @@ mod imp;
 mod imp;
 
 pub(crate) use imp::{
-    congestion, pin_current_thread, recv_discard, sendfile_all, set_congestion, tcp_info,
-    thread_cpu_time, ZeroCopySource,
+    congestion, pin_current_thread, recv, sendfile_all, set_congestion, tcp_info, thread_cpu_time,
+    ZeroCopySource,
 };
 
 /// CPU time a thread used, split like `getrusage`.
@@ -31,4 +31,13 @@ impl CpuTime {
             system_ns: self.system_ns.saturating_sub(earlier.system_ns),
         }
     }
+}
+
+/// Flags for [`recv`] on a data socket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RecvFlags {
+    /// Consume without copying (`MSG_TRUNC`); Linux only.
+    pub(crate) discard: bool,
+    /// Return `WouldBlock` instead of sleeping (`MSG_DONTWAIT`).
+    pub(crate) dont_wait: bool,
 }

@@ -54,14 +54,11 @@ impl HostFacts {
     /// metadata endpoint (2 s timeout; an unreachable endpoint only leaves `ecs` absent).
     pub fn collect() -> Self {
         let read = |p: &str| std::fs::read_to_string(p).ok();
-        let affinity_cpus = read("/proc/self/status")
-            .and_then(|s| parse_status_affinity(&s))
-            .unwrap_or_default();
-        let cgroup =
-            read("/proc/self/cgroup").and_then(|c| read_cgroup(Path::new("/sys/fs/cgroup"), &c));
-        let cpus_online = read("/sys/devices/system/cpu/online")
-            .and_then(|s| parse_cpu_list(s.trim()))
-            .map(|cpus| cpus.len() as u32);
+        let CpuFacts {
+            affinity_cpus,
+            cgroup,
+            cpus_online,
+        } = CpuFacts::read();
         let mut facts = HostFacts {
             hostname: read("/proc/sys/kernel/hostname").map(|s| s.trim().to_owned()),
             kernel: read("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()),
@@ -83,15 +80,7 @@ impl HostFacts {
     /// The affinity count capped by the cgroup CPU quota (at least one scheduling quantum's
     /// worth is never rounded away: 0.25 vCPU stays 0.25).
     pub fn compute_effective_cpus(&self) -> f64 {
-        let visible = if self.affinity_cpus.is_empty() {
-            self.cpus_online.unwrap_or(1) as f64
-        } else {
-            self.affinity_cpus.len() as f64
-        };
-        match self.cgroup.as_ref().and_then(CgroupFacts::cpu_limit) {
-            Some(quota) => visible.min(quota),
-            None => visible,
-        }
+        effective(&self.affinity_cpus, self.cpus_online, self.cgroup.as_ref())
     }
 
     /// Whole worker threads worth running: the effective CPUs rounded up, at least one. More
@@ -112,6 +101,53 @@ impl HostFacts {
             }) => Some(limit.saturating_sub(memory_current_bytes.unwrap_or(0))),
             _ => self.total_memory_bytes,
         }
+    }
+}
+
+/// The CPUs this process may use right now (affinity capped by the cgroup quota, as in
+/// [`HostFacts::effective_cpus`]), read without the slower facts: for choices a probe makes at
+/// the start of every test, such as whether a receiver may poll.
+pub fn effective_cpus() -> f64 {
+    let facts = CpuFacts::read();
+    effective(
+        &facts.affinity_cpus,
+        facts.cpus_online,
+        facts.cgroup.as_ref(),
+    )
+}
+
+/// The CPU-related facts, read together.
+struct CpuFacts {
+    affinity_cpus: Vec<u32>,
+    cgroup: Option<CgroupFacts>,
+    cpus_online: Option<u32>,
+}
+
+impl CpuFacts {
+    fn read() -> Self {
+        let read = |p: &str| std::fs::read_to_string(p).ok();
+        CpuFacts {
+            affinity_cpus: read("/proc/self/status")
+                .and_then(|s| parse_status_affinity(&s))
+                .unwrap_or_default(),
+            cgroup: read("/proc/self/cgroup")
+                .and_then(|c| read_cgroup(Path::new("/sys/fs/cgroup"), &c)),
+            cpus_online: read("/sys/devices/system/cpu/online")
+                .and_then(|s| parse_cpu_list(s.trim()))
+                .map(|cpus| cpus.len() as u32),
+        }
+    }
+}
+
+fn effective(affinity_cpus: &[u32], cpus_online: Option<u32>, cgroup: Option<&CgroupFacts>) -> f64 {
+    let visible = if affinity_cpus.is_empty() {
+        cpus_online.unwrap_or(1) as f64
+    } else {
+        affinity_cpus.len() as f64
+    };
+    match cgroup.and_then(CgroupFacts::cpu_limit) {
+        Some(quota) => visible.min(quota),
+        None => visible,
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use netprobe::{
-    ClientConfig, Flow, NetError, PreSharedKey, ServerConfig, ServerLimits, TestKind, TestRequest,
-    DEFAULT_PORT,
+    ClientConfig, Flow, NetError, PreSharedKey, ReceiveWait, ServerConfig, ServerLimits, TestKind,
+    TestRequest, DEFAULT_PORT,
 };
 use probe_core::result_line;
 
@@ -79,6 +79,13 @@ struct ServerArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum Wait {
+    Auto,
+    Poll,
+    Block,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum Kind {
     TcpStream,
     UdpStream,
@@ -138,6 +145,12 @@ struct ClientArgs {
     /// sendfile on send and MSG_TRUNC on receive: no user-space copies (tcp-stream).
     #[arg(long, short = 'Z')]
     zerocopy: bool,
+    /// How bulk receivers (tcp-stream, udp-stream) wait for data on both sides. `auto` polls
+    /// where every data thread has a CPU of its own, which spares the sender the cost of
+    /// waking the receiver; `block` sleeps in the kernel, so receiver CPU time is the true
+    /// cost per byte.
+    #[arg(long, value_enum, default_value = "auto")]
+    receive_wait: Wait,
     /// CPUs for the client's data threads, e.g. `0` or `0-1`.
     #[arg(long, value_name = "LIST")]
     cpus: Option<String>,
@@ -279,6 +292,11 @@ fn client_config(a: ClientArgs) -> Result<Validated> {
     if a.zerocopy && kind != TestKind::TcpStream {
         bail!("--zerocopy applies to tcp-stream only");
     }
+    request.receive_wait = match a.receive_wait {
+        Wait::Auto => ReceiveWait::Auto,
+        Wait::Poll => ReceiveWait::Poll,
+        Wait::Block => ReceiveWait::Block,
+    };
     request.server_cpus = cpus(a.server_cpus.as_deref()).context("--server-cpus")?;
     request.request_timeout_ms = a.timeout_ms;
     // Check locally what the server would refuse anyway, with the same words.
