@@ -453,12 +453,27 @@ pub fn human_summary(report: &Report) -> String {
             .share_of_quota
             .map(|s| format!(" ({:.0} % of quota)", s * 100.0))
             .unwrap_or_default();
+        let side = match c.side {
+            Role::Client => "client",
+            Role::Server => "server",
+            Role::Standalone => "standalone",
+        };
+        // A polling receiver's CPU time includes its waiting; say so next to the figure.
+        let polled = report
+            .test
+            .parameters
+            .get(&format!("{side}_receivers_polled"))
+            == Some(&serde_json::Value::Bool(true));
         let _ = writeln!(
             out,
-            "  cpu {:?}: user {} sys {}{share}",
-            c.side,
+            "  cpu {side}: user {} sys {}{share}{}",
             format_ns(c.user_ns as f64),
-            format_ns(c.system_ns as f64)
+            format_ns(c.system_ns as f64),
+            if polled {
+                " (receivers polled: use --receive-wait block for CPU per byte)"
+            } else {
+                ""
+            }
         );
     }
     for w in &report.warnings {

@@ -197,6 +197,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn quick_effective_cpus_agree_with_the_full_facts() {
+        let quick = effective_cpus();
+        let full = HostFacts::collect();
+        assert_eq!(quick, full.effective_cpus);
+        assert!(quick > 0.0 && quick <= full.affinity_cpus.len().max(1) as f64);
+    }
+
+    #[test]
     fn affinity_from_status() {
         let status = "Name:\tcat\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1,4\n";
         assert_eq!(parse_status_affinity(status), Some(vec![0, 1, 4]));
