@@ -13,6 +13,9 @@
 //! * Tests: `tcp-stream` (parallel, reverse, bidirectional, zero-copy), `udp-stream` (paced,
 //!   loss, duplicates, reordering, RFC 3550 jitter), `tcp-rr`, `udp-rr` (per-request timeout),
 //!   `tcp-crr`, and open-loop request/response with coordinated-omission correction.
+//! * Bulk receivers poll rather than sleep when each data thread has a CPU of its own
+//!   ([`ReceiveWait`]): the wake-up a sleeping receiver needs is paid on the sender's CPU, and
+//!   on a 2-vCPU VM it cost a quarter of loopback TCP throughput.
 //!
 //! # Example
 //!
