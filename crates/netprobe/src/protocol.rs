@@ -297,6 +297,8 @@ pub struct UdpCounts {
     pub jitter_ns: f64,
     /// Payload bytes received inside the measured window.
     pub window_bytes: u64,
+    /// Datagrams the receiving socket's full buffer dropped (Linux), part of the loss.
+    pub socket_drops: Option<u64>,
 }
 
 /// Outcome of [`decode_frame`].

@@ -212,6 +212,7 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
                     },
                     jitter_ns: counts.jitter_ns,
                     datagram_bytes: u64::from(req.message_bytes),
+                    receiver_socket_drops: counts.socket_drops,
                 });
             }
         }
@@ -420,6 +421,13 @@ pub fn human_summary(report: &Report) -> String {
             u.out_of_order_datagrams,
             format_ns(u.jitter_ns)
         );
+        if let Some(drops) = u.receiver_socket_drops.filter(|d| *d > 0) {
+            let _ = writeln!(
+                out,
+                "    of the lost, {drops} were dropped by the receiver's full socket buffer \
+                 (a slow receiver, not the path); a larger --window helps"
+            );
+        }
     }
     if let Some(l) = &report.metrics.latency {
         if let Some(s) = &l.rtt_summary {

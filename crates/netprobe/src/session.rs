@@ -273,6 +273,8 @@ struct ThreadOutput {
     udp: Option<UdpCounts>,
     udp_sent: u64,
     cpu: CpuTime,
+    /// A bulk receive ran on this thread, polling.
+    polled: bool,
 }
 
 /// Everything a data thread needs, borrowed from `run_side`.
@@ -326,6 +328,7 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                 let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
                 let got =
                     tcp_stream::receive(s, &ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
+                out.polled = ctx.poll;
                 side.received_bytes = got.window_bytes;
                 side.interval_bytes = got.interval_bytes;
                 side.ended_early = got.ended_early;
@@ -384,6 +387,7 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                     ctx.poll,
                 )?;
                 out.udp = Some(counts);
+                out.polled = ctx.poll;
             }
         }
         TestKind::UdpRr => {
@@ -545,7 +549,6 @@ pub(crate) fn run_side(
         side: SideResult {
             measured_ns: window.duration.as_nanos() as u64,
             pinned_cpus: cpus.to_vec(),
-            receivers_polled: ctx.poll,
             allowed_cpus,
             ..Default::default()
         },
@@ -556,6 +559,7 @@ pub(crate) fn run_side(
         output.side.cpu_ns[0] += t.cpu.user_ns;
         output.side.cpu_ns[1] += t.cpu.system_ns;
         output.side.udp_sent += t.udp_sent;
+        output.side.receivers_polled |= t.polled;
         if let Some(stream) = t.stream {
             output.side.streams.push(stream);
         }

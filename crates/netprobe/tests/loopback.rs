@@ -156,6 +156,11 @@ async fn receive_wait_modes_are_applied_and_reported() {
                 params["server_receivers_polled"], polled,
                 "{kind:?} {wait:?} x{streams}"
             );
+            // The client only sends here: it has no receiver to poll, whatever the mode.
+            assert_eq!(
+                params["client_receivers_polled"], false,
+                "{kind:?} {wait:?}"
+            );
             let t = &report.metrics.throughput[0];
             assert!(t.received_bytes > 100_000, "{kind:?} {wait:?}: {t:?}");
             if kind == TestKind::TcpStream {
@@ -229,6 +234,10 @@ async fn udp_stream_counts_every_datagram_both_ways() {
             udp.received_datagrams + udp.lost_datagrams,
             udp.sent_datagrams
         );
+        // Socket drops are part of the loss (the rest, on loopback, could only be a send the
+        // sending host refused with ENOBUFS).
+        let socket_drops = udp.receiver_socket_drops.expect("SO_MEMINFO on Linux");
+        assert!(socket_drops <= udp.lost_datagrams, "{flow:?} {udp:?}");
         let t = &report.metrics.throughput[0];
         assert!(
             (t.bits_per_sec - 100e6).abs() / 100e6 < 0.1,

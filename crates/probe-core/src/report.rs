@@ -303,6 +303,10 @@ pub struct UdpMetrics {
     pub jitter_ns: f64,
     /// Datagram payload size.
     pub datagram_bytes: u64,
+    /// Of the lost datagrams, those the receiving socket dropped because its buffer was full:
+    /// loss in the receiving host, not on the path (Linux; absent elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_socket_drops: Option<u64>,
 }
 
 /// CPU time one side spent during the window.

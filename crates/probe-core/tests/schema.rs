@@ -58,6 +58,7 @@ fn full_report() -> Report {
         loss_ratio: 0.01,
         jitter_ns: 1500.0,
         datagram_bytes: 1400,
+        receiver_socket_drops: Some(1),
         ..Default::default()
     });
     report.metrics.memory_bandwidth.push(BandwidthResult {

@@ -214,6 +214,7 @@ pub(crate) fn receive(
             break;
         }
     }
+    tracker.counts.socket_drops = sys::receive_drops(fd);
     Ok(tracker.counts)
 }
 
@@ -279,6 +280,7 @@ mod tests {
         // buffer to overflow; the kernel counts those drops, and every datagram must be either
         // received or dropped there, never lost in our accounting.
         let kernel_drops = udp_socket_drops(rx_port);
+        assert_eq!(counts.socket_drops, Some(kernel_drops));
         assert_eq!(
             counts.received + kernel_drops,
             sent,
@@ -289,6 +291,44 @@ mod tests {
             "more than 5% dropped: {kernel_drops} of {sent}"
         );
         assert_eq!(counts.duplicates, 0);
+    }
+
+    #[test]
+    fn a_full_receive_buffer_is_reported_as_socket_drops() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rx_port = rx.local_addr().unwrap().port();
+        socket2::SockRef::from(&rx)
+            .set_recv_buffer_size(4096)
+            .unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(rx.local_addr().unwrap()).unwrap();
+        let window = Window {
+            t0: Instant::now(),
+            omit: Duration::ZERO,
+            duration: Duration::from_millis(50),
+            interval: Duration::from_millis(50),
+        };
+        // Everything is sent before the receiver reads: a 4 KiB buffer holds only a few.
+        let mut datagram = vec![0u8; 1000];
+        for seq in 0..500 {
+            write_header(&mut datagram, 7, seq, 0);
+            tx.send(&datagram).unwrap();
+        }
+        let mut buf = vec![0u8; 2048];
+        let counts = receive(
+            &rx,
+            &window,
+            7,
+            &mut buf,
+            Duration::from_millis(100),
+            false,
+            false,
+        )
+        .unwrap();
+        let drops = counts.socket_drops.expect("SO_MEMINFO on Linux");
+        assert!(drops > 400, "{counts:?}");
+        assert_eq!(counts.received + drops, 500);
+        assert_eq!(drops, udp_socket_drops(rx_port));
     }
 
     /// The `drops` column of `/proc/net/udp` for the socket bound to 127.0.0.1:`port`.

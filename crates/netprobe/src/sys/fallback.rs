@@ -69,3 +69,7 @@ pub(crate) fn set_congestion(_socket: &socket2::Socket, _name: &str) -> io::Resu
 pub(crate) fn congestion(_socket: &socket2::Socket) -> Option<String> {
     None
 }
+
+pub(crate) fn receive_drops(_fd: RawFd) -> Option<u64> {
+    None
+}

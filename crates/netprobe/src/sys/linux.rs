@@ -182,6 +182,27 @@ pub(crate) fn congestion(socket: &socket2::Socket) -> Option<String> {
     Some(text.trim_end_matches('\0').to_owned())
 }
 
+/// Datagrams (or segments) the kernel dropped at this socket since it was created, mostly
+/// because its receive buffer was full (`SO_MEMINFO`, `SK_MEMINFO_DROPS`): the share of UDP
+/// loss that happened in the receiving host rather than on the path.
+pub(crate) fn receive_drops(fd: RawFd) -> Option<u64> {
+    const SO_MEMINFO: libc::c_int = 55;
+    let mut info = [0u32; 9];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: `info` is writable for `len` bytes and `len` points to a valid socklen_t.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    let drops = libc::SK_MEMINFO_DROPS as usize;
+    (rc == 0 && len as usize > drops * 4).then(|| u64::from(info[drops]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

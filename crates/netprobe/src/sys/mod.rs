@@ -13,8 +13,8 @@ mod imp;
 mod imp;
 
 pub(crate) use imp::{
-    congestion, pin_current_thread, recv, sendfile_all, set_congestion, tcp_info, thread_cpu_time,
-    ZeroCopySource,
+    congestion, pin_current_thread, receive_drops, recv, sendfile_all, set_congestion, tcp_info,
+    thread_cpu_time, ZeroCopySource,
 };
 
 /// CPU time a thread used, split like `getrusage`.
