@@ -42,6 +42,29 @@ pub enum TestKind {
     Memory,
 }
 
+/// How the bulk receivers of a network test wait for data (netprobe `--receive-wait`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReceiveWait {
+    /// Poll where each data thread has a whole CPU (never on fractional-vCPU tasks), else block.
+    Auto,
+    /// Always poll: highest throughput, the receiver's CPU time includes its waiting.
+    Poll,
+    /// Always block: the receiver's CPU time is its true cost per byte.
+    Block,
+}
+
+impl ReceiveWait {
+    /// Name as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReceiveWait::Auto => "auto",
+            ReceiveWait::Poll => "poll",
+            ReceiveWait::Block => "block",
+        }
+    }
+}
+
 impl TestKind {
     /// Name as on the command line.
     pub fn name(self) -> &'static str {
@@ -94,6 +117,9 @@ pub struct TestSpec {
     /// UDP bit rate (`1G`) or open-loop requests per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<String>,
+    /// How bulk receivers wait (tcp-stream, udp-stream); netprobe's default is `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_wait: Option<ReceiveWait>,
     /// memprobe `--quick`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quick: Option<bool>,
@@ -120,6 +146,7 @@ impl TestSpec {
             message: None,
             response: None,
             rate: None,
+            receive_wait: None,
             quick: None,
             no_latency: false,
         }
@@ -145,6 +172,9 @@ impl TestSpec {
         }
         if let Some(r) = &self.rate {
             label.push_str(&format!(" @{r}"));
+        }
+        if let Some(w) = self.receive_wait {
+            label.push_str(&format!(" rx-{}", w.name()));
         }
         label
     }
@@ -203,6 +233,10 @@ impl TestSpec {
         if self.bidir {
             a.push("--bidir".into());
         }
+        if let Some(w) = self.receive_wait {
+            a.push("--receive-wait".into());
+            a.push(w.name().into());
+        }
         a
     }
 
@@ -226,6 +260,7 @@ impl TestSpec {
                 ("message", self.message.is_some()),
                 ("response", self.response.is_some()),
                 ("rate", self.rate.is_some()),
+                ("receive_wait", self.receive_wait.is_some()),
             ] {
                 if set {
                     return Err(format!(
@@ -257,6 +292,13 @@ impl TestSpec {
         {
             return Err(format!(
                 "{at}: `reverse`/`bidir` apply to tcp-stream and udp-stream only"
+            ));
+        }
+        if self.receive_wait.is_some()
+            && !matches!(self.kind, TestKind::TcpStream | TestKind::UdpStream)
+        {
+            return Err(format!(
+                "{at}: `receive_wait` applies to tcp-stream and udp-stream only; remove it"
             ));
         }
         if self.kind == TestKind::TcpStream && self.rate.is_some() {
@@ -448,11 +490,12 @@ mod tests {
     fn a_full_suite_parses() {
         let s = parse(
             "repetitions = 2\nsizes = [\"0.25x0.5\", \"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\n\
-             duration = 5\nstreams = 4\nreverse = true\n[[test]]\nkind = \"memory\"\nquick = true\n",
+             duration = 5\nstreams = 4\nreverse = true\nreceive_wait = \"block\"\n\
+             [[test]]\nkind = \"memory\"\nquick = true\n",
         )
         .unwrap();
         assert_eq!(s.tests.len(), 2);
-        assert_eq!(s.tests[0].label(), "tcp-stream P4 reverse");
+        assert_eq!(s.tests[0].label(), "tcp-stream P4 reverse rx-block");
         assert_eq!(
             s.tests[0].probe_args(),
             [
@@ -462,7 +505,9 @@ mod tests {
                 "5",
                 "--parallel",
                 "4",
-                "--reverse"
+                "--reverse",
+                "--receive-wait",
+                "block"
             ]
         );
     }
@@ -506,6 +551,14 @@ mod tests {
             (
                 "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nrate = \"1G\"\n",
                 "rate",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nreceive_wait = \"poll\"\n",
+                "`receive_wait` applies to tcp-stream and udp-stream only",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nreceive_wait = \"spin\"\n",
+                "unknown variant",
             ),
             (
                 "sizes=[\"1x2\"]\n[[test]]\nkind = \"udp-stream\"\nrate = \"fast\"\n",

@@ -297,6 +297,11 @@ fn invalid_suites_and_sizes_are_usage_errors_that_name_the_fix() {
     let out = controller(tmp.path(), &["run", "--resume", "/nonexistent"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a fargate-bench results directory"));
+
+    // A preview flag must never run the benchmark for real on another backend.
+    let out = controller(tmp.path(), &["run", "--test", "tcp-rr", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--backend ecs"));
     assert!(run_dirs(tmp.path()).is_empty(), "nothing ran");
 }
 
@@ -313,4 +318,37 @@ fn sizes_lists_all_74_with_prices() {
     assert!(text.contains("0.25x0.5") && text.contains("16x120"));
     let out = controller(tmp.path(), &["sizes", "--region", "mars-1"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn receive_wait_reaches_both_probes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = controller(
+        tmp.path(),
+        &[
+            "run",
+            "--test",
+            "tcp-stream",
+            "--receive-wait",
+            "block",
+            "--duration",
+            "0.5",
+            "-n",
+            "1",
+            "--size",
+            "1x2",
+            "--no-progress",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dirs = run_dirs(tmp.path());
+    let lines = lines_of(&dirs[0]);
+    assert_eq!(lines[0]["label"], "tcp-stream rx-block");
+    let params = &lines[0]["reports"][0]["test"]["parameters"];
+    assert_eq!(params["receive_wait"], "block");
+    assert_eq!(params["server_receivers_polled"], false);
 }

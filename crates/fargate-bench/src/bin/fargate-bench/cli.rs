@@ -15,7 +15,7 @@ use fargate_bench::platform::ecs::EcsPlatform;
 use fargate_bench::platform::local::LocalPlatform;
 use fargate_bench::platform::Platform;
 use fargate_bench::sizes::{all_sizes, Arch, PriceTable};
-use fargate_bench::suite::{TestKind, TestSpec};
+use fargate_bench::suite::{ReceiveWait, TestKind, TestSpec};
 use fargate_bench::{runner, store, BenchError, Suite};
 
 /// Measure network and memory performance of containers where they run: AWS ECS Fargate,
@@ -107,6 +107,11 @@ struct RunArgs {
     /// Seconds per network test.
     #[arg(long)]
     duration: Option<f64>,
+    /// How tcp-stream and udp-stream receivers wait for data. `auto` (netprobe's default)
+    /// polls where each data thread has a whole CPU, never on fractional-vCPU sizes; `block`
+    /// makes receiver CPU time the true cost per byte.
+    #[arg(long, value_enum)]
+    receive_wait: Option<ReceiveWait>,
     /// Repetitions of each test on each size (interleaved).
     #[arg(long, short = 'n')]
     repetitions: Option<u32>,
@@ -120,7 +125,7 @@ struct RunArgs {
     #[arg(long, default_value = "results")]
     results: PathBuf,
     /// Complete an interrupted run: only missing items run.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["suite", "sizes", "tests", "duration", "repetitions"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["suite", "sizes", "tests", "duration", "receive_wait", "repetitions"])]
     resume: Option<PathBuf>,
     /// Directory holding netprobe and memprobe (searched after the controller's directory and PATH).
     #[arg(long, value_name = "DIR")]
@@ -402,6 +407,15 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
             })
             .collect();
     }
+    if let Some(w) = a.receive_wait {
+        for t in suite
+            .tests
+            .iter_mut()
+            .filter(|t| matches!(t.kind, TestKind::TcpStream | TestKind::UdpStream))
+        {
+            t.receive_wait = Some(w);
+        }
+    }
     if let Some(d) = a.duration {
         for t in suite.tests.iter_mut().filter(|t| t.kind.is_network()) {
             t.duration = Some(d);
@@ -416,6 +430,12 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
     let sizes = suite.validate()?;
     if let Some(dir) = &a.resume {
         store::load(dir)?; // a clear error now if it is not a results directory
+    }
+    if a.ecs.dry_run && !matches!(a.backend, Backend::Ecs) {
+        bail!(
+            "--dry-run prints the ECS task definitions and RunTask requests, so it needs \
+             --backend ecs; the local and docker backends have nothing to preview"
+        );
     }
     let ecs = match a.backend {
         Backend::Ecs => Some(a.ecs.settings(
