@@ -52,6 +52,10 @@ pub struct NetRow {
     /// Lost over sent, all repetitions together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub udp_loss_ratio: Option<f64>,
+    /// Of the sent datagrams, the share the receiving socket dropped (its buffer was full):
+    /// loss in the receiving task rather than on the path. Absent when no probe could tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_receiver_drop_ratio: Option<f64>,
     /// RFC 3550 jitter per repetition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub udp_jitter_ns: Option<SampleSummary>,
@@ -149,6 +153,7 @@ struct NetAcc {
     tps: Vec<f64>,
     sent: u64,
     lost: u64,
+    socket_drops: Option<u64>,
     jitter: Vec<f64>,
     retransmits: Option<u64>,
 }
@@ -203,6 +208,9 @@ pub fn summarize(
                 if let Some(u) = &m.udp {
                     acc.sent += u.sent_datagrams;
                     acc.lost += u.lost_datagrams;
+                    if let Some(d) = u.receiver_socket_drops {
+                        *acc.socket_drops.get_or_insert(0) += d;
+                    }
                     acc.jitter.push(u.jitter_ns);
                 }
             }
@@ -262,6 +270,10 @@ pub fn summarize(
                 rtt: acc.rtt.as_ref().and_then(LatencyHistogram::summary),
                 transactions_per_sec: SampleSummary::from_values(&acc.tps),
                 udp_loss_ratio: (acc.sent > 0).then(|| acc.lost as f64 / acc.sent as f64),
+                udp_receiver_drop_ratio: acc
+                    .socket_drops
+                    .filter(|_| acc.sent > 0)
+                    .map(|d| d as f64 / acc.sent as f64),
                 udp_jitter_ns: SampleSummary::from_values(&acc.jitter),
                 retransmits: acc.retransmits,
                 cost_per_hour: cost,
@@ -381,10 +393,17 @@ mod tests {
 
     #[test]
     fn throughput_spread_and_loss_match_hand_computation() {
+        let mut with_drops = stream(3e9, 2000, 20);
+        with_drops
+            .metrics
+            .udp
+            .as_mut()
+            .unwrap()
+            .receiver_socket_drops = Some(12);
         let recs = [
             record("udp", 1, stream(1e9, 1000, 10)),
             record("udp", 2, stream(2e9, 1000, 0)),
-            record("udp", 3, stream(3e9, 2000, 20)),
+            record("udp", 3, with_drops),
         ];
         let table = PriceTable::default();
         let s = summarize(&meta(), &recs, Some((&table, "us-east-1", Arch::X86)));
@@ -400,6 +419,8 @@ mod tests {
         assert!((t.ci95_high.unwrap() - (2e9 + half)).abs() < 1.0);
         // Loss over all datagrams: 30 / 4000, not the mean of per-run ratios.
         assert_eq!(row.udp_loss_ratio, Some(30.0 / 4000.0));
+        // Receiver drops over the same datagrams (runs that could not tell count as none).
+        assert_eq!(row.udp_receiver_drop_ratio, Some(12.0 / 4000.0));
         let price = 0.04048 + 2.0 * 0.004445;
         assert!((row.cost_per_hour.unwrap() - price).abs() < 1e-12);
         assert!((row.gbit_per_sec_per_dollar_hour.unwrap() - 2.0 / price).abs() < 1e-9);

@@ -130,6 +130,7 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
                 Cell::num(r.repetitions.to_string(), r.repetitions as f64),
                 spread(t, format_bits_per_sec),
                 opt_num(r.udp_loss_ratio, |v| format!("{:.3} %", v * 100.0)),
+                opt_num(r.udp_receiver_drop_ratio, |v| format!("{:.3} %", v * 100.0)),
                 r.udp_jitter_ns
                     .as_ref()
                     .map_or_else(Cell::empty, |j| Cell::num(format_ns(j.median), j.median)),
@@ -149,6 +150,7 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
                 "reps",
                 "throughput",
                 "udp loss",
+                "of it at receiver",
                 "jitter",
                 "retransmits",
                 "$/h per task",
