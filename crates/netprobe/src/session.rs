@@ -459,10 +459,11 @@ fn distinct(cpus: &[u32]) -> usize {
     cpus.iter().collect::<std::collections::BTreeSet<_>>().len()
 }
 
-/// How many CPUs this side's data threads may run on.
+/// How many CPUs this side's data threads may be scheduled on (a quota limits time, not
+/// placement, so it does not count here).
 fn allowed_cpus(pinned: &[u32]) -> u32 {
     if pinned.is_empty() {
-        probe_core::host::effective_cpus().ceil() as u32
+        probe_core::host::affinity_cpu_count().map_or(u32::MAX, |n| n as u32)
     } else {
         distinct(pinned) as u32
     }

@@ -519,3 +519,37 @@ async fn once_with_an_idle_timeout_gives_up_when_no_client_comes() {
     assert!(summary.idle_timed_out);
     assert_eq!(summary.completed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_placement_warning_only_when_threads_can_float() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let floating_warning = |report: &probe_core::Report| {
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("unpinned threads"))
+    };
+    let mut pinned = short(TestKind::TcpStream);
+    pinned.server_cpus = vec![0];
+    let mut config = server.client(pinned);
+    config.cpus = vec![0];
+    let report = run_test(&config).await.unwrap();
+    assert!(!floating_warning(&report), "{:?}", report.warnings);
+    assert_eq!(
+        report.test.parameters["client_cpus"],
+        serde_json::json!([0])
+    );
+
+    // Unpinned, the threads float exactly when this process may use more than one CPU.
+    let report = run_test(&server.client(short(TestKind::TcpStream)))
+        .await
+        .unwrap();
+    let can_float = probe_core::host::affinity_cpu_count().unwrap() > 1;
+    assert_eq!(
+        floating_warning(&report),
+        can_float,
+        "{:?}",
+        report.warnings
+    );
+    server.stop().await;
+}

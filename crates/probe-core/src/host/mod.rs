@@ -116,6 +116,15 @@ pub fn effective_cpus() -> f64 {
     )
 }
 
+/// How many CPUs this process may be scheduled on (its affinity mask; the quota aside), or
+/// `None` where `/proc/self/status` cannot tell.
+pub fn affinity_cpu_count() -> Option<usize> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| parse_status_affinity(&s))
+        .map(|cpus| cpus.len())
+}
+
 /// The CPU-related facts, read together.
 struct CpuFacts {
     affinity_cpus: Vec<u32>,
@@ -202,6 +211,7 @@ mod tests {
         let full = HostFacts::collect();
         assert_eq!(quick, full.effective_cpus);
         assert!(quick > 0.0 && quick <= full.affinity_cpus.len().max(1) as f64);
+        assert_eq!(affinity_cpu_count(), Some(full.affinity_cpus.len()));
     }
 
     #[test]
