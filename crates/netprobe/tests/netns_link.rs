@@ -189,9 +189,16 @@ fn check_rate(tag: &str, rate_mbit: u32) {
     let counts = udp.metrics.udp.as_ref().unwrap();
     eprintln!("{rate_mbit} Mbit/s link: udp at 90 %: {counts:?}");
     assert!(counts.sent_datagrams > 1000);
+    // The link must lose under 1 %. Datagrams the receiving socket dropped because a loaded
+    // machine did not schedule the receiver in time are counted apart by the probe
+    // (SO_MEMINFO) and are not the link's loss.
+    let receiver_drops = counts.receiver_socket_drops.expect("SO_MEMINFO on Linux");
+    assert!(receiver_drops <= counts.lost_datagrams);
+    let path_loss = (counts.lost_datagrams - receiver_drops) as f64 / counts.sent_datagrams as f64;
     assert!(
-        counts.loss_ratio < 0.01,
-        "udp loss {:.3} %",
+        path_loss < 0.01,
+        "udp loss on the link {:.3} % (total {:.3} %, {receiver_drops} dropped by the receiver)",
+        path_loss * 100.0,
         counts.loss_ratio * 100.0
     );
 }
