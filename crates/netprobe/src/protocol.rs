@@ -278,6 +278,8 @@ pub struct SideResult {
     pub pinned_cpus: Vec<u32>,
     /// UDP datagrams this side sent.
     pub udp_sent: u64,
+    /// Send slots this side's paced UDP sender gave up because it fell behind (short of CPU).
+    pub udp_skipped: u64,
     /// This side's bulk receivers polled (see [`ReceiveWait`]).
     pub receivers_polled: bool,
     /// CPUs this side's data threads could run on (pinning, else the process affinity).

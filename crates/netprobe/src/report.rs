@@ -352,6 +352,20 @@ fn add_warnings(report: &mut Report, ctx: &ReportContext<'_>) {
                 .into(),
         );
     }
+    for side in std::iter::once(&ctx.local.side).chain(ctx.remote) {
+        let slots = side.udp_sent + side.udp_skipped;
+        // A few slots go before a reverse sender hears the client's hello; more is a sender
+        // that could not keep its schedule.
+        if slots > 0 && side.udp_skipped * 100 > slots {
+            report.warnings.push(format!(
+                "the UDP sender fell behind its schedule and gave up {} of {slots} send slots \
+                 ({:.1} %) rather than burst them onto the path: it was short of CPU, so the \
+                 rate sent was below the rate asked; loss figures cover what was sent",
+                side.udp_skipped,
+                side.udp_skipped as f64 * 100.0 / slots as f64
+            ));
+        }
+    }
     let early = ctx
         .local
         .side

@@ -272,6 +272,7 @@ struct ThreadOutput {
     rr: Option<RrOutcome>,
     udp: Option<UdpCounts>,
     udp_sent: u64,
+    udp_skipped: u64,
     cpu: CpuTime,
     /// A bulk receive ran on this thread, polling.
     polled: bool,
@@ -372,8 +373,9 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                 if !ctx.is_client {
                     wait_for_udp_hello(socket, tag, ctx.window.end())?;
                 }
-                out.udp_sent =
-                    udp_stream::send(socket, &ctx.window, tag, ctx.req.rate, &mut request)?;
+                let sent = udp_stream::send(socket, &ctx.window, tag, ctx.req.rate, &mut request)?;
+                out.udp_sent = sent.datagrams;
+                out.udp_skipped = sent.skipped;
             } else {
                 let mut buf = vec![0u8; 65_536];
                 let grace = Duration::from_millis(500);
@@ -560,6 +562,7 @@ pub(crate) fn run_side(
         output.side.cpu_ns[0] += t.cpu.user_ns;
         output.side.cpu_ns[1] += t.cpu.system_ns;
         output.side.udp_sent += t.udp_sent;
+        output.side.udp_skipped += t.udp_skipped;
         output.side.receivers_polled |= t.polled;
         if let Some(stream) = t.stream {
             output.side.streams.push(stream);
