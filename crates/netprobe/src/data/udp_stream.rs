@@ -22,7 +22,9 @@ const BATCH_SLEEP: Duration = Duration::from_micros(500);
 /// slots instead of sending them in one burst. A sender that was descheduled for 50 ms and then
 /// caught up at once overflowed a shaped link's queue: on a loaded 2-vCPU host a 1 Gbit/s `tbf`
 /// link lost 5-15 % of a 900 Mbit/s stream that way, loss the link would never show at that rate.
-const MAX_CATCH_UP: Duration = Duration::from_millis(2);
+/// 10 ms rides out the timer and scheduling delays of a VM (2 ms still gave up 0.5 % of a
+/// 1 Gbit/s stream on an idle 2-vCPU guest) while a burst stays within what queues absorb.
+const MAX_CATCH_UP: Duration = Duration::from_millis(10);
 
 /// What a paced sender did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -336,12 +338,12 @@ mod tests {
             interval: Duration::from_millis(100),
         };
         let mut buf = vec![0u8; 1000];
-        // 5000 datagrams per second: 500 slots missed, of which 2 ms (10) may be caught up.
+        // 5000 datagrams per second: 500 slots missed, of which 10 ms (50) may be caught up.
         let sent = send(&tx, &window, 7, Some(40_000_000), &mut buf).unwrap();
-        // At most 2 ms of the missed 100 ms were caught up (more skips only if this machine
+        // At most 10 ms of the missed 100 ms were caught up (more skips only if this machine
         // deschedules the sender again), and every slot of the 400 ms schedule (window + tail)
         // was either sent or given up.
-        assert!((489..=600).contains(&sent.skipped), "{sent:?}");
+        assert!((449..=600).contains(&sent.skipped), "{sent:?}");
         assert!(
             (1900..=2005).contains(&(sent.datagrams + sent.skipped)),
             "{sent:?}"
