@@ -34,7 +34,7 @@ pub(crate) fn send(
     let mut sent = 0u64;
     loop {
         let n = match zerocopy {
-            Some(source) => sys::sendfile_all(fd, source)?,
+            Some(source) => sys::send_zero_copy(fd, source)?,
             None => match writer.write(buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -58,7 +58,7 @@ impl ZeroCopySource {
     }
 }
 
-pub(crate) fn sendfile_all(_socket: RawFd, _source: &ZeroCopySource) -> io::Result<usize> {
+pub(crate) fn send_zero_copy(_socket: RawFd, _source: &ZeroCopySource) -> io::Result<usize> {
     Err(unsupported("--zerocopy"))
 }
 

@@ -1,20 +1,26 @@
 //! Platform-specific socket and thread facilities behind one face.
 //!
-//! Linux gets the real thing (`TCP_INFO`, `sched_setaffinity`, per-thread CPU time, `sendfile`
-//! from a memfd, `MSG_TRUNC` receives). Elsewhere every function degrades: it returns `None` or
+//! Linux gets the real thing (`TCP_INFO`, `sched_setaffinity`, per-thread CPU time, zero-copy
+//! sends by `vmsplice`/`tee`/`splice` or `sendfile`, `MSG_TRUNC` receives). Elsewhere every function degrades: it returns `None` or
 //! an "unsupported on this platform" error, and the business logic never needs a `cfg`.
 
 #[cfg(target_os = "linux")]
 #[path = "linux.rs"]
 mod imp;
 
+#[cfg(target_os = "linux")]
+mod zerocopy;
+#[cfg(target_os = "linux")]
+pub(crate) use zerocopy::{send_zero_copy, ZeroCopySource};
+
 #[cfg(not(target_os = "linux"))]
 #[path = "fallback.rs"]
 mod imp;
+#[cfg(not(target_os = "linux"))]
+pub(crate) use imp::{send_zero_copy, ZeroCopySource};
 
 pub(crate) use imp::{
-    congestion, pin_current_thread, receive_drops, recv, sendfile_all, set_congestion, tcp_info,
-    thread_cpu_time, ZeroCopySource,
+    congestion, pin_current_thread, receive_drops, recv, set_congestion, tcp_info, thread_cpu_time,
 };
 
 /// CPU time a thread used, split like `getrusage`.
