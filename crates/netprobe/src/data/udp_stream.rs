@@ -277,10 +277,8 @@ mod tests {
 
     #[test]
     fn paced_sender_holds_its_rate_on_loopback() {
-        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (rx, tx) = connected_pair();
         let rx_port = rx.local_addr().unwrap().port();
-        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        tx.connect(rx.local_addr().unwrap()).unwrap();
         let window = Window {
             t0: Instant::now(),
             omit: Duration::ZERO,
@@ -327,9 +325,7 @@ mod tests {
 
     #[test]
     fn a_late_sender_skips_its_missed_slots_instead_of_bursting() {
-        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        tx.connect(rx.local_addr().unwrap()).unwrap();
+        let (_rx, tx) = connected_pair();
         // The schedule began 100 ms ago, as if the sender had been descheduled that long.
         let window = Window {
             t0: Instant::now() - Duration::from_millis(100),
@@ -352,13 +348,11 @@ mod tests {
 
     #[test]
     fn a_full_receive_buffer_is_reported_as_socket_drops() {
-        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (rx, tx) = connected_pair();
         let rx_port = rx.local_addr().unwrap().port();
         socket2::SockRef::from(&rx)
             .set_recv_buffer_size(4096)
             .unwrap();
-        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        tx.connect(rx.local_addr().unwrap()).unwrap();
         let window = Window {
             t0: Instant::now(),
             omit: Duration::ZERO,
@@ -386,6 +380,14 @@ mod tests {
         assert!(drops > 400, "{counts:?}");
         assert_eq!(counts.received + drops, 500);
         assert_eq!(drops, udp_socket_drops(rx_port));
+    }
+
+    /// A receiving socket and a sending socket connected to it, on loopback.
+    fn connected_pair() -> (UdpSocket, UdpSocket) {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(rx.local_addr().unwrap()).unwrap();
+        (rx, tx)
     }
 
     /// The `drops` column of `/proc/net/udp` for the socket bound to 127.0.0.1:`port`.
