@@ -120,6 +120,15 @@ impl Moto {
         serde_json::from_slice(&py(&args).stdout).unwrap()
     }
 
+    /// moto, a scratch directory, and the harness that plays Fargate's part (stopped by its
+    /// guard when the test ends, however it ends).
+    fn with_harness(fail_item: Option<&str>) -> (Moto, tempfile::TempDir, Guard) {
+        let moto = Moto::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let harness = moto.harness(&tmp.path().join("stop"), fail_item);
+        (moto, tmp, harness)
+    }
+
     fn harness(&self, stop_file: &Path, fail_item: Option<&str>) -> Guard {
         let bin_dir = Path::new(CONTROLLER).parent().unwrap();
         let mut cmd = Command::new(python());
@@ -203,10 +212,7 @@ const SMALL: &str =
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn a_small_suite_completes_stops_every_task_and_reuses_task_definitions() {
-    let moto = Moto::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let stop = tmp.path().join("stop");
-    let _harness = moto.harness(&stop, None);
+    let (moto, tmp, _harness) = Moto::with_harness(None);
     let suite = suite(tmp.path(), SMALL);
     for round in 1..=2 {
         let out = moto
@@ -247,16 +253,12 @@ fn a_small_suite_completes_stops_every_task_and_reuses_task_definitions() {
         revisions["fargate-bench-memprobe-256-512"], 1,
         "{revisions}"
     );
-    std::fs::write(&stop, "").unwrap();
 }
 
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn throttled_run_task_calls_are_retried_and_the_run_completes() {
-    let moto = Moto::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let stop = tmp.path().join("stop");
-    let _harness = moto.harness(&stop, None);
+    let (moto, tmp, _harness) = Moto::with_harness(None);
     let port = free_port();
     let count = tmp.path().join("throttled");
     let _proxy = Guard(
@@ -296,16 +298,12 @@ fn throttled_run_task_calls_are_retried_and_the_run_completes() {
         "three calls were throttled"
     );
     assert_eq!(moto.not_stopped(), 0);
-    std::fs::write(&stop, "").unwrap();
 }
 
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn ctrl_c_mid_run_leaves_no_running_task() {
-    let moto = Moto::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let stop = tmp.path().join("stop");
-    let _harness = moto.harness(&stop, None);
+    let (moto, tmp, _harness) = Moto::with_harness(None);
     let suite = suite(
         tmp.path(),
         "repetitions = 3\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = 4\n",
@@ -335,16 +333,12 @@ fn ctrl_c_mid_run_leaves_no_running_task() {
         0,
         "a task is still RUNNING after Ctrl-C"
     );
-    std::fs::write(&stop, "").unwrap();
 }
 
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn a_task_that_stops_with_an_error_is_reported_with_its_reason() {
-    let moto = Moto::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let stop = tmp.path().join("stop");
-    let _harness = moto.harness(&stop, Some("1/0.25x0.5/memory"));
+    let (moto, tmp, _harness) = Moto::with_harness(Some("1/0.25x0.5/memory"));
     let suite = suite(tmp.path(), SMALL);
     let out = moto
         .controller(&moto.endpoint, tmp.path(), &["--suite", &suite])
@@ -368,7 +362,6 @@ fn a_task_that_stops_with_an_error_is_reported_with_its_reason() {
         "{failure}"
     );
     assert_eq!(moto.not_stopped(), 0);
-    std::fs::write(&stop, "").unwrap();
 }
 
 #[test]
