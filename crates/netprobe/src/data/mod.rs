@@ -7,6 +7,8 @@ pub(crate) mod udp_stream;
 
 use std::time::{Duration, Instant};
 
+use crate::sys::RecvFlags;
+
 /// Bytes every request/response and UDP datagram starts with: tag, sequence number, send time.
 pub(crate) const HEADER_BYTES: usize = 24;
 
@@ -17,6 +19,55 @@ pub(crate) const SEND_TAIL: Duration = Duration::from_millis(100);
 /// Long enough to bridge the gaps of a busy stream (a 64 KiB GRO batch every ~50 us at
 /// 10 Gbit/s), short enough that a slow or finished stream costs almost nothing.
 pub(crate) const SPIN_BUDGET: Duration = Duration::from_micros(50);
+
+/// How a bulk receiver waits, call by call: without `poll` every read blocks; with it, reads
+/// return at once while data flows, and after [`SPIN_BUDGET`] of an empty socket the next read
+/// blocks until data comes again.
+pub(crate) struct ReceiveWaiter {
+    poll: bool,
+    flags: RecvFlags,
+    empty_since: Option<Instant>,
+}
+
+impl ReceiveWaiter {
+    pub(crate) fn new(poll: bool, discard: bool) -> Self {
+        Self {
+            poll,
+            flags: RecvFlags {
+                discard,
+                dont_wait: poll,
+            },
+            empty_since: None,
+        }
+    }
+
+    /// Flags for the next read.
+    #[inline]
+    pub(crate) fn flags(&self) -> RecvFlags {
+        self.flags
+    }
+
+    /// A read returned data: poll again.
+    #[inline]
+    pub(crate) fn got_data(&mut self) {
+        self.flags.dont_wait = self.poll;
+        self.empty_since = None;
+    }
+
+    /// Whether `error` was a polling read finding the socket empty (then handled here: the next
+    /// read blocks once the budget is spent); any other error is the caller's.
+    #[inline]
+    pub(crate) fn empty_poll(&mut self, error: &std::io::Error, now: Instant) -> bool {
+        if !self.flags.dont_wait || error.kind() != std::io::ErrorKind::WouldBlock {
+            return false;
+        }
+        let since = *self.empty_since.get_or_insert(now);
+        if now.duration_since(since) >= SPIN_BUDGET {
+            self.flags.dont_wait = false;
+        }
+        true
+    }
+}
 
 /// The timing of one test on one side: warm-up, measured window and interval length, relative
 /// to `t0`, the moment this side started.

@@ -6,8 +6,8 @@ use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::{Window, SPIN_BUDGET};
-use crate::sys::{self, RecvFlags, ZeroCopySource};
+use super::{ReceiveWaiter, Window};
+use crate::sys::{self, ZeroCopySource};
 
 /// How long a receiver waits past the sender's stop for the end of the stream.
 const DRAIN_GRACE: Duration = Duration::from_secs(3);
@@ -65,14 +65,10 @@ pub(crate) fn receive(
     let mut interval_bytes = vec![0u64; window.interval_count()];
     let mut window_bytes = 0u64;
     let fd = stream.as_raw_fd();
-    let mut flags = RecvFlags {
-        discard: zerocopy,
-        dont_wait: poll,
-    };
-    let mut empty_since: Option<Instant> = None;
+    let mut waiter = ReceiveWaiter::new(poll, zerocopy);
     let mut eof_at = None;
     loop {
-        let result = sys::recv(fd, buf, flags);
+        let result = sys::recv(fd, buf, waiter.flags());
         let now = Instant::now();
         match result {
             Ok(0) => {
@@ -80,20 +76,13 @@ pub(crate) fn receive(
                 break;
             }
             Ok(n) => {
-                flags.dont_wait = poll;
-                empty_since = None;
+                waiter.got_data();
                 if let Some(slot) = window.slot(now) {
                     interval_bytes[slot] += n as u64;
                     window_bytes += n as u64;
                 }
             }
-            // An empty socket while polling: keep polling within the budget, then sleep.
-            Err(e) if flags.dont_wait && e.kind() == io::ErrorKind::WouldBlock => {
-                let since = *empty_since.get_or_insert(now);
-                if now.duration_since(since) >= SPIN_BUDGET {
-                    flags.dont_wait = false;
-                }
-            }
+            Err(e) if waiter.empty_poll(&e, now) => {}
             // The blocking read's timeout.
             Err(e)
                 if matches!(

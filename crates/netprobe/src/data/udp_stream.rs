@@ -6,9 +6,9 @@ use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::{read_header, write_header, Window, SPIN_BUDGET};
+use super::{read_header, write_header, ReceiveWaiter, Window};
 use crate::protocol::UdpCounts;
-use crate::sys::{self, RecvFlags};
+use crate::sys;
 
 /// Sequence number of the "here I am" datagram a receiving client sends so the server learns
 /// where to send (works through NAT and security groups that track flows).
@@ -194,18 +194,13 @@ pub(crate) fn receive(
         let _ = socket.send(&hello);
     }
     let fd = socket.as_raw_fd();
-    let mut flags = RecvFlags {
-        discard: false,
-        dont_wait: poll,
-    };
-    let mut empty_since: Option<Instant> = None;
+    let mut waiter = ReceiveWaiter::new(poll, false);
     loop {
-        let result = sys::recv(fd, buf, flags);
+        let result = sys::recv(fd, buf, waiter.flags());
         let now = Instant::now();
         match result {
             Ok(n) => {
-                flags.dont_wait = poll;
-                empty_since = None;
+                waiter.got_data();
                 let Some((got_tag, seq, send_ns)) = read_header(&buf[..n]) else {
                     continue;
                 };
@@ -218,13 +213,7 @@ pub(crate) fn receive(
                     tracker.counts.window_bytes += n as u64;
                 }
             }
-            // Nothing queued while polling: keep polling within the budget, then sleep.
-            Err(e) if flags.dont_wait && e.kind() == io::ErrorKind::WouldBlock => {
-                let since = *empty_since.get_or_insert(now);
-                if now.duration_since(since) >= SPIN_BUDGET {
-                    flags.dont_wait = false;
-                }
-            }
+            Err(e) if waiter.empty_poll(&e, now) => {}
             Err(e)
                 if matches!(
                     e.kind(),
