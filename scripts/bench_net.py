@@ -123,6 +123,9 @@ CASES = [
     # name, ours, peer, unit, higher_is_better
     ("tcp-stream 1 stream 128K", lambda: tput(ours("tcp-stream", ["-l", "128K"])),
      lambda: iperf3(["-l", "128K"])["end"]["sum_received"]["bits_per_second"], "Gbit/s", True),
+    ("tcp-stream 1 stream, receivers blocking (--receive-wait block)",
+     lambda: tput(ours("tcp-stream", ["-l", "128K", "--receive-wait", "block"])),
+     lambda: iperf3(["-l", "128K"])["end"]["sum_received"]["bits_per_second"], "Gbit/s", True),
     ("tcp-stream 4 streams", lambda: tput(ours("tcp-stream", ["-l", "128K", "-P", "4"])),
      lambda: iperf3(["-l", "128K", "-P", "4"])["end"]["sum_received"]["bits_per_second"], "Gbit/s", True),
     ("tcp-stream reverse", lambda: tput(ours("tcp-stream", ["-l", "128K", "-R"])),
