@@ -272,29 +272,34 @@ fn killing_a_server_container_fails_only_that_pair() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the tcp-stream client to run, then kill its server.
+    // Wait for this run's tcp-stream client to run, then kill its server. Other tests run
+    // suites with the same item ids at the same time: only this run's labels count.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let server = loop {
+    let this_run = |role: &str| {
+        let run_id = std::fs::read_dir(tmp.path().join("results"))
+            .ok()?
+            .filter_map(|e| e.ok())
+            .next()?
+            .file_name();
         let out = docker(&[
             "ps",
             "--filter",
-            "label=fargate-bench.role=client",
+            &format!("label=fargate-bench.run={}", run_id.to_str()?),
+            "--filter",
+            &format!("label=fargate-bench.role={role}"),
             "--filter",
             "label=fargate-bench.item=1/1x2/tcp-stream",
             "--format",
             "{{.Names}}",
         ]);
-        if !String::from_utf8_lossy(&out.stdout).trim().is_empty() {
-            let s = docker(&[
-                "ps",
-                "--filter",
-                "label=fargate-bench.role=server",
-                "--filter",
-                "label=fargate-bench.item=1/1x2/tcp-stream",
-                "--format",
-                "{{.Names}}",
-            ]);
-            break String::from_utf8_lossy(&s.stdout).trim().to_owned();
+        let name = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (!name.is_empty()).then_some(name)
+    };
+    let server = loop {
+        if this_run("client").is_some() {
+            if let Some(server) = this_run("server") {
+                break server;
+            }
         }
         assert!(
             Instant::now() < deadline,
