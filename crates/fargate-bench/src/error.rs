@@ -2,6 +2,23 @@
 
 use std::path::PathBuf;
 
+/// An error and every source under it, on one line (`a: b: c`): what a record's reason and a
+/// progress line show, since they keep no error chain.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        let part = s.to_string();
+        // Some errors repeat their source in their own message; say each thing once.
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = s.source();
+    }
+    text
+}
+
 /// Shorthand for results whose error is [`BenchError`].
 pub type Result<T, E = BenchError> = std::result::Result<T, E>;
 
@@ -69,8 +86,11 @@ pub enum BenchError {
     Backend {
         /// `local`, `docker` or `ecs`.
         backend: &'static str,
-        /// What failed, naming the task.
+        /// What failed, naming the task or the call.
         what: String,
+        /// The underlying error (an SDK or I/O error), when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The run was interrupted; finished results are kept.
     #[error("interrupted: every launched task was stopped; finished results are in {} (resume with `fargate-bench run --resume {}`)", .dir.display(), .dir.display())]
@@ -91,4 +111,48 @@ pub enum BenchError {
     /// Writing a report failed.
     #[error("cannot write the report: {0}")]
     Output(#[source] std::io::Error),
+}
+
+impl BenchError {
+    /// The process exit code for this error: 2 for usage and setup errors (fix the command),
+    /// 1 for measurement failures and interruptions.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BenchError::InvalidSize { .. }
+            | BenchError::Suite { .. }
+            | BenchError::Prices { .. }
+            | BenchError::UnknownRegion { .. }
+            | BenchError::ProbeNotFound { .. }
+            | BenchError::NotAResultsDir { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_is_said_once_per_cause() {
+        let io = std::io::Error::other("connection refused");
+        let e = BenchError::Backend {
+            backend: "ecs",
+            what: "RunTask".into(),
+            source: Some(Box::new(io)),
+        };
+        assert_eq!(describe(&e), "ecs backend: RunTask: connection refused");
+        let e = BenchError::Output(std::io::Error::other("disk full"));
+        assert_eq!(describe(&e), "cannot write the report: disk full");
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let e = BenchError::Suite {
+            path: None,
+            why: "x".into(),
+        };
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(BenchError::Interrupted { dir: "d".into() }.exit_code(), 1);
+    }
 }

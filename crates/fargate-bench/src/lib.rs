@@ -6,34 +6,42 @@
 //! with an fsync; [`merge::summarize`] turns records into a [`merge::Summary`] that the
 //! [`export`] formats print.
 //!
+//! The binary is a thin shell over [`command`]: flags become a [`command::RunRequest`] (a
+//! [`Suite`] with [`suite::SuiteOverrides`], a [`BackendConfig`], [`sizes::Prices`]) and
+//! [`command::run`] does the rest, so another tool drives a run exactly as the CLI does.
+//!
 //! # Example
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use fargate_bench::{platform::local::LocalPlatform, runner, Suite};
+//! use fargate_bench::command::{self, RunRequest};
+//! use fargate_bench::{runner::RunPlan, sizes::{Arch, Prices}, suite::SuiteOverrides};
+//! use fargate_bench::{BackendConfig, Suite};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let suite = Suite::default_suite();
-//! let sizes = suite.validate()?;
-//! let platform = Arc::new(LocalPlatform::new(None)?);
-//! let plan = runner::RunPlan {
+//! let (suite, sizes) = Suite::load(None, &SuiteOverrides::default())?;
+//! let backend = BackendConfig::local();
+//! let plan = RunPlan {
 //!     suite,
 //!     sizes,
 //!     results_root: "results".into(),
 //!     resume: None,
-//!     server_ready_timeout: std::time::Duration::from_secs(10),
+//!     server_ready_timeout: backend.server_ready_timeout(),
 //!     progress: false,
 //! };
-//! let outcome = runner::run(platform, plan, std::future::pending()).await?;
-//! let summary = fargate_bench::merge::summarize(&outcome.meta, &outcome.records, None);
+//! let prices = Prices::new(None, None, Arch::X86)?;
+//! let report = command::run(RunRequest { plan, backend, prices }, std::future::pending()).await?;
 //! fargate_bench::export::exporter(fargate_bench::export::Format::Table)
-//!     .write(&summary, &mut std::io::stdout())?;
+//!     .write(&report.summary, &mut std::io::stdout())?;
+//! report.all_ok()?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod backend;
+pub mod command;
 pub mod compare;
+pub mod dry_run;
 pub mod error;
 pub mod export;
 pub mod merge;
@@ -44,6 +52,7 @@ pub mod sizes;
 pub mod store;
 pub mod suite;
 
+pub use backend::{Backend, BackendConfig};
 pub use error::{BenchError, Result};
 pub use sizes::TaskSize;
 pub use suite::Suite;

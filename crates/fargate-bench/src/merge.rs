@@ -9,7 +9,7 @@ use probe_core::stats::SampleSummary;
 use probe_core::{HistogramSummary, LatencyHistogram};
 use serde::{Deserialize, Serialize};
 
-use crate::sizes::{Arch, PriceTable, TaskSize};
+use crate::sizes::{Arch, Prices, TaskSize};
 use crate::store::{ItemRecord, ItemStatus, RunMeta};
 
 /// Version of the summary JSON.
@@ -159,11 +159,7 @@ struct NetAcc {
 }
 
 /// Builds the summary. `prices` of `None` leaves cost columns out.
-pub fn summarize(
-    meta: &RunMeta,
-    records: &[ItemRecord],
-    prices: Option<(&PriceTable, &str, Arch)>,
-) -> Summary {
+pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>) -> Summary {
     let mut net: BTreeMap<(String, String, Option<Direction>), NetAcc> = BTreeMap::new();
     let mut mem: MemAcc = BTreeMap::new();
     let mut curve: BTreeMap<(String, bool, u64), Vec<f64>> = BTreeMap::new();
@@ -247,10 +243,7 @@ pub fn summarize(
                 .push(p.ns_per_load);
         }
     }
-    let price_of = |size: &str| -> Option<f64> {
-        let (table, region, arch) = prices?;
-        table.hourly(region, arch, TaskSize::parse(size).ok()?).ok()
-    };
+    let price_of = |size: &str| -> Option<f64> { prices?.hourly(TaskSize::parse(size).ok()?).ok() };
     let network = net
         .into_iter()
         .map(|((test, size, direction), acc)| {
@@ -313,10 +306,10 @@ pub fn summarize(
     Summary {
         schema_version: SUMMARY_SCHEMA_VERSION,
         run: meta.clone(),
-        pricing: prices.map(|(t, region, arch)| Pricing {
-            region: region.to_owned(),
-            arch,
-            as_of: t.as_of.clone(),
+        pricing: prices.map(|p| Pricing {
+            region: p.region.clone(),
+            arch: p.arch,
+            as_of: p.table.as_of.clone(),
         }),
         network,
         memory_bandwidth,
@@ -405,8 +398,8 @@ mod tests {
             record("udp", 2, stream(2e9, 1000, 0)),
             record("udp", 3, with_drops),
         ];
-        let table = PriceTable::default();
-        let s = summarize(&meta(), &recs, Some((&table, "us-east-1", Arch::X86)));
+        let prices = Prices::new(None, None, Arch::X86).unwrap();
+        let s = summarize(&meta(), &recs, Some(&prices));
         assert_eq!(s.network.len(), 1);
         let row = &s.network[0];
         let t = row.throughput_bits_per_sec.as_ref().unwrap();

@@ -50,7 +50,7 @@ mod tests {
             concurrency: 1,
             ecs: None,
             tests: vec![
-                TestSpec::new(TestKind::TcpStream),
+                TestSpec::new(TestKind::TCP_STREAM),
                 TestSpec::new(TestKind::Memory),
             ],
         };

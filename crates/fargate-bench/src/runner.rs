@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use probe_core::{result_line, Report};
+use probe_core::{contract, result_line, Report};
 use tokio::task::JoinSet;
 
-use crate::error::{BenchError, Result};
+use crate::error::{describe, BenchError, Result};
 use crate::plan::{self, PlanItem};
 use crate::platform::{Platform, Probe, TaskId, TaskRole, TaskSpec};
 use crate::sizes::TaskSize;
@@ -59,11 +59,6 @@ pub fn new_run_id() -> String {
         &stamp[..14.min(stamp.len())],
         rand::random::<u16>()
     )
-}
-
-fn random_key() -> String {
-    let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct Progress {
@@ -223,7 +218,8 @@ pub async fn run<P: Platform>(
                     Ok(record) => record,
                     Err(e) => break Err(BenchError::Backend {
                         backend: "controller",
-                        what: format!("an item task crashed: {e}"),
+                        what: "an item task crashed".into(),
+                        source: Some(Box::new(e)),
                     }),
                 };
                 if let Err(e) = store.append(&record) {
@@ -244,7 +240,7 @@ pub async fn run<P: Platform>(
         }
     }
     if let Err(e) = platform.finish_run(&run_id).await {
-        eprintln!("warning: cleaning up after run {run_id}: {e}");
+        eprintln!("warning: cleaning up after run {run_id}: {}", describe(&e));
     }
     match ended {
         Ok(false) => {}
@@ -323,9 +319,12 @@ async fn collect<P: Platform>(
         Ok(lines) => (lines, None),
         Err(e) => (Vec::new(), Some(e)),
     };
-    let exit = exit.map_err(|e| (format!("{role}: {e}"), tail(&lines)))?;
+    let exit = exit.map_err(|e| (format!("{role}: {}", describe(&e)), tail(&lines)))?;
     if let Some(e) = unreadable {
-        return Err((format!("{role}: cannot read its output: {e}"), Vec::new()));
+        return Err((
+            format!("{role}: cannot read its output: {}", describe(&e)),
+            Vec::new(),
+        ));
     }
     match result_line::find_in_lines(&lines) {
         Ok(report) => Ok(report),
@@ -348,13 +347,20 @@ async fn collect<P: Platform>(
     }
 }
 
+/// Probe arguments with the run id, which every probe records in its report (and by which the
+/// local backend finds a run's processes): appended here, once, for every backend.
+fn with_run_id(mut args: Vec<String>, run_id: &str) -> Vec<String> {
+    args.extend(["--run-id".to_owned(), run_id.to_owned()]);
+    args
+}
+
 fn memory_spec(run_id: &str, item: &PlanItem) -> TaskSpec {
     TaskSpec {
         run_id: run_id.to_owned(),
         item_id: item.id.clone(),
         role: TaskRole::Memory,
         probe: Probe::Memprobe,
-        args: item.test.probe_args(),
+        args: with_run_id(item.test.probe_args(), run_id),
         env: Vec::new(),
         size: item.size,
     }
@@ -366,13 +372,16 @@ fn server_spec(run_id: &str, item: &PlanItem, ready: Duration, key: String) -> T
         item_id: item.id.clone(),
         role: TaskRole::Server,
         probe: Probe::Netprobe,
-        args: vec![
-            "server".into(),
-            "--once".into(),
-            "--idle-timeout".into(),
-            ready.as_secs().max(60).to_string(),
-        ],
-        env: vec![("NETPROBE_PSK".to_owned(), key)],
+        args: with_run_id(
+            vec![
+                "server".into(),
+                "--once".into(),
+                "--idle-timeout".into(),
+                ready.as_secs().max(60).to_string(),
+            ],
+            run_id,
+        ),
+        env: vec![(contract::PSK_ENV.to_owned(), key)],
         size: item.size,
     }
 }
@@ -382,7 +391,7 @@ fn client_spec(server: &TaskSpec, item: &PlanItem, addr: String) -> TaskSpec {
     args.extend(item.test.probe_args());
     TaskSpec {
         role: TaskRole::Client,
-        args,
+        args: with_run_id(args, &server.run_id),
         ..server.clone()
     }
 }
@@ -395,7 +404,11 @@ pub fn preview_specs(plan: &RunPlan) -> Vec<(TaskSpec, String)> {
             out.push((memory_spec("RUN-ID", &item), item.id.clone()));
         } else {
             let server = server_spec("RUN-ID", &item, plan.server_ready_timeout, "KEY".into());
-            let client = client_spec(&server, &item, "SERVER-IP:5301".into());
+            let client = client_spec(
+                &server,
+                &item,
+                format!("SERVER-IP:{}", contract::NETPROBE_PORT),
+            );
             out.push((server, item.id.clone()));
             out.push((client, item.id.clone()));
         }
@@ -408,7 +421,7 @@ async fn run_memory<P: Platform>(platform: &P, run_id: &str, item: &PlanItem) ->
     let task = platform
         .launch(&spec)
         .await
-        .map_err(|e| (format!("launching memprobe: {e}"), Vec::new()))?;
+        .map_err(|e| (format!("launching memprobe: {}", describe(&e)), Vec::new()))?;
     let deadline = Duration::from_secs_f64(item.test.expected_secs() * 5.0 + 120.0);
     let report = collect(platform, &task, "memprobe", deadline).await;
     let _ = platform.stop(&task).await;
@@ -422,24 +435,28 @@ async fn run_pair<P: Platform>(
     ready: Duration,
 ) -> ItemResult {
     // A fresh key per item: nobody else in the subnet can use or spoof this server.
-    let server_spec = server_spec(run_id, item, ready, random_key());
-    let server = platform
-        .launch(&server_spec)
-        .await
-        .map_err(|e| (format!("launching the server: {e}"), Vec::new()))?;
+    let server_spec = server_spec(run_id, item, ready, contract::random_key_hex());
+    let server = platform.launch(&server_spec).await.map_err(|e| {
+        (
+            format!("launching the server: {}", describe(&e)),
+            Vec::new(),
+        )
+    })?;
     let result = async {
         let addr = match platform.address(&server, ready).await {
             Ok(a) => a,
             Err(e) => {
                 let lines = platform.output(&server).await.unwrap_or_default();
-                return Err((format!("server: {e}"), tail(&lines)));
+                return Err((format!("server: {}", describe(&e)), tail(&lines)));
             }
         };
         let client_spec = client_spec(&server_spec, item, addr);
-        let client = platform
-            .launch(&client_spec)
-            .await
-            .map_err(|e| (format!("launching the client: {e}"), Vec::new()))?;
+        let client = platform.launch(&client_spec).await.map_err(|e| {
+            (
+                format!("launching the client: {}", describe(&e)),
+                Vec::new(),
+            )
+        })?;
         let deadline = Duration::from_secs_f64(item.test.expected_secs() * 2.0 + 90.0);
         let client_report = collect(platform, &client, "client", deadline).await;
         let _ = platform.stop(&client).await;

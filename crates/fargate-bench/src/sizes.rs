@@ -274,9 +274,63 @@ impl PriceTable {
     }
 }
 
+/// The prices a run or report applies: a table, a region and an architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prices {
+    /// The table (built-in or `--prices FILE`).
+    pub table: PriceTable,
+    /// Region whose prices apply.
+    pub region: String,
+    /// Architecture whose prices apply.
+    pub arch: Arch,
+}
+
+/// The region whose prices apply when nothing names one.
+pub const DEFAULT_PRICE_REGION: &str = "us-east-1";
+
+impl Prices {
+    /// The built-in table or `file`, for `region` (default [`DEFAULT_PRICE_REGION`]).
+    ///
+    /// # Errors
+    /// [`BenchError::Prices`] for an unreadable file, [`BenchError::UnknownRegion`] when the
+    /// table has no such region (checked now, not after an hour of measuring).
+    pub fn new(file: Option<&std::path::Path>, region: Option<&str>, arch: Arch) -> Result<Prices> {
+        let table = match file {
+            Some(p) => PriceTable::from_toml(p)?,
+            None => PriceTable::default(),
+        };
+        let region = region.unwrap_or(DEFAULT_PRICE_REGION).to_owned();
+        table.hourly(&region, arch, all_sizes()[0])?;
+        Ok(Prices {
+            table,
+            region,
+            arch,
+        })
+    }
+
+    /// USD per hour of `size`.
+    ///
+    /// # Errors
+    /// As [`PriceTable::hourly`].
+    pub fn hourly(&self, size: TaskSize) -> Result<f64> {
+        self.table.hourly(&self.region, self.arch, size)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_check_their_region_up_front() {
+        let p = Prices::new(None, None, Arch::Arm).unwrap();
+        assert_eq!(p.region, "us-east-1");
+        assert!(p.hourly(TaskSize::parse("1x2").unwrap()).unwrap() > 0.0);
+        let e = Prices::new(None, Some("mars-1"), Arch::X86)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mars-1") && e.contains("us-east-1"), "{e}");
+    }
 
     #[test]
     fn there_are_74_linux_sizes() {

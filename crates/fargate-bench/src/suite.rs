@@ -21,59 +21,43 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use probe_core::contract::ReceiveWait;
+use probe_core::contract::{ClientOptions, Flow, RequestCaps, TestKind as NetTestKind};
+
 use crate::error::{BenchError, Result};
 use crate::sizes::TaskSize;
 
-/// The test kinds a suite can hold (also the values of `--test`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
+/// The test kinds a suite can hold (also the values of `--test`): every network test of the
+/// probe contract, and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum TestKind {
-    /// netprobe bulk TCP.
-    TcpStream,
-    /// netprobe paced UDP.
-    UdpStream,
-    /// netprobe TCP request/response.
-    TcpRr,
-    /// netprobe UDP request/response.
-    UdpRr,
-    /// netprobe TCP connect/request/response/close.
-    TcpCrr,
+    /// A netprobe server/client pair runs it.
+    Network(NetTestKind),
     /// memprobe bandwidth and latency.
     Memory,
 }
 
-/// How the bulk receivers of a network test wait for data (netprobe `--receive-wait`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReceiveWait {
-    /// Poll where each data thread has a whole CPU (never on fractional-vCPU tasks), else block.
-    Auto,
-    /// Always poll: highest throughput, the receiver's CPU time includes its waiting.
-    Poll,
-    /// Always block: the receiver's CPU time is its true cost per byte.
-    Block,
-}
-
-impl ReceiveWait {
-    /// Name as on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            ReceiveWait::Auto => "auto",
-            ReceiveWait::Poll => "poll",
-            ReceiveWait::Block => "block",
-        }
-    }
-}
-
 impl TestKind {
+    /// bulk TCP, as suites name it.
+    pub const TCP_STREAM: TestKind = TestKind::Network(NetTestKind::TcpStream);
+    /// paced UDP.
+    pub const UDP_STREAM: TestKind = TestKind::Network(NetTestKind::UdpStream);
+    /// TCP request/response.
+    pub const TCP_RR: TestKind = TestKind::Network(NetTestKind::TcpRr);
+
+    /// Every kind, network kinds first.
+    pub fn all() -> impl Iterator<Item = TestKind> {
+        NetTestKind::ALL
+            .into_iter()
+            .map(TestKind::Network)
+            .chain([TestKind::Memory])
+    }
+
     /// Name as on the command line.
     pub fn name(self) -> &'static str {
         match self {
-            TestKind::TcpStream => "tcp-stream",
-            TestKind::UdpStream => "udp-stream",
-            TestKind::TcpRr => "tcp-rr",
-            TestKind::UdpRr => "udp-rr",
-            TestKind::TcpCrr => "tcp-crr",
+            TestKind::Network(k) => k.name(),
             TestKind::Memory => "memory",
         }
     }
@@ -82,6 +66,54 @@ impl TestKind {
     pub fn is_network(self) -> bool {
         self != TestKind::Memory
     }
+
+    /// The network kind, for a network test.
+    pub fn network(self) -> Option<NetTestKind> {
+        match self {
+            TestKind::Network(k) => Some(k),
+            TestKind::Memory => None,
+        }
+    }
+
+    /// A clap parser of the names, listing them in `--help`.
+    pub fn value_parser() -> impl clap::builder::TypedValueParser<Value = TestKind> {
+        use clap::builder::TypedValueParser as _;
+        let names: Vec<&'static str> = TestKind::all().map(TestKind::name).collect();
+        clap::builder::PossibleValuesParser::new(names)
+            .map(|name| name.parse::<TestKind>().expect("a listed name"))
+    }
+}
+
+impl std::str::FromStr for TestKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        TestKind::all().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = TestKind::all().map(TestKind::name).collect();
+            format!("unknown test kind {s:?}; use one of {}", names.join(", "))
+        })
+    }
+}
+
+impl TryFrom<String> for TestKind {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<TestKind> for String {
+    fn from(k: TestKind) -> String {
+        k.name().to_owned()
+    }
+}
+
+/// A clap parser of [`ReceiveWait`] names, listing them in `--help`.
+pub fn receive_wait_parser() -> impl clap::builder::TypedValueParser<Value = ReceiveWait> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(ReceiveWait::ALL.map(ReceiveWait::name))
+        .map(|name| name.parse::<ReceiveWait>().expect("a listed name"))
 }
 
 /// One test of a suite.
@@ -152,6 +184,18 @@ impl TestSpec {
         }
     }
 
+    /// A test of `kind` as `--test KIND` adds it: memory quick, udp-stream at 1 Gbit/s, the
+    /// others at the probe's defaults.
+    pub fn from_flag(kind: TestKind) -> Self {
+        let mut t = TestSpec::new(kind);
+        if kind == TestKind::Memory {
+            t.quick = Some(true);
+        } else if kind == TestKind::UDP_STREAM {
+            t.rate = Some("1G".into());
+        }
+        t
+    }
+
     /// The label used to group results: the name, or kind plus distinguishing options.
     pub fn label(&self) -> String {
         if let Some(n) = &self.name {
@@ -193,51 +237,49 @@ impl TestSpec {
         }
     }
 
-    /// The netprobe client arguments (after `client --server ADDR`), or memprobe arguments.
-    pub fn probe_args(&self) -> Vec<String> {
-        let mut a: Vec<String> = Vec::new();
-        let mut push = |k: &str, v: String| {
-            a.push(k.to_owned());
-            a.push(v);
-        };
-        if self.kind == TestKind::Memory {
-            let mut out = Vec::new();
-            if self.quick.unwrap_or(false) {
-                out.push("--quick".to_owned());
-            }
-            if self.no_latency {
-                out.push("--no-latency".to_owned());
-            }
-            return out;
+    /// The netprobe client options of a network test (the probe contract's defaults for what
+    /// the suite leaves out); `None` for memory tests.
+    pub fn client_options(&self) -> Option<ClientOptions> {
+        let kind = self.kind.network()?;
+        let mut o = ClientOptions::new(kind);
+        if let Some(d) = self.duration {
+            o.duration_secs = d;
         }
-        push("--test", self.kind.name().to_owned());
-        push("--time", self.duration.unwrap_or(10.0).to_string());
-        if let Some(o) = self.omit {
-            push("--omit", o.to_string());
+        if let Some(omit) = self.omit {
+            o.omit_secs = omit;
         }
         if let Some(p) = self.streams {
-            push("--parallel", p.to_string());
+            o.streams = p;
         }
-        if let Some(m) = &self.message {
-            push("--length", m.clone());
-        }
-        if let Some(r) = &self.response {
-            push("--response-size", r.clone());
-        }
-        if let Some(r) = &self.rate {
-            push("--rate", r.clone());
-        }
-        if self.reverse {
-            a.push("--reverse".into());
-        }
-        if self.bidir {
-            a.push("--bidir".into());
-        }
+        o.flow = match (self.reverse, self.bidir) {
+            (true, _) => Flow::Reverse,
+            (_, true) => Flow::Bidirectional,
+            _ => Flow::Forward,
+        };
+        o.length.clone_from(&self.message);
+        o.response_size.clone_from(&self.response);
+        o.rate.clone_from(&self.rate);
         if let Some(w) = self.receive_wait {
-            a.push("--receive-wait".into());
-            a.push(w.name().into());
+            o.receive_wait = w;
         }
-        a
+        Some(o)
+    }
+
+    /// The netprobe client arguments (after `client --server ADDR`), or memprobe arguments.
+    pub fn probe_args(&self) -> Vec<String> {
+        match self.client_options() {
+            Some(options) => options.to_args(),
+            None => {
+                let mut out = Vec::new();
+                if self.quick.unwrap_or(false) {
+                    out.push("--quick".to_owned());
+                }
+                if self.no_latency {
+                    out.push("--no-latency".to_owned());
+                }
+                out
+            }
+        }
     }
 
     fn validate(&self, index: usize) -> std::result::Result<(), String> {
@@ -287,43 +329,37 @@ impl TestSpec {
                 "{at}: `reverse` and `bidir` exclude each other; keep one"
             ));
         }
-        if (self.reverse || self.bidir)
-            && !matches!(self.kind, TestKind::TcpStream | TestKind::UdpStream)
-        {
+        if (self.reverse || self.bidir) && !self.kind.network().is_some_and(NetTestKind::is_bulk) {
             return Err(format!(
                 "{at}: `reverse`/`bidir` apply to tcp-stream and udp-stream only"
             ));
         }
-        if self.receive_wait.is_some()
-            && !matches!(self.kind, TestKind::TcpStream | TestKind::UdpStream)
-        {
+        if self.receive_wait.is_some() && !self.kind.network().is_some_and(NetTestKind::is_bulk) {
             return Err(format!(
                 "{at}: `receive_wait` applies to tcp-stream and udp-stream only; remove it"
             ));
         }
-        if self.kind == TestKind::TcpStream && self.rate.is_some() {
+        if self.kind == TestKind::TCP_STREAM && self.rate.is_some() {
             return Err(format!(
                 "{at}: `rate` does not apply to tcp-stream; TCP runs as fast as it can"
             ));
         }
-        for (key, v) in [
-            ("message", &self.message),
-            ("response", &self.response),
-            ("rate", &self.rate),
-        ] {
-            if let Some(v) = v {
-                let ok = v
-                    .trim()
-                    .trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G'])
-                    .parse::<f64>()
-                    .is_ok_and(|n| n > 0.0);
-                if !ok {
-                    return Err(format!(
-                        "{at}: `{key} = {v:?}` is not a number with an optional k/M/G suffix"
-                    ));
-                }
-            }
-        }
+        // The probe's own check and the caps its server runs with: a suite accepted here is
+        // never refused by a probe after its tasks were launched.
+        let options = self.client_options().expect("a network test");
+        let request = options.to_request().map_err(|e| {
+            let e = e
+                .to_string()
+                .replace("--length", "`message`")
+                .replace("--response-size", "`response`")
+                .replace("--rate", "`rate`")
+                .replace("--time", "`duration`")
+                .replace("--omit", "`omit`");
+            format!("{at}: {e}")
+        })?;
+        RequestCaps::default()
+            .check(&request)
+            .map_err(|e| format!("{at}: {e}"))?;
         Ok(())
     }
 }
@@ -358,7 +394,70 @@ fn one() -> u32 {
     1
 }
 
+/// What flags (or another tool) change in a suite; every field left empty keeps the suite's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SuiteOverrides {
+    /// Replace the sizes.
+    pub sizes: Vec<String>,
+    /// Replace the tests with these kinds ([`TestSpec::from_flag`]).
+    pub tests: Vec<TestKind>,
+    /// Seconds of every network test.
+    pub duration: Option<f64>,
+    /// Receive wait of every bulk test.
+    pub receive_wait: Option<ReceiveWait>,
+    /// Repetitions.
+    pub repetitions: Option<u32>,
+    /// Items at once.
+    pub concurrency: Option<u32>,
+}
+
 impl Suite {
+    /// Applies `o` over this suite (not validated: call [`Suite::validate`] after).
+    pub fn apply(&mut self, o: &SuiteOverrides) {
+        if !o.sizes.is_empty() {
+            self.sizes.clone_from(&o.sizes);
+        }
+        if !o.tests.is_empty() {
+            self.tests = o.tests.iter().map(|&k| TestSpec::from_flag(k)).collect();
+        }
+        for t in &mut self.tests {
+            let bulk = t.kind.network().is_some_and(NetTestKind::is_bulk);
+            if let (Some(w), true) = (o.receive_wait, bulk) {
+                t.receive_wait = Some(w);
+            }
+            if let (Some(d), true) = (o.duration, t.kind.is_network()) {
+                t.duration = Some(d);
+            }
+        }
+        if let Some(n) = o.repetitions {
+            self.repetitions = n;
+        }
+        if let Some(c) = o.concurrency {
+            self.concurrency = c;
+        }
+    }
+
+    /// The suite in `file` (else [`Suite::default_suite`]) with `overrides` applied, validated,
+    /// and its sizes.
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`] or [`BenchError::InvalidSize`] naming the file, key and fix.
+    pub fn load(file: Option<&Path>, overrides: &SuiteOverrides) -> Result<(Suite, Vec<TaskSize>)> {
+        let mut suite = match file {
+            Some(path) => Suite::from_file(path)?,
+            None => Suite::default_suite(),
+        };
+        suite.apply(overrides);
+        let sizes = suite.validate().map_err(|e| match (e, file) {
+            (BenchError::Suite { path: None, why }, Some(p)) => BenchError::Suite {
+                path: Some(p.to_owned()),
+                why: format!("{why} (after the command line's changes)"),
+            },
+            (e, _) => e,
+        })?;
+        Ok((suite, sizes))
+    }
+
     /// The default suite: short tcp-stream, tcp-rr, udp-stream and a quick memprobe, three
     /// interleaved repetitions on a 1 vCPU / 2 GB size; about a minute on loopback.
     pub fn default_suite() -> Suite {
@@ -374,12 +473,12 @@ impl Suite {
             tests: vec![
                 TestSpec {
                     omit: Some(0.5),
-                    ..net(TestKind::TcpStream, 2.0)
+                    ..net(TestKind::TCP_STREAM, 2.0)
                 },
-                net(TestKind::TcpRr, 2.0),
+                net(TestKind::TCP_RR, 2.0),
                 TestSpec {
                     rate: Some("1G".into()),
-                    ..net(TestKind::UdpStream, 2.0)
+                    ..net(TestKind::UDP_STREAM, 2.0)
                 },
                 TestSpec {
                     quick: Some(true),
@@ -526,6 +625,32 @@ mod tests {
     }
 
     #[test]
+    fn flags_override_the_suite_where_they_apply() {
+        let o = SuiteOverrides {
+            tests: vec![TestKind::UDP_STREAM, TestKind::Memory, TestKind::TCP_STREAM],
+            duration: Some(3.0),
+            receive_wait: Some(ReceiveWait::Block),
+            repetitions: Some(2),
+            sizes: vec!["0.5x1".into()],
+            concurrency: None,
+        };
+        let (s, sizes) = Suite::load(None, &o).unwrap();
+        assert_eq!(sizes.len(), 1);
+        assert_eq!(s.repetitions, 2);
+        assert_eq!(s.tests[0].rate.as_deref(), Some("1G"));
+        assert_eq!(s.tests[1].quick, Some(true));
+        assert_eq!(s.tests[1].duration, None, "memory has no duration");
+        assert_eq!(s.tests[2].receive_wait, Some(ReceiveWait::Block));
+        assert_eq!(s.tests[2].duration, Some(3.0));
+        let bad = SuiteOverrides {
+            duration: Some(-5.0),
+            ..Default::default()
+        };
+        let e = Suite::load(None, &bad).unwrap_err().to_string();
+        assert!(e.contains("duration = -5"), "{e}");
+    }
+
+    #[test]
     fn an_unknown_key_is_named() {
         let err =
             parse("sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\ndurtion = 5\n").unwrap_err();
@@ -580,7 +705,27 @@ mod tests {
             ),
             (
                 "sizes=[\"1x2\"]\n[[test]]\nkind = \"quic\"\n",
-                "unknown variant",
+                "unknown test kind \"quic\"; use one of tcp-stream",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nmessage = \"1G\"\n",
+                "write size",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nmessage = \"0.0001\"\n",
+                "`message` \"0.0001\" is not a whole number",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"udp-rr\"\nrate = \"1e30\"\n",
+                "`rate` \"1e30\"",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = 1800\nomit = 10\n",
+                "over the server's cap",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nstreams = 100\nbidir = true\n",
+                "200 parallel streams",
             ),
         ] {
             let err = parse(text).unwrap_err().to_string();

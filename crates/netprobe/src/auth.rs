@@ -38,8 +38,7 @@ impl PreSharedKey {
 
     /// A fresh random 32-byte key, hex-encoded, as the controller uses per run.
     pub fn random_hex() -> String {
-        let bytes: [u8; 32] = rand::random();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        probe_core::contract::random_key_hex()
     }
 
     fn mac(&self, side: Side, client_nonce: &[u8; 32], server_nonce: &[u8; 32]) -> HmacSha256 {

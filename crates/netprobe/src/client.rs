@@ -17,7 +17,7 @@ use crate::report::{build_report, ReportContext};
 use crate::session::{self, DataSockets, End};
 
 /// Default control port (iperf3 uses 5201; ours differs so both can run side by side).
-pub const DEFAULT_PORT: u16 = 5301;
+pub const DEFAULT_PORT: u16 = probe_core::contract::NETPROBE_PORT;
 
 /// A client run: where, what, and how.
 #[derive(Debug, Clone)]

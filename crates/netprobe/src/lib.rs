@@ -54,6 +54,7 @@ pub use auth::PreSharedKey;
 pub use client::{run_test, ClientConfig, DEFAULT_PORT};
 pub use error::{NetError, Result};
 pub use limits::ServerLimits;
+pub use probe_core::contract::{ClientOptions, RequestCaps};
 pub use protocol::{Flow, ReceiveWait, SocketRequest, TestKind, TestRequest};
 pub use server::{serve, ServeSummary, ServerConfig};
 
@@ -71,40 +72,4 @@ pub async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
-}
-
-impl TestRequest {
-    /// A forward single-stream `tcp-stream` of `duration` with 128 KiB writes and 1 s intervals.
-    pub fn tcp_stream(duration: std::time::Duration) -> Self {
-        Self::new(TestKind::TcpStream, duration)
-    }
-
-    /// A request of `kind` with the defaults its test uses (iperf3's and sockperf's sizes).
-    pub fn new(kind: TestKind, duration: std::time::Duration) -> Self {
-        let (message_bytes, response_bytes, rate) = match kind {
-            TestKind::TcpStream => (128 * 1024, 0, None),
-            TestKind::UdpStream => (1400, 0, Some(1_000_000_000)),
-            TestKind::TcpRr | TestKind::UdpRr | TestKind::TcpCrr => (64, 64, None),
-        };
-        let duration_ms = duration.as_millis() as u64;
-        Self {
-            kind,
-            duration_ms,
-            omit_ms: 0,
-            interval_ms: 1000.min(duration_ms.max(100)),
-            streams: 1,
-            flow: Flow::Forward,
-            message_bytes,
-            response_bytes,
-            rate,
-            socket: SocketRequest {
-                no_delay: !matches!(kind, TestKind::TcpStream),
-                ..Default::default()
-            },
-            zerocopy: false,
-            server_cpus: Vec::new(),
-            receive_wait: ReceiveWait::Auto,
-            request_timeout_ms: 100,
-        }
-    }
 }

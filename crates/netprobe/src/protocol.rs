@@ -8,8 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use probe_core::contract::{
+    CpuTimes, Flow, ReceiveWait, Refusal, SocketReadback, SocketRequest, TcpInfoReadback, TestKind,
+    TestRequest,
+};
+
 /// Version of the control protocol; a server refuses any other.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
 pub const MAGIC: [u8; 8] = *b"NETPROBE";
@@ -73,172 +78,6 @@ pub enum Message {
     },
 }
 
-/// The test kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TestKind {
-    /// Bulk TCP.
-    TcpStream,
-    /// Bulk UDP at a rate.
-    UdpStream,
-    /// TCP request/response on persistent connections.
-    TcpRr,
-    /// UDP request/response.
-    UdpRr,
-    /// TCP connect, request, response, close.
-    TcpCrr,
-}
-
-impl TestKind {
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            TestKind::TcpStream => "tcp-stream",
-            TestKind::UdpStream => "udp-stream",
-            TestKind::TcpRr => "tcp-rr",
-            TestKind::UdpRr => "udp-rr",
-            TestKind::TcpCrr => "tcp-crr",
-        }
-    }
-
-    /// Whether the data plane is UDP.
-    pub fn is_udp(self) -> bool {
-        matches!(self, TestKind::UdpStream | TestKind::UdpRr)
-    }
-}
-
-/// Which way bulk data flows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Flow {
-    /// Client sends.
-    Forward,
-    /// Server sends (`--reverse`).
-    Reverse,
-    /// Both at once (`--bidir`), on separate connections.
-    Bidirectional,
-}
-
-/// How a bulk receiver waits for data when its socket is empty.
-///
-/// A receiver that sleeps must be woken, and the wake-up runs on the sender's side of the
-/// stack (on loopback, in the sender's own system call): on a 2-vCPU KVM guest a sleeping
-/// receiver held a 128 KiB-write TCP stream at 0.74x of one that polled. Polling costs the
-/// receiving side a core while it waits, so it is only chosen when every data thread of that
-/// side has a CPU of its own.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ReceiveWait {
-    /// Each side polls when its data threads fit its CPUs (affinity, cgroup quota and
-    /// `--cpus`), else blocks.
-    #[default]
-    Auto,
-    /// Poll: non-blocking reads for up to a short spin budget, then one blocking read.
-    Poll,
-    /// Always block in the kernel; the receiver's CPU time is then its true cost per byte.
-    Block,
-}
-
-/// Socket options the client asks both sides to set on data sockets.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SocketRequest {
-    /// `SO_SNDBUF` to request.
-    pub send_buffer_bytes: Option<u32>,
-    /// `SO_RCVBUF` to request.
-    pub recv_buffer_bytes: Option<u32>,
-    /// `TCP_MAXSEG`.
-    pub mss_bytes: Option<u32>,
-    /// `TCP_NODELAY`.
-    pub no_delay: bool,
-    /// `TCP_CONGESTION`.
-    pub congestion: Option<String>,
-}
-
-/// A test as the client asks for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TestRequest {
-    /// Kind.
-    pub kind: TestKind,
-    /// Measured window.
-    pub duration_ms: u64,
-    /// Warm-up excluded from the figures.
-    pub omit_ms: u64,
-    /// Interval sample length.
-    pub interval_ms: u64,
-    /// Parallel streams (connections or sockets).
-    pub streams: u32,
-    /// Direction for bulk tests.
-    pub flow: Flow,
-    /// Write size (TCP) or datagram payload (UDP).
-    pub message_bytes: u32,
-    /// Response size for request/response tests.
-    pub response_bytes: u32,
-    /// Target rate: bits/s for `udp-stream`, transactions/s for open-loop request/response.
-    pub rate: Option<u64>,
-    /// Socket options.
-    pub socket: SocketRequest,
-    /// sendfile/MSG_TRUNC data path.
-    pub zerocopy: bool,
-    /// CPUs the server should pin its data threads to.
-    pub server_cpus: Vec<u32>,
-    /// How bulk receivers on both sides wait for data.
-    pub receive_wait: ReceiveWait,
-    /// Per-request timeout for `udp-rr`.
-    pub request_timeout_ms: u64,
-}
-
-/// Why a server refused a request. Each names the cap or check so the user knows what to change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum Refusal {
-    /// Protocol versions differ.
-    #[error("protocol version {client} is not supported by this server (version {server}); use matching netprobe releases")]
-    UnsupportedVersion {
-        /// Client's.
-        client: u16,
-        /// Server's.
-        server: u16,
-    },
-    /// First frame was not a netprobe hello.
-    #[error("not a netprobe client (bad magic in the first frame)")]
-    BadMagic,
-    /// The server needs a key and got none.
-    #[error("this server requires a pre-shared key; pass --psk KEY or set NETPROBE_PSK")]
-    AuthRequired,
-    /// The key proof did not verify.
-    #[error("key proof failed: client and server have different keys")]
-    AuthFailed,
-    /// Duration + omit over the cap.
-    #[error("duration {requested_ms} ms (with warm-up) is over the server's cap of {cap_ms} ms; shorten --time/--omit or raise the server's --max-duration")]
-    Duration {
-        /// Requested.
-        requested_ms: u64,
-        /// Cap.
-        cap_ms: u64,
-    },
-    /// Too many streams.
-    #[error("{requested} parallel streams is over the server's cap of {cap}; lower -P or raise the server's --max-streams")]
-    Streams {
-        /// Requested.
-        requested: u32,
-        /// Cap.
-        cap: u32,
-    },
-    /// Rate too high (or unlimited when the server caps it).
-    #[error("UDP rate {requested} bit/s (0 = unlimited) is over the server's cap of {cap} bit/s; lower --rate or raise the server's --max-rate")]
-    Rate {
-        /// Requested (0 = unlimited).
-        requested: u64,
-        /// Cap.
-        cap: u64,
-    },
-    /// Too many tests at once.
-    #[error("the server already runs {cap} tests, its cap; retry later or raise the server's --max-tests")]
-    Busy {
-        /// Cap.
-        cap: u32,
-    },
-    /// Any other invalid parameter.
-    #[error("invalid request: {0}")]
-    Invalid(String),
-}
-
 /// Per-stream measurements from one side.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamSide {
@@ -248,15 +87,10 @@ pub struct StreamSide {
     pub received_bytes: u64,
     /// Bytes received per interval of the window.
     pub interval_bytes: Vec<u64>,
-    /// Socket options read back: send buffer, receive buffer, MSS (0 = unknown).
-    pub socket: [u64; 3],
-    /// No-delay read back.
-    pub no_delay: bool,
-    /// Congestion control read back.
-    pub congestion: Option<String>,
-    /// TCP_INFO of this side's socket at the end: retrans, srtt ns, rttvar ns, cwnd, mss, pmtu,
-    /// delivery rate bit/s (0 = unknown).
-    pub tcp_info: Option<[u64; 7]>,
+    /// Socket options read back.
+    pub socket: SocketReadback,
+    /// TCP_INFO of this side's socket at the end (TCP on Linux).
+    pub tcp_info: Option<TcpInfoReadback>,
     /// Whether this side sent on the stream.
     pub sender: bool,
     /// The receiver saw the stream end before the window closed.
@@ -272,8 +106,8 @@ pub struct SideResult {
     pub streams: Vec<StreamSide>,
     /// UDP receiver counts: received, lost, duplicates, out of order, jitter ns.
     pub udp: Option<UdpCounts>,
-    /// Data-thread CPU time: user, system.
-    pub cpu_ns: [u64; 2],
+    /// Data-thread CPU time.
+    pub cpu: CpuTimes,
     /// Data threads' pinning as applied.
     pub pinned_cpus: Vec<u32>,
     /// UDP datagrams this side sent.

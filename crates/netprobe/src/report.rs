@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use probe_core::report::{
     CpuUsage, Direction, IntervalSample, LatencyMetrics, LoadMode, Role, SocketSettings,
-    StreamResult, TcpInfoSnapshot, Throughput, UdpMetrics,
+    StreamResult, Throughput, UdpMetrics,
 };
 use probe_core::{HostFacts, Report};
 
@@ -38,26 +38,7 @@ fn direction_of_sender(sender: End) -> Direction {
 }
 
 fn socket_settings(s: &StreamSide) -> SocketSettings {
-    let nz = |v: u64| (v > 0).then_some(v);
-    SocketSettings {
-        send_buffer_bytes: nz(s.socket[0]),
-        recv_buffer_bytes: nz(s.socket[1]),
-        mss_bytes: nz(s.socket[2]),
-        no_delay: Some(s.no_delay),
-        congestion: s.congestion.clone(),
-    }
-}
-
-fn tcp_info(a: &[u64; 7]) -> TcpInfoSnapshot {
-    TcpInfoSnapshot {
-        total_retransmits: a[0],
-        srtt_ns: a[1],
-        rttvar_ns: a[2],
-        snd_cwnd_segments: a[3],
-        snd_mss_bytes: a[4],
-        pmtu_bytes: a[5],
-        delivery_rate_bits_per_sec: (a[6] > 0).then_some(a[6]),
-    }
+    s.socket.clone().into()
 }
 
 fn bits_per_sec(bytes: u64, ns: u64) -> f64 {
@@ -70,13 +51,13 @@ fn bits_per_sec(bytes: u64, ns: u64) -> f64 {
 
 fn cpu_usage(side: Role, result: &SideResult, effective_cpus: f64) -> CpuUsage {
     let wall_ns = result.measured_ns;
-    let used = (result.cpu_ns[0] + result.cpu_ns[1]) as f64;
+    let used = (result.cpu.user_ns + result.cpu.system_ns) as f64;
     let share =
         (wall_ns > 0 && effective_cpus > 0.0).then(|| used / (wall_ns as f64 * effective_cpus));
     CpuUsage {
         side,
-        user_ns: result.cpu_ns[0],
-        system_ns: result.cpu_ns[1],
+        user_ns: result.cpu.user_ns,
+        system_ns: result.cpu.system_ns,
         wall_ns,
         share_of_quota: share.filter(|s| s.is_finite()),
     }
@@ -140,7 +121,7 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
                             bits_per_sec: bits_per_sec(r.received_bytes, window_ns),
                             sender_socket: sent.map(socket_settings),
                             receiver_socket: Some(socket_settings(r)),
-                            sender_tcp_info: sent.and_then(|s| s.tcp_info.as_ref()).map(tcp_info),
+                            sender_tcp_info: sent.and_then(|s| s.tcp_info).map(Into::into),
                         }
                     })
                     .collect();

@@ -11,7 +11,8 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use crate::data::rr::{self, RrOutcome};
 use crate::data::{tag_of, tcp_stream, udp_stream, Window, HEADER_BYTES};
 use crate::protocol::{
-    Flow, ReceiveWait, SideResult, SocketRequest, StreamSide, TestKind, TestRequest, UdpCounts,
+    Flow, ReceiveWait, SideResult, SocketReadback, SocketRequest, StreamSide, TcpInfoReadback,
+    TestKind, TestRequest, UdpCounts,
 };
 use crate::sys::{self, CpuTime};
 
@@ -239,30 +240,20 @@ fn readback(stream: &TcpStream, index: u32, sender: bool) -> StreamSide {
     let sock = SockRef::from(stream);
     StreamSide {
         index,
-        socket: [
-            sock.send_buffer_size().unwrap_or(0) as u64,
-            sock.recv_buffer_size().unwrap_or(0) as u64,
-            sock.tcp_mss().unwrap_or(0) as u64,
-        ],
-        no_delay: sock.tcp_nodelay().unwrap_or(false),
-        congestion: sys::congestion(&sock),
+        socket: SocketReadback {
+            send_buffer_bytes: sock.send_buffer_size().ok().map(|b| b as u64),
+            recv_buffer_bytes: sock.recv_buffer_size().ok().map(|b| b as u64),
+            mss_bytes: sock.tcp_mss().ok().map(u64::from),
+            no_delay: sock.tcp_nodelay().ok(),
+            congestion: sys::congestion(&sock),
+        },
         sender,
         ..Default::default()
     }
 }
 
-fn tcp_info_array(stream: &TcpStream) -> Option<[u64; 7]> {
-    sys::tcp_info(stream.as_raw_fd()).map(|i| {
-        [
-            i.total_retransmits,
-            i.srtt_ns,
-            i.rttvar_ns,
-            i.snd_cwnd_segments,
-            i.snd_mss_bytes,
-            i.pmtu_bytes,
-            i.delivery_rate_bits_per_sec.unwrap_or(0),
-        ]
-    })
+fn tcp_info(stream: &TcpStream) -> Option<TcpInfoReadback> {
+    sys::tcp_info(stream.as_raw_fd())
 }
 
 /// What one data thread produced.
@@ -334,7 +325,7 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                 side.interval_bytes = got.interval_bytes;
                 side.ended_early = got.ended_early;
             }
-            side.tcp_info = tcp_info_array(s);
+            side.tcp_info = tcp_info(s);
             out.stream = Some(side);
         }
         TestKind::TcpRr => {
@@ -354,7 +345,7 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                 rr::tcp_echo(s, &mut request, &mut response, ctx.stop_serving)?;
             }
             let mut side = readback(s, ds.index, ctx.is_client);
-            side.tcp_info = tcp_info_array(s);
+            side.tcp_info = tcp_info(s);
             out.stream = Some(side);
         }
         _ => {}
@@ -559,8 +550,8 @@ pub(crate) fn run_side(
     };
     for result in results {
         let t = result?;
-        output.side.cpu_ns[0] += t.cpu.user_ns;
-        output.side.cpu_ns[1] += t.cpu.system_ns;
+        output.side.cpu.user_ns += t.cpu.user_ns;
+        output.side.cpu.system_ns += t.cpu.system_ns;
         output.side.udp_sent += t.udp_sent;
         output.side.udp_skipped += t.udp_skipped;
         output.side.receivers_polled |= t.polled;

@@ -85,4 +85,25 @@ pub enum CoreError {
         /// What the sample measured.
         what: String,
     },
+    /// A quantity (`128K`, `1G`) could not be parsed.
+    #[error("{text:?} {why}")]
+    Quantity {
+        /// As written.
+        text: String,
+        /// What is wrong, with an example of a valid one.
+        why: String,
+    },
+    /// A probe option has a value no probe accepts.
+    #[error("{option} {value:?} {why}")]
+    InvalidOption {
+        /// The flag (`--length`), as in `netprobe client --help`.
+        option: &'static str,
+        /// As given.
+        value: String,
+        /// What is wrong and the valid range.
+        why: String,
+    },
+    /// The options make a request a netprobe server would refuse.
+    #[error(transparent)]
+    InvalidRequest(crate::contract::Refusal),
 }

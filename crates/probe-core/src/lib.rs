@@ -5,6 +5,8 @@
 //! carried the task's output (a pipe, `docker logs`, CloudWatch Logs), decodes it, and merges many
 //! reports into one summary. This crate holds everything both sides agree on:
 //!
+//! * [`contract`]: what probes and controller agree on: test kinds, the request and its one
+//!   check, probe options and arguments, quantities, the server's port and readiness line.
 //! * [`report`]: the versioned result model. Field names carry their unit (`_ns`, `_bytes`,
 //!   `_bits_per_sec`); values that do not exist are absent, never `null`, `NaN` or infinite.
 //! * [`histogram`]: [`LatencyHistogram`], an HdrHistogram of nanoseconds serialized as base64 of the
@@ -35,6 +37,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod contract;
 pub mod error;
 pub mod histogram;
 pub mod host;

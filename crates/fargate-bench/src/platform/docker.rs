@@ -20,12 +20,13 @@ use crate::sizes::TaskSize;
 pub const RUN_LABEL: &str = "fargate-bench.run";
 
 /// netprobe's default control port.
-const SERVER_PORT: u16 = 5301;
+const SERVER_PORT: u16 = probe_core::contract::NETPROBE_PORT;
 
 fn err(what: String) -> BenchError {
     BenchError::Backend {
         backend: "docker",
         what,
+        source: None,
     }
 }
 
@@ -237,7 +238,6 @@ impl Platform for DockerPlatform {
         }
         args.push(image);
         args.extend(spec.args.iter().map(String::as_str));
-        args.extend(["--run-id", &spec.run_id]);
         docker(&args, &spec.env).await?;
         let id = TaskId(name);
         self.tasks
@@ -267,7 +267,7 @@ impl Platform for DockerPlatform {
                 .logs(task)
                 .await?
                 .iter()
-                .any(|l| l.contains("listening on"));
+                .any(|l| probe_core::contract::is_server_ready_line(l));
             if running && listening && !ip.is_empty() {
                 return Ok(format!("{ip}:{SERVER_PORT}"));
             }

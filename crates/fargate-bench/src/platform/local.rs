@@ -41,6 +41,7 @@ fn err(what: String) -> BenchError {
     BenchError::Backend {
         backend: "local",
         what,
+        source: None,
     }
 }
 
@@ -159,7 +160,6 @@ impl Platform for LocalPlatform {
                 ]);
             }
         }
-        args.extend(["--run-id".into(), spec.run_id.clone()]);
         let mut child = Command::new(program)
             .args(&args)
             .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -204,7 +204,7 @@ impl Platform for LocalPlatform {
                     .lock()
                     .expect("lines")
                     .iter()
-                    .any(|l| l.contains("listening on"));
+                    .any(|l| probe_core::contract::is_server_ready_line(l));
                 (t.port, listening, t.child.try_wait().ok().flatten())
             };
             let port = port.ok_or_else(|| err(format!("task {} is not a server", task.0)))?;

@@ -61,19 +61,7 @@ struct Args {
 }
 
 fn parse_bytes(text: &str, flag: &str) -> Result<u64> {
-    let t = text.trim();
-    let (digits, mult) = match t.chars().last() {
-        Some('k' | 'K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('m' | 'M') => (&t[..t.len() - 1], 1 << 20),
-        Some('g' | 'G') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: u64 = digits
-        .parse()
-        .with_context(|| format!("{flag} {text:?} is not a size like 512M or 2G"))?;
-    n.checked_mul(mult)
-        .filter(|v| *v > 0)
-        .with_context(|| format!("{flag} {text:?} is out of range"))
+    probe_core::contract::quantity::parse_bytes(text).with_context(|| flag.to_owned())
 }
 
 fn config(args: Args) -> Result<(MemConfig, bool)> {

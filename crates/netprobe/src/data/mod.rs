@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::sys::RecvFlags;
 
 /// Bytes every request/response and UDP datagram starts with: tag, sequence number, send time.
-pub(crate) const HEADER_BYTES: usize = 24;
+pub(crate) const HEADER_BYTES: usize = probe_core::contract::DATA_HEADER_BYTES as usize;
 
 /// How long a sender keeps going past the window so the receiver's window is always full.
 pub(crate) const SEND_TAIL: Duration = Duration::from_millis(100);

@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use probe_core::report::TcpInfoSnapshot;
+use probe_core::contract::TcpInfoReadback;
 
 use super::{CpuTime, RecvFlags};
 
@@ -15,7 +15,7 @@ fn unsupported(what: &str) -> io::Error {
     )
 }
 
-pub(crate) fn tcp_info(_fd: RawFd) -> Option<TcpInfoSnapshot> {
+pub(crate) fn tcp_info(_fd: RawFd) -> Option<TcpInfoReadback> {
     None
 }
 

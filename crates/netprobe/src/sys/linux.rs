@@ -4,13 +4,13 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use probe_core::report::TcpInfoSnapshot;
+use probe_core::contract::TcpInfoReadback;
 
 use super::{CpuTime, RecvFlags};
 
 /// Reads `TCP_INFO`. The kernel's struct grows over releases, so fields are read at their fixed
 /// offsets from a zeroed buffer, and only when the returned length covers them.
-pub(crate) fn tcp_info(fd: RawFd) -> Option<TcpInfoSnapshot> {
+pub(crate) fn tcp_info(fd: RawFd) -> Option<TcpInfoReadback> {
     let mut buf = [0u8; 256];
     let mut len = buf.len() as libc::socklen_t;
     // SAFETY: `buf` is writable for `len` bytes and `len` points to a valid socklen_t.
@@ -41,7 +41,7 @@ pub(crate) fn tcp_info(fd: RawFd) -> Option<TcpInfoSnapshot> {
     const SND_CWND: usize = 80;
     const TOTAL_RETRANS: usize = 100;
     const DELIVERY_RATE: usize = 160;
-    Some(TcpInfoSnapshot {
+    Some(TcpInfoReadback {
         total_retransmits: u64::from(u32_at(TOTAL_RETRANS)?),
         srtt_ns: u64::from(u32_at(RTT_US)?) * 1_000,
         rttvar_ns: u64::from(u32_at(RTTVAR_US)?) * 1_000,

@@ -1,22 +1,17 @@
 //! Flags, validated into a command before any work starts.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use fargate_bench::command::{self, RunRequest};
 use fargate_bench::export::{exporter, Format};
-use fargate_bench::merge::{self, Summary};
-use fargate_bench::platform::docker::DockerPlatform;
-use fargate_bench::platform::ecs::settings::EcsSettings;
-use fargate_bench::platform::ecs::EcsPlatform;
-use fargate_bench::platform::local::LocalPlatform;
-use fargate_bench::platform::Platform;
-use fargate_bench::sizes::{all_sizes, Arch, PriceTable};
-use fargate_bench::suite::{ReceiveWait, TestKind, TestSpec};
-use fargate_bench::{runner, store, BenchError, Suite};
+use fargate_bench::merge::Summary;
+use fargate_bench::platform::ecs::settings::{EcsOverrides, EcsSettings};
+use fargate_bench::sizes::{all_sizes, Arch, Prices};
+use fargate_bench::suite::{receive_wait_parser, ReceiveWait, SuiteOverrides, TestKind};
+use fargate_bench::{backend, runner, store, Backend, BackendConfig, BenchError, Suite};
 
 /// Measure network and memory performance of containers where they run: AWS ECS Fargate,
 /// any Docker host, or this machine.
@@ -52,16 +47,6 @@ enum Command {
     Compare(CompareArgs),
     /// Stop and list tasks a run left behind.
     Cleanup(Box<CleanupArgs>),
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Backend {
-    /// Child processes on this machine (no cloud, no Docker).
-    Local,
-    /// Containers on this machine's Docker engine.
-    Docker,
-    /// AWS ECS Fargate.
-    Ecs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -102,7 +87,7 @@ struct RunArgs {
     #[arg(long = "size", value_name = "SIZE")]
     sizes: Vec<String>,
     /// Test kind (repeatable); replaces the suite's tests.
-    #[arg(long = "test", value_enum)]
+    #[arg(long = "test", value_parser = TestKind::value_parser())]
     tests: Vec<TestKind>,
     /// Seconds per network test.
     #[arg(long)]
@@ -110,7 +95,7 @@ struct RunArgs {
     /// How tcp-stream and udp-stream receivers wait for data. `auto` (netprobe's default)
     /// polls where each data thread has a whole CPU, never on fractional-vCPU sizes; `block`
     /// makes receiver CPU time the true cost per byte.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = receive_wait_parser())]
     receive_wait: Option<ReceiveWait>,
     /// Repetitions of each test on each size (interleaved).
     #[arg(long, short = 'n')]
@@ -144,7 +129,7 @@ struct RunArgs {
 }
 
 /// Probe images for the docker (and ECS) backends.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct ImageArgs {
     /// netprobe image [docker default: netprobe:latest, built by scripts/build-images.sh;
     /// ecs: the ECR URI from the config file].
@@ -198,50 +183,23 @@ pub(crate) struct EcsArgs {
 }
 
 impl EcsArgs {
-    /// Settings from, in rising precedence: the suite's `[ecs]` table, the config file, flags.
-    fn settings(
-        &self,
-        images: &ImageArgs,
-        region: Option<&str>,
-        from_suite: Option<&EcsSettings>,
-    ) -> Result<EcsSettings> {
-        let mut s = match (&self.ecs_config, from_suite) {
-            (Some(p), _) => EcsSettings::from_file(p)?,
-            (None, Some(suite)) => suite.clone(),
-            (None, None) => EcsSettings {
-                cpu_architecture: "X86_64".into(),
-                capacity_provider: "FARGATE".into(),
-                ..Default::default()
-            },
-        };
-        let set = |field: &mut String, v: &Option<String>| {
-            if let Some(v) = v {
-                field.clone_from(v);
-            }
-        };
-        set(&mut s.cluster, &self.cluster);
-        set(&mut s.subnet, &self.subnet);
-        set(&mut s.execution_role_arn, &self.execution_role_arn);
-        set(&mut s.log_group, &self.log_group);
-        set(&mut s.cpu_architecture, &self.cpu_architecture);
-        set(&mut s.capacity_provider, &self.capacity_provider);
-        set(&mut s.netprobe_image, &images.netprobe_image);
-        set(&mut s.memprobe_image, &images.memprobe_image);
-        if !self.security_groups.is_empty() {
-            s.security_groups.clone_from(&self.security_groups);
+    fn overrides(&self, images: &ImageArgs, region: Option<&str>) -> EcsOverrides {
+        EcsOverrides {
+            config_file: self.ecs_config.clone(),
+            cluster: self.cluster.clone(),
+            subnet: self.subnet.clone(),
+            security_groups: self.security_groups.clone(),
+            assign_public_ip: self.assign_public_ip,
+            execution_role_arn: self.execution_role_arn.clone(),
+            log_group: self.log_group.clone(),
+            cpu_architecture: self.cpu_architecture.clone(),
+            capacity_provider: self.capacity_provider.clone(),
+            netprobe_image: images.netprobe_image.clone(),
+            memprobe_image: images.memprobe_image.clone(),
+            region: region.map(str::to_owned),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
         }
-        s.assign_public_ip |= self.assign_public_ip;
-        if let Some(r) = region {
-            s.region = Some(r.to_owned());
-        }
-        if self.profile.is_some() {
-            s.profile.clone_from(&self.profile);
-        }
-        if self.endpoint_url.is_some() {
-            s.endpoint_url.clone_from(&self.endpoint_url);
-        }
-        s.validate()?;
-        Ok(s)
     }
 }
 
@@ -284,87 +242,34 @@ pub(crate) struct CleanupArgs {
     ecs: EcsArgs,
 }
 
-async fn docker_platform(images: &ImageArgs) -> Result<DockerPlatform> {
-    let netprobe = images
-        .netprobe_image
-        .as_deref()
-        .unwrap_or("netprobe:latest");
-    let memprobe = images
-        .memprobe_image
-        .as_deref()
-        .unwrap_or("memprobe:latest");
-    Ok(DockerPlatform::new(netprobe, memprobe).await?)
-}
-
-/// `--dry-run`: the task definitions and RunTask requests of the plan, as JSON, no AWS call.
-fn dry_run(plan: &runner::RunPlan, settings: &EcsSettings, region: &str) -> Result<()> {
-    let mut definitions = std::collections::BTreeMap::new();
-    let mut runs = Vec::new();
-    for (spec, _) in runner::preview_specs(plan) {
-        let (def, run) = EcsPlatform::preview(settings, region, &spec);
-        definitions.insert(def.family.clone(), def);
-        runs.push(run);
-    }
-    let doc = serde_json::json!({
-        "register_task_definition": definitions.values().collect::<Vec<_>>(),
-        "run_task": runs,
-    });
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &doc)?;
-    writeln!(out)?;
-    Ok(())
-}
-
-/// Prices to apply.
-pub(crate) struct Pricing {
-    table: PriceTable,
-    region: String,
-    arch: Arch,
-}
-
-impl Pricing {
-    fn from_args(a: &PriceArgs) -> Result<Pricing> {
-        let table = match &a.prices {
-            Some(p) => PriceTable::from_toml(p)?,
-            None => PriceTable::default(),
-        };
-        let arch = match a.arch {
-            ArchArg::X86 => Arch::X86,
-            ArchArg::Arm => Arch::Arm,
-        };
-        let region = a.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
-        // Fail now, not after an hour of measuring.
-        table.hourly(&region, arch, all_sizes()[0])?;
-        Ok(Pricing {
-            table,
-            region,
-            arch,
-        })
-    }
+fn prices(a: &PriceArgs) -> Result<Prices> {
+    let arch = match a.arch {
+        ArchArg::X86 => Arch::X86,
+        ArchArg::Arm => Arch::Arm,
+    };
+    Ok(Prices::new(a.prices.as_deref(), a.region.as_deref(), arch)?)
 }
 
 /// A validated command.
 pub(crate) enum Validated {
     Run {
-        plan: Box<runner::RunPlan>,
-        backend: Backend,
-        probe_dir: Option<PathBuf>,
-        images: ImageArgs,
-        ecs: Box<Option<EcsSettings>>,
+        request: Box<RunRequest>,
         dry_run: bool,
-        pricing: Pricing,
         format: Format,
         output: String,
     },
     Report {
         dir: PathBuf,
-        pricing: Pricing,
+        prices: Prices,
         format: Format,
         output: String,
     },
-    Sizes(Pricing),
+    Sizes(Prices),
     Compare(CompareArgs),
-    Cleanup(Box<CleanupArgs>),
+    Cleanup {
+        backend: Box<BackendConfig>,
+        run: Option<String>,
+    },
 }
 
 impl Args {
@@ -373,94 +278,85 @@ impl Args {
             Command::Run(a) => validate_run(*a)?,
             Command::Report(a) => Validated::Report {
                 dir: a.dir,
-                pricing: Pricing::from_args(&a.prices)?,
+                prices: prices(&a.prices)?,
                 format: a.output.format,
                 output: a.output.output,
             },
-            Command::Sizes(a) => Validated::Sizes(Pricing::from_args(&a)?),
+            Command::Sizes(a) => Validated::Sizes(prices(&a)?),
             Command::Compare(a) => Validated::Compare(a),
-            Command::Cleanup(a) => Validated::Cleanup(a),
+            Command::Cleanup(a) => {
+                let a = *a;
+                let ecs = match a.backend {
+                    Backend::Ecs => Some(EcsSettings::resolve(
+                        &a.ecs.overrides(&ImageArgs::default(), a.region.as_deref()),
+                        None,
+                        true,
+                    )?),
+                    _ => None,
+                };
+                Validated::Cleanup {
+                    backend: Box::new(BackendConfig {
+                        backend: a.backend,
+                        probe_dir: a.probe_dir,
+                        netprobe_image: None,
+                        memprobe_image: None,
+                        ecs,
+                    }),
+                    run: a.run,
+                }
+            }
         })
     }
 }
 
 fn validate_run(a: RunArgs) -> Result<Validated> {
-    let mut suite = match &a.suite {
-        Some(path) => Suite::from_file(path)?,
-        None => Suite::default_suite(),
+    let overrides = SuiteOverrides {
+        sizes: a.sizes.clone(),
+        tests: a.tests.clone(),
+        duration: a.duration,
+        receive_wait: a.receive_wait,
+        repetitions: a.repetitions,
+        concurrency: a.concurrency,
     };
-    if !a.sizes.is_empty() {
-        suite.sizes = a.sizes.clone();
-    }
-    if !a.tests.is_empty() {
-        suite.tests = a
-            .tests
-            .iter()
-            .map(|&kind| {
-                let mut t = TestSpec::new(kind);
-                if kind == TestKind::Memory {
-                    t.quick = Some(true);
-                } else if kind == TestKind::UdpStream {
-                    t.rate = Some("1G".into());
-                }
-                t
-            })
-            .collect();
-    }
-    if let Some(w) = a.receive_wait {
-        for t in suite
-            .tests
-            .iter_mut()
-            .filter(|t| matches!(t.kind, TestKind::TcpStream | TestKind::UdpStream))
-        {
-            t.receive_wait = Some(w);
-        }
-    }
-    if let Some(d) = a.duration {
-        for t in suite.tests.iter_mut().filter(|t| t.kind.is_network()) {
-            t.duration = Some(d);
-        }
-    }
-    if let Some(n) = a.repetitions {
-        suite.repetitions = n;
-    }
-    if let Some(c) = a.concurrency {
-        suite.concurrency = c;
-    }
-    let sizes = suite.validate()?;
+    let (suite, sizes) = Suite::load(a.suite.as_deref(), &overrides)?;
     if let Some(dir) = &a.resume {
         store::load(dir)?; // a clear error now if it is not a results directory
     }
-    if a.ecs.dry_run && !matches!(a.backend, Backend::Ecs) {
+    if a.ecs.dry_run && a.backend != Backend::Ecs {
         bail!(
             "--dry-run prints the ECS task definitions and RunTask requests, so it needs \
              --backend ecs; the local and docker backends have nothing to preview"
         );
     }
     let ecs = match a.backend {
-        Backend::Ecs => Some(a.ecs.settings(
-            &a.images,
-            a.prices.region.as_deref(),
+        Backend::Ecs => Some(EcsSettings::resolve(
+            &a.ecs.overrides(&a.images, a.prices.region.as_deref()),
             suite.ecs.as_ref(),
+            false,
         )?),
         _ => None,
     };
-    let ready = if ecs.is_some() { 300 } else { 30 };
-    Ok(Validated::Run {
-        plan: Box::new(runner::RunPlan {
-            suite,
-            sizes,
-            results_root: a.results,
-            resume: a.resume,
-            server_ready_timeout: Duration::from_secs(ready),
-            progress: !a.no_progress,
-        }),
+    let backend = BackendConfig {
         backend: a.backend,
         probe_dir: a.probe_dir,
-        images: a.images,
-        ecs: Box::new(ecs),
+        netprobe_image: a.images.netprobe_image,
+        memprobe_image: a.images.memprobe_image,
+        ecs,
+    };
+    Ok(Validated::Run {
+        request: Box::new(RunRequest {
+            plan: runner::RunPlan {
+                suite,
+                sizes,
+                results_root: a.results,
+                resume: a.resume,
+                server_ready_timeout: backend.server_ready_timeout(),
+                progress: !a.no_progress,
+            },
+            backend,
+            prices: prices(&a.prices)?,
+        }),
         dry_run: a.ecs.dry_run,
-        pricing: Pricing::from_args(&a.prices)?,
         format: a.output.format,
         output: a.output.output,
     })
@@ -481,156 +377,82 @@ fn write_report(summary: &Summary, format: Format, output: &str) -> Result<()> {
     Ok(())
 }
 
-fn summarize(dir: &Path, pricing: &Pricing) -> Result<Summary> {
-    let (meta, records) = store::load(dir)?;
-    Ok(merge::summarize(
-        &meta,
-        &records,
-        Some((&pricing.table, &pricing.region, pricing.arch)),
-    ))
-}
-
-async fn run_on<P: Platform>(
-    platform: P,
-    plan: runner::RunPlan,
-    pricing: &Pricing,
-    format: Format,
-    output: &str,
-) -> Result<()> {
-    let outcome = runner::run(Arc::new(platform), plan, shutdown_signal()).await?;
-    let summary = merge::summarize(
-        &outcome.meta,
-        &outcome.records,
-        Some((&pricing.table, &pricing.region, pricing.arch)),
-    );
-    write_report(&summary, format, output)?;
-    if !summary.failures.is_empty() {
-        return Err(BenchError::ItemsFailed {
-            failed: summary.failures.len(),
-            total: summary.failures.len() + summary.items_ok as usize,
-            dir: outcome.dir,
-        }
-        .into());
-    }
-    eprintln!("results: {}", outcome.dir.display());
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
     Ok(())
 }
 
 pub(crate) async fn execute(command: Validated) -> Result<()> {
     match command {
         Validated::Run {
-            plan,
-            backend,
-            probe_dir,
-            images,
-            ecs,
-            dry_run: dry,
-            pricing,
+            request,
+            dry_run,
             format,
             output,
-        } => match backend {
-            Backend::Local => {
-                let platform = LocalPlatform::new(probe_dir.as_deref())?;
-                run_on(platform, *plan, &pricing, format, &output).await
+        } => {
+            if dry_run {
+                let settings = request.backend.ecs.as_ref().expect("validated for ecs");
+                let region = settings.region.as_deref().unwrap_or(&request.prices.region);
+                return print_json(&fargate_bench::dry_run::document(
+                    &request.plan,
+                    settings,
+                    region,
+                ));
             }
-            Backend::Docker => {
-                let platform = docker_platform(&images).await?;
-                run_on(platform, *plan, &pricing, format, &output).await
-            }
-            Backend::Ecs => {
-                let settings = ecs.expect("validated for ecs");
-                if dry {
-                    return dry_run(
-                        &plan,
-                        &settings,
-                        settings.region.as_deref().unwrap_or(&pricing.region),
-                    );
-                }
-                let platform = EcsPlatform::new(settings).await?;
-                run_on(platform, *plan, &pricing, format, &output).await
-            }
-        },
+            let report = command::run(*request, shutdown_signal()).await?;
+            write_report(&report.summary, format, &output)?;
+            report.all_ok()?;
+            eprintln!("results: {}", report.dir.display());
+            Ok(())
+        }
         Validated::Report {
             dir,
-            pricing,
+            prices,
             format,
             output,
-        } => write_report(&summarize(&dir, &pricing)?, format, &output),
-        Validated::Sizes(pricing) => {
+        } => write_report(
+            &command::summarize_dir(&dir, Some(&prices))?,
+            format,
+            &output,
+        ),
+        Validated::Sizes(prices) => {
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
                 "{:<10} {:>5} {:>8} {:>10}   ({} {:?}, prices as of {})",
-                "size", "vCPU", "GB", "USD/hour", pricing.region, pricing.arch, pricing.table.as_of
+                "size", "vCPU", "GB", "USD/hour", prices.region, prices.arch, prices.table.as_of
             )?;
             for s in all_sizes() {
-                let price = pricing.table.hourly(&pricing.region, pricing.arch, s)?;
                 writeln!(
                     out,
                     "{:<10} {:>5} {:>8} {:>10.5}",
                     s.to_string(),
                     s.vcpu(),
                     s.memory_gb(),
-                    price
+                    prices.hourly(s)?
                 )?;
             }
             Ok(())
         }
         Validated::Compare(a) => {
-            let pricing = Pricing::from_args(&PriceArgs {
-                region: None,
-                arch: ArchArg::X86,
-                prices: None,
-            })?;
             let changes = fargate_bench::compare::compare(
-                &summarize(&a.a, &pricing)?,
-                &summarize(&a.b, &pricing)?,
+                &command::summarize_dir(&a.a, None)?,
+                &command::summarize_dir(&a.b, None)?,
             );
             if changes.is_empty() {
                 bail!("the two runs share no metric (different tests or sizes)");
             }
-            let mut out = std::io::stdout().lock();
             if a.json {
-                serde_json::to_writer_pretty(&mut out, &changes)?;
-                writeln!(out)?;
-            } else {
-                fargate_bench::compare::write_table(&changes, &mut out)?;
+                return print_json(&changes);
             }
+            let mut out = std::io::stdout().lock();
+            fargate_bench::compare::write_table(&changes, &mut out)?;
             Ok(())
         }
-        Validated::Cleanup(a) => {
-            let stopped = match a.backend {
-                Backend::Local => {
-                    let platform = LocalPlatform::new(a.probe_dir.as_deref())?;
-                    platform.stop_run(a.run.as_deref()).await?
-                }
-                Backend::Docker => {
-                    let platform = docker_platform(&ImageArgs {
-                        netprobe_image: None,
-                        memprobe_image: None,
-                    })
-                    .await;
-                    // Cleanup must work even when the images are gone.
-                    match platform {
-                        Ok(p) => p.stop_run(a.run.as_deref()).await?,
-                        Err(_) => DockerPlatform::stop_run_without_images(a.run.as_deref()).await?,
-                    }
-                }
-                Backend::Ecs => {
-                    let settings = a.ecs.settings(
-                        &ImageArgs {
-                            netprobe_image: Some("unused".into()),
-                            memprobe_image: Some("unused".into()),
-                        },
-                        a.region.as_deref(),
-                        None,
-                    )?;
-                    EcsPlatform::new(settings)
-                        .await?
-                        .stop_run(a.run.as_deref())
-                        .await?
-                }
-            };
+        Validated::Cleanup { backend, run } => {
+            let stopped = backend::cleanup(&backend, run.as_deref()).await?;
             if stopped.is_empty() {
                 eprintln!("nothing left running");
             }
@@ -665,17 +487,8 @@ pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// 2 for usage and setup errors, 1 for measurement failures and interruptions.
+/// The library decides: 2 for usage and setup errors, 1 for measurement failures.
 pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
-    match e.downcast_ref::<BenchError>() {
-        Some(
-            BenchError::InvalidSize { .. }
-            | BenchError::Suite { .. }
-            | BenchError::Prices { .. }
-            | BenchError::UnknownRegion { .. }
-            | BenchError::ProbeNotFound { .. }
-            | BenchError::NotAResultsDir { .. },
-        ) => 2,
-        _ => 1,
-    }
+    e.downcast_ref::<BenchError>()
+        .map_or(1, BenchError::exit_code)
 }

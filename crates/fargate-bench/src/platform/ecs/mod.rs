@@ -3,29 +3,30 @@
 //! its ENI attachment, results from CloudWatch Logs, every task tagged with the run id and
 //! stopped on exit, error and Ctrl-C.
 
+mod logs;
+mod register;
+mod sdk;
 pub mod settings;
 pub mod taskdef;
+
+use sdk::{aws_err, err};
+pub use sdk::{is_throttling, sdk_config};
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, Compatibility,
-    ContainerDefinition, ContainerOverride, CpuArchitecture, DesiredStatus, KeyValuePair,
-    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, OsFamily, RuntimePlatform, Tag,
-    TaskDefinition, TaskDefinitionStatus, TaskField, TaskOverride, Ulimit, UlimitName,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerOverride,
+    DesiredStatus, KeyValuePair, NetworkConfiguration, Tag, TaskField, TaskOverride,
 };
 use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 
 use self::settings::EcsSettings;
 use self::taskdef::{log_stream, TaskDefPlan, CONTAINER, SERVER_PORT};
-use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
-use crate::error::{BenchError, Result};
+use super::{Platform, TaskExit, TaskId, TaskRole, TaskSpec};
+use crate::error::Result;
 use crate::sizes::TaskSize;
 
 /// Tag keys on every task.
@@ -35,62 +36,6 @@ const ITEM_TAG: &str = "fargate-bench:item";
 
 /// RunTask is limited to 20 calls per second per account: keep under it.
 const RUN_TASK_SPACING: Duration = Duration::from_millis(60);
-
-fn err(what: String) -> BenchError {
-    BenchError::Backend {
-        backend: "ecs",
-        what,
-    }
-}
-
-/// An SDK error as one line that names the call and AWS's own code and message.
-fn aws_err<E: std::error::Error + ProvideErrorMetadata + 'static>(
-    call: &str,
-    e: aws_sdk_ecs::error::SdkError<E>,
-) -> BenchError {
-    let code = e.code().map(|c| format!(" [{c}]")).unwrap_or_default();
-    // The SDK has already retried throttling with jittered backoff; say what to change.
-    let hint = if e.code().is_some_and(is_throttling) {
-        "; AWS kept throttling after retries: lower --concurrency or run fewer sizes at once"
-    } else {
-        ""
-    };
-    err(format!("{call}{code}: {}{hint}", DisplayErrorContext(&e)))
-}
-
-/// AWS error codes that mean "slow down"; the SDK retries them with jittered backoff.
-pub fn is_throttling(code: &str) -> bool {
-    matches!(
-        code,
-        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded"
-    )
-}
-
-/// Builds the SDK configuration: the standard credential chain and region chain, with the
-/// profile, region and endpoint overrides of the settings; generous retries for throttling.
-pub async fn sdk_config(s: &EcsSettings) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(8)
-                .with_initial_backoff(Duration::from_millis(200)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(60))
-                .build(),
-        );
-    if let Some(r) = &s.region {
-        loader = loader.region(Region::new(r.clone()));
-    }
-    if let Some(p) = &s.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(u) = &s.endpoint_url {
-        loader = loader.endpoint_url(u);
-    }
-    loader.load().await
-}
 
 #[derive(Debug, Clone)]
 struct EcsTask {
@@ -135,6 +80,19 @@ impl EcsPlatform {
     /// Invalid settings, or no region anywhere in the chain.
     pub async fn new(settings: EcsSettings) -> Result<Self> {
         settings.validate()?;
+        Self::connect(settings).await
+    }
+
+    /// Connects for finding and stopping tasks only: the images need not be set.
+    ///
+    /// # Errors
+    /// Invalid account settings, or no region anywhere in the chain.
+    pub async fn for_cleanup(settings: EcsSettings) -> Result<Self> {
+        settings.validate_account()?;
+        Self::connect(settings).await
+    }
+
+    async fn connect(settings: EcsSettings) -> Result<Self> {
         let config = sdk_config(&settings).await;
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             err("no AWS region: pass --region, set AWS_REGION or configure a profile".into())
@@ -174,111 +132,6 @@ impl EcsPlatform {
             started_by: spec.run_id.clone(),
         };
         (plan, preview)
-    }
-
-    fn container_definition(plan: &TaskDefPlan) -> Result<ContainerDefinition> {
-        let mut log = LogConfiguration::builder().log_driver(LogDriver::Awslogs);
-        for (k, v) in plan.log_options() {
-            log = log.options(k, v);
-        }
-        let memory: i32 = plan
-            .memory
-            .parse()
-            .map_err(|_| err(format!("bad memory {}", plan.memory)))?;
-        Ok(ContainerDefinition::builder()
-            .name(CONTAINER)
-            .image(&plan.image)
-            .essential(true)
-            // moto (and older agents) want a container memory setting; Fargate accepts the task's.
-            .memory(memory)
-            .log_configuration(log.build().map_err(|e| err(e.to_string()))?)
-            .ulimits(
-                Ulimit::builder()
-                    .name(UlimitName::Nofile)
-                    .soft_limit(65_536)
-                    .hard_limit(65_536)
-                    .build()
-                    .map_err(|e| err(e.to_string()))?,
-            )
-            .build())
-    }
-
-    /// Whether an existing revision is what we would register.
-    fn same_definition(existing: &TaskDefinition, plan: &TaskDefPlan) -> bool {
-        let container = existing.container_definitions().first();
-        existing.status() == Some(&TaskDefinitionStatus::Active)
-            && existing.cpu() == Some(plan.cpu.as_str())
-            && existing.memory() == Some(plan.memory.as_str())
-            && existing.execution_role_arn() == Some(plan.execution_role_arn.as_str())
-            && container.and_then(|c| c.image()) == Some(plan.image.as_str())
-            && container
-                .and_then(|c| c.log_configuration())
-                .map(|l| {
-                    l.options().and_then(|o| o.get("mode")).map(String::as_str) == Some("blocking")
-                })
-                .unwrap_or(false)
-            && existing
-                .runtime_platform()
-                .and_then(|r| r.cpu_architecture())
-                .map(|a| a.as_str() == plan.cpu_architecture)
-                .unwrap_or(true)
-    }
-
-    /// The ARN of an active, identical revision, registering one if needed.
-    async fn task_definition(&self, probe: Probe, size: TaskSize) -> Result<String> {
-        let plan = TaskDefPlan::new(&self.settings, &self.region, probe, size);
-        let mut cache = self.taskdefs.lock().await;
-        if let Some(arn) = cache.get(&plan.family) {
-            return Ok(arn.clone());
-        }
-        if let Ok(existing) = self
-            .ecs
-            .describe_task_definition()
-            .task_definition(&plan.family)
-            .send()
-            .await
-        {
-            if let Some(td) = existing.task_definition() {
-                if Self::same_definition(td, &plan) {
-                    let arn = td.task_definition_arn().unwrap_or_default().to_owned();
-                    cache.insert(plan.family.clone(), arn.clone());
-                    return Ok(arn);
-                }
-            }
-        }
-        let registered = self
-            .ecs
-            .register_task_definition()
-            .family(&plan.family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu(&plan.cpu)
-            .memory(&plan.memory)
-            .execution_role_arn(&plan.execution_role_arn)
-            .runtime_platform(
-                RuntimePlatform::builder()
-                    .cpu_architecture(CpuArchitecture::from(plan.cpu_architecture.as_str()))
-                    .operating_system_family(OsFamily::Linux)
-                    .build(),
-            )
-            .container_definitions(Self::container_definition(&plan)?)
-            .tags(Tag::builder().key("fargate-bench").value("probe").build())
-            .send()
-            .await
-            .map_err(|e| aws_err(&format!("RegisterTaskDefinition {}", plan.family), e))?;
-        let arn = registered
-            .task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .ok_or_else(|| {
-                err(format!(
-                    "RegisterTaskDefinition {} returned no ARN",
-                    plan.family
-                ))
-            })?
-            .to_owned();
-        eprintln!("registered task definition {arn}");
-        cache.insert(plan.family, arn.clone());
-        Ok(arn)
     }
 
     async fn describe(&self, arn: &str) -> Result<Option<aws_sdk_ecs::types::Task>> {
@@ -327,52 +180,10 @@ impl EcsPlatform {
             .cloned()
             .ok_or_else(|| err(format!("unknown task {}", task.0)))
     }
-
-    async fn read_log(&self, arn: &str) -> Result<Vec<String>> {
-        let mut lines = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .logs
-                .get_log_events()
-                .log_group_name(&self.settings.log_group)
-                .log_stream_name(log_stream(arn))
-                .start_from_head(true)
-                .set_next_token(token.clone())
-                .send()
-                .await;
-            let out = match out {
-                Ok(o) => o,
-                // The stream appears only once the container has written something.
-                Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(lines),
-                Err(e) => {
-                    let code = e.code().map(str::to_owned).unwrap_or_default();
-                    return Err(err(format!(
-                        "GetLogEvents [{code}]: {}",
-                        DisplayErrorContext(&e)
-                    )));
-                }
-            };
-            let before = lines.len();
-            lines.extend(
-                out.events()
-                    .iter()
-                    .filter_map(|e| e.message())
-                    .map(|m| m.trim_end().to_owned()),
-            );
-            let next = out.next_forward_token().map(str::to_owned);
-            if lines.len() == before || next.is_none() || next == token {
-                return Ok(lines);
-            }
-            token = next;
-        }
-    }
 }
 
 fn command(spec: &TaskSpec) -> Vec<String> {
-    let mut c = spec.args.clone();
-    c.extend(["--run-id".to_owned(), spec.run_id.clone()]);
-    c
+    spec.args.clone()
 }
 
 fn tags(spec: &TaskSpec) -> Vec<Tag> {
@@ -683,6 +494,7 @@ impl Platform for EcsPlatform {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::Probe;
 
     #[test]
     fn throttling_codes_are_recognised() {
@@ -730,6 +542,6 @@ mod tests {
         let json = serde_json::to_string(&preview).unwrap();
         assert!(!json.contains("secret") && json.contains("NETPROBE_PSK"));
         assert!(json.contains(RUN_TAG) && json.contains("r1"));
-        assert_eq!(preview.command, ["client", "--run-id", "r1"]);
+        assert_eq!(preview.command, ["client"]);
     }
 }

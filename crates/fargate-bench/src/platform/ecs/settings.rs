@@ -52,6 +52,46 @@ pub struct EcsSettings {
     pub endpoint_url: Option<String>,
 }
 
+fn missing(key: &str, flag: &str) -> String {
+    format!(
+        "ECS setting `{key}` is empty; pass --{flag} or write it in the config file that \
+         scripts/deploy.sh creates (--ecs-config)"
+    )
+}
+
+/// What flags (or another tool) set over the config file and the suite's `[ecs]` table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EcsOverrides {
+    /// The config file `scripts/deploy.sh` writes.
+    pub config_file: Option<std::path::PathBuf>,
+    /// Cluster.
+    pub cluster: Option<String>,
+    /// Subnet.
+    pub subnet: Option<String>,
+    /// Security groups (replace the file's when not empty).
+    pub security_groups: Vec<String>,
+    /// Give tasks a public IP.
+    pub assign_public_ip: bool,
+    /// Execution role ARN.
+    pub execution_role_arn: Option<String>,
+    /// Log group.
+    pub log_group: Option<String>,
+    /// `X86_64` or `ARM64`.
+    pub cpu_architecture: Option<String>,
+    /// `FARGATE` or `FARGATE_SPOT`.
+    pub capacity_provider: Option<String>,
+    /// netprobe image URI.
+    pub netprobe_image: Option<String>,
+    /// memprobe image URI.
+    pub memprobe_image: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Profile.
+    pub profile: Option<String>,
+    /// Endpoint override.
+    pub endpoint_url: Option<String>,
+}
+
 fn default_arch() -> String {
     "X86_64".into()
 }
@@ -75,18 +115,86 @@ impl EcsSettings {
         toml::from_str(&text).map_err(|e| bad(e.to_string().trim().replace('\n', " ")))
     }
 
+    /// Settings from, in rising precedence: the suite's `[ecs]` table, the config file,
+    /// flags. Checked with [`EcsSettings::validate`] (or, when `for_cleanup`, without the images,
+    /// since cleanup launches nothing).
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`] naming the file or the setting and the flag that sets it.
+    pub fn resolve(
+        overrides: &EcsOverrides,
+        from_suite: Option<&EcsSettings>,
+        for_cleanup: bool,
+    ) -> Result<EcsSettings> {
+        let mut s = match (&overrides.config_file, from_suite) {
+            (Some(p), _) => EcsSettings::from_file(p)?,
+            (None, Some(suite)) => suite.clone(),
+            (None, None) => EcsSettings {
+                cpu_architecture: default_arch(),
+                capacity_provider: default_capacity(),
+                ..Default::default()
+            },
+        };
+        let set = |field: &mut String, v: &Option<String>| {
+            if let Some(v) = v {
+                field.clone_from(v);
+            }
+        };
+        set(&mut s.cluster, &overrides.cluster);
+        set(&mut s.subnet, &overrides.subnet);
+        set(&mut s.execution_role_arn, &overrides.execution_role_arn);
+        set(&mut s.log_group, &overrides.log_group);
+        set(&mut s.cpu_architecture, &overrides.cpu_architecture);
+        set(&mut s.capacity_provider, &overrides.capacity_provider);
+        set(&mut s.netprobe_image, &overrides.netprobe_image);
+        set(&mut s.memprobe_image, &overrides.memprobe_image);
+        if !overrides.security_groups.is_empty() {
+            s.security_groups.clone_from(&overrides.security_groups);
+        }
+        s.assign_public_ip |= overrides.assign_public_ip;
+        for (field, v) in [
+            (&mut s.region, &overrides.region),
+            (&mut s.profile, &overrides.profile),
+            (&mut s.endpoint_url, &overrides.endpoint_url),
+        ] {
+            if v.is_some() {
+                field.clone_from(v);
+            }
+        }
+        if for_cleanup {
+            s.validate_account()?;
+        } else {
+            s.validate()?;
+        }
+        Ok(s)
+    }
+
     /// Checks every setting; the error names the flag or key to set.
     ///
     /// # Errors
     /// [`BenchError::Suite`].
     pub fn validate(&self) -> Result<()> {
+        self.validate_account()?;
+        for (value, key, flag) in [
+            (&self.netprobe_image, "netprobe_image", "netprobe-image"),
+            (&self.memprobe_image, "memprobe_image", "memprobe-image"),
+        ] {
+            if value.trim().is_empty() {
+                return Err(BenchError::Suite {
+                    path: None,
+                    why: missing(key, flag),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what finding and stopping tasks needs (everything but the images).
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`].
+    pub fn validate_account(&self) -> Result<()> {
         let bad = |why: String| Err(BenchError::Suite { path: None, why });
-        let missing = |key: &str, flag: &str| {
-            format!(
-                "ECS setting `{key}` is empty; pass --{flag} or write it in the config file that \
-                 scripts/deploy.sh creates (--ecs-config)"
-            )
-        };
         for (value, key, flag) in [
             (&self.cluster, "cluster", "cluster"),
             (&self.subnet, "subnet", "subnet"),
@@ -96,8 +204,6 @@ impl EcsSettings {
                 "execution-role-arn",
             ),
             (&self.log_group, "log_group", "log-group"),
-            (&self.netprobe_image, "netprobe_image", "netprobe-image"),
-            (&self.memprobe_image, "memprobe_image", "memprobe-image"),
         ] {
             if value.trim().is_empty() {
                 return bad(missing(key, flag));
@@ -151,6 +257,59 @@ mod tests {
             capacity_provider: "FARGATE".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn flags_beat_the_file_which_beats_the_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ecs.toml");
+        std::fs::write(
+            &file,
+            toml::to_string(&good())
+                .unwrap()
+                .replace("bench", "from-file"),
+        )
+        .unwrap();
+        let mut suite = good();
+        suite.cluster = "from-suite".into();
+        let mut o = EcsOverrides::default();
+        let s = EcsSettings::resolve(&o, Some(&suite), false).unwrap();
+        assert_eq!(s.cluster, "from-suite");
+        o.config_file = Some(file);
+        assert_eq!(
+            EcsSettings::resolve(&o, Some(&suite), false)
+                .unwrap()
+                .cluster,
+            "from-file"
+        );
+        o.cluster = Some("from-flag".into());
+        o.region = Some("eu-west-1".into());
+        let s = EcsSettings::resolve(&o, Some(&suite), false).unwrap();
+        assert_eq!(
+            (s.cluster.as_str(), s.region.as_deref()),
+            ("from-flag", Some("eu-west-1"))
+        );
+    }
+
+    #[test]
+    fn cleanup_needs_no_images() {
+        let mut s = good();
+        s.netprobe_image.clear();
+        assert!(s.validate().is_err());
+        s.validate_account().unwrap();
+        let o = EcsOverrides {
+            cluster: Some("c".into()),
+            subnet: Some("subnet-1".into()),
+            security_groups: vec!["sg-1".into()],
+            execution_role_arn: Some("arn:aws:iam::1:role/x".into()),
+            log_group: Some("/fb".into()),
+            ..Default::default()
+        };
+        EcsSettings::resolve(&o, None, true).unwrap();
+        let e = EcsSettings::resolve(&o, None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--netprobe-image"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub const CONTAINER: &str = "probe";
 pub const STREAM_PREFIX: &str = "fargate-bench";
 
 /// netprobe's control port.
-pub const SERVER_PORT: u16 = 5301;
+pub const SERVER_PORT: u16 = probe_core::contract::NETPROBE_PORT;
 
 /// Everything a task definition of ours contains.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,11 +4,13 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use clap::{Parser, Subcommand};
 use netprobe::{
-    ClientConfig, Flow, NetError, PreSharedKey, ReceiveWait, ServerConfig, ServerLimits, TestKind,
-    TestRequest, DEFAULT_PORT,
+    ClientConfig, ClientOptions, Flow, NetError, PreSharedKey, ReceiveWait, ServerConfig,
+    ServerLimits, TestKind, DEFAULT_PORT,
 };
+use probe_core::contract::{self, quantity};
 use probe_core::result_line;
 
 /// Network throughput and latency between two hosts.
@@ -47,7 +49,7 @@ struct ServerArgs {
     #[arg(long, short, default_value_t = DEFAULT_PORT)]
     port: u16,
     /// Pre-shared key clients must prove (HMAC-SHA256 over fresh nonces).
-    #[arg(long, env = "NETPROBE_PSK", hide_env_values = true)]
+    #[arg(long, env = contract::PSK_ENV, hide_env_values = true)]
     psk: Option<String>,
     /// Exit after the first accepted test and print its server-side result line.
     #[arg(long)]
@@ -78,20 +80,16 @@ struct ServerArgs {
     json: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Wait {
-    Auto,
-    Poll,
-    Block,
+/// `--test` takes the contract's kinds, by their names.
+fn test_kinds() -> impl clap::builder::TypedValueParser<Value = TestKind> {
+    PossibleValuesParser::new(TestKind::ALL.map(TestKind::name))
+        .map(|name| name.parse::<TestKind>().expect("a listed name"))
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Kind {
-    TcpStream,
-    UdpStream,
-    TcpRr,
-    UdpRr,
-    TcpCrr,
+/// `--receive-wait` takes the contract's modes, by their names.
+fn receive_waits() -> impl clap::builder::TypedValueParser<Value = ReceiveWait> {
+    PossibleValuesParser::new(ReceiveWait::ALL.map(ReceiveWait::name))
+        .map(|name| name.parse::<ReceiveWait>().expect("a listed name"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,8 +98,8 @@ struct ClientArgs {
     #[arg(long, short = 'c')]
     server: String,
     /// Test to run.
-    #[arg(long, value_enum, default_value = "tcp-stream")]
-    test: Kind,
+    #[arg(long, value_parser = test_kinds(), default_value = "tcp-stream")]
+    test: TestKind,
     /// Measured duration in seconds (warm-up not included).
     #[arg(long, short = 't', default_value_t = 10.0)]
     time: f64,
@@ -149,8 +147,8 @@ struct ClientArgs {
     /// where every data thread has a CPU of its own, which spares the sender the cost of
     /// waking the receiver; `block` sleeps in the kernel, so receiver CPU time is the true
     /// cost per byte.
-    #[arg(long, value_enum, default_value = "auto")]
-    receive_wait: Wait,
+    #[arg(long, value_parser = receive_waits(), default_value = "auto")]
+    receive_wait: ReceiveWait,
     /// CPUs for the client's data threads, e.g. `0` or `0-1`.
     #[arg(long, value_name = "LIST")]
     cpus: Option<String>,
@@ -161,7 +159,7 @@ struct ClientArgs {
     #[arg(long, default_value_t = 100)]
     timeout_ms: u64,
     /// Pre-shared key to prove to the server.
-    #[arg(long, env = "NETPROBE_PSK", hide_env_values = true)]
+    #[arg(long, env = contract::PSK_ENV, hide_env_values = true)]
     psk: Option<String>,
     /// Run id recorded in the report.
     #[arg(long)]
@@ -192,7 +190,8 @@ impl Args {
                 let limits = ServerLimits {
                     max_duration: Duration::from_secs(a.max_duration),
                     max_streams: a.max_streams,
-                    max_udp_rate_bits_per_sec: parse_rate(&a.max_rate).context("--max-rate")?,
+                    max_udp_rate_bits_per_sec: quantity::parse_rate(&a.max_rate)
+                        .context("--max-rate")?,
                     max_concurrent_tests: a.max_tests.max(1),
                     ..Default::default()
                 };
@@ -232,82 +231,32 @@ fn key(psk: Option<String>) -> Result<Option<PreSharedKey>> {
     }
 }
 
-fn seconds(value: f64, flag: &str) -> Result<u64> {
-    if !value.is_finite() || !(0.0..=86_400.0).contains(&value) {
-        bail!("{flag} {value} must be between 0 and 86400 seconds");
-    }
-    Ok((value * 1000.0).round() as u64)
-}
-
 fn client_config(a: ClientArgs) -> Result<Validated> {
-    let kind = match a.test {
-        Kind::TcpStream => TestKind::TcpStream,
-        Kind::UdpStream => TestKind::UdpStream,
-        Kind::TcpRr => TestKind::TcpRr,
-        Kind::UdpRr => TestKind::UdpRr,
-        Kind::TcpCrr => TestKind::TcpCrr,
+    let options = ClientOptions {
+        kind: a.test,
+        duration_secs: a.time,
+        omit_secs: a.omit,
+        interval_secs: a.interval,
+        streams: a.parallel,
+        flow: match (a.reverse, a.bidir) {
+            (true, _) => Flow::Reverse,
+            (_, true) => Flow::Bidirectional,
+            _ => Flow::Forward,
+        },
+        length: a.length,
+        response_size: a.response_size,
+        rate: a.rate,
+        window: a.window,
+        mss: a.mss,
+        no_delay: a.no_delay,
+        congestion: a.congestion,
+        zerocopy: a.zerocopy,
+        receive_wait: a.receive_wait,
+        server_cpus: cpus(a.server_cpus.as_deref()).context("--server-cpus")?,
+        timeout_ms: a.timeout_ms,
     };
-    let duration_ms = seconds(a.time, "--time")?;
-    if duration_ms < 100 {
-        bail!("--time {} is too short; measure for at least 0.1 s", a.time);
-    }
-    let mut request = TestRequest::new(kind, Duration::from_millis(duration_ms));
-    request.omit_ms = seconds(a.omit, "--omit")?;
-    request.interval_ms = seconds(a.interval, "--interval")?.clamp(100, duration_ms.max(100));
-    request.streams = a.parallel;
-    if a.parallel == 0 {
-        bail!("-P 0: run at least one stream");
-    }
-    request.flow = match (a.reverse, a.bidir) {
-        (true, _) => Flow::Reverse,
-        (_, true) => Flow::Bidirectional,
-        _ => Flow::Forward,
-    };
-    if let Some(l) = &a.length {
-        request.message_bytes = parse_size(l).context("--length")?;
-    }
-    if let Some(r) = &a.response_size {
-        request.response_bytes = parse_size(r).context("--response-size")?;
-    } else if matches!(kind, TestKind::TcpRr | TestKind::UdpRr | TestKind::TcpCrr) {
-        request.response_bytes = request.message_bytes;
-    }
-    request.rate = match (&a.rate, kind) {
-        (Some(r), TestKind::UdpStream) if r == "unlimited" => None,
-        (Some(r), TestKind::UdpStream) => Some(parse_rate(r).context("--rate")?),
-        (Some(r), TestKind::TcpStream) => {
-            bail!("--rate {r} does not apply to tcp-stream; TCP runs as fast as the path allows")
-        }
-        (Some(r), _) => Some(parse_rate(r).context("--rate")?),
-        (None, _) => request.rate,
-    };
-    if let Some(w) = &a.window {
-        let bytes = parse_size(w).context("--window")?;
-        request.socket.send_buffer_bytes = Some(bytes);
-        request.socket.recv_buffer_bytes = Some(bytes);
-    }
-    request.socket.mss_bytes = a.mss;
-    request.socket.no_delay |= a.no_delay;
-    request.socket.congestion = a.congestion;
-    request.zerocopy = a.zerocopy;
-    if a.zerocopy && kind != TestKind::TcpStream {
-        bail!("--zerocopy applies to tcp-stream only");
-    }
-    request.receive_wait = match a.receive_wait {
-        Wait::Auto => ReceiveWait::Auto,
-        Wait::Poll => ReceiveWait::Poll,
-        Wait::Block => ReceiveWait::Block,
-    };
-    request.server_cpus = cpus(a.server_cpus.as_deref()).context("--server-cpus")?;
-    request.request_timeout_ms = a.timeout_ms;
-    // Check locally what the server would refuse anyway, with the same words.
-    ServerLimits {
-        max_duration: Duration::from_secs(86_400),
-        max_streams: u32::MAX,
-        max_udp_rate_bits_per_sec: u64::MAX,
-        ..Default::default()
-    }
-    .check(&request)
-    .map_err(|r| anyhow::anyhow!("{r}"))?;
+    // The one check every side runs (the server and the controller's suite loader too).
+    let request = options.to_request()?;
     let mut config = ClientConfig::new(a.server, request);
     config.psk = key(a.psk)?;
     config.cpus = cpus(a.cpus.as_deref()).context("--cpus")?;
@@ -325,42 +274,6 @@ fn cpus(list: Option<&str>) -> Result<Vec<u32>> {
         Some(l) => probe_core::host::parse_cpu_list(l)
             .with_context(|| format!("{l:?} is not a CPU list; write it like 0 or 0-3,6")),
     }
-}
-
-/// `128K` = 131072 bytes (binary suffixes).
-fn parse_size(text: &str) -> Result<u32> {
-    let (num, mult) = split_suffix(text, 1024.0)?;
-    let value = num * mult;
-    if !(1.0..=u32::MAX as f64).contains(&value) {
-        bail!("{text:?} is out of range; give bytes like 1400, 128K or 1M");
-    }
-    Ok(value as u32)
-}
-
-/// `1G` = 10^9 (decimal suffixes).
-fn parse_rate(text: &str) -> Result<u64> {
-    let (num, mult) = split_suffix(text, 1000.0)?;
-    let value = num * mult;
-    if !(1.0..=1e13).contains(&value) {
-        bail!("{text:?} is out of range; give a rate like 500M or 1G");
-    }
-    Ok(value as u64)
-}
-
-fn split_suffix(text: &str, base: f64) -> Result<(f64, f64)> {
-    let t = text.trim();
-    let (digits, mult) = match t.chars().last() {
-        Some('k' | 'K') => (&t[..t.len() - 1], base),
-        Some('m' | 'M') => (&t[..t.len() - 1], base * base),
-        Some('g' | 'G') => (&t[..t.len() - 1], base * base * base),
-        _ => (t, 1.0),
-    };
-    let num: f64 = digits
-        .parse()
-        .ok()
-        .filter(|n: &f64| n.is_finite() && *n >= 0.0)
-        .with_context(|| format!("{text:?} is not a number with an optional k/M/G suffix"))?;
-    Ok((num, mult))
 }
 
 fn print_report(report: &probe_core::Report, json: bool) -> Result<()> {
@@ -384,13 +297,8 @@ pub(crate) async fn run(command: Validated) -> Result<()> {
                 .with_context(|| format!("cannot listen on {bind}; is the port in use?"))?;
             let addr = listener.local_addr()?;
             eprintln!(
-                "netprobe server listening on {addr}{}{}",
-                if config.psk.is_some() {
-                    " (key required)"
-                } else {
-                    ""
-                },
-                if config.once { ", one test" } else { "" }
+                "{}",
+                contract::server_ready_line(&addr.to_string(), config.psk.is_some(), config.once)
             );
             let once = config.once;
             let summary = netprobe::serve(listener, config, netprobe::shutdown_signal()).await?;
@@ -430,14 +338,85 @@ pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netprobe::ReceiveWait;
+
+    fn parse(args: &[String]) -> ClientOptions {
+        let mut argv = vec!["netprobe", "client", "--server", "h"];
+        argv.extend(args.iter().map(String::as_str));
+        let Command::Client(a) = Args::try_parse_from(argv).unwrap().command else {
+            panic!("not a client command")
+        };
+        let a = *a;
+        ClientOptions {
+            kind: a.test,
+            duration_secs: a.time,
+            omit_secs: a.omit,
+            interval_secs: a.interval,
+            streams: a.parallel,
+            flow: match (a.reverse, a.bidir) {
+                (true, _) => Flow::Reverse,
+                (_, true) => Flow::Bidirectional,
+                _ => Flow::Forward,
+            },
+            length: a.length,
+            response_size: a.response_size,
+            rate: a.rate,
+            window: a.window,
+            mss: a.mss,
+            no_delay: a.no_delay,
+            congestion: a.congestion,
+            zerocopy: a.zerocopy,
+            receive_wait: a.receive_wait,
+            server_cpus: cpus(a.server_cpus.as_deref()).unwrap(),
+            timeout_ms: a.timeout_ms,
+        }
+    }
+
+    /// The controller hands probes `ClientOptions::to_args`: whatever it builds, these flags
+    /// parse back into the same options.
+    #[test]
+    fn the_controllers_arguments_parse_back_into_the_same_options() {
+        let mut cases = Vec::new();
+        for kind in TestKind::ALL {
+            cases.push(ClientOptions::new(kind));
+        }
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.duration_secs = 2.5;
+        o.omit_secs = 0.5;
+        o.interval_secs = 0.25;
+        o.streams = 4;
+        o.flow = Flow::Bidirectional;
+        o.length = Some("64K".into());
+        o.window = Some("4M".into());
+        o.mss = Some(1400);
+        o.no_delay = true;
+        o.congestion = Some("cubic".into());
+        o.zerocopy = true;
+        o.receive_wait = ReceiveWait::Block;
+        o.server_cpus = vec![1, 3];
+        cases.push(o);
+        let mut o = ClientOptions::new(TestKind::UdpRr);
+        o.rate = Some("20k".into());
+        o.response_size = Some("1K".into());
+        o.timeout_ms = 250;
+        cases.push(o);
+        let mut o = ClientOptions::new(TestKind::UdpStream);
+        o.flow = Flow::Reverse;
+        o.rate = Some("500M".into());
+        cases.push(o);
+        for options in cases {
+            assert_eq!(parse(&options.to_args()), options);
+        }
+    }
 
     #[test]
-    fn sizes_and_rates() {
-        assert_eq!(parse_size("128K").unwrap(), 131_072);
-        assert_eq!(parse_size("1400").unwrap(), 1400);
-        assert_eq!(parse_rate("1G").unwrap(), 1_000_000_000);
-        assert_eq!(parse_rate("500M").unwrap(), 500_000_000);
-        assert!(parse_size("lots").is_err());
-        assert!(parse_rate("-1").is_err());
+    fn bad_values_name_the_flag() {
+        let err = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            parse(&args).to_request().unwrap_err().to_string()
+        };
+        assert!(err(&["--length", "lots"]).contains("--length \"lots\""));
+        assert!(err(&["--test", "udp-stream", "--rate", "unlimited", "-R"]).contains("--reverse"));
+        assert!(err(&["--rate", "1G"]).contains("tcp-stream"));
     }
 }

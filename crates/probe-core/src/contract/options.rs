@@ -1,0 +1,300 @@
+//! A network test as a person writes it (flags or a suite entry), turned into a
+//! [`TestRequest`] one way for everyone.
+//!
+//! `netprobe client` parses its flags into [`ClientOptions`]; the controller builds the same
+//! struct from a suite entry, checks [`ClientOptions::to_request`] against the server's caps
+//! before it launches anything, and hands the probe [`ClientOptions::to_args`]. Both ends
+//! therefore agree on every default and every check by construction.
+
+use super::quantity;
+use super::request::{Flow, ReceiveWait, TestKind, TestRequest};
+use crate::error::{CoreError, Result};
+
+/// The options of one netprobe client run, before parsing quantities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientOptions {
+    /// Test to run (`--test`).
+    pub kind: TestKind,
+    /// Measured seconds (`--time`).
+    pub duration_secs: f64,
+    /// Warm-up seconds excluded from the figures (`--omit`).
+    pub omit_secs: f64,
+    /// Interval sample length in seconds (`--interval`).
+    pub interval_secs: f64,
+    /// Parallel streams (`--parallel`).
+    pub streams: u32,
+    /// Direction (`--reverse`, `--bidir`).
+    pub flow: Flow,
+    /// Write, datagram or request size with binary suffixes (`--length`).
+    pub length: Option<String>,
+    /// Response size of rr tests (`--response-size`; default: the request size).
+    pub response_size: Option<String>,
+    /// UDP bit rate or open-loop requests per second, decimal suffixes, or `unlimited`
+    /// (udp-stream sent by the client) (`--rate`).
+    pub rate: Option<String>,
+    /// SO_SNDBUF and SO_RCVBUF (`--window`).
+    pub window: Option<String>,
+    /// TCP maximum segment size (`--mss`).
+    pub mss: Option<u32>,
+    /// TCP_NODELAY on bulk streams (`--no-delay`; always on for rr tests).
+    pub no_delay: bool,
+    /// TCP congestion control (`--congestion`).
+    pub congestion: Option<String>,
+    /// Zero-copy data path (`--zerocopy`).
+    pub zerocopy: bool,
+    /// How bulk receivers wait (`--receive-wait`).
+    pub receive_wait: ReceiveWait,
+    /// CPUs for the server's data threads (`--server-cpus`).
+    pub server_cpus: Vec<u32>,
+    /// udp-rr per-request timeout (`--timeout-ms`).
+    pub timeout_ms: u64,
+}
+
+/// Defaults of the flags, as `netprobe client --help` shows them.
+pub mod defaults {
+    /// `--time`.
+    pub const DURATION_SECS: f64 = 10.0;
+    /// `--interval`.
+    pub const INTERVAL_SECS: f64 = 1.0;
+    /// `--timeout-ms`.
+    pub const TIMEOUT_MS: u64 = 100;
+}
+
+impl ClientOptions {
+    /// The defaults of `netprobe client --test KIND`.
+    pub fn new(kind: TestKind) -> Self {
+        Self {
+            kind,
+            duration_secs: defaults::DURATION_SECS,
+            omit_secs: 0.0,
+            interval_secs: defaults::INTERVAL_SECS,
+            streams: 1,
+            flow: Flow::Forward,
+            length: None,
+            response_size: None,
+            rate: None,
+            window: None,
+            mss: None,
+            no_delay: false,
+            congestion: None,
+            zerocopy: false,
+            receive_wait: ReceiveWait::Auto,
+            server_cpus: Vec::new(),
+            timeout_ms: defaults::TIMEOUT_MS,
+        }
+    }
+
+    /// The request these options ask for, checked with [`TestRequest::validate`].
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidOption`] naming the flag and value, or [`CoreError::InvalidRequest`]
+    /// with the refusal a server would give.
+    pub fn to_request(&self) -> Result<TestRequest> {
+        let duration_ms = millis(self.duration_secs, "--time")?;
+        let mut r = TestRequest::new(self.kind, std::time::Duration::from_millis(duration_ms));
+        r.omit_ms = millis(self.omit_secs, "--omit")?;
+        r.interval_ms = millis(self.interval_secs, "--interval")?.clamp(100, duration_ms.max(100));
+        r.streams = self.streams;
+        r.flow = self.flow;
+        let size = |flag: &'static str, text: &str| {
+            quantity::parse_bytes_u32(text).map_err(|e| option(flag, text, e))
+        };
+        if let Some(l) = &self.length {
+            r.message_bytes = size("--length", l)?;
+        }
+        if let Some(s) = &self.response_size {
+            r.response_bytes = size("--response-size", s)?;
+        } else if !self.kind.is_bulk() {
+            r.response_bytes = r.message_bytes;
+        }
+        r.rate = match self.rate.as_deref() {
+            Some("unlimited") if self.kind == TestKind::UdpStream => None,
+            Some(text) => Some(quantity::parse_rate(text).map_err(|e| option("--rate", text, e))?),
+            None => r.rate,
+        };
+        if let Some(w) = &self.window {
+            let bytes = size("--window", w)?;
+            r.socket.send_buffer_bytes = Some(bytes);
+            r.socket.recv_buffer_bytes = Some(bytes);
+        }
+        r.socket.mss_bytes = self.mss;
+        r.socket.no_delay |= self.no_delay;
+        r.socket.congestion.clone_from(&self.congestion);
+        r.zerocopy = self.zerocopy;
+        r.receive_wait = self.receive_wait;
+        r.server_cpus.clone_from(&self.server_cpus);
+        r.request_timeout_ms = self.timeout_ms;
+        r.validate().map_err(CoreError::InvalidRequest)?;
+        Ok(r)
+    }
+
+    /// The `netprobe client` arguments that give these options (after `--server ADDR`); flags
+    /// at their defaults are left out.
+    pub fn to_args(&self) -> Vec<String> {
+        let d = ClientOptions::new(self.kind);
+        let mut a: Vec<String> = vec![
+            "--test".into(),
+            self.kind.name().into(),
+            "--time".into(),
+            self.duration_secs.to_string(),
+        ];
+        let mut push = |flag: &str, value: String| {
+            a.push(flag.to_owned());
+            a.push(value);
+        };
+        if self.omit_secs != d.omit_secs {
+            push("--omit", self.omit_secs.to_string());
+        }
+        if self.interval_secs != d.interval_secs {
+            push("--interval", self.interval_secs.to_string());
+        }
+        if self.streams != d.streams {
+            push("--parallel", self.streams.to_string());
+        }
+        for (flag, value) in [
+            ("--length", &self.length),
+            ("--response-size", &self.response_size),
+            ("--rate", &self.rate),
+            ("--window", &self.window),
+            ("--congestion", &self.congestion),
+        ] {
+            if let Some(v) = value {
+                push(flag, v.clone());
+            }
+        }
+        if let Some(m) = self.mss {
+            push("--mss", m.to_string());
+        }
+        if !self.server_cpus.is_empty() {
+            let list: Vec<String> = self.server_cpus.iter().map(u32::to_string).collect();
+            push("--server-cpus", list.join(","));
+        }
+        if self.timeout_ms != d.timeout_ms {
+            push("--timeout-ms", self.timeout_ms.to_string());
+        }
+        match self.flow {
+            Flow::Forward => {}
+            Flow::Reverse => a.push("--reverse".into()),
+            Flow::Bidirectional => a.push("--bidir".into()),
+        }
+        if self.no_delay {
+            a.push("--no-delay".into());
+        }
+        if self.zerocopy {
+            a.push("--zerocopy".into());
+        }
+        if self.receive_wait != d.receive_wait {
+            a.push("--receive-wait".into());
+            a.push(self.receive_wait.name().into());
+        }
+        a
+    }
+}
+
+fn option(flag: &'static str, value: &str, source: CoreError) -> CoreError {
+    CoreError::InvalidOption {
+        option: flag,
+        value: value.to_owned(),
+        why: match source {
+            CoreError::Quantity { why, .. } => why,
+            other => other.to_string(),
+        },
+    }
+}
+
+fn millis(secs: f64, flag: &'static str) -> Result<u64> {
+    if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
+        return Err(CoreError::InvalidOption {
+            option: flag,
+            value: secs.to_string(),
+            why: "must be between 0 and 86400 seconds".into(),
+        });
+    }
+    Ok((secs * 1000.0).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{Refusal, RequestCaps};
+
+    #[test]
+    fn defaults_follow_the_kind() {
+        let r = ClientOptions::new(TestKind::TcpRr).to_request().unwrap();
+        assert_eq!((r.message_bytes, r.response_bytes), (64, 64));
+        assert!(r.socket.no_delay);
+        let mut o = ClientOptions::new(TestKind::TcpRr);
+        o.length = Some("1K".into());
+        let r = o.to_request().unwrap();
+        assert_eq!(
+            (r.message_bytes, r.response_bytes),
+            (1024, 1024),
+            "response follows"
+        );
+        let r = ClientOptions::new(TestKind::UdpStream)
+            .to_request()
+            .unwrap();
+        assert_eq!(r.rate, Some(1_000_000_000));
+    }
+
+    #[test]
+    fn what_a_probe_would_refuse_is_refused_here() {
+        for (edit, needle) in [
+            (
+                Box::new(|o: &mut ClientOptions| o.length = Some("1G".into()))
+                    as Box<dyn Fn(&mut ClientOptions)>,
+                "write size",
+            ),
+            (Box::new(|o| o.length = Some("0.0001".into())), "--length"),
+            (Box::new(|o| o.rate = Some("1e30".into())), "--rate"),
+            (
+                Box::new(|o| o.rate = Some("1G".into())),
+                "does not apply to tcp-stream",
+            ),
+            (Box::new(|o| o.duration_secs = -5.0), "--time"),
+            (Box::new(|o| o.streams = 0), "0 streams"),
+        ] {
+            let mut o = ClientOptions::new(TestKind::TcpStream);
+            edit(&mut o);
+            let e = o.to_request().unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+        let mut o = ClientOptions::new(TestKind::UdpStream);
+        o.rate = Some("unlimited".into());
+        o.flow = Flow::Reverse;
+        assert!(matches!(
+            o.to_request(),
+            Err(CoreError::InvalidRequest(Refusal::Invalid(_)))
+        ));
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.streams = 129;
+        let r = o.to_request().unwrap();
+        assert!(matches!(
+            RequestCaps::default().check(&r),
+            Err(Refusal::Streams { .. })
+        ));
+    }
+
+    #[test]
+    fn args_leave_defaults_out() {
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.duration_secs = 5.0;
+        o.streams = 4;
+        o.flow = Flow::Reverse;
+        o.receive_wait = ReceiveWait::Block;
+        assert_eq!(
+            o.to_args(),
+            [
+                "--test",
+                "tcp-stream",
+                "--time",
+                "5",
+                "--parallel",
+                "4",
+                "--reverse",
+                "--receive-wait",
+                "block"
+            ]
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! What a netprobe client may ask of a server, and the one check of it that everyone runs.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Bytes at the head of every request, response and datagram (sequence, timestamp, tag): the
+/// smallest payload a datagram or request/response test can use.
+pub const DATA_HEADER_BYTES: u32 = 24;
+
+/// Largest TCP write or request/response accepted (bounds per-stream buffers).
+pub const MAX_MESSAGE_BYTES: u32 = 16 * 1024 * 1024;
+
+/// Largest UDP payload over IPv4.
+pub const MAX_DATAGRAM_BYTES: u32 = 65_507;
+
+/// Highest open-loop request rate, per second.
+pub const MAX_OPEN_LOOP_RATE: u64 = 10_000_000;
+
+/// The network test kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TestKind {
+    /// Bulk TCP.
+    TcpStream,
+    /// Bulk UDP at a rate.
+    UdpStream,
+    /// TCP request/response on persistent connections.
+    TcpRr,
+    /// UDP request/response.
+    UdpRr,
+    /// TCP connect, request, response, close.
+    TcpCrr,
+}
+
+impl TestKind {
+    /// Every kind, in the order help texts list them.
+    pub const ALL: [TestKind; 5] = [
+        TestKind::TcpStream,
+        TestKind::UdpStream,
+        TestKind::TcpRr,
+        TestKind::UdpRr,
+        TestKind::TcpCrr,
+    ];
+
+    /// The name used on the command line, in suites and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            TestKind::TcpStream => "tcp-stream",
+            TestKind::UdpStream => "udp-stream",
+            TestKind::TcpRr => "tcp-rr",
+            TestKind::UdpRr => "udp-rr",
+            TestKind::TcpCrr => "tcp-crr",
+        }
+    }
+
+    /// Whether the data plane is UDP.
+    pub fn is_udp(self) -> bool {
+        matches!(self, TestKind::UdpStream | TestKind::UdpRr)
+    }
+
+    /// Whether it moves bulk data one way (throughput tests, with a direction and receivers).
+    pub fn is_bulk(self) -> bool {
+        matches!(self, TestKind::TcpStream | TestKind::UdpStream)
+    }
+}
+
+impl FromStr for TestKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TestKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown test {s:?}; use one of {}", names(&TestKind::ALL)))
+    }
+}
+
+/// Which way bulk data flows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Flow {
+    /// Client sends.
+    #[default]
+    Forward,
+    /// Server sends (`--reverse`).
+    Reverse,
+    /// Both at once (`--bidir`), on separate connections.
+    Bidirectional,
+}
+
+/// How a bulk receiver waits for data when its socket is empty.
+///
+/// A receiver that sleeps must be woken, and the wake-up runs on the sender's side of the
+/// stack (on loopback, in the sender's own system call): on a 2-vCPU KVM guest a sleeping
+/// receiver held a 128 KiB-write TCP stream at 0.74x of one that polled. Polling costs the
+/// receiving side a core while it waits, so it is only chosen when every data thread of that
+/// side has a CPU of its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReceiveWait {
+    /// Each side polls when its data threads fit its CPUs (affinity, cgroup quota and
+    /// `--cpus`), else blocks; never on fractional-vCPU tasks.
+    #[default]
+    Auto,
+    /// Poll: non-blocking reads for up to a short spin budget, then one blocking read. The
+    /// receiver's CPU time then includes its waiting.
+    Poll,
+    /// Always block in the kernel; the receiver's CPU time is then its true cost per byte.
+    Block,
+}
+
+impl ReceiveWait {
+    /// Every choice, in help order.
+    pub const ALL: [ReceiveWait; 3] = [ReceiveWait::Auto, ReceiveWait::Poll, ReceiveWait::Block];
+
+    /// Name as on the command line and in suites.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReceiveWait::Auto => "auto",
+            ReceiveWait::Poll => "poll",
+            ReceiveWait::Block => "block",
+        }
+    }
+}
+
+impl FromStr for ReceiveWait {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReceiveWait::ALL
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| format!("unknown receive wait {s:?}; use auto, poll or block"))
+    }
+}
+
+fn names(kinds: &[TestKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Socket options the client asks both sides to set on data sockets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketRequest {
+    /// `SO_SNDBUF` to request.
+    pub send_buffer_bytes: Option<u32>,
+    /// `SO_RCVBUF` to request.
+    pub recv_buffer_bytes: Option<u32>,
+    /// `TCP_MAXSEG`.
+    pub mss_bytes: Option<u32>,
+    /// `TCP_NODELAY`.
+    pub no_delay: bool,
+    /// `TCP_CONGESTION`.
+    pub congestion: Option<String>,
+}
+
+/// A test as the client asks for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRequest {
+    /// Kind.
+    pub kind: TestKind,
+    /// Measured window.
+    pub duration_ms: u64,
+    /// Warm-up excluded from the figures.
+    pub omit_ms: u64,
+    /// Interval sample length.
+    pub interval_ms: u64,
+    /// Parallel streams (connections or sockets).
+    pub streams: u32,
+    /// Direction for bulk tests.
+    pub flow: Flow,
+    /// Write size (TCP) or datagram payload (UDP).
+    pub message_bytes: u32,
+    /// Response size for request/response tests.
+    pub response_bytes: u32,
+    /// Target rate: bits/s for `udp-stream`, transactions/s for open-loop request/response.
+    pub rate: Option<u64>,
+    /// Socket options.
+    pub socket: SocketRequest,
+    /// sendfile/MSG_TRUNC data path.
+    pub zerocopy: bool,
+    /// CPUs the server should pin its data threads to.
+    pub server_cpus: Vec<u32>,
+    /// How bulk receivers on both sides wait for data.
+    pub receive_wait: ReceiveWait,
+    /// Per-request timeout for `udp-rr`.
+    pub request_timeout_ms: u64,
+}
+
+impl TestRequest {
+    /// A forward single-stream `tcp-stream` of `duration` with 128 KiB writes and 1 s intervals.
+    pub fn tcp_stream(duration: std::time::Duration) -> Self {
+        Self::new(TestKind::TcpStream, duration)
+    }
+
+    /// A request of `kind` with the defaults its test uses (iperf3's and sockperf's sizes).
+    pub fn new(kind: TestKind, duration: std::time::Duration) -> Self {
+        let (message_bytes, response_bytes, rate) = match kind {
+            TestKind::TcpStream => (128 * 1024, 0, None),
+            TestKind::UdpStream => (1400, 0, Some(1_000_000_000)),
+            TestKind::TcpRr | TestKind::UdpRr | TestKind::TcpCrr => (64, 64, None),
+        };
+        let duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            kind,
+            duration_ms,
+            omit_ms: 0,
+            interval_ms: 1000.min(duration_ms.max(100)),
+            streams: 1,
+            flow: Flow::Forward,
+            message_bytes,
+            response_bytes,
+            rate,
+            socket: SocketRequest {
+                no_delay: !matches!(kind, TestKind::TcpStream),
+                ..Default::default()
+            },
+            zerocopy: false,
+            server_cpus: Vec::new(),
+            receive_wait: ReceiveWait::Auto,
+            request_timeout_ms: 100,
+        }
+    }
+
+    /// Data connections or sockets the test opens (both directions of `--bidir` count).
+    pub fn total_streams(&self) -> u32 {
+        match self.flow {
+            Flow::Bidirectional => self.streams.saturating_mul(2),
+            _ => self.streams,
+        }
+    }
+
+    /// Checks everything that does not depend on a server's caps: the request is one a probe
+    /// can run. Servers run this before their caps ([`RequestCaps::check`]); the controller runs
+    /// both on every suite item before it launches a task, so a suite it accepts is never
+    /// refused by a probe.
+    ///
+    /// # Errors
+    /// [`Refusal::Invalid`] naming the parameter and its valid range.
+    pub fn validate(&self) -> Result<(), Refusal> {
+        let invalid = |m: String| Err(Refusal::Invalid(m));
+        let r = self;
+        if r.duration_ms < 100 {
+            return invalid(format!(
+                "duration {} ms is under 100 ms; measure for longer",
+                r.duration_ms
+            ));
+        }
+        if r.interval_ms < 100 || r.interval_ms > r.duration_ms.max(100) {
+            return invalid(format!(
+                "interval {} ms must be at least 100 ms and at most the duration",
+                r.interval_ms
+            ));
+        }
+        if r.streams == 0 {
+            return invalid("0 streams; use at least 1".into());
+        }
+        if r.kind.is_udp() && r.streams != 1 {
+            return invalid(format!(
+                "{} uses one socket pair; run several clients for more (got {} streams)",
+                r.kind.name(),
+                r.streams
+            ));
+        }
+        if r.flow != Flow::Forward && !r.kind.is_bulk() {
+            return invalid(format!(
+                "--reverse/--bidir do not apply to {}",
+                r.kind.name()
+            ));
+        }
+        if r.kind == TestKind::UdpStream && r.flow == Flow::Bidirectional {
+            return invalid("udp-stream supports --reverse but not --bidir".into());
+        }
+        if r.zerocopy && r.kind != TestKind::TcpStream {
+            return invalid("--zerocopy applies to tcp-stream only".into());
+        }
+        match r.kind {
+            TestKind::TcpStream => {
+                if r.message_bytes == 0 || r.message_bytes > MAX_MESSAGE_BYTES {
+                    return invalid(format!(
+                        "write size {} must be 1..={MAX_MESSAGE_BYTES} bytes",
+                        r.message_bytes
+                    ));
+                }
+                if r.rate.is_some() {
+                    return invalid(
+                        "a rate does not apply to tcp-stream; TCP runs as fast as the path allows"
+                            .into(),
+                    );
+                }
+            }
+            TestKind::UdpStream => {
+                if r.message_bytes < DATA_HEADER_BYTES || r.message_bytes > MAX_DATAGRAM_BYTES {
+                    return invalid(format!(
+                        "datagram size {} must be {DATA_HEADER_BYTES}..={MAX_DATAGRAM_BYTES} bytes",
+                        r.message_bytes
+                    ));
+                }
+                match r.rate {
+                    Some(0) => return invalid("udp-stream rate 0; give a rate like 1G".into()),
+                    // The server never sends unpaced: it would flood the path it measures.
+                    None if r.flow != Flow::Forward => {
+                        return invalid(
+                            "an unlimited udp-stream rate needs the client to send; with \
+                             --reverse give a rate like 1G"
+                                .into(),
+                        )
+                    }
+                    _ => {}
+                }
+            }
+            TestKind::TcpRr | TestKind::UdpRr | TestKind::TcpCrr => {
+                let max = if r.kind == TestKind::UdpRr {
+                    MAX_DATAGRAM_BYTES
+                } else {
+                    MAX_MESSAGE_BYTES
+                };
+                for (what, size) in [("request", r.message_bytes), ("response", r.response_bytes)] {
+                    if size < DATA_HEADER_BYTES || size > max {
+                        return invalid(format!(
+                            "{what} size {size} must be {DATA_HEADER_BYTES}..={max} bytes"
+                        ));
+                    }
+                }
+                if let Some(rate) = r.rate {
+                    if rate == 0 || rate > MAX_OPEN_LOOP_RATE {
+                        return invalid(format!(
+                            "open-loop rate {rate}/s must be 1..={MAX_OPEN_LOOP_RATE} transactions per second"
+                        ));
+                    }
+                }
+                if r.kind == TestKind::UdpRr
+                    && (r.request_timeout_ms == 0 || r.request_timeout_ms > 10_000)
+                {
+                    return invalid("request timeout must be 1..=10000 ms".into());
+                }
+            }
+        }
+        if let Some(c) = &r.socket.congestion {
+            if c.is_empty()
+                || c.len() > 15
+                || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return invalid(format!("congestion control name {c:?} is not valid"));
+            }
+        }
+        if r.server_cpus.len() > 1024 {
+            return invalid("too many server CPUs listed".into());
+        }
+        Ok(())
+    }
+}
+
+/// The caps a server puts on what one request may cost it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestCaps {
+    /// Longest test, warm-up included, in ms.
+    pub max_duration_ms: u64,
+    /// Most data connections or sockets in one test.
+    pub max_streams: u32,
+    /// Highest UDP rate a client may ask the server to send or receive.
+    pub max_udp_rate_bits_per_sec: u64,
+}
+
+impl Default for RequestCaps {
+    /// The caps `netprobe server` runs with unless told otherwise (and so the ones the
+    /// controller checks suites against).
+    fn default() -> Self {
+        Self {
+            // Fargate's network burst lasts 5-19 minutes; a test must be able to outlast it.
+            max_duration_ms: 1_800_000,
+            max_streams: 128,
+            max_udp_rate_bits_per_sec: 25_000_000_000,
+        }
+    }
+}
+
+impl RequestCaps {
+    /// [`TestRequest::validate`], then the caps; the refusal names the cap and the fix.
+    ///
+    /// # Errors
+    /// The [`Refusal`] a server would send.
+    pub fn check(&self, r: &TestRequest) -> Result<(), Refusal> {
+        let total_ms = r.duration_ms.saturating_add(r.omit_ms);
+        if total_ms > self.max_duration_ms {
+            return Err(Refusal::Duration {
+                requested_ms: total_ms,
+                cap_ms: self.max_duration_ms,
+            });
+        }
+        r.validate()?;
+        if r.total_streams() > self.max_streams {
+            return Err(Refusal::Streams {
+                requested: r.total_streams(),
+                cap: self.max_streams,
+            });
+        }
+        if r.kind == TestKind::UdpStream {
+            if let Some(rate) = r.rate.filter(|rate| *rate > self.max_udp_rate_bits_per_sec) {
+                return Err(Refusal::Rate {
+                    requested: rate,
+                    cap: self.max_udp_rate_bits_per_sec,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a server refused a request. Each names the cap or check so the user knows what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Refusal {
+    /// Protocol versions differ.
+    #[error("protocol version {client} is not supported by this server (version {server}); use matching netprobe releases")]
+    UnsupportedVersion {
+        /// Client's.
+        client: u16,
+        /// Server's.
+        server: u16,
+    },
+    /// First frame was not a netprobe hello.
+    #[error("not a netprobe client (bad magic in the first frame)")]
+    BadMagic,
+    /// The server needs a key and got none.
+    #[error("this server requires a pre-shared key; pass --psk KEY or set NETPROBE_PSK")]
+    AuthRequired,
+    /// The key proof did not verify.
+    #[error("key proof failed: client and server have different keys")]
+    AuthFailed,
+    /// Duration + omit over the cap.
+    #[error("duration {requested_ms} ms (with warm-up) is over the server's cap of {cap_ms} ms; shorten --time/--omit or raise the server's --max-duration")]
+    Duration {
+        /// Requested.
+        requested_ms: u64,
+        /// Cap.
+        cap_ms: u64,
+    },
+    /// Too many streams.
+    #[error("{requested} parallel streams is over the server's cap of {cap}; lower -P or raise the server's --max-streams")]
+    Streams {
+        /// Requested.
+        requested: u32,
+        /// Cap.
+        cap: u32,
+    },
+    /// Rate too high.
+    #[error("UDP rate {requested} bit/s is over the server's cap of {cap} bit/s; lower --rate or raise the server's --max-rate")]
+    Rate {
+        /// Requested.
+        requested: u64,
+        /// Cap.
+        cap: u64,
+    },
+    /// Too many tests at once.
+    #[error("the server already runs {cap} tests, its cap; retry later or raise the server's --max-tests")]
+    Busy {
+        /// Cap.
+        cap: u32,
+    },
+    /// Any other invalid parameter.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration as StdDuration;
+
+    fn req(kind: TestKind) -> TestRequest {
+        let mut r = TestRequest::new(kind, StdDuration::from_secs(1));
+        r.message_bytes = 128;
+        r.response_bytes = 128;
+        r
+    }
+
+    #[test]
+    fn every_cap_names_itself() {
+        let caps = RequestCaps {
+            max_duration_ms: 10_000,
+            max_streams: 4,
+            max_udp_rate_bits_per_sec: 1_000_000_000,
+        };
+        let mut r = req(TestKind::TcpStream);
+        assert!(caps.check(&r).is_ok());
+        r.duration_ms = 20_000;
+        assert!(matches!(caps.check(&r), Err(Refusal::Duration { .. })));
+        let mut r = req(TestKind::TcpStream);
+        r.streams = 3;
+        r.flow = Flow::Bidirectional;
+        assert!(matches!(
+            caps.check(&r),
+            Err(Refusal::Streams {
+                requested: 6,
+                cap: 4
+            })
+        ));
+        let mut r = req(TestKind::UdpStream);
+        r.rate = Some(2_000_000_000);
+        assert!(matches!(caps.check(&r), Err(Refusal::Rate { .. })));
+        r.rate = None;
+        assert!(caps.check(&r).is_ok(), "unlimited when the client sends");
+        r.flow = Flow::Reverse;
+        let e = caps.check(&r).unwrap_err().to_string();
+        assert!(e.contains("with --reverse give a rate"), "{e}");
+        let mut r = req(TestKind::TcpRr);
+        r.message_bytes = 4;
+        assert!(matches!(caps.check(&r), Err(Refusal::Invalid(_))));
+        let mut r = req(TestKind::TcpStream);
+        r.socket.congestion = Some("../../etc".into());
+        assert!(matches!(caps.check(&r), Err(Refusal::Invalid(_))));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for k in TestKind::ALL {
+            assert_eq!(k.name().parse::<TestKind>().unwrap(), k);
+        }
+        for w in ReceiveWait::ALL {
+            assert_eq!(w.name().parse::<ReceiveWait>().unwrap(), w);
+        }
+        assert!("quic"
+            .parse::<TestKind>()
+            .unwrap_err()
+            .contains("tcp-stream"));
+    }
+}
