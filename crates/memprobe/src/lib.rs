@@ -34,6 +34,7 @@ pub mod cache;
 pub mod error;
 pub mod kernels;
 mod latency;
+mod measure;
 pub mod report;
 pub mod sizing;
 mod sys;
@@ -168,10 +169,10 @@ pub fn run(config: &MemConfig) -> Result<Report> {
     let measure_start = std::time::Instant::now();
 
     if config.bandwidth {
-        report::run_bandwidth(&mut report, config, &host, llc, headroom, &threads, &cpus)?;
+        measure::run_bandwidth(&mut report, config, &host, llc, headroom, &threads, &cpus)?;
     }
     if config.latency {
-        report::run_latency(&mut report, config, llc, headroom, &levels)?;
+        measure::run_latency(&mut report, config, llc, headroom, &levels)?;
     }
     report.measured_duration_ns = measure_start.elapsed().as_nanos() as u64;
     report.host = host;

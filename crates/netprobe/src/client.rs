@@ -162,6 +162,7 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
         started_at,
         run_id: config.run_id.clone(),
         peer: server.to_string(),
+        host: probe_core::HostFacts::collect(),
     }))
 }
 

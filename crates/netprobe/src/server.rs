@@ -353,6 +353,7 @@ async fn run_test(
         started_at,
         run_id: config.run_id.clone(),
         peer: control.peer().to_owned(),
+        host: probe_core::HostFacts::collect(),
     }))
 }
 

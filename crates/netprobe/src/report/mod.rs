@@ -12,6 +12,10 @@ use probe_core::{HostFacts, Report};
 use crate::protocol::{Flow, ReceiveWait, SideResult, StreamSide, TestKind, TestRequest};
 use crate::session::{End, SideOutput};
 
+mod summary;
+
+pub use summary::human_summary;
+
 /// Inputs of [`build_report`].
 pub(crate) struct ReportContext<'a> {
     pub(crate) end: End,
@@ -21,6 +25,8 @@ pub(crate) struct ReportContext<'a> {
     pub(crate) started_at: SystemTime,
     pub(crate) run_id: Option<String>,
     pub(crate) peer: String,
+    /// Facts of this host, collected by the caller: building the report reads nothing.
+    pub(crate) host: HostFacts,
 }
 
 fn other(end: End) -> End {
@@ -70,7 +76,8 @@ fn role_of(end: End) -> Role {
     }
 }
 
-/// Builds the report of one side, using the other side's result when it is known.
+/// Builds the report of one side, using the other side's result when it is known: a pure
+/// function of the measurements, the request and the host facts in `ctx`.
 pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
     let req = ctx.request;
     let mut report = Report::new(
@@ -82,7 +89,7 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
     report.run_id = ctx.run_id.clone();
     report.started_at = Some(humantime::format_rfc3339_millis(ctx.started_at).to_string());
     report.measured_duration_ns = req.duration_ms * 1_000_000;
-    report.host = HostFacts::collect();
+    report.host = ctx.host.clone();
     set_parameters(&mut report, req, ctx);
 
     let sides: Vec<(End, &SideResult)> = std::iter::once((ctx.end, &ctx.local.side))
@@ -371,116 +378,131 @@ fn add_warnings(report: &mut Report, ctx: &ReportContext<'_>) {
     }
 }
 
-/// A few lines for people: the headline figures of a netprobe report.
-pub fn human_summary(report: &Report) -> String {
-    use probe_core::units::{format_bits_per_sec, format_ns};
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let secs = report.measured_duration_ns as f64 / 1e9;
-    let _ = writeln!(out, "netprobe {} over {secs:.1} s", report.test.kind);
-    for t in &report.metrics.throughput {
-        let dir = match t.direction {
-            Direction::ClientToServer => "client -> server",
-            Direction::ServerToClient => "server -> client",
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use probe_core::contract::{CpuTimes, SocketReadback, TcpInfoReadback};
+    use probe_core::report::Direction;
+
+    use super::*;
+    use crate::protocol::UdpCounts;
+
+    fn host() -> HostFacts {
+        HostFacts {
+            effective_cpus: 2.0,
+            ..Default::default()
+        }
+    }
+
+    fn context<'a>(
+        request: &'a TestRequest,
+        local: &'a SideOutput,
+        remote: &'a SideResult,
+    ) -> ReportContext<'a> {
+        ReportContext {
+            end: End::Client,
+            request,
+            local,
+            remote: Some(remote),
+            started_at: UNIX_EPOCH + Duration::from_secs(1_764_500_000),
+            run_id: Some("run-1".into()),
+            peer: "10.0.0.2:5301".into(),
+            host: host(),
+        }
+    }
+
+    #[test]
+    fn a_forward_stream_is_the_servers_count_with_the_clients_tcp_info() {
+        let request = TestRequest::tcp_stream(Duration::from_secs(2));
+        let client = SideOutput {
+            side: SideResult {
+                measured_ns: 2_000_000_000,
+                streams: vec![StreamSide {
+                    index: 0,
+                    sender: true,
+                    socket: SocketReadback {
+                        send_buffer_bytes: Some(4 << 20),
+                        ..Default::default()
+                    },
+                    tcp_info: Some(TcpInfoReadback {
+                        total_retransmits: 7,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                cpu: CpuTimes {
+                    user_ns: 100_000_000,
+                    system_ns: 900_000_000,
+                },
+                ..Default::default()
+            },
+            rr: None,
         };
-        let _ = writeln!(
-            out,
-            "  {dir}: {} ({} bytes in {} stream(s))",
-            format_bits_per_sec(t.bits_per_sec),
-            t.received_bytes,
-            t.streams.len().max(1)
-        );
-        for s in &t.streams {
-            if let Some(info) = &s.sender_tcp_info {
-                let _ = writeln!(
-                    out,
-                    "    stream {}: {}  retransmits {}  srtt {}  cwnd {}",
-                    s.index,
-                    format_bits_per_sec(s.bits_per_sec),
-                    info.total_retransmits,
-                    format_ns(info.srtt_ns as f64),
-                    info.snd_cwnd_segments
-                );
-            }
-        }
-    }
-    if let Some(u) = &report.metrics.udp {
-        let _ = writeln!(
-            out,
-            "  udp: sent {} received {} lost {} ({:.3} %) dup {} reordered {} jitter {}",
-            u.sent_datagrams,
-            u.received_datagrams,
-            u.lost_datagrams,
-            u.loss_ratio * 100.0,
-            u.duplicate_datagrams,
-            u.out_of_order_datagrams,
-            format_ns(u.jitter_ns)
-        );
-        if let Some(drops) = u.receiver_socket_drops.filter(|d| *d > 0) {
-            let _ = writeln!(
-                out,
-                "    of the lost, {drops} were dropped by the receiver's full socket buffer \
-                 (a slow receiver, not the path); a larger --window helps"
-            );
-        }
-    }
-    if let Some(l) = &report.metrics.latency {
-        if let Some(s) = &l.rtt_summary {
-            let _ = writeln!(
-                out,
-                "  round trip ({:?} loop): p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
-                l.mode,
-                format_ns(s.p50_ns as f64),
-                format_ns(s.p90_ns as f64),
-                format_ns(s.p99_ns as f64),
-                format_ns(s.p99_9_ns as f64),
-                format_ns(s.max_ns as f64)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "  {} transactions ({:.0}/s), {} timeouts, {} errors",
-            l.transactions, l.transactions_per_sec, l.timeouts, l.errors
-        );
-        if let Some(c) = l.connect.as_ref().and_then(|c| c.summary()) {
-            let _ = writeln!(
-                out,
-                "  connect: p50 {}  p99 {}",
-                format_ns(c.p50_ns as f64),
-                format_ns(c.p99_ns as f64)
-            );
-        }
-    }
-    for c in &report.metrics.cpu {
-        let share = c
-            .share_of_quota
-            .map(|s| format!(" ({:.0} % of quota)", s * 100.0))
-            .unwrap_or_default();
-        let side = match c.side {
-            Role::Client => "client",
-            Role::Server => "server",
-            Role::Standalone => "standalone",
+        let server = SideResult {
+            measured_ns: 2_000_000_000,
+            streams: vec![StreamSide {
+                index: 0,
+                received_bytes: 250_000_000,
+                interval_bytes: vec![100_000_000, 150_000_000],
+                ..Default::default()
+            }],
+            ..Default::default()
         };
-        // A polling receiver's CPU time includes its waiting; say so next to the figure.
-        let polled = report
-            .test
-            .parameters
-            .get(&format!("{side}_receivers_polled"))
-            == Some(&serde_json::Value::Bool(true));
-        let _ = writeln!(
-            out,
-            "  cpu {side}: user {} sys {}{share}{}",
-            format_ns(c.user_ns as f64),
-            format_ns(c.system_ns as f64),
-            if polled {
-                " (receivers polled: use --receive-wait block for CPU per byte)"
-            } else {
-                ""
-            }
+        let report = build_report(&context(&request, &client, &server));
+        assert_eq!(report.run_id.as_deref(), Some("run-1"));
+        assert_eq!(report.host, host());
+        assert_eq!(report.metrics.throughput.len(), 1);
+        let t = &report.metrics.throughput[0];
+        assert_eq!(t.direction, Direction::ClientToServer);
+        assert_eq!(t.bits_per_sec, 1e9, "250 MB in 2 s");
+        let s = &t.streams[0];
+        assert_eq!(s.sender_tcp_info.as_ref().unwrap().total_retransmits, 7);
+        assert_eq!(
+            s.sender_socket.as_ref().unwrap().send_buffer_bytes,
+            Some(4 << 20)
+        );
+        let bps: Vec<f64> = report.intervals.iter().map(|i| i.bits_per_sec).collect();
+        assert_eq!(bps, [8e8, 1.2e9]);
+        let client_cpu = report
+            .metrics
+            .cpu
+            .iter()
+            .find(|c| c.side == Role::Client)
+            .unwrap();
+        assert_eq!(
+            client_cpu.share_of_quota,
+            Some(0.25),
+            "1 s of CPU in 2 s on 2 CPUs"
         );
     }
-    for w in &report.warnings {
-        let _ = writeln!(out, "  warning: {w}");
+
+    #[test]
+    fn udp_loss_counts_what_the_sender_sent_against_what_arrived() {
+        let request = TestRequest::new(TestKind::UdpStream, Duration::from_secs(1));
+        let client = SideOutput {
+            side: SideResult {
+                udp_sent: 1000,
+                ..Default::default()
+            },
+            rr: None,
+        };
+        let server = SideResult {
+            udp: Some(UdpCounts {
+                received: 990,
+                window_bytes: 990 * 1400,
+                socket_drops: Some(4),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let report = build_report(&context(&request, &client, &server));
+        let udp = report.metrics.udp.unwrap();
+        assert_eq!((udp.lost_datagrams, udp.loss_ratio), (10, 0.01));
+        assert_eq!(udp.receiver_socket_drops, Some(4));
+        assert_eq!(
+            report.metrics.throughput[0].bits_per_sec,
+            990.0 * 1400.0 * 8.0
+        );
     }
-    out
 }

@@ -1,0 +1,118 @@
+//! The human summary a probe prints on stderr: what a person reads, from the report alone.
+
+use probe_core::report::{Direction, Role};
+use probe_core::Report;
+
+/// A few lines for people: the headline figures of a netprobe report.
+pub fn human_summary(report: &Report) -> String {
+    use probe_core::units::{format_bits_per_sec, format_ns};
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let secs = report.measured_duration_ns as f64 / 1e9;
+    let _ = writeln!(out, "netprobe {} over {secs:.1} s", report.test.kind);
+    for t in &report.metrics.throughput {
+        let dir = match t.direction {
+            Direction::ClientToServer => "client -> server",
+            Direction::ServerToClient => "server -> client",
+        };
+        let _ = writeln!(
+            out,
+            "  {dir}: {} ({} bytes in {} stream(s))",
+            format_bits_per_sec(t.bits_per_sec),
+            t.received_bytes,
+            t.streams.len().max(1)
+        );
+        for s in &t.streams {
+            if let Some(info) = &s.sender_tcp_info {
+                let _ = writeln!(
+                    out,
+                    "    stream {}: {}  retransmits {}  srtt {}  cwnd {}",
+                    s.index,
+                    format_bits_per_sec(s.bits_per_sec),
+                    info.total_retransmits,
+                    format_ns(info.srtt_ns as f64),
+                    info.snd_cwnd_segments
+                );
+            }
+        }
+    }
+    if let Some(u) = &report.metrics.udp {
+        let _ = writeln!(
+            out,
+            "  udp: sent {} received {} lost {} ({:.3} %) dup {} reordered {} jitter {}",
+            u.sent_datagrams,
+            u.received_datagrams,
+            u.lost_datagrams,
+            u.loss_ratio * 100.0,
+            u.duplicate_datagrams,
+            u.out_of_order_datagrams,
+            format_ns(u.jitter_ns)
+        );
+        if let Some(drops) = u.receiver_socket_drops.filter(|d| *d > 0) {
+            let _ = writeln!(
+                out,
+                "    of the lost, {drops} were dropped by the receiver's full socket buffer \
+                 (a slow receiver, not the path); a larger --window helps"
+            );
+        }
+    }
+    if let Some(l) = &report.metrics.latency {
+        if let Some(s) = &l.rtt_summary {
+            let _ = writeln!(
+                out,
+                "  round trip ({:?} loop): p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+                l.mode,
+                format_ns(s.p50_ns as f64),
+                format_ns(s.p90_ns as f64),
+                format_ns(s.p99_ns as f64),
+                format_ns(s.p99_9_ns as f64),
+                format_ns(s.max_ns as f64)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  {} transactions ({:.0}/s), {} timeouts, {} errors",
+            l.transactions, l.transactions_per_sec, l.timeouts, l.errors
+        );
+        if let Some(c) = l.connect.as_ref().and_then(|c| c.summary()) {
+            let _ = writeln!(
+                out,
+                "  connect: p50 {}  p99 {}",
+                format_ns(c.p50_ns as f64),
+                format_ns(c.p99_ns as f64)
+            );
+        }
+    }
+    for c in &report.metrics.cpu {
+        let share = c
+            .share_of_quota
+            .map(|s| format!(" ({:.0} % of quota)", s * 100.0))
+            .unwrap_or_default();
+        let side = match c.side {
+            Role::Client => "client",
+            Role::Server => "server",
+            Role::Standalone => "standalone",
+        };
+        // A polling receiver's CPU time includes its waiting; say so next to the figure.
+        let polled = report
+            .test
+            .parameters
+            .get(&format!("{side}_receivers_polled"))
+            == Some(&serde_json::Value::Bool(true));
+        let _ = writeln!(
+            out,
+            "  cpu {side}: user {} sys {}{share}{}",
+            format_ns(c.user_ns as f64),
+            format_ns(c.system_ns as f64),
+            if polled {
+                " (receivers polled: use --receive-wait block for CPU per byte)"
+            } else {
+                ""
+            }
+        );
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
+    out
+}
