@@ -78,12 +78,32 @@ class Harness:
             while time.time() < deadline and server_ip not in self.servers:
                 time.sleep(0.05)
             command[i] = f"127.0.0.1:{self.servers.get(server_ip, 1)}"
-        try:
-            out = subprocess.run([os.path.join(self.args.bin_dir, probe)] + command, env=env,
-                                 capture_output=True, text=True, timeout=600)
-            lines = out.stdout.splitlines() + out.stderr.splitlines()
-        except subprocess.TimeoutExpired:
-            lines = ["harness: probe timed out"]
+        # Like awslogs, a line reaches the log while the container runs: the server's
+        # readiness line is written as soon as it is printed (the controller waits for it).
+        proc = subprocess.Popen([os.path.join(self.args.bin_dir, probe)] + command, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        streamed, rest = [], []
+
+        def follow_stderr():
+            for line in proc.stderr:
+                line = line.rstrip("\n")
+                if line.startswith("netprobe server listening on "):
+                    self.write_log(arn, [line])
+                    streamed.append(line)
+                else:
+                    rest.append(line)
+
+        reader = threading.Thread(target=follow_stderr, daemon=True)
+        reader.start()
+        killer = threading.Timer(600, proc.kill)
+        killer.start()
+        out = proc.stdout.read()
+        proc.wait()
+        reader.join(timeout=10)
+        killer.cancel()
+        lines = out.splitlines() + rest
+        if proc.returncode == -9:
+            lines.append("harness: probe timed out")
         self.write_log(arn, lines)
         self.stop(arn, "Essential container in task exited")
 

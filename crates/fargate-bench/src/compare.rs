@@ -115,6 +115,7 @@ mod tests {
                 status: RunStatus::Complete,
                 finished_at: None,
             },
+            warnings: Vec::new(),
             pricing: None,
             network: vec![],
             memory_bandwidth: vec![MemRow {

@@ -139,6 +139,49 @@ pub struct Summary {
     pub failures: Vec<Failure>,
     /// Items that finished fine.
     pub items_ok: u64,
+    /// What a reader should look at before trusting a figure (repetitions outside Tukey's
+    /// fences, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A warning for each figure whose repetitions hold an outlier: kept in the figure, named here.
+fn outlier_warnings(network: &[NetRow], memory: &[MemRow]) -> Vec<String> {
+    use probe_core::units::{format_bits_per_sec, format_bytes_per_sec};
+    let mut out = Vec::new();
+    let mut say = |what: String, s: &SampleSummary, fmt: &dyn Fn(f64) -> String| {
+        if !s.outliers.is_empty() {
+            let values: Vec<String> = s.outliers.iter().map(|v| fmt(*v)).collect();
+            out.push(format!(
+                "{what}: repetition(s) at {} lie outside Tukey's fences of the other {} (median \
+                 {}); a noisy neighbour or throttling? the figure keeps them; look at \
+                 results.jsonl or run more repetitions",
+                values.join(", "),
+                s.n as usize - s.outliers.len(),
+                fmt(s.median)
+            ));
+        }
+    };
+    for r in network {
+        if let Some(t) = &r.throughput_bits_per_sec {
+            say(format!("{} at {}", r.test, r.size), t, &format_bits_per_sec);
+        }
+        if let Some(t) = &r.transactions_per_sec {
+            say(
+                format!("{} at {} transactions/s", r.test, r.size),
+                t,
+                &|v| format!("{v:.0}/s"),
+            );
+        }
+    }
+    for m in memory {
+        say(
+            format!("{} {} x{} at {}", m.kernel, m.stores, m.threads, m.size),
+            &m.best_bytes_per_sec,
+            &format_bytes_per_sec,
+        );
+    }
+    out
 }
 
 /// (size, kernel, stores, threads) -> (best per repetition, sustained per repetition).
@@ -244,7 +287,7 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
         }
     }
     let price_of = |size: &str| -> Option<f64> { prices?.hourly(TaskSize::parse(size).ok()?).ok() };
-    let network = net
+    let network: Vec<NetRow> = net
         .into_iter()
         .map(|((test, size, direction), acc)| {
             let throughput = SampleSummary::from_values(&acc.bps);
@@ -273,7 +316,7 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
             }
         })
         .collect();
-    let memory_bandwidth = mem
+    let memory_bandwidth: Vec<MemRow> = mem
         .into_iter()
         .filter_map(|((size, kernel, stores, threads), (best, sustained))| {
             let best = SampleSummary::from_values(&best)?;
@@ -303,6 +346,7 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
             })
         })
         .collect();
+    let warnings = outlier_warnings(&network, &memory_bandwidth);
     Summary {
         schema_version: SUMMARY_SCHEMA_VERSION,
         run: meta.clone(),
@@ -317,6 +361,7 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
         emulated,
         failures,
         items_ok: ok,
+        warnings,
     }
 }
 
@@ -418,6 +463,23 @@ mod tests {
         assert!((row.cost_per_hour.unwrap() - price).abs() < 1e-12);
         assert!((row.gbit_per_sec_per_dollar_hour.unwrap() - 2.0 / price).abs() < 1e-9);
         assert_eq!(s.emulated, ["cpu"]);
+    }
+
+    #[test]
+    fn an_outlying_repetition_is_kept_and_named() {
+        let recs: Vec<ItemRecord> = [1e9, 1.01e9, 0.99e9, 1.0e9, 0.2e9]
+            .iter()
+            .enumerate()
+            .map(|(i, bps)| record("udp", i as u32 + 1, stream(*bps, 1000, 0)))
+            .collect();
+        let s = summarize(&meta(), &recs, None);
+        let t = s.network[0].throughput_bits_per_sec.as_ref().unwrap();
+        assert_eq!((t.n, t.min), (5, 0.2e9), "kept in the figure");
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("Mbit/s"), "{}", s.warnings[0]);
+        assert!(s.warnings[0].contains("Tukey"), "{}", s.warnings[0]);
+        let clean = summarize(&meta(), &recs[..4], None);
+        assert!(clean.warnings.is_empty());
     }
 
     #[test]

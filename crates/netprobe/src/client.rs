@@ -15,6 +15,7 @@ use crate::protocol::{
 };
 use crate::report::{build_report, ReportContext};
 use crate::session::{self, DataSockets, End};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Default control port (iperf3 uses 5201; ours differs so both can run side by side).
 pub const DEFAULT_PORT: u16 = probe_core::contract::NETPROBE_PORT;
@@ -198,15 +199,19 @@ fn unspecified_like(addr: SocketAddr) -> std::net::IpAddr {
     }
 }
 
-fn unexpected(control: &Control, wanted: &str, got: &Message) -> NetError {
+fn unexpected<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &Control<S>,
+    wanted: &str,
+    got: &Message,
+) -> NetError {
     NetError::Protocol {
         peer: control.peer().to_owned(),
         reason: format!("expected {wanted}, got {got:?}"),
     }
 }
 
-async fn handshake(
-    control: &mut Control,
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut Control<S>,
     config: &ClientConfig,
     server: SocketAddr,
     timeout: Duration,

@@ -1,8 +1,9 @@
-//! A control connection: frames over a tokio `TcpStream`, every read under a deadline.
+//! A control connection: frames over any async byte stream (a `TcpStream` in the probes, an
+//! in-memory duplex in tests), every read and write under a deadline.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::{NetError, Result};
@@ -10,19 +11,33 @@ use crate::protocol::{decode_body, encode_frame, frame_length, Message};
 
 /// A framed control connection with a per-read deadline and a frame-size cap.
 #[derive(Debug)]
-pub(crate) struct Control {
-    stream: TcpStream,
+pub(crate) struct Control<S = TcpStream> {
+    stream: S,
     peer: String,
     max_frame: usize,
 }
 
-impl Control {
+/// How long a write may wait for a peer that stopped reading.
+pub(crate) const WRITE_DEADLINE: Duration = Duration::from_secs(10);
+
+impl Control<TcpStream> {
     pub(crate) fn new(stream: TcpStream, max_frame: usize) -> Self {
         let peer = stream
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|_| "unknown peer".into());
         let _ = stream.set_nodelay(true);
+        Self::over(stream, peer, max_frame)
+    }
+
+    pub(crate) fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Control<S> {
+    /// A control channel over any stream, `peer` naming the other end in errors.
+    pub(crate) fn over(stream: S, peer: String, max_frame: usize) -> Self {
         Self {
             stream,
             peer,
@@ -32,10 +47,6 @@ impl Control {
 
     pub(crate) fn peer(&self) -> &str {
         &self.peer
-    }
-
-    pub(crate) fn stream(&self) -> &TcpStream {
-        &self.stream
     }
 
     /// Reads one message. The length is checked against the cap before the body is allocated.
@@ -71,12 +82,12 @@ impl Control {
     /// Writes one message (with a deadline, so a peer that stops reading cannot hold us).
     pub(crate) async fn send(&mut self, message: &Message) -> Result<()> {
         let frame = encode_frame(message);
-        match tokio::time::timeout(Duration::from_secs(10), self.stream.write_all(&frame)).await {
+        match tokio::time::timeout(WRITE_DEADLINE, self.stream.write_all(&frame)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(NetError::io(format!("writing to {}", self.peer), e)),
             Err(_) => Err(NetError::Timeout {
                 what: format!("writing to {}", self.peer),
-                secs: 10,
+                secs: WRITE_DEADLINE.as_secs(),
             }),
         }
     }

@@ -43,6 +43,8 @@ mod client;
 mod conn;
 mod data;
 pub mod error;
+#[cfg(test)]
+mod handshake_tests;
 pub mod limits;
 pub mod protocol;
 pub mod report;

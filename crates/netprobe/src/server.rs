@@ -22,6 +22,7 @@ use crate::protocol::{
 };
 use crate::report::{build_report, ReportContext};
 use crate::session::{self, DataSockets, End};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// How a server runs.
 #[derive(Debug, Clone, Default)]
@@ -154,7 +155,10 @@ fn record(summary: &mut ServeSummary, done: std::result::Result<Outcome, tokio::
     }
 }
 
-async fn refuse(control: &mut Control, refusal: Refusal) -> Outcome {
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut Control<S>,
+    refusal: Refusal,
+) -> Outcome {
     let why = format!("{}: {refusal}", control.peer());
     let _ = control.send(&Message::Refused(refusal)).await;
     Outcome::Refused(why)
@@ -199,8 +203,8 @@ async fn handle(
 }
 
 /// Version check and key proof; returns the client's request, or a refusal to send.
-async fn handshake(
-    control: &mut Control,
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    control: &mut Control<S>,
     config: &ServerConfig,
     timeout: Duration,
 ) -> Result<std::result::Result<TestRequest, Refusal>> {

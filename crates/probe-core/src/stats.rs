@@ -28,6 +28,10 @@ pub struct SampleSummary {
     /// Upper bound of the 95 % confidence interval of the mean.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci95_high: Option<f64>,
+    /// Values outside Tukey's fences ([`tukey_outliers`]): kept in every figure above, flagged
+    /// so a reader looks at them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outliers: Vec<f64>,
 }
 
 impl SampleSummary {
@@ -58,6 +62,7 @@ impl SampleSummary {
             stddev,
             ci95_low,
             ci95_high,
+            outliers: tukey_outliers(&sorted),
         })
     }
 
@@ -189,6 +194,17 @@ mod tests {
         assert!((student_t_975(60) - 2.000).abs() < 1e-9);
         assert!(student_t_975(45) < 2.021 && student_t_975(45) > 2.000);
         assert!(student_t_975(100_000) > 1.96 && student_t_975(100_000) < 1.961);
+    }
+
+    #[test]
+    fn summaries_flag_outliers_and_keep_them() {
+        let s = SampleSummary::from_values(&[10.0, 11.0, 10.5, 10.2, 25.0]).unwrap();
+        assert_eq!(s.outliers, [25.0]);
+        assert_eq!(s.max, 25.0, "flagged, never dropped");
+        assert!(SampleSummary::from_values(&[1.0, 2.0, 3.0])
+            .unwrap()
+            .outliers
+            .is_empty());
     }
 
     #[test]

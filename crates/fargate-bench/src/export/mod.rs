@@ -290,5 +290,8 @@ pub(crate) fn footer(s: &Summary) -> Vec<String> {
     for e in &s.emulated {
         lines.push(format!("emulated: {e}"));
     }
+    for w in &s.warnings {
+        lines.push(format!("warning: {w}"));
+    }
     lines
 }

@@ -6,13 +6,12 @@
 //! stable interface and is on every Docker host, the few calls we need are one-liners, and the
 //! controller's build stays lean.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
+use super::poll::{self, Backoff};
+use super::{Platform, Probe, TaskExit, TaskId, TaskSpec};
 use crate::error::{BenchError, Result};
 use crate::sizes::TaskSize;
 
@@ -20,6 +19,9 @@ use crate::sizes::TaskSize;
 pub const RUN_LABEL: &str = "fargate-bench.run";
 
 /// netprobe's default control port.
+/// How often a starting container is inspected.
+const DOCKER_POLL: Duration = Duration::from_millis(100);
+
 const SERVER_PORT: u16 = probe_core::contract::NETPROBE_PORT;
 
 fn err(what: String) -> BenchError {
@@ -63,7 +65,6 @@ async fn docker(args: &[&str], env: &[(String, String)]) -> Result<String> {
 pub struct DockerPlatform {
     netprobe_image: String,
     memprobe_image: String,
-    tasks: Mutex<HashMap<TaskId, TaskRole>>,
     next: std::sync::atomic::AtomicU64,
 }
 
@@ -92,7 +93,6 @@ impl DockerPlatform {
         Ok(Self {
             netprobe_image: netprobe_image.to_owned(),
             memprobe_image: memprobe_image.to_owned(),
-            tasks: Mutex::new(HashMap::new()),
             next: std::sync::atomic::AtomicU64::new(1),
         })
     }
@@ -105,7 +105,6 @@ impl DockerPlatform {
         let platform = DockerPlatform {
             netprobe_image: String::new(),
             memprobe_image: String::new(),
-            tasks: Mutex::new(HashMap::new()),
             next: std::sync::atomic::AtomicU64::new(1),
         };
         platform.stop_run(run_id).await
@@ -239,17 +238,12 @@ impl Platform for DockerPlatform {
         args.push(image);
         args.extend(spec.args.iter().map(String::as_str));
         docker(&args, &spec.env).await?;
-        let id = TaskId(name);
-        self.tasks
-            .lock()
-            .expect("tasks lock")
-            .insert(id.clone(), spec.role);
-        Ok(id)
+        Ok(TaskId(name))
     }
 
     async fn address(&self, task: &TaskId, deadline: Duration) -> Result<String> {
         let start = tokio::time::Instant::now();
-        loop {
+        let ready = poll::until(deadline, Backoff::fixed(DOCKER_POLL), || async {
             let state = docker(
                 &[
                     "inspect",
@@ -269,7 +263,7 @@ impl Platform for DockerPlatform {
                 .iter()
                 .any(|l| probe_core::contract::is_server_ready_line(l));
             if running && listening && !ip.is_empty() {
-                return Ok(format!("{ip}:{SERVER_PORT}"));
+                return Ok(Some(format!("{ip}:{SERVER_PORT}")));
             }
             if !running && start.elapsed() > Duration::from_secs(1) {
                 let lines = self.logs(task).await.unwrap_or_default();
@@ -279,14 +273,15 @@ impl Platform for DockerPlatform {
                     lines.last().cloned().unwrap_or_default()
                 )));
             }
-            if start.elapsed() > deadline {
-                return Err(err(format!(
-                    "server container {} did not listen within {deadline:?}",
-                    task.0
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            Ok(None)
+        })
+        .await?;
+        ready.ok_or_else(|| {
+            err(format!(
+                "server container {} did not listen within {deadline:?}",
+                task.0
+            ))
+        })
     }
 
     async fn wait(&self, task: &TaskId, deadline: Duration) -> Result<TaskExit> {
@@ -324,7 +319,6 @@ impl Platform for DockerPlatform {
 
     async fn stop(&self, task: &TaskId) -> Result<()> {
         let _ = docker(&["rm", "-f", &task.0], &[]).await;
-        self.tasks.lock().expect("tasks lock").remove(task);
         Ok(())
     }
 

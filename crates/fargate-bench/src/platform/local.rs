@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::poll::{self, Backoff};
 use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::{BenchError, Result};
 use crate::sizes::TaskSize;
@@ -36,6 +37,9 @@ pub struct LocalPlatform {
     tasks: Mutex<HashMap<TaskId, LocalTask>>,
     next: std::sync::atomic::AtomicU64,
 }
+
+/// How often local state (a child's output and exit) is looked at.
+const LOCAL_POLL: Duration = Duration::from_millis(20);
 
 fn err(what: String) -> BenchError {
     BenchError::Backend {
@@ -192,8 +196,7 @@ impl Platform for LocalPlatform {
     }
 
     async fn address(&self, task: &TaskId, deadline: Duration) -> Result<String> {
-        let start = tokio::time::Instant::now();
-        loop {
+        let ready = poll::until(deadline, Backoff::fixed(LOCAL_POLL), || async {
             let (port, listening, exited) = {
                 let mut tasks = self.tasks.lock().expect("tasks lock");
                 let t = tasks
@@ -209,7 +212,7 @@ impl Platform for LocalPlatform {
             };
             let port = port.ok_or_else(|| err(format!("task {} is not a server", task.0)))?;
             if listening {
-                return Ok(format!("127.0.0.1:{port}"));
+                return Ok(Some(format!("127.0.0.1:{port}")));
             }
             if let Some(status) = exited {
                 return Err(err(format!(
@@ -217,47 +220,46 @@ impl Platform for LocalPlatform {
                     task.0
                 )));
             }
-            if start.elapsed() > deadline {
-                return Err(err(format!(
-                    "server task {} did not listen within {deadline:?}",
-                    task.0
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            Ok(None)
+        })
+        .await?;
+        ready.ok_or_else(|| {
+            err(format!(
+                "server task {} did not listen within {deadline:?}",
+                task.0
+            ))
+        })
     }
 
     async fn wait(&self, task: &TaskId, deadline: Duration) -> Result<TaskExit> {
-        let start = tokio::time::Instant::now();
-        loop {
-            {
-                let mut tasks = self.tasks.lock().expect("tasks lock");
-                let t = tasks
-                    .get_mut(task)
-                    .ok_or_else(|| err(format!("unknown task {}", task.0)))?;
-                match t.child.try_wait() {
-                    Ok(Some(status)) => {
-                        return Ok(TaskExit {
-                            code: status.code(),
-                            reason: status
-                                .code()
-                                .is_none()
-                                .then(|| format!("ended by {status}")),
-                        })
-                    }
-                    Ok(None) => {}
-                    Err(e) => return Err(err(format!("waiting for {}: {e}", task.0))),
-                }
-                if start.elapsed() > deadline {
-                    let _ = t.child.start_kill();
-                    return Err(err(format!(
-                        "task {} ran past its deadline of {deadline:?} and was stopped",
-                        task.0
-                    )));
-                }
+        let exit = poll::until(deadline, Backoff::fixed(LOCAL_POLL), || async {
+            let mut tasks = self.tasks.lock().expect("tasks lock");
+            let t = tasks
+                .get_mut(task)
+                .ok_or_else(|| err(format!("unknown task {}", task.0)))?;
+            match t.child.try_wait() {
+                Ok(Some(status)) => Ok(Some(TaskExit {
+                    code: status.code(),
+                    reason: status
+                        .code()
+                        .is_none()
+                        .then(|| format!("ended by {status}")),
+                })),
+                Ok(None) => Ok(None),
+                Err(e) => Err(err(format!("waiting for {}: {e}", task.0))),
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        })
+        .await?;
+        if let Some(exit) = exit {
+            return Ok(exit);
         }
+        if let Some(t) = self.tasks.lock().expect("tasks lock").get_mut(task) {
+            let _ = t.child.start_kill();
+        }
+        Err(err(format!(
+            "task {} ran past its deadline of {deadline:?} and was stopped",
+            task.0
+        )))
     }
 
     async fn output(&self, task: &TaskId) -> Result<Vec<String>> {

@@ -4,7 +4,9 @@
 
 pub mod docker;
 pub mod ecs;
+pub mod fake;
 pub mod local;
+pub mod poll;
 
 use std::future::Future;
 use std::time::Duration;

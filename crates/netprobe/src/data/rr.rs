@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use probe_core::LatencyHistogram;
 
+use super::open_loop::{ns_since, Schedule};
 use super::{read_header, write_header, Window};
 
 /// Idle read timeout of echo servers, after which they check whether the test is over.
@@ -78,7 +79,7 @@ fn merge_opt(into: &mut Option<LatencyHistogram>, from: &Option<LatencyHistogram
 }
 
 fn elapsed_ns(window: &Window, t: Instant) -> u64 {
-    t.duration_since(window.t0).as_nanos() as u64
+    ns_since(window.t0, t)
 }
 
 /// Closed-loop TCP client: write a request, read the whole response, repeat.
@@ -105,23 +106,6 @@ pub(crate) fn tcp_closed(
     Ok(out)
 }
 
-/// Paces open-loop sends: sleeps while the next send is far, yields when it is near.
-#[inline]
-fn wait_until(t: Instant) {
-    loop {
-        let now = Instant::now();
-        if now >= t {
-            return;
-        }
-        let wait = t - now;
-        if wait > Duration::from_millis(1) {
-            std::thread::sleep(wait - Duration::from_micros(500));
-        } else {
-            std::thread::yield_now();
-        }
-    }
-}
-
 /// Open-loop TCP client at `rate` requests per second on this connection.
 pub(crate) fn tcp_open(
     stream: &TcpStream,
@@ -130,25 +114,18 @@ pub(crate) fn tcp_open(
     request: &mut [u8],
     response: &mut [u8],
 ) -> io::Result<RrOutcome> {
-    let period_ns = 1e9 / rate;
+    let schedule = Schedule::new(window, rate);
     let writer = stream.try_clone()?;
     let w = *window;
     let mut req = request.to_vec();
     let sender = std::thread::spawn(move || -> io::Result<u64> {
         let mut out = &writer;
-        let mut seq = 0u64;
-        loop {
-            let intended = w.t0 + Duration::from_nanos((seq as f64 * period_ns) as u64);
-            if intended >= w.end() {
-                break;
-            }
-            wait_until(intended);
-            write_header(&mut req, 0, seq, elapsed_ns(&w, Instant::now()));
-            out.write_all(&req)?;
-            seq += 1;
-        }
+        let (sent, _) = schedule.drive(&w, |seq, actual_ns| {
+            write_header(&mut req, 0, seq, actual_ns);
+            out.write_all(&req)
+        })?;
         writer.shutdown(std::net::Shutdown::Write)?;
-        Ok(seq)
+        Ok(sent)
     });
     let mut out = RrOutcome::new(window);
     let mut uncorrected = LatencyHistogram::new();
@@ -165,17 +142,12 @@ pub(crate) fn tcp_open(
             continue;
         };
         received += 1;
-        let now_ns = elapsed_ns(window, now);
-        let intended_ns = (seq as f64 * period_ns) as u64;
-        let intended_at = window.t0 + Duration::from_nanos(intended_ns);
+        let rt = schedule.round_trip(seq, actual_ns, elapsed_ns(window, now));
+        let intended_at = window.t0 + Duration::from_nanos(schedule.intended_ns(seq));
         if window.slot(intended_at).is_some()
-            && out.count(
-                window,
-                intended_at.max(window.start()),
-                now_ns.saturating_sub(intended_ns),
-            )
+            && out.count(window, intended_at.max(window.start()), rt.corrected_ns)
         {
-            uncorrected.record(now_ns.saturating_sub(actual_ns));
+            uncorrected.record(rt.uncorrected_ns);
         }
     }
     let sent = sender
@@ -309,28 +281,19 @@ pub(crate) fn udp_open(
     request: &mut [u8],
     response: &mut [u8],
 ) -> io::Result<RrOutcome> {
-    let period_ns = 1e9 / rate;
+    let schedule = Schedule::new(window, rate);
     let writer = socket.try_clone()?;
     let w = *window;
     let mut req = request.to_vec();
     let sender = std::thread::spawn(move || -> io::Result<u64> {
-        let mut seq = 0u64;
-        let mut in_window = 0u64;
-        loop {
-            let intended = w.t0 + Duration::from_nanos((seq as f64 * period_ns) as u64);
-            if intended >= w.end() {
-                break;
-            }
-            wait_until(intended);
-            write_header(&mut req, tag, seq, elapsed_ns(&w, Instant::now()));
+        let (_, in_window) = schedule.drive(&w, |seq, actual_ns| {
+            write_header(&mut req, tag, seq, actual_ns);
             match writer.send(&req) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-                Err(e) => return Err(e),
+                // The echo server is not up yet or went away: the request counts as lost.
+                Err(e) if e.kind() != io::ErrorKind::ConnectionRefused => Err(e),
+                _ => Ok(()),
             }
-            in_window += u64::from(w.slot(intended).is_some());
-            seq += 1;
-        }
+        })?;
         Ok(in_window)
     });
     socket.set_read_timeout(Some(Duration::from_millis(20)))?;
@@ -342,17 +305,16 @@ pub(crate) fn udp_open(
         let now = Instant::now();
         if let Ok(n) = result {
             if let Some((t, seq, actual_ns)) = read_header(&response[..n]) {
-                let now_ns = elapsed_ns(window, now);
-                let intended_ns = (seq as f64 * period_ns) as u64;
-                let intended_at = window.t0 + Duration::from_nanos(intended_ns);
-                let late = now_ns.saturating_sub(intended_ns) > timeout.as_nanos() as u64;
-                if t == tag && !late && window.slot(intended_at).is_some() {
-                    out.rtt.record(now_ns.saturating_sub(intended_ns));
-                    out.transactions += 1;
+                let rt = schedule.round_trip(seq, actual_ns, elapsed_ns(window, now));
+                let intended_at = window.t0 + Duration::from_nanos(schedule.intended_ns(seq));
+                let late = rt.corrected_ns > timeout.as_nanos() as u64;
+                if t == tag && !late {
                     if let Some(slot) = window.slot(intended_at) {
+                        out.rtt.record(rt.corrected_ns);
+                        out.transactions += 1;
                         out.interval_transactions[slot] += 1;
+                        uncorrected.record(rt.uncorrected_ns);
                     }
-                    uncorrected.record(now_ns.saturating_sub(actual_ns));
                 }
             }
         }

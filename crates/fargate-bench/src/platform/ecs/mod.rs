@@ -25,14 +25,22 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use self::settings::EcsSettings;
 use self::taskdef::{log_stream, TaskDefPlan, CONTAINER, SERVER_PORT};
+use super::poll::{self, Backoff};
 use super::{Platform, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::Result;
 use crate::sizes::TaskSize;
+use probe_core::contract;
 
 /// Tag keys on every task.
 pub const RUN_TAG: &str = "fargate-bench:run";
 const ROLE_TAG: &str = "fargate-bench:role";
 const ITEM_TAG: &str = "fargate-bench:item";
+
+/// DescribeTasks while a task starts or runs: 0.5 s, doubling to 5 s.
+const ECS_POLL: Backoff = Backoff::exponential(Duration::from_millis(500), Duration::from_secs(5));
+
+/// How long CloudWatch Logs is given to show a finished task's result line.
+const LOG_SETTLE: Duration = Duration::from_secs(30);
 
 /// RunTask is limited to 20 calls per second per account: keep under it.
 const RUN_TASK_SPACING: Duration = Duration::from_millis(60);
@@ -316,10 +324,8 @@ impl Platform for EcsPlatform {
 
     async fn address(&self, task: &TaskId, deadline: Duration) -> Result<String> {
         let t = self.arn_of(task)?;
-        let start = tokio::time::Instant::now();
-        let mut backoff = Duration::from_millis(500);
-        let mut last_status = String::new();
-        loop {
+        let last_status = std::sync::Mutex::new(String::new());
+        let ready = poll::until(deadline, ECS_POLL, || async {
             let described = self.describe(&t.arn).await?;
             if let Some(d) = &described {
                 self.note_zone(task, d);
@@ -329,17 +335,24 @@ impl Platform for EcsPlatform {
                 .and_then(|d| d.last_status())
                 .unwrap_or("UNKNOWN")
                 .to_owned();
-            if status != last_status {
-                eprintln!(
-                    "  server task {} is {status}",
-                    log_stream(&t.arn).rsplit('/').next().unwrap_or("")
-                );
-                last_status = status.clone();
+            {
+                let mut last = last_status.lock().expect("status lock");
+                if status != *last {
+                    eprintln!(
+                        "  server task {} is {status}",
+                        log_stream(&t.arn).rsplit('/').next().unwrap_or("")
+                    );
+                    last.clone_from(&status);
+                }
             }
             match status.as_str() {
                 "RUNNING" => {
+                    // The same readiness rule as every backend: the server said it listens.
                     if let Some(ip) = described.as_ref().and_then(private_ip) {
-                        return Ok(format!("{ip}:{SERVER_PORT}"));
+                        let lines = self.read_log(&t.arn).await?;
+                        if lines.iter().any(|l| contract::is_server_ready_line(l)) {
+                            return Ok(Some(format!("{ip}:{SERVER_PORT}")));
+                        }
                     }
                 }
                 "STOPPED" | "DEPROVISIONING" | "STOPPING" => {
@@ -354,23 +367,23 @@ impl Platform for EcsPlatform {
                 }
                 _ => {}
             }
-            if start.elapsed() > deadline {
-                let _ = self.stop(task).await;
-                return Err(err(format!(
-                    "server task {} was not RUNNING within {deadline:?} (last status {status}); stopped it",
-                    t.arn
-                )));
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            Ok(None)
+        })
+        .await?;
+        if let Some(addr) = ready {
+            return Ok(addr);
         }
+        let _ = self.stop(task).await;
+        let status = last_status.into_inner().expect("status lock");
+        Err(err(format!(
+            "server task {} was not listening within {deadline:?} (last status {status}); stopped it",
+            t.arn
+        )))
     }
 
     async fn wait(&self, task: &TaskId, deadline: Duration) -> Result<TaskExit> {
         let t = self.arn_of(task)?;
-        let start = tokio::time::Instant::now();
-        let mut backoff = Duration::from_millis(500);
-        loop {
+        let exit = poll::until(deadline, ECS_POLL, || async {
             if let Some(d) = self.describe(&t.arn).await? {
                 self.note_zone(task, &d);
                 if d.last_status() == Some("STOPPED") {
@@ -384,36 +397,44 @@ impl Platform for EcsPlatform {
                         (Some(r), Some(c)) => Some(format!("{r} ({c})")),
                         (r, c) => r.or(c.map(str::to_owned)),
                     };
-                    return Ok(TaskExit { code, reason });
+                    return Ok(Some(TaskExit { code, reason }));
                 }
             }
-            if start.elapsed() > deadline {
-                let _ = self.stop(task).await;
-                return Err(err(format!(
-                    "{} task {} ran past its deadline of {deadline:?} and was stopped",
-                    t.role.name(),
-                    t.arn
-                )));
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            Ok(None)
+        })
+        .await?;
+        if let Some(exit) = exit {
+            return Ok(exit);
         }
+        let _ = self.stop(task).await;
+        Err(err(format!(
+            "{} task {} ran past its deadline of {deadline:?} and was stopped",
+            t.role.name(),
+            t.arn
+        )))
     }
 
     async fn output(&self, task: &TaskId) -> Result<Vec<String>> {
         let t = self.arn_of(task)?;
         // CloudWatch Logs is eventually consistent: retry until the result line shows up.
-        let start = tokio::time::Instant::now();
-        loop {
-            let lines = self.read_log(&t.arn).await?;
-            let done = lines
-                .iter()
-                .any(|l| l.contains(probe_core::result_line::MARKER));
-            if done || start.elapsed() > Duration::from_secs(30) {
-                return Ok(lines);
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        let last = std::sync::Mutex::new(Vec::new());
+        let done = poll::until(
+            LOG_SETTLE,
+            Backoff::fixed(Duration::from_secs(1)),
+            || async {
+                let lines = self.read_log(&t.arn).await?;
+                if lines
+                    .iter()
+                    .any(|l| l.contains(probe_core::result_line::MARKER))
+                {
+                    return Ok(Some(lines));
+                }
+                *last.lock().expect("lines lock") = lines;
+                Ok(None)
+            },
+        )
+        .await?;
+        Ok(done.unwrap_or_else(|| last.into_inner().expect("lines lock")))
     }
 
     async fn stop(&self, task: &TaskId) -> Result<()> {

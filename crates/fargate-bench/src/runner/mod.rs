@@ -474,3 +474,6 @@ async fn run_pair<P: Platform>(
     let _ = platform.stop(&server).await;
     result
 }
+
+#[cfg(test)]
+mod tests;
