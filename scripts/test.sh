@@ -55,7 +55,7 @@ step "cargo build --release of the probes (the benchmark scripts measure them op
 cargo build --release -p netprobe -p memprobe --quiet
 
 step "cargo test: unit, property and loopback tests"
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 
 step "cargo test --ignored: tests that need root (netns), Docker or moto"
-cargo test --workspace -- --ignored
+cargo test --workspace --no-fail-fast -- --ignored

@@ -409,6 +409,7 @@ mod tests {
             measured_ns: 1,
             bits_per_sec: bps,
             streams: vec![],
+            regime: None,
         });
         r.metrics.udp = Some(UdpMetrics {
             sent_datagrams: sent,

@@ -252,7 +252,7 @@ fn killing_a_server_container_fails_only_that_pair() {
     let suite = tmp.path().join("suite.toml");
     std::fs::write(
         &suite,
-        "repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = 8\n\
+        "repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = 20\n\
          [[test]]\nkind = \"tcp-rr\"\nduration = 1\n",
     )
     .unwrap();
@@ -307,6 +307,8 @@ fn killing_a_server_container_fails_only_that_pair() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
+    // The pair runs 20 s: on a loaded machine the client may be seen late, and the server
+    // must still be mid-test when it is killed.
     std::thread::sleep(Duration::from_secs(2));
     assert!(docker(&["kill", &server]).status.success());
     let out = child.wait_with_output().unwrap();

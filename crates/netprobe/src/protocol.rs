@@ -121,8 +121,10 @@ pub struct SideResult {
 }
 
 /// What a UDP receiver counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UdpCounts {
+    /// Payload bytes received per interval of the measured window.
+    pub interval_bytes: Vec<u64>,
     /// Distinct datagrams received (whole test).
     pub received: u64,
     /// Received twice or more.

@@ -11,6 +11,7 @@
 //!   `_bits_per_sec`); values that do not exist are absent, never `null`, `NaN` or infinite.
 //! * [`histogram`]: [`LatencyHistogram`], an HdrHistogram of nanoseconds serialized as base64 of the
 //!   standard V2+DEFLATE encoding, so any HdrHistogram tool can read it; merging is lossless.
+//! * [`regime`]: burst then baseline: a token bucket read out of a throughput series.
 //! * [`result_line`]: encoding a report as one line and finding it again in a stream of lines.
 //! * [`stats`]: summaries across repetitions (median, spread, 95 % confidence interval).
 //! * [`host`]: host and container facts (CPU model, cgroup quota and memory limit, ECS task
@@ -41,6 +42,7 @@ pub mod contract;
 pub mod error;
 pub mod histogram;
 pub mod host;
+pub mod regime;
 pub mod report;
 pub mod result_line;
 pub mod stats;

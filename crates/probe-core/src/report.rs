@@ -162,6 +162,11 @@ pub struct Throughput {
     /// Per-stream detail.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub streams: Vec<StreamResult>,
+    /// What the interval series holds: burst then baseline, flat, or undecided
+    /// ([`crate::regime::detect`]). With a burst, `bits_per_sec` is the mean of two regimes and
+    /// the baseline is the figure to quote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regime: Option<crate::regime::Regime>,
 }
 
 /// One TCP connection's share of a bulk test.

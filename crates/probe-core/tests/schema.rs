@@ -50,6 +50,16 @@ fn full_report() -> Report {
             receiver_socket: None,
             sender_tcp_info: Some(TcpInfoSnapshot::default()),
         }],
+        regime: Some(probe_core::regime::detect(
+            &(0..20u64)
+                .map(|i| probe_core::regime::Sample {
+                    start_ns: i * 1_000_000_000,
+                    duration_ns: 1_000_000_000,
+                    bits_per_sec: if i < 8 { 4e8 } else { 5e7 },
+                })
+                .collect::<Vec<_>>(),
+            &Default::default(),
+        )),
     });
     report.metrics.udp = Some(UdpMetrics {
         sent_datagrams: 100,

@@ -59,6 +59,7 @@ pub fn result_line_for(spec: &TaskSpec) -> String {
             measured_ns: 1_000_000_000,
             bits_per_sec: 1e9,
             streams: Vec::new(),
+            regime: None,
         });
     }
     result_line::encode(&report).expect("a fake report encodes")

@@ -79,6 +79,28 @@ impl Schedule {
     }
 }
 
+/// Starts the sending half of an open-loop client on its own thread: request `seq` (its header
+/// stamped with `tag`, `seq` and the actual send time) goes out through `send` at its intended
+/// time; `finish` runs once the schedule is done (a TCP half-close). The thread returns what
+/// [`Schedule::drive`] does.
+pub(crate) fn spawn_sender(
+    schedule: Schedule,
+    window: Window,
+    tag: u64,
+    mut request: Vec<u8>,
+    mut send: impl FnMut(&[u8]) -> io::Result<()> + Send + 'static,
+    finish: impl FnOnce() -> io::Result<()> + Send + 'static,
+) -> std::thread::JoinHandle<io::Result<(u64, u64)>> {
+    std::thread::spawn(move || {
+        let sent = schedule.drive(&window, |seq, actual_ns| {
+            super::write_header(&mut request, tag, seq, actual_ns);
+            send(&request)
+        })?;
+        finish()?;
+        Ok(sent)
+    })
+}
+
 /// Nanoseconds from `t0` to `t`.
 #[inline]
 pub(crate) fn ns_since(t0: Instant, t: Instant) -> u64 {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use probe_core::LatencyHistogram;
 
-use super::open_loop::{ns_since, Schedule};
+use super::open_loop::{ns_since, spawn_sender, Schedule};
 use super::{read_header, write_header, Window};
 
 /// Idle read timeout of echo servers, after which they check whether the test is over.
@@ -116,17 +116,16 @@ pub(crate) fn tcp_open(
 ) -> io::Result<RrOutcome> {
     let schedule = Schedule::new(window, rate);
     let writer = stream.try_clone()?;
-    let w = *window;
-    let mut req = request.to_vec();
-    let sender = std::thread::spawn(move || -> io::Result<u64> {
-        let mut out = &writer;
-        let (sent, _) = schedule.drive(&w, |seq, actual_ns| {
-            write_header(&mut req, 0, seq, actual_ns);
-            out.write_all(&req)
-        })?;
-        writer.shutdown(std::net::Shutdown::Write)?;
-        Ok(sent)
-    });
+    let closer = stream.try_clone()?;
+    let sender = spawn_sender(
+        schedule,
+        *window,
+        0,
+        request.to_vec(),
+        move |req| (&writer).write_all(req),
+        // The echo side sees EOF once every request is out, and so the reader here too.
+        move || closer.shutdown(std::net::Shutdown::Write),
+    );
     let mut out = RrOutcome::new(window);
     let mut uncorrected = LatencyHistogram::new();
     let mut io = stream;
@@ -150,7 +149,7 @@ pub(crate) fn tcp_open(
             uncorrected.record(rt.uncorrected_ns);
         }
     }
-    let sent = sender
+    let (sent, _) = sender
         .join()
         .map_err(|_| io::Error::other("open-loop sender thread panicked"))??;
     out.errors += sent.saturating_sub(received);
@@ -283,19 +282,18 @@ pub(crate) fn udp_open(
 ) -> io::Result<RrOutcome> {
     let schedule = Schedule::new(window, rate);
     let writer = socket.try_clone()?;
-    let w = *window;
-    let mut req = request.to_vec();
-    let sender = std::thread::spawn(move || -> io::Result<u64> {
-        let (_, in_window) = schedule.drive(&w, |seq, actual_ns| {
-            write_header(&mut req, tag, seq, actual_ns);
-            match writer.send(&req) {
-                // The echo server is not up yet or went away: the request counts as lost.
-                Err(e) if e.kind() != io::ErrorKind::ConnectionRefused => Err(e),
-                _ => Ok(()),
-            }
-        })?;
-        Ok(in_window)
-    });
+    let sender = spawn_sender(
+        schedule,
+        *window,
+        tag,
+        request.to_vec(),
+        move |req| match writer.send(req) {
+            // The echo server is not up yet or went away: the request counts as lost.
+            Err(e) if e.kind() != io::ErrorKind::ConnectionRefused => Err(e),
+            _ => Ok(()),
+        },
+        || Ok(()),
+    );
     socket.set_read_timeout(Some(Duration::from_millis(20)))?;
     let stop = window.end() + timeout;
     let mut out = RrOutcome::new(window);
@@ -322,7 +320,7 @@ pub(crate) fn udp_open(
             break;
         }
     }
-    let sent_in_window = sender
+    let (_, sent_in_window) = sender
         .join()
         .map_err(|_| io::Error::other("open-loop sender thread panicked"))??;
     out.timeouts = sent_in_window.saturating_sub(out.transactions);

@@ -188,6 +188,7 @@ pub(crate) fn receive(
     socket.set_read_timeout(Some(Duration::from_millis(50)))?;
     let stop = window.send_until() + grace;
     let mut tracker = SeqTracker::new();
+    tracker.counts.interval_bytes = vec![0; window.interval_count()];
     let mut hello = [0u8; super::HEADER_BYTES];
     write_header(&mut hello, tag, HELLO_SEQ, 0);
     if hello_to_sender {
@@ -209,8 +210,9 @@ pub(crate) fn receive(
                 }
                 let recv_ns = now.duration_since(window.t0).as_nanos() as u64;
                 tracker.record(seq, send_ns, recv_ns);
-                if window.slot(now).is_some() {
+                if let Some(slot) = window.slot(now) {
                     tracker.counts.window_bytes += n as u64;
+                    tracker.counts.interval_bytes[slot] += n as u64;
                 }
             }
             Err(e) if waiter.empty_poll(&e, now) => {}

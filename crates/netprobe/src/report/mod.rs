@@ -7,7 +7,7 @@ use probe_core::report::{
     CpuUsage, Direction, IntervalSample, LatencyMetrics, LoadMode, Role, SocketSettings,
     StreamResult, Throughput, UdpMetrics,
 };
-use probe_core::{HostFacts, Report};
+use probe_core::{regime, HostFacts, Report};
 
 use crate::protocol::{Flow, ReceiveWait, SideResult, StreamSide, TestKind, TestRequest};
 use crate::session::{End, SideOutput};
@@ -76,6 +76,47 @@ fn role_of(end: End) -> Role {
     }
 }
 
+/// Adds one direction's interval samples to the report and reads its regime from them.
+fn push_series(
+    report: &mut Report,
+    direction: Direction,
+    per_slot: &[u64],
+    interval_ns: u64,
+    window_ns: u64,
+) {
+    let mut series = Vec::with_capacity(per_slot.len());
+    for (slot, &bytes) in per_slot.iter().enumerate() {
+        let start_ns = slot as u64 * interval_ns;
+        let duration_ns = interval_ns.min(window_ns.saturating_sub(start_ns));
+        let rate = bits_per_sec(bytes, duration_ns);
+        report.intervals.push(IntervalSample {
+            direction: Some(direction),
+            start_ns,
+            duration_ns,
+            bytes,
+            bits_per_sec: rate,
+            transactions: None,
+        });
+        series.push(regime::Sample {
+            start_ns,
+            duration_ns,
+            bits_per_sec: rate,
+        });
+    }
+    if series.is_empty() {
+        return;
+    }
+    let found = regime::detect(&series, &regime::DetectorConfig::default());
+    if let Some(t) = report
+        .metrics
+        .throughput
+        .iter_mut()
+        .find(|t| t.direction == direction)
+    {
+        t.regime = Some(found);
+    }
+}
+
 /// Builds the report of one side, using the other side's result when it is known: a pure
 /// function of the measurements, the request and the host facts in `ctx`.
 pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
@@ -138,28 +179,22 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
                     measured_ns: window_ns,
                     bits_per_sec: bits_per_sec(total, window_ns),
                     streams,
+                    regime: None,
                 });
                 let slots = received
                     .iter()
                     .map(|s| s.interval_bytes.len())
                     .max()
                     .unwrap_or(0);
-                for slot in 0..slots {
-                    let bytes: u64 = received
-                        .iter()
-                        .map(|s| s.interval_bytes.get(slot).copied().unwrap_or(0))
-                        .sum();
-                    let start_ns = slot as u64 * interval_ns;
-                    let duration_ns = interval_ns.min(window_ns.saturating_sub(start_ns));
-                    report.intervals.push(IntervalSample {
-                        direction: Some(direction),
-                        start_ns,
-                        duration_ns,
-                        bytes,
-                        bits_per_sec: bits_per_sec(bytes, duration_ns),
-                        transactions: None,
-                    });
-                }
+                let per_slot: Vec<u64> = (0..slots)
+                    .map(|slot| {
+                        received
+                            .iter()
+                            .map(|s| s.interval_bytes.get(slot).copied().unwrap_or(0))
+                            .sum()
+                    })
+                    .collect();
+                push_series(&mut report, direction, &per_slot, interval_ns, window_ns);
             }
         }
         TestKind::UdpStream => {
@@ -171,7 +206,7 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
             let receiver = sides
                 .iter()
                 .find(|(e, _)| *e == other(sender_end))
-                .and_then(|(_, s)| s.udp);
+                .and_then(|(_, s)| s.udp.as_ref());
             let sent = sides
                 .iter()
                 .find(|(e, _)| *e == sender_end)
@@ -184,7 +219,15 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
                     measured_ns: window_ns,
                     bits_per_sec: bits_per_sec(counts.window_bytes, window_ns),
                     streams: Vec::new(),
+                    regime: None,
                 });
+                push_series(
+                    &mut report,
+                    direction,
+                    &counts.interval_bytes,
+                    interval_ns,
+                    window_ns,
+                );
                 let sent = sent.unwrap_or(counts.received);
                 let lost = sent.saturating_sub(counts.received);
                 report.metrics.udp = Some(UdpMetrics {

@@ -277,23 +277,20 @@ mod tests {
 
     #[test]
     fn args_leave_defaults_out() {
-        let mut o = ClientOptions::new(TestKind::TcpStream);
-        o.duration_secs = 5.0;
-        o.streams = 4;
-        o.flow = Flow::Reverse;
-        o.receive_wait = ReceiveWait::Block;
+        let mut o = ClientOptions::new(TestKind::UdpRr);
+        o.rate = Some("20k".into());
+        o.timeout_ms = 250;
         assert_eq!(
             o.to_args(),
             [
                 "--test",
-                "tcp-stream",
+                "udp-rr",
                 "--time",
-                "5",
-                "--parallel",
-                "4",
-                "--reverse",
-                "--receive-wait",
-                "block"
+                "10",
+                "--rate",
+                "20k",
+                "--timeout-ms",
+                "250"
             ]
         );
     }

@@ -231,8 +231,9 @@ fn key(psk: Option<String>) -> Result<Option<PreSharedKey>> {
     }
 }
 
-fn client_config(a: ClientArgs) -> Result<Validated> {
-    let options = ClientOptions {
+/// The flags as the contract's options (what the controller builds from a suite entry).
+fn client_options(a: &ClientArgs) -> Result<ClientOptions> {
+    Ok(ClientOptions {
         kind: a.test,
         duration_secs: a.time,
         omit_secs: a.omit,
@@ -243,18 +244,22 @@ fn client_config(a: ClientArgs) -> Result<Validated> {
             (_, true) => Flow::Bidirectional,
             _ => Flow::Forward,
         },
-        length: a.length,
-        response_size: a.response_size,
-        rate: a.rate,
-        window: a.window,
+        length: a.length.clone(),
+        response_size: a.response_size.clone(),
+        rate: a.rate.clone(),
+        window: a.window.clone(),
         mss: a.mss,
         no_delay: a.no_delay,
-        congestion: a.congestion,
+        congestion: a.congestion.clone(),
         zerocopy: a.zerocopy,
         receive_wait: a.receive_wait,
         server_cpus: cpus(a.server_cpus.as_deref()).context("--server-cpus")?,
         timeout_ms: a.timeout_ms,
-    };
+    })
+}
+
+fn client_config(a: ClientArgs) -> Result<Validated> {
+    let options = client_options(&a)?;
     // The one check every side runs (the server and the controller's suite loader too).
     let request = options.to_request()?;
     let mut config = ClientConfig::new(a.server, request);
@@ -346,30 +351,7 @@ mod tests {
         let Command::Client(a) = Args::try_parse_from(argv).unwrap().command else {
             panic!("not a client command")
         };
-        let a = *a;
-        ClientOptions {
-            kind: a.test,
-            duration_secs: a.time,
-            omit_secs: a.omit,
-            interval_secs: a.interval,
-            streams: a.parallel,
-            flow: match (a.reverse, a.bidir) {
-                (true, _) => Flow::Reverse,
-                (_, true) => Flow::Bidirectional,
-                _ => Flow::Forward,
-            },
-            length: a.length,
-            response_size: a.response_size,
-            rate: a.rate,
-            window: a.window,
-            mss: a.mss,
-            no_delay: a.no_delay,
-            congestion: a.congestion,
-            zerocopy: a.zerocopy,
-            receive_wait: a.receive_wait,
-            server_cpus: cpus(a.server_cpus.as_deref()).unwrap(),
-            timeout_ms: a.timeout_ms,
-        }
+        client_options(&a).unwrap()
     }
 
     /// The controller hands probes `ClientOptions::to_args`: whatever it builds, these flags
