@@ -108,6 +108,14 @@ pub enum BenchError {
         /// Results directory.
         dir: PathBuf,
     },
+    /// A file given to `analyze` is not iperf3 `--json` output.
+    #[error("{} is not iperf3 --json output: {why}", .path.display())]
+    NotIperf3 {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or wrong.
+        why: String,
+    },
     /// Writing a report failed.
     #[error("cannot write the report: {0}")]
     Output(#[source] std::io::Error),
@@ -123,7 +131,8 @@ impl BenchError {
             | BenchError::Prices { .. }
             | BenchError::UnknownRegion { .. }
             | BenchError::ProbeNotFound { .. }
-            | BenchError::NotAResultsDir { .. } => 2,
+            | BenchError::NotAResultsDir { .. }
+            | BenchError::NotIperf3 { .. } => 2,
             _ => 1,
         }
     }

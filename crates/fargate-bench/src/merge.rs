@@ -65,9 +65,87 @@ pub struct NetRow {
     /// USD per hour of one task of this size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_per_hour: Option<f64>,
-    /// Median Gbit/s per USD per task-hour.
+    /// Median Gbit/s per USD per task-hour: of the baseline where a bucket was seen, else of
+    /// the throughput.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gbit_per_sec_per_dollar_hour: Option<f64>,
+    /// How many repetitions' series read as each regime (`burst_then_baseline`, `flat`,
+    /// `undecided`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub regimes: BTreeMap<String, u64>,
+    /// Burst and baseline over the repetitions that showed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<BucketRow>,
+}
+
+/// A token bucket over repetitions: each figure's median, spread and CI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketRow {
+    /// Repetitions that showed a burst then a baseline.
+    pub repetitions: u64,
+    /// Burst rate.
+    pub burst_bits_per_sec: SampleSummary,
+    /// How long the burst lasted (from the start of the measured window).
+    pub burst_duration_ns: SampleSummary,
+    /// Bytes above the baseline during the burst: the bucket.
+    pub burst_bytes_above_baseline: SampleSummary,
+    /// Baseline rate: the headline of such a row.
+    pub baseline_bits_per_sec: SampleSummary,
+    /// Median burst Gbit/s per USD per task-hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_gbit_per_sec_per_dollar_hour: Option<f64>,
+}
+
+impl NetRow {
+    /// The figure to quote: the baseline where a bucket was seen (a mean over burst and
+    /// baseline describes neither), else the throughput; with its label.
+    pub fn headline(&self) -> Option<(&'static str, &SampleSummary)> {
+        match (&self.bucket, &self.throughput_bits_per_sec) {
+            (Some(b), _) => Some(("baseline", &b.baseline_bits_per_sec)),
+            (None, Some(t)) => Some(("throughput", t)),
+            (None, None) => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct BucketAcc {
+    burst: Vec<f64>,
+    duration: Vec<f64>,
+    bytes: Vec<f64>,
+    baseline: Vec<f64>,
+}
+
+impl BucketAcc {
+    fn add(&mut self, b: &probe_core::regime::BurstBaseline) {
+        self.burst.push(b.burst_bits_per_sec);
+        self.duration.push(b.burst_duration_ns as f64);
+        self.bytes.push(b.burst_bytes_above_baseline as f64);
+        self.baseline.push(b.baseline_bits_per_sec.median);
+    }
+
+    fn row(&self, cost: Option<f64>) -> Option<BucketRow> {
+        let burst = SampleSummary::from_values(&self.burst)?;
+        Some(BucketRow {
+            repetitions: self.burst.len() as u64,
+            burst_gbit_per_sec_per_dollar_hour: cost
+                .filter(|c| *c > 0.0)
+                .map(|c| burst.median / 1e9 / c),
+            burst_bits_per_sec: burst,
+            burst_duration_ns: SampleSummary::from_values(&self.duration)?,
+            burst_bytes_above_baseline: SampleSummary::from_values(&self.bytes)?,
+            baseline_bits_per_sec: SampleSummary::from_values(&self.baseline)?,
+        })
+    }
+}
+
+fn verdict_name(r: &probe_core::regime::Regime) -> &'static str {
+    use probe_core::regime::Regime;
+    match r {
+        Regime::BurstThenBaseline(_) => "burst_then_baseline",
+        Regime::Flat { .. } => "flat",
+        Regime::Undecided { .. } => "undecided",
+    }
 }
 
 /// A memory bandwidth row.
@@ -199,6 +277,9 @@ struct NetAcc {
     socket_drops: Option<u64>,
     jitter: Vec<f64>,
     retransmits: Option<u64>,
+    regimes: BTreeMap<String, u64>,
+    bucket: BucketAcc,
+    may_be_burst_only: bool,
 }
 
 /// Builds the summary. `prices` of `None` leaves cost columns out.
@@ -235,6 +316,16 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
                 acc.kind = rec.kind.clone();
                 acc.reps += 1;
                 acc.bps.push(t.bits_per_sec);
+                if let Some(r) = &t.regime {
+                    *acc.regimes.entry(verdict_name(r).to_owned()).or_default() += 1;
+                    match r {
+                        probe_core::regime::Regime::BurstThenBaseline(b) => acc.bucket.add(b),
+                        probe_core::regime::Regime::Flat {
+                            may_be_burst_only, ..
+                        } => acc.may_be_burst_only |= may_be_burst_only,
+                        probe_core::regime::Regime::Undecided { .. } => {}
+                    }
+                }
                 let retrans: u64 = t
                     .streams
                     .iter()
@@ -287,16 +378,31 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
         }
     }
     let price_of = |size: &str| -> Option<f64> { prices?.hourly(TaskSize::parse(size).ok()?).ok() };
+    let mut short_runs = Vec::new();
     let network: Vec<NetRow> = net
         .into_iter()
         .map(|((test, size, direction), acc)| {
             let throughput = SampleSummary::from_values(&acc.bps);
             let cost = price_of(&size);
+            // A bucket is the row's story when most repetitions saw one.
+            let bucket = acc
+                .bucket
+                .row(cost)
+                .filter(|b| 2 * b.repetitions > acc.reps);
+            let headline = bucket
+                .as_ref()
+                .map(|b| b.baseline_bits_per_sec.median)
+                .or(throughput.as_ref().map(|t| t.median));
+            if bucket.is_none() && acc.may_be_burst_only && meta.backend == "ecs" {
+                short_runs.push(format!("{test} at {size}"));
+            }
             NetRow {
-                gbit_per_sec_per_dollar_hour: match (&throughput, cost) {
-                    (Some(t), Some(c)) if c > 0.0 => Some(t.median / 1e9 / c),
+                gbit_per_sec_per_dollar_hour: match (headline, cost) {
+                    (Some(t), Some(c)) if c > 0.0 => Some(t / 1e9 / c),
                     _ => None,
                 },
+                regimes: acc.regimes,
+                bucket,
                 test,
                 kind: acc.kind,
                 size,
@@ -346,7 +452,15 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
             })
         })
         .collect();
-    let warnings = outlier_warnings(&network, &memory_bandwidth);
+    let mut warnings = outlier_warnings(&network, &memory_bandwidth);
+    if !short_runs.is_empty() {
+        warnings.push(format!(
+            "{} ran at one rate, for less than the longest published Fargate burst (19 min): \
+             on Fargate that figure may be the burst alone; run with until_baseline = true to \
+             measure the baseline",
+            short_runs.join(", ")
+        ));
+    }
     Summary {
         schema_version: SUMMARY_SCHEMA_VERSION,
         run: meta.clone(),

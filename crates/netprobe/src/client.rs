@@ -15,6 +15,7 @@ use crate::protocol::{
 };
 use crate::report::{build_report, ReportContext};
 use crate::session::{self, DataSockets, End};
+use crate::until;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Default control port (iperf3 uses 5201; ours differs so both can run side by side).
@@ -128,24 +129,40 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
     .map_err(|e| NetError::io(format!("opening data connections to {data_addr}"), e))?;
 
     control.send(&Message::Start).await?;
-    let window = Window {
-        t0: Instant::now(),
-        omit: Duration::from_millis(config.request.omit_ms),
-        duration: Duration::from_millis(config.request.duration_ms),
-        interval: Duration::from_millis(config.request.interval_ms),
-    };
+    let window = (if config.request.baseline_hold_ms.is_some() {
+        Window::live
+    } else {
+        Window::fixed
+    })(
+        Instant::now(),
+        Duration::from_millis(config.request.omit_ms),
+        Duration::from_millis(config.request.duration_ms),
+        Duration::from_millis(config.request.interval_ms),
+    );
     let started_at = SystemTime::now();
-    let (req, cpus) = (config.request.clone(), config.cpus.clone());
-    let local = tokio::task::spawn_blocking(move || {
-        session::run_side(End::Client, &req, sockets, window, &cookie, &cpus)
-    })
-    .await
-    .map_err(|e| NetError::io("data plane", std::io::Error::other(e)))?
-    .map_err(|e| NetError::io(format!("client data plane against {data_addr}"), e))?;
-
+    let (req, cpus, data_window) = (config.request.clone(), config.cpus.clone(), window.clone());
+    let data = tokio::task::spawn_blocking(move || {
+        session::run_side(End::Client, &req, sockets, data_window, &cookie, &cpus)
+    });
     // The server finishes a few seconds after its window at most; wait a little longer.
     let result_wait = SEND_TAIL + Duration::from_secs(15);
-    let remote = match control.recv(result_wait, "the server's result").await? {
+    let (done, early) = until::await_data(
+        &mut control,
+        &window,
+        until::Role::of(&config.request, End::Client),
+        data,
+        true,
+        window.omit + window.duration + result_wait,
+    )
+    .await?;
+    let local = done
+        .map_err(|e| NetError::io("data plane", std::io::Error::other(e)))?
+        .map_err(|e| NetError::io(format!("client data plane against {data_addr}"), e))?;
+    let answer = match early {
+        Some(message) => message,
+        None => control.recv(result_wait, "the server's result").await?,
+    };
+    let remote = match answer {
         Message::Result(r) => r,
         Message::Failed { reason } => {
             return Err(NetError::Protocol {

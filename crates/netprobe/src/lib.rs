@@ -51,6 +51,7 @@ pub mod report;
 mod server;
 mod session;
 mod sys;
+mod until;
 
 pub use auth::PreSharedKey;
 pub use client::{run_test, ClientConfig, DEFAULT_PORT};

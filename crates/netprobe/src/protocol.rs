@@ -76,6 +76,12 @@ pub enum Message {
         /// Why.
         reason: String,
     },
+    /// Until-baseline: the receiving side saw the baseline hold; both end the measured window
+    /// after this many ms (the end of the interval in progress).
+    Stop {
+        /// Measured window length to end at.
+        measured_ms: u64,
+    },
 }
 
 /// Per-stream measurements from one side.
@@ -247,6 +253,7 @@ mod tests {
             server_cpus: vec![1],
             receive_wait: ReceiveWait::Block,
             request_timeout_ms: 100,
+            baseline_hold_ms: Some(60_000),
         }
     }
 

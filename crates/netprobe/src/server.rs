@@ -22,6 +22,7 @@ use crate::protocol::{
 };
 use crate::report::{build_report, ReportContext};
 use crate::session::{self, DataSockets, End};
+use crate::until;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// How a server runs.
@@ -268,6 +269,7 @@ fn message_name(m: &Message) -> &'static str {
         Message::Start => "Start",
         Message::Result(_) => "Result",
         Message::Failed { .. } => "Failed",
+        Message::Stop { .. } => "Stop",
     }
 }
 
@@ -329,25 +331,38 @@ async fn run_test(
             })
         }
     }
-    let window = Window {
-        t0: Instant::now(),
-        omit: Duration::from_millis(request.omit_ms),
-        duration: Duration::from_millis(request.duration_ms),
-        interval: Duration::from_millis(request.interval_ms),
-    };
+    let window = (if request.baseline_hold_ms.is_some() {
+        Window::live
+    } else {
+        Window::fixed
+    })(
+        Instant::now(),
+        Duration::from_millis(request.omit_ms),
+        Duration::from_millis(request.duration_ms),
+        Duration::from_millis(request.interval_ms),
+    );
     let cpus = if request.server_cpus.is_empty() {
         config.cpus.clone()
     } else {
         request.server_cpus.clone()
     };
     let started_at = std::time::SystemTime::now();
-    let req = request.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        session::run_side(End::Server, &req, sockets, window, &cookie, &cpus)
-    })
-    .await
-    .map_err(|e| NetError::io("data plane", std::io::Error::other(e)))?
-    .map_err(io("server data plane"))?;
+    let (req, data_window) = (request.clone(), window.clone());
+    let data = tokio::task::spawn_blocking(move || {
+        session::run_side(End::Server, &req, sockets, data_window, &cookie, &cpus)
+    });
+    let (done, _) = until::await_data(
+        control,
+        &window,
+        until::Role::of(&request, End::Server),
+        data,
+        false,
+        window.duration + window.omit + Duration::from_secs(60),
+    )
+    .await?;
+    let output = done
+        .map_err(|e| NetError::io("data plane", std::io::Error::other(e)))?
+        .map_err(io("server data plane"))?;
     control.send(&Message::Result(output.side.clone())).await?;
     Ok(build_report(&ReportContext {
         end: End::Server,

@@ -98,8 +98,9 @@ pub struct BurstBaseline {
     pub change_ns: u64,
     /// How long the baseline has held, up to the end of the series.
     pub baseline_held_ns: u64,
-    /// Burst median over baseline median.
-    pub drop_ratio: f64,
+    /// Burst median over baseline median (absent for a baseline of zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_ratio: Option<f64>,
 }
 
 impl Regime {
@@ -274,7 +275,7 @@ pub fn detect(series: &[Sample], config: &DetectorConfig) -> Regime {
         baseline_bits_per_sec: baseline_summary,
         change_ns,
         baseline_held_ns: ran_ns.saturating_sub(change_ns),
-        drop_ratio: burst / baseline.max(f64::MIN_POSITIVE),
+        drop_ratio: (baseline > 0.0).then(|| burst / baseline),
     })
 }
 
@@ -351,7 +352,7 @@ mod tests {
         assert_eq!(b.baseline_held_ns, 12 * S);
         // 8 s at 350 Mbit/s above the baseline = 350 MB.
         assert_eq!(b.burst_bytes_above_baseline, 350_000_000);
-        assert_eq!(b.drop_ratio, 8.0);
+        assert_eq!(b.drop_ratio, Some(8.0));
     }
 
     #[test]

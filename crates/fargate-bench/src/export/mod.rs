@@ -122,13 +122,17 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
         .network
         .iter()
         .filter_map(|r| {
-            let t = r.throughput_bits_per_sec.as_ref()?;
+            let (label, t) = r.headline()?;
+            let mut figure = spread(t, format_bits_per_sec);
+            if label == "baseline" {
+                figure.human = format!("baseline {}", figure.human);
+            }
             Some(vec![
                 Cell::text(&r.test),
                 Cell::text(&r.size),
                 direction(r.direction),
                 Cell::num(r.repetitions.to_string(), r.repetitions as f64),
-                spread(t, format_bits_per_sec),
+                figure,
                 opt_num(r.udp_loss_ratio, |v| format!("{:.3} %", v * 100.0)),
                 opt_num(r.udp_receiver_drop_ratio, |v| format!("{:.3} %", v * 100.0)),
                 r.udp_jitter_ns
@@ -157,6 +161,59 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
                 "Gbit/s per $/h",
             ],
             rows: throughput,
+        });
+    }
+    let buckets: Vec<Vec<Cell>> = s
+        .network
+        .iter()
+        .filter(|r| !r.regimes.is_empty())
+        .map(|r| {
+            let verdicts = r
+                .regimes
+                .iter()
+                .map(|(v, n)| format!("{n}x {}", v.replace('_', " ")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let b = r.bucket.as_ref();
+            let secs = |ns: f64| format!("{:.1} s", ns / 1e9);
+            vec![
+                Cell::text(&r.test),
+                Cell::text(&r.size),
+                direction(r.direction),
+                Cell::text(verdicts),
+                b.map_or_else(Cell::empty, |b| {
+                    spread(&b.burst_bits_per_sec, format_bits_per_sec)
+                }),
+                b.map_or_else(Cell::empty, |b| spread(&b.burst_duration_ns, secs)),
+                b.map_or_else(Cell::empty, |b| {
+                    spread(&b.burst_bytes_above_baseline, |v| format_bytes(v as u64))
+                }),
+                b.map_or_else(Cell::empty, |b| {
+                    spread(&b.baseline_bits_per_sec, format_bits_per_sec)
+                }),
+                opt_num(b.and_then(|b| b.burst_gbit_per_sec_per_dollar_hour), |v| {
+                    format!("{v:.1}")
+                }),
+                opt_num(b.and(r.gbit_per_sec_per_dollar_hour), |v| format!("{v:.1}")),
+            ]
+        })
+        .collect();
+    if !buckets.is_empty() {
+        out.push(Tabular {
+            title: "Burst and baseline (token bucket read from the interval samples)",
+            headers: vec![
+                "test",
+                "size",
+                "direction",
+                "series",
+                "burst",
+                "burst lasted",
+                "bucket",
+                "baseline",
+                "burst Gbit/s per $/h",
+                "baseline Gbit/s per $/h",
+            ],
+            rows: buckets,
         });
     }
     let latency: Vec<Vec<Cell>> = s

@@ -6,6 +6,8 @@ pub(crate) mod rr;
 pub(crate) mod tcp_stream;
 pub(crate) mod udp_stream;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::sys::RecvFlags;
@@ -72,21 +74,100 @@ impl ReceiveWaiter {
 
 /// The timing of one test on one side: warm-up, measured window and interval length, relative
 /// to `t0`, the moment this side started.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Window {
     pub(crate) t0: Instant,
     pub(crate) omit: Duration,
+    /// The measured window asked for (with until-baseline, its cap).
     pub(crate) duration: Duration,
     pub(crate) interval: Duration,
+    /// Until-baseline only: the agreed end, which can move earlier, and the bytes received per
+    /// interval so far, which the receiving side's watcher reads while the test runs.
+    pub(crate) live: Option<Arc<Live>>,
+}
+
+/// The shared, moving part of an until-baseline window.
+#[derive(Debug)]
+pub(crate) struct Live {
+    measured_ns: AtomicU64,
+    bytes: Box<[AtomicU64]>,
 }
 
 impl Window {
+    /// A window of fixed length.
+    pub(crate) fn fixed(
+        t0: Instant,
+        omit: Duration,
+        duration: Duration,
+        interval: Duration,
+    ) -> Self {
+        Self {
+            t0,
+            omit,
+            duration,
+            interval,
+            live: None,
+        }
+    }
+
+    /// A window that may end early (until-baseline), counting received bytes where a watcher
+    /// can read them.
+    pub(crate) fn live(t0: Instant, omit: Duration, cap: Duration, interval: Duration) -> Self {
+        let mut w = Self::fixed(t0, omit, cap, interval);
+        w.live = Some(Arc::new(Live {
+            measured_ns: AtomicU64::new(cap.as_nanos() as u64),
+            bytes: (0..w.interval_count()).map(|_| AtomicU64::new(0)).collect(),
+        }));
+        w
+    }
+
+    /// The measured length: asked for, or agreed shorter.
+    #[inline]
+    pub(crate) fn measured(&self) -> Duration {
+        match &self.live {
+            None => self.duration,
+            Some(l) => Duration::from_nanos(l.measured_ns.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Ends the measured window after `measured` (never later than it was).
+    pub(crate) fn stop_after(&self, measured: Duration) {
+        if let Some(l) = &self.live {
+            l.measured_ns
+                .fetch_min(measured.as_nanos() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds `n` received bytes to interval `slot` where a watcher reads them.
+    #[inline]
+    pub(crate) fn publish(&self, slot: usize, n: u64) {
+        if let Some(l) = &self.live {
+            l.bytes[slot].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes received in each interval that has ended by `now` (empty without a live window).
+    pub(crate) fn completed(&self, now: Instant) -> Vec<u64> {
+        let Some(l) = &self.live else {
+            return Vec::new();
+        };
+        let done = match self.slot(now) {
+            Some(current) => current,
+            None if now >= self.end() => l.bytes.len(),
+            None => 0,
+        };
+        l.bytes[..done.min(l.bytes.len())]
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect()
+    }
+
     pub(crate) fn start(&self) -> Instant {
         self.t0 + self.omit
     }
 
     pub(crate) fn end(&self) -> Instant {
-        self.t0 + self.omit + self.duration
+        self.start() + self.measured()
     }
 
     /// When senders stop.
@@ -106,7 +187,7 @@ impl Window {
     #[inline]
     pub(crate) fn slot(&self, t: Instant) -> Option<usize> {
         let since = t.checked_duration_since(self.start())?;
-        if since >= self.duration {
+        if since >= self.measured() {
             return None;
         }
         // Called once per receive in the data plane: u64 division, not u128 (both fit: the
@@ -143,12 +224,12 @@ mod tests {
     #[test]
     fn window_slots_exclude_warm_up_and_tail() {
         let t0 = Instant::now();
-        let w = Window {
+        let w = Window::fixed(
             t0,
-            omit: Duration::from_secs(1),
-            duration: Duration::from_secs(3),
-            interval: Duration::from_secs(1),
-        };
+            Duration::from_secs(1),
+            Duration::from_secs(3),
+            Duration::from_secs(1),
+        );
         assert_eq!(w.interval_count(), 3);
         assert_eq!(w.slot(t0 + Duration::from_millis(500)), None);
         assert_eq!(w.slot(t0 + Duration::from_millis(1000)), Some(0));
@@ -162,5 +243,36 @@ mod tests {
         write_header(&mut buf, 1, 2, 3);
         assert_eq!(read_header(&buf), Some((1, 2, 3)));
         assert_eq!(read_header(&buf[..10]), None);
+    }
+
+    #[test]
+    fn a_live_window_ends_where_agreed_and_publishes_completed_intervals() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let w = Window::live(t0, s(1), s(10), s(1));
+        assert_eq!(w.interval_count(), 10);
+        w.publish(0, 100);
+        w.publish(1, 200);
+        w.publish(1, 5);
+        // 1 s of warm-up, then intervals 0 and 1 are over at 3.5 s.
+        assert_eq!(
+            w.completed(t0 + s(3) + Duration::from_millis(500)),
+            [100, 205]
+        );
+        assert!(w.completed(t0).is_empty());
+        w.stop_after(s(4));
+        w.stop_after(s(6)); // never later than agreed
+        assert_eq!(w.measured(), s(4));
+        assert_eq!(w.end(), t0 + s(5));
+        assert_eq!(w.slot(t0 + s(4) + Duration::from_millis(999)), Some(3));
+        assert_eq!(w.slot(t0 + s(5)), None);
+        assert_eq!(
+            w.completed(t0 + s(9)).len(),
+            10,
+            "all of it once the window is over"
+        );
+        let fixed = Window::fixed(t0, s(1), s(10), s(1));
+        fixed.stop_after(s(4));
+        assert_eq!(fixed.measured(), s(10), "a fixed window does not move");
     }
 }

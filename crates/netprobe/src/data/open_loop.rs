@@ -131,12 +131,12 @@ mod tests {
     use super::*;
 
     fn window(secs: u64) -> Window {
-        Window {
-            t0: Instant::now(),
-            omit: Duration::ZERO,
-            duration: Duration::from_secs(secs),
-            interval: Duration::from_secs(1),
-        }
+        Window::fixed(
+            Instant::now(),
+            Duration::ZERO,
+            Duration::from_secs(secs),
+            Duration::from_secs(1),
+        )
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub(crate) fn tcp_open(
     let closer = stream.try_clone()?;
     let sender = spawn_sender(
         schedule,
-        *window,
+        window.clone(),
         0,
         request.to_vec(),
         move |req| (&writer).write_all(req),
@@ -284,7 +284,7 @@ pub(crate) fn udp_open(
     let writer = socket.try_clone()?;
     let sender = spawn_sender(
         schedule,
-        *window,
+        window.clone(),
         tag,
         request.to_vec(),
         move |req| match writer.send(req) {

@@ -28,7 +28,6 @@ pub(crate) fn send(
     buf: &[u8],
     zerocopy: Option<&ZeroCopySource>,
 ) -> io::Result<u64> {
-    let until = window.send_until();
     let fd = stream.as_raw_fd();
     let mut writer = stream;
     let mut sent = 0u64;
@@ -42,7 +41,8 @@ pub(crate) fn send(
             },
         };
         sent += n as u64;
-        if Instant::now() >= until {
+        // Re-read each time: an until-baseline window can be ended early by agreement.
+        if Instant::now() >= window.send_until() {
             break;
         }
     }
@@ -61,7 +61,6 @@ pub(crate) fn receive(
     poll: bool,
 ) -> io::Result<Received> {
     stream.set_read_timeout(Some(Duration::from_millis(250)))?;
-    let give_up = window.send_until() + DRAIN_GRACE;
     let mut interval_bytes = vec![0u64; window.interval_count()];
     let mut window_bytes = 0u64;
     let fd = stream.as_raw_fd();
@@ -80,6 +79,7 @@ pub(crate) fn receive(
                 if let Some(slot) = window.slot(now) {
                     interval_bytes[slot] += n as u64;
                     window_bytes += n as u64;
+                    window.publish(slot, n as u64);
                 }
             }
             Err(e) if waiter.empty_poll(&e, now) => {}
@@ -90,7 +90,7 @@ pub(crate) fn receive(
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                if now >= give_up {
+                if now >= window.send_until() + DRAIN_GRACE {
                     break;
                 }
             }
@@ -124,15 +124,16 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
-        let window = Window {
-            t0: Instant::now(),
-            omit: Duration::from_millis(100),
-            duration: Duration::from_millis(300),
-            interval: Duration::from_millis(100),
-        };
+        let window = Window::fixed(
+            Instant::now(),
+            Duration::from_millis(100),
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+        );
+        let w = window.clone();
         let sender = std::thread::spawn(move || {
             let buf = vec![0u8; 64 * 1024];
-            send(&client, &window, &buf, None).unwrap()
+            send(&client, &w, &buf, None).unwrap()
         });
         let mut buf = vec![0u8; 64 * 1024];
         let received = receive(&server, &window, &mut buf, false, poll).unwrap();

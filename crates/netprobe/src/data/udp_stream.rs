@@ -48,7 +48,6 @@ pub(crate) fn send(
     rate_bits_per_sec: Option<u64>,
     buf: &mut [u8],
 ) -> io::Result<Sent> {
-    let until = window.send_until();
     let gap = rate_bits_per_sec.map(|rate| {
         Duration::from_nanos(((buf.len() as u128 * 8 * 1_000_000_000) / rate.max(1) as u128) as u64)
     });
@@ -57,7 +56,7 @@ pub(crate) fn send(
     let mut next_due = window.t0;
     loop {
         let now = Instant::now();
-        if now >= until {
+        if now >= window.send_until() {
             break;
         }
         if let Some(g) = gap {
@@ -186,7 +185,6 @@ pub(crate) fn receive(
     poll: bool,
 ) -> io::Result<UdpCounts> {
     socket.set_read_timeout(Some(Duration::from_millis(50)))?;
-    let stop = window.send_until() + grace;
     let mut tracker = SeqTracker::new();
     tracker.counts.interval_bytes = vec![0; window.interval_count()];
     let mut hello = [0u8; super::HEADER_BYTES];
@@ -213,6 +211,7 @@ pub(crate) fn receive(
                 if let Some(slot) = window.slot(now) {
                     tracker.counts.window_bytes += n as u64;
                     tracker.counts.interval_bytes[slot] += n as u64;
+                    window.publish(slot, n as u64);
                 }
             }
             Err(e) if waiter.empty_poll(&e, now) => {}
@@ -231,7 +230,7 @@ pub(crate) fn receive(
             }
             Err(e) => return Err(e),
         }
-        if now >= stop {
+        if now >= window.send_until() + grace {
             break;
         }
     }
@@ -270,17 +269,18 @@ mod tests {
     fn paced_sender_holds_its_rate_on_loopback() {
         let (rx, tx) = connected_pair();
         let rx_port = rx.local_addr().unwrap().port();
-        let window = Window {
-            t0: Instant::now(),
-            omit: Duration::ZERO,
-            duration: Duration::from_millis(400),
-            interval: Duration::from_millis(100),
-        };
+        let window = Window::fixed(
+            Instant::now(),
+            Duration::ZERO,
+            Duration::from_millis(400),
+            Duration::from_millis(100),
+        );
+        let w = window.clone();
         let receiver = std::thread::spawn(move || {
             let mut buf = vec![0u8; 2048];
             let counts = receive(
                 &rx,
-                &window,
+                &w,
                 7,
                 &mut buf,
                 Duration::from_millis(200),
@@ -318,12 +318,12 @@ mod tests {
     fn a_late_sender_skips_its_missed_slots_instead_of_bursting() {
         let (_rx, tx) = connected_pair();
         // The schedule began 100 ms ago, as if the sender had been descheduled that long.
-        let window = Window {
-            t0: Instant::now() - Duration::from_millis(100),
-            omit: Duration::ZERO,
-            duration: Duration::from_millis(300),
-            interval: Duration::from_millis(100),
-        };
+        let window = Window::fixed(
+            Instant::now() - Duration::from_millis(100),
+            Duration::ZERO,
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+        );
         let mut buf = vec![0u8; 1000];
         // 5000 datagrams per second: 500 slots missed, of which 10 ms (50) may be caught up.
         let sent = send(&tx, &window, 7, Some(40_000_000), &mut buf).unwrap();
@@ -344,12 +344,12 @@ mod tests {
         socket2::SockRef::from(&rx)
             .set_recv_buffer_size(4096)
             .unwrap();
-        let window = Window {
-            t0: Instant::now(),
-            omit: Duration::ZERO,
-            duration: Duration::from_millis(50),
-            interval: Duration::from_millis(50),
-        };
+        let window = Window::fixed(
+            Instant::now(),
+            Duration::ZERO,
+            Duration::from_millis(50),
+            Duration::from_millis(50),
+        );
         // Everything is sent before the receiver reads: a 4 KiB buffer holds only a few.
         let mut datagram = vec![0u8; 1000];
         for seq in 0..500 {

@@ -87,6 +87,9 @@ fn push_series(
     let mut series = Vec::with_capacity(per_slot.len());
     for (slot, &bytes) in per_slot.iter().enumerate() {
         let start_ns = slot as u64 * interval_ns;
+        if start_ns >= window_ns {
+            break; // an until-baseline window ended before its cap
+        }
         let duration_ns = interval_ns.min(window_ns.saturating_sub(start_ns));
         let rate = bits_per_sec(bytes, duration_ns);
         report.intervals.push(IntervalSample {
@@ -129,7 +132,16 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
     );
     report.run_id = ctx.run_id.clone();
     report.started_at = Some(humantime::format_rfc3339_millis(ctx.started_at).to_string());
-    report.measured_duration_ns = req.duration_ms * 1_000_000;
+    // What this side measured: the request's duration, or shorter where until-baseline ended
+    // the window early by agreement.
+    report.measured_duration_ns = match ctx.local.side.measured_ns {
+        0 => req.duration_ms * 1_000_000,
+        ns => ns.min(req.duration_ms * 1_000_000),
+    };
+    if let Some(hold) = req.baseline_hold_ms {
+        report.set_parameter("until_baseline_hold_ms", hold);
+        report.set_parameter("until_baseline_cap_ms", req.duration_ms);
+    }
     report.host = ctx.host.clone();
     set_parameters(&mut report, req, ctx);
 

@@ -22,6 +22,11 @@ pub fn human_summary(report: &Report) -> String {
             t.received_bytes,
             t.streams.len().max(1)
         );
+        // A change is news (the line above is then a mean of two rates); a flat series is
+        // the line above, and its full verdict is in the report.
+        if let Some(r) = t.regime.as_ref().filter(|r| r.burst_baseline().is_some()) {
+            let _ = writeln!(out, "    {}", r.describe());
+        }
         for s in &t.streams {
             if let Some(info) = &s.sender_tcp_info {
                 let _ = writeln!(

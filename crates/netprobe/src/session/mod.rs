@@ -55,7 +55,7 @@ struct ThreadOutput {
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
     req: &'a TestRequest,
-    window: Window,
+    window: &'a Window,
     cookie: &'a [u8; 16],
     is_client: bool,
     stop_serving: Instant,
@@ -97,11 +97,11 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                     None
                 };
                 let buf = vec![0x5au8; ctx.message()];
-                tcp_stream::send(s, &ctx.window, &buf, source.as_ref())?;
+                tcp_stream::send(s, ctx.window, &buf, source.as_ref())?;
             } else {
                 let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
                 let got =
-                    tcp_stream::receive(s, &ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
+                    tcp_stream::receive(s, ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
                 out.polled = ctx.poll;
                 side.received_bytes = got.window_bytes;
                 side.interval_bytes = got.interval_bytes;
@@ -115,9 +115,9 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
             let mut response = vec![0u8; ctx.response()];
             if ctx.is_client {
                 let outcome = match ctx.per_stream_rate() {
-                    Some(rate) => rr::tcp_open(s, &ctx.window, rate, &mut request, &mut response)?,
+                    Some(rate) => rr::tcp_open(s, ctx.window, rate, &mut request, &mut response)?,
                     None => {
-                        let o = rr::tcp_closed(s, &ctx.window, &mut request, &mut response)?;
+                        let o = rr::tcp_closed(s, ctx.window, &mut request, &mut response)?;
                         s.shutdown(std::net::Shutdown::Write)?;
                         o
                     }
@@ -146,7 +146,7 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                 if !ctx.is_client {
                     wait_for_udp_hello(socket, tag, ctx.window.end())?;
                 }
-                let sent = udp_stream::send(socket, &ctx.window, tag, ctx.req.rate, &mut request)?;
+                let sent = udp_stream::send(socket, ctx.window, tag, ctx.req.rate, &mut request)?;
                 out.udp_sent = sent.datagrams;
                 out.udp_skipped = sent.skipped;
             } else {
@@ -154,7 +154,7 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                 let grace = Duration::from_millis(500);
                 let counts = udp_stream::receive(
                     socket,
-                    &ctx.window,
+                    ctx.window,
                     tag,
                     &mut buf,
                     grace,
@@ -168,7 +168,7 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
         TestKind::UdpRr => {
             let mut response = vec![0u8; ctx.response()];
             if ctx.is_client {
-                let (w, t) = (&ctx.window, ctx.timeout());
+                let (w, t) = (ctx.window, ctx.timeout());
                 out.rr = Some(match ctx.per_stream_rate() {
                     Some(rate) => {
                         rr::udp_open(socket, w, tag, rate, t, &mut request, &mut response)?
@@ -230,7 +230,7 @@ pub(crate) fn run_side(
     let allowed_cpus = allowed_cpus(cpus);
     let ctx = Ctx {
         req,
-        window,
+        window: &window,
         cookie,
         is_client: end == End::Client,
         stop_serving: window.send_until() + Duration::from_secs(3),
@@ -253,7 +253,7 @@ pub(crate) fn run_side(
                             let mut response = vec![0u8; ctx.response()];
                             let outcome = rr::tcp_crr(
                                 *server,
-                                &ctx.window,
+                                ctx.window,
                                 cookie,
                                 &mut request,
                                 &mut response,
@@ -292,7 +292,7 @@ pub(crate) fn run_side(
 
     let mut output = SideOutput {
         side: SideResult {
-            measured_ns: window.duration.as_nanos() as u64,
+            measured_ns: window.measured().as_nanos() as u64,
             pinned_cpus: cpus.to_vec(),
             allowed_cpus,
             ..Default::default()

@@ -24,7 +24,8 @@ pub use options::{defaults, ClientOptions};
 pub use readback::{CpuTimes, SocketReadback, TcpInfoReadback};
 pub use request::{
     Flow, ReceiveWait, Refusal, RequestCaps, SocketRequest, TestKind, TestRequest,
-    DATA_HEADER_BYTES, MAX_DATAGRAM_BYTES, MAX_MESSAGE_BYTES, MAX_OPEN_LOOP_RATE,
+    DATA_HEADER_BYTES, MAX_DATAGRAM_BYTES, MAX_INTERVAL_MS, MAX_MESSAGE_BYTES, MAX_OPEN_LOOP_RATE,
+    MIN_BASELINE_SAMPLES,
 };
 
 /// The control port a netprobe server listens on unless told otherwise.

@@ -48,6 +48,11 @@ pub struct ClientOptions {
     pub server_cpus: Vec<u32>,
     /// udp-rr per-request timeout (`--timeout-ms`).
     pub timeout_ms: u64,
+    /// Stop once the baseline has held `baseline_hold_secs` (`--until-baseline`); the
+    /// duration is then the cap.
+    pub until_baseline: bool,
+    /// How long the baseline must hold (`--baseline-hold`).
+    pub baseline_hold_secs: f64,
 }
 
 /// Defaults of the flags, as `netprobe client --help` shows them.
@@ -58,6 +63,8 @@ pub mod defaults {
     pub const INTERVAL_SECS: f64 = 1.0;
     /// `--timeout-ms`.
     pub const TIMEOUT_MS: u64 = 100;
+    /// `--baseline-hold`: a minute of stable samples.
+    pub const BASELINE_HOLD_SECS: f64 = 60.0;
 }
 
 impl ClientOptions {
@@ -81,6 +88,8 @@ impl ClientOptions {
             receive_wait: ReceiveWait::Auto,
             server_cpus: Vec::new(),
             timeout_ms: defaults::TIMEOUT_MS,
+            until_baseline: false,
+            baseline_hold_secs: defaults::BASELINE_HOLD_SECS,
         }
     }
 
@@ -124,6 +133,9 @@ impl ClientOptions {
         r.receive_wait = self.receive_wait;
         r.server_cpus.clone_from(&self.server_cpus);
         r.request_timeout_ms = self.timeout_ms;
+        if self.until_baseline {
+            r.baseline_hold_ms = Some(millis(self.baseline_hold_secs, "--baseline-hold")?);
+        }
         r.validate().map_err(CoreError::InvalidRequest)?;
         Ok(r)
     }
@@ -172,6 +184,9 @@ impl ClientOptions {
         if self.timeout_ms != d.timeout_ms {
             push("--timeout-ms", self.timeout_ms.to_string());
         }
+        if self.baseline_hold_secs != d.baseline_hold_secs {
+            push("--baseline-hold", self.baseline_hold_secs.to_string());
+        }
         match self.flow {
             Flow::Forward => {}
             Flow::Reverse => a.push("--reverse".into()),
@@ -182,6 +197,9 @@ impl ClientOptions {
         }
         if self.zerocopy {
             a.push("--zerocopy".into());
+        }
+        if self.until_baseline {
+            a.push("--until-baseline".into());
         }
         if self.receive_wait != d.receive_wait {
             a.push("--receive-wait".into());
@@ -273,6 +291,32 @@ mod tests {
             RequestCaps::default().check(&r),
             Err(Refusal::Streams { .. })
         ));
+    }
+
+    #[test]
+    fn until_baseline_makes_the_duration_a_cap_and_checks_the_hold() {
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.until_baseline = true;
+        o.duration_secs = 1200.0;
+        let r = o.to_request().unwrap();
+        assert_eq!(
+            (r.duration_ms, r.baseline_hold_ms),
+            (1_200_000, Some(60_000))
+        );
+        o.baseline_hold_secs = 0.5;
+        let e = o.to_request().unwrap_err().to_string();
+        assert!(e.contains("at least 3 intervals"), "{e}");
+        o.baseline_hold_secs = 60.0;
+        o.flow = Flow::Bidirectional;
+        assert!(o
+            .to_request()
+            .unwrap_err()
+            .to_string()
+            .contains("one direction"));
+        let mut o = ClientOptions::new(TestKind::TcpRr);
+        o.until_baseline = true;
+        o.duration_secs = 120.0;
+        assert!(o.to_request().unwrap_err().to_string().contains("tcp-rr"));
     }
 
     #[test]

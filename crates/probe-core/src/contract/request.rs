@@ -187,7 +187,16 @@ pub struct TestRequest {
     pub receive_wait: ReceiveWait,
     /// Per-request timeout for `udp-rr`.
     pub request_timeout_ms: u64,
+    /// Until-baseline (bulk tests): stop once a burst then a baseline is seen and the baseline
+    /// has held this long; `duration_ms` is then the cap. `None`: run `duration_ms`.
+    pub baseline_hold_ms: Option<u64>,
 }
+
+/// Longest interval sample: a series needs several samples to show a burst and a baseline.
+pub const MAX_INTERVAL_MS: u64 = 10_000;
+
+/// Samples a baseline must hold before an until-baseline test may stop on it.
+pub const MIN_BASELINE_SAMPLES: u64 = 3;
 
 impl TestRequest {
     /// A forward single-stream `tcp-stream` of `duration` with 128 KiB writes and 1 s intervals.
@@ -221,6 +230,7 @@ impl TestRequest {
             server_cpus: Vec::new(),
             receive_wait: ReceiveWait::Auto,
             request_timeout_ms: 100,
+            baseline_hold_ms: None,
         }
     }
 
@@ -248,11 +258,33 @@ impl TestRequest {
                 r.duration_ms
             ));
         }
-        if r.interval_ms < 100 || r.interval_ms > r.duration_ms.max(100) {
+        if r.interval_ms < 100 || r.interval_ms > r.duration_ms.clamp(100, MAX_INTERVAL_MS) {
             return invalid(format!(
-                "interval {} ms must be at least 100 ms and at most the duration",
+                "interval {} ms must be 100 ms to 10 s and at most the duration",
                 r.interval_ms
             ));
+        }
+        if let Some(hold) = r.baseline_hold_ms {
+            if !r.kind.is_bulk() || r.flow == Flow::Bidirectional {
+                return invalid(format!(
+                    "until-baseline applies to one direction of tcp-stream or udp-stream, not {}{}",
+                    r.kind.name(),
+                    if r.flow == Flow::Bidirectional {
+                        " --bidir"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            let min = MIN_BASELINE_SAMPLES * r.interval_ms;
+            if hold < min || hold >= r.duration_ms {
+                return invalid(format!(
+                    "a baseline hold of {hold} ms must be at least {MIN_BASELINE_SAMPLES} \
+                     intervals ({min} ms) and shorter than the cap of {} ms; raise --time (the \
+                     cap) or lower --baseline-hold",
+                    r.duration_ms
+                ));
+            }
         }
         if r.streams == 0 {
             return invalid("0 streams; use at least 1".into());

@@ -47,6 +47,22 @@ enum Command {
     Compare(CompareArgs),
     /// Stop and list tasks a run left behind.
     Cleanup(Box<CleanupArgs>),
+    /// Read burst, burst length, bucket and baseline out of an iperf3 --json run.
+    ///
+    /// Fargate's network is a token bucket: a burst of several Gbit/s for minutes, then a
+    /// baseline. iperf3 reports the mean of both; this reads its per-interval samples.
+    /// Example: iperf3 -c HOST -t 1800 -J > run.json && fargate-bench analyze run.json
+    #[command(verbatim_doc_comment)]
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AnalyzeArgs {
+    /// The iperf3 --json (-J) output.
+    file: PathBuf,
+    /// Print the analysis as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -266,6 +282,7 @@ pub(crate) enum Validated {
     },
     Sizes(Prices),
     Compare(CompareArgs),
+    Analyze(AnalyzeArgs),
     Cleanup {
         backend: Box<BackendConfig>,
         run: Option<String>,
@@ -284,6 +301,7 @@ impl Args {
             },
             Command::Sizes(a) => Validated::Sizes(prices(&a)?),
             Command::Compare(a) => Validated::Compare(a),
+            Command::Analyze(a) => Validated::Analyze(a),
             Command::Cleanup(a) => {
                 let a = *a;
                 let ecs = match a.backend {
@@ -449,6 +467,24 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             }
             let mut out = std::io::stdout().lock();
             fargate_bench::compare::write_table(&changes, &mut out)?;
+            Ok(())
+        }
+        Validated::Analyze(a) => {
+            let found = fargate_bench::analyze::analyze_file(&a.file)?;
+            if a.json {
+                return print_json(&found);
+            }
+            let mut out = std::io::stdout().lock();
+            for s in found {
+                writeln!(
+                    out,
+                    "{} ({}, {} intervals): {}",
+                    a.file.display(),
+                    s.series,
+                    s.intervals,
+                    s.regime.describe()
+                )?;
+            }
             Ok(())
         }
         Validated::Cleanup { backend, run } => {

@@ -106,9 +106,18 @@ struct ClientArgs {
     /// Warm-up in seconds, run but excluded from every figure.
     #[arg(long, default_value_t = 0.0)]
     omit: f64,
-    /// Interval sample length in seconds.
+    /// Interval sample length in seconds (0.1 to 10).
     #[arg(long, short = 'i', default_value_t = 1.0)]
     interval: f64,
+    /// tcp-stream, udp-stream: run until the network's burst has ended and its baseline has
+    /// held --baseline-hold seconds, then stop (both sides agree); --time is then the cap.
+    /// On a token-bucket network (Fargate) this measures burst, its length and the baseline
+    /// without paying for a fixed long run.
+    #[arg(long)]
+    until_baseline: bool,
+    /// With --until-baseline: seconds the baseline must hold before the test stops.
+    #[arg(long, value_name = "SECS", default_value_t = probe_core::contract::defaults::BASELINE_HOLD_SECS)]
+    baseline_hold: f64,
     /// Parallel streams (TCP tests).
     #[arg(long, short = 'P', default_value_t = 1)]
     parallel: u32,
@@ -255,6 +264,8 @@ fn client_options(a: &ClientArgs) -> Result<ClientOptions> {
         receive_wait: a.receive_wait,
         server_cpus: cpus(a.server_cpus.as_deref()).context("--server-cpus")?,
         timeout_ms: a.timeout_ms,
+        until_baseline: a.until_baseline,
+        baseline_hold_secs: a.baseline_hold,
     })
 }
 
@@ -385,6 +396,12 @@ mod tests {
         let mut o = ClientOptions::new(TestKind::UdpStream);
         o.flow = Flow::Reverse;
         o.rate = Some("500M".into());
+        cases.push(o);
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.until_baseline = true;
+        o.duration_secs = 1200.0;
+        o.baseline_hold_secs = 30.0;
+        o.interval_secs = 0.5;
         cases.push(o);
         for options in cases {
             assert_eq!(parse(&options.to_args()), options);
