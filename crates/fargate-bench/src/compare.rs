@@ -127,6 +127,7 @@ mod tests {
                 sustained_bytes_per_sec: s,
                 cost_per_hour: None,
                 gb_per_sec_per_dollar_hour: None,
+                quota_throttled: false,
             }],
             memory_latency: vec![],
             emulated: vec![],

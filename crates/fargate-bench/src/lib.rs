@@ -14,11 +14,11 @@
 //!
 //! ```no_run
 //! use fargate_bench::command::{self, RunRequest};
-//! use fargate_bench::{runner::RunPlan, sizes::{Arch, Prices}, suite::SuiteOverrides};
+//! use fargate_bench::{runner::RunPlan, sizes::{Arch, Prices}, suite::{SuiteOverrides, SuiteSource}};
 //! use fargate_bench::{BackendConfig, Suite};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let (suite, sizes) = Suite::load(None, &SuiteOverrides::default())?;
+//! let (suite, sizes) = Suite::load(SuiteSource::Default { ecs: false }, &SuiteOverrides::default())?;
 //! let backend = BackendConfig::local();
 //! let plan = RunPlan {
 //!     suite,

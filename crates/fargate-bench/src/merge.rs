@@ -169,6 +169,10 @@ pub struct MemRow {
     /// Median GB/s per USD per hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gb_per_sec_per_dollar_hour: Option<f64>,
+    /// A CPU quota throttled this kernel: its best pass is a burst, and the headline and the
+    /// cost efficiency use the sustained figure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quota_throttled: bool,
 }
 
 /// A point of the memory latency curve over repetitions.
@@ -263,7 +267,8 @@ fn outlier_warnings(network: &[NetRow], memory: &[MemRow]) -> Vec<String> {
 }
 
 /// (size, kernel, stores, threads) -> (best per repetition, sustained per repetition).
-type MemAcc = BTreeMap<(String, String, String, u32), (Vec<f64>, Vec<f64>)>;
+/// The third part says whether a CPU quota throttled the kernel in any repetition.
+type MemAcc = BTreeMap<(String, String, String, u32), (Vec<f64>, Vec<f64>, bool)>;
 
 #[derive(Default)]
 struct NetAcc {
@@ -369,6 +374,7 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
                 .or_default();
             e.0.push(b.best_bytes_per_sec);
             e.1.push(b.sustained_bytes_per_sec);
+            e.2 |= b.throttled_periods.is_some_and(|p| p > 0);
         }
         for p in &m.memory_latency {
             curve
@@ -424,22 +430,33 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
         .collect();
     let memory_bandwidth: Vec<MemRow> = mem
         .into_iter()
-        .filter_map(|((size, kernel, stores, threads), (best, sustained))| {
-            let best = SampleSummary::from_values(&best)?;
-            let cost = price_of(&size);
-            Some(MemRow {
-                gb_per_sec_per_dollar_hour: cost
-                    .filter(|c| *c > 0.0)
-                    .map(|c| best.median / 1e9 / c),
-                sustained_bytes_per_sec: SampleSummary::from_values(&sustained)?,
-                best_bytes_per_sec: best,
-                size,
-                kernel,
-                stores,
-                threads,
-                cost_per_hour: cost,
-            })
-        })
+        .filter_map(
+            |((size, kernel, stores, threads), (best, sustained, throttled))| {
+                let best = SampleSummary::from_values(&best)?;
+                let sustained = SampleSummary::from_values(&sustained)?;
+                let cost = price_of(&size);
+                // CFS bandwidth control is a token bucket too: a best pass that fits in one period
+                // is its burst; what the task sustains is the figure to price.
+                let headline = if throttled {
+                    sustained.median
+                } else {
+                    best.median
+                };
+                Some(MemRow {
+                    gb_per_sec_per_dollar_hour: cost
+                        .filter(|c| *c > 0.0)
+                        .map(|c| headline / 1e9 / c),
+                    sustained_bytes_per_sec: sustained,
+                    best_bytes_per_sec: best,
+                    quota_throttled: throttled,
+                    size,
+                    kernel,
+                    stores,
+                    threads,
+                    cost_per_hour: cost,
+                })
+            },
+        )
         .collect();
     let memory_latency = curve
         .into_iter()
@@ -578,6 +595,99 @@ mod tests {
         assert!((row.cost_per_hour.unwrap() - price).abs() < 1e-12);
         assert!((row.gbit_per_sec_per_dollar_hour.unwrap() - 2.0 / price).abs() < 1e-9);
         assert_eq!(s.emulated, ["cpu"]);
+    }
+
+    #[test]
+    fn a_quota_throttled_kernel_is_priced_at_what_it_sustains() {
+        use probe_core::report::BandwidthResult;
+        let mem = |size: &str, best: f64, sustained: f64, throttled: u64| {
+            let mut r = Report::new("memprobe", "0", Role::Standalone, "memory");
+            r.metrics.memory_bandwidth.push(BandwidthResult {
+                kernel: "triad".into(),
+                stores: "cached".into(),
+                implementation: "avx2".into(),
+                threads: 1,
+                array_bytes: 1,
+                bytes_per_pass: 1,
+                passes: 10,
+                best_bytes_per_sec: best,
+                median_bytes_per_sec: best,
+                worst_bytes_per_sec: best,
+                cv: 0.0,
+                bus_bytes_per_sec: best,
+                sustained_bytes_per_sec: sustained,
+                throttled_periods: Some(throttled),
+                throttled_ns: Some(throttled * 1_000_000),
+            });
+            let mut rec = record("mem", 1, r);
+            rec.size = size.into();
+            rec
+        };
+        // What the docker backend saw at --cpus 0.25: a 43.7 GB/s best pass, 10 GB/s sustained.
+        let recs = [
+            mem("0.25x0.5", 43.7e9, 10.0e9, 40),
+            mem("1x2", 50.0e9, 49.0e9, 0),
+        ];
+        let prices = Prices::new(None, None, Arch::X86).unwrap();
+        let s = summarize(&meta(), &recs, Some(&prices));
+        let small = s
+            .memory_bandwidth
+            .iter()
+            .find(|r| r.size == "0.25x0.5")
+            .unwrap();
+        let big = s.memory_bandwidth.iter().find(|r| r.size == "1x2").unwrap();
+        assert!(small.quota_throttled && !big.quota_throttled);
+        let per_dollar = |r: &MemRow| r.gb_per_sec_per_dollar_hour.unwrap();
+        assert!((per_dollar(small) - 10.0 / small.cost_per_hour.unwrap()).abs() < 1e-6);
+        assert!((per_dollar(big) - 50.0 / big.cost_per_hour.unwrap()).abs() < 1e-6);
+        // Priced at its best pass 0.25x0.5 looked 3.5x as cost-efficient as 1x2; sustained, 0.8x.
+        let ratio = per_dollar(small) / per_dollar(big);
+        assert!((0.75..0.85).contains(&ratio), "{ratio:.2}");
+    }
+
+    #[test]
+    fn a_bucket_seen_in_most_repetitions_makes_the_baseline_the_headline() {
+        use probe_core::regime::{detect, Sample};
+        let with_series = |burst: f64, secs: u64, baseline: f64| {
+            let mut r = stream(0.0, 0, 0);
+            let series: Vec<Sample> = (0..secs + 10)
+                .map(|i| Sample {
+                    start_ns: i * 1_000_000_000,
+                    duration_ns: 1_000_000_000,
+                    bits_per_sec: if i < secs { burst } else { baseline },
+                })
+                .collect();
+            let t = &mut r.metrics.throughput[0];
+            t.bits_per_sec =
+                series.iter().map(|s| s.bits_per_sec).sum::<f64>() / series.len() as f64;
+            t.regime = Some(detect(&series, &Default::default()));
+            r
+        };
+        let recs = [
+            record("tcp", 1, with_series(4.2e9, 8, 0.063e9)),
+            record("tcp", 2, with_series(4.0e9, 9, 0.060e9)),
+            record("tcp", 3, with_series(4.4e9, 7, 0.066e9)),
+        ];
+        let prices = Prices::new(None, None, Arch::X86).unwrap();
+        let s = summarize(&meta(), &recs, Some(&prices));
+        let row = &s.network[0];
+        assert_eq!(row.regimes.get("burst_then_baseline"), Some(&3));
+        let b = row.bucket.as_ref().unwrap();
+        assert_eq!(b.burst_bits_per_sec.median, 4.2e9);
+        assert_eq!(b.baseline_bits_per_sec.median, 0.063e9);
+        assert_eq!(b.burst_duration_ns.median, 8e9);
+        let (label, figure) = row.headline().unwrap();
+        assert_eq!((label, figure.median), ("baseline", 0.063e9));
+        let cost = row.cost_per_hour.unwrap();
+        assert!((row.gbit_per_sec_per_dollar_hour.unwrap() - 0.063 / cost).abs() < 1e-9);
+        assert!((b.burst_gbit_per_sec_per_dollar_hour.unwrap() - 4.2 / cost).abs() < 1e-9);
+        let table = crate::export::tables(&s, true);
+        let text = format!("{table:?}");
+        assert!(
+            text.contains("baseline 63.000 Mbit/s") || text.contains("baseline 63"),
+            "{text}"
+        );
+        assert!(text.contains("Burst and baseline"), "{text}");
     }
 
     #[test]

@@ -158,7 +158,24 @@ pub struct TestSpec {
     /// memprobe: skip the latency curve.
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_latency: bool,
+    /// tcp-stream, udp-stream: run until the burst has ended and the baseline held
+    /// `baseline_hold` seconds, at most `max_duration` seconds.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub until_baseline: bool,
+    /// With `until_baseline`: the cap in seconds (default [`DEFAULT_MAX_DURATION_SECS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<f64>,
+    /// With `until_baseline`: seconds the baseline must hold (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_hold: Option<f64>,
+    /// Interval sample length in seconds (0.1 to 10; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<f64>,
 }
+
+/// The cap of an until-baseline test when the suite names none: 20 minutes, past the longest
+/// published Fargate burst (about 19 minutes at 1 vCPU / 4 GB).
+pub const DEFAULT_MAX_DURATION_SECS: f64 = 1200.0;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -181,6 +198,10 @@ impl TestSpec {
             receive_wait: None,
             quick: None,
             no_latency: false,
+            until_baseline: false,
+            max_duration: None,
+            baseline_hold: None,
+            interval: None,
         }
     }
 
@@ -217,6 +238,9 @@ impl TestSpec {
         if let Some(r) = &self.rate {
             label.push_str(&format!(" @{r}"));
         }
+        if self.until_baseline {
+            label.push_str(" until-baseline");
+        }
         if let Some(w) = self.receive_wait {
             label.push_str(&format!(" rx-{}", w.name()));
         }
@@ -232,6 +256,10 @@ impl TestSpec {
                 } else {
                     60.0
                 }
+            }
+            // An until-baseline test is planned (and priced) at its cap.
+            _ if self.until_baseline => {
+                self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS) + self.omit.unwrap_or(0.0)
             }
             _ => self.duration.unwrap_or(10.0) + self.omit.unwrap_or(0.0),
         }
@@ -261,6 +289,16 @@ impl TestSpec {
         o.rate.clone_from(&self.rate);
         if let Some(w) = self.receive_wait {
             o.receive_wait = w;
+        }
+        if let Some(i) = self.interval {
+            o.interval_secs = i;
+        }
+        if self.until_baseline {
+            o.until_baseline = true;
+            o.duration_secs = self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS);
+            if let Some(h) = self.baseline_hold {
+                o.baseline_hold_secs = h;
+            }
         }
         Some(o)
     }
@@ -303,6 +341,10 @@ impl TestSpec {
                 ("response", self.response.is_some()),
                 ("rate", self.rate.is_some()),
                 ("receive_wait", self.receive_wait.is_some()),
+                ("until_baseline", self.until_baseline),
+                ("max_duration", self.max_duration.is_some()),
+                ("baseline_hold", self.baseline_hold.is_some()),
+                ("interval", self.interval.is_some()),
             ] {
                 if set {
                     return Err(format!(
@@ -318,6 +360,20 @@ impl TestSpec {
             ));
         }
         secs(self.duration, "duration", 0.1)?;
+        secs(self.max_duration, "max_duration", 0.1)?;
+        secs(self.baseline_hold, "baseline_hold", 0.1)?;
+        if self.until_baseline && self.duration.is_some() {
+            return Err(format!(
+                "{at}: an until_baseline test has no fixed `duration`; give its cap as \
+                 `max_duration` (default {DEFAULT_MAX_DURATION_SECS} s)"
+            ));
+        }
+        if !self.until_baseline && (self.max_duration.is_some() || self.baseline_hold.is_some()) {
+            return Err(format!(
+                "{at}: `max_duration` and `baseline_hold` go with `until_baseline = true`; add \
+                 it, or use `duration` for a fixed length"
+            ));
+        }
         secs(self.omit, "omit", 0.0)?;
         if let Some(p) = self.streams {
             if p == 0 || p > 128 {
@@ -394,6 +450,35 @@ fn one() -> u32 {
     1
 }
 
+/// Built-in suites, `run --preset NAME`; `fargate-bench presets NAME` prints one to copy.
+pub const PRESETS: [(&str, &str, &str); 2] = [
+    (
+        "published-2021",
+        "the 2021 blog method: 10 sizes, 2 streams each way for 60 s (the burst only), memory",
+        include_str!("../suites/published-2021.toml"),
+    ),
+    (
+        "sizing",
+        "the same 10 sizes until the baseline holds (burst, its length, baseline), rr, memory",
+        include_str!("../suites/sizing.toml"),
+    ),
+];
+
+/// Where a run's suite comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuiteSource<'a> {
+    /// A TOML file.
+    File(&'a Path),
+    /// A built-in preset by name ([`PRESETS`]).
+    Preset(&'a str),
+    /// The default suite of the backend: [`Suite::default_suite`], or on ECS
+    /// [`Suite::default_ecs`].
+    Default {
+        /// The run goes to ECS Fargate.
+        ecs: bool,
+    },
+}
+
 /// What flags (or another tool) change in a suite; every field left empty keeps the suite's.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SuiteOverrides {
@@ -425,8 +510,10 @@ impl Suite {
             if let (Some(w), true) = (o.receive_wait, bulk) {
                 t.receive_wait = Some(w);
             }
-            if let (Some(d), true) = (o.duration, t.kind.is_network()) {
-                t.duration = Some(d);
+            match (o.duration, t.kind.is_network(), t.until_baseline) {
+                (Some(d), true, false) => t.duration = Some(d),
+                (Some(d), true, true) => t.max_duration = Some(d),
+                _ => {}
             }
         }
         if let Some(n) = o.repetitions {
@@ -437,15 +524,41 @@ impl Suite {
         }
     }
 
-    /// The suite in `file` (else [`Suite::default_suite`]) with `overrides` applied, validated,
-    /// and its sizes.
+    /// A built-in preset.
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`] naming the presets there are.
+    pub fn preset(name: &str) -> Result<Suite> {
+        let (_, _, text) = PRESETS.iter().find(|(n, _, _)| *n == name).ok_or_else(|| {
+            let names: Vec<&str> = PRESETS.iter().map(|(n, _, _)| *n).collect();
+            BenchError::Suite {
+                path: None,
+                why: format!("no preset {name:?}; the presets are {}", names.join(", ")),
+            }
+        })?;
+        toml::from_str(text).map_err(|e| BenchError::Suite {
+            path: None,
+            why: format!("preset {name}: {e}"),
+        })
+    }
+
+    /// The suite from `source` with `overrides` applied, validated, and its sizes.
     ///
     /// # Errors
     /// [`BenchError::Suite`] or [`BenchError::InvalidSize`] naming the file, key and fix.
-    pub fn load(file: Option<&Path>, overrides: &SuiteOverrides) -> Result<(Suite, Vec<TaskSize>)> {
-        let mut suite = match file {
-            Some(path) => Suite::from_file(path)?,
-            None => Suite::default_suite(),
+    pub fn load(
+        source: SuiteSource<'_>,
+        overrides: &SuiteOverrides,
+    ) -> Result<(Suite, Vec<TaskSize>)> {
+        let file = match source {
+            SuiteSource::File(path) => Some(path),
+            _ => None,
+        };
+        let mut suite = match source {
+            SuiteSource::File(path) => Suite::from_file(path)?,
+            SuiteSource::Preset(name) => Suite::preset(name)?,
+            SuiteSource::Default { ecs: false } => Suite::default_suite(),
+            SuiteSource::Default { ecs: true } => Suite::default_ecs(),
         };
         suite.apply(overrides);
         let sizes = suite.validate().map_err(|e| match (e, file) {
@@ -456,6 +569,33 @@ impl Suite {
             (e, _) => e,
         })?;
         Ok((suite, sizes))
+    }
+
+    /// The default suite on ECS: a token-bucket network is measured until its baseline holds
+    /// (capped at 20 minutes), with request/response latency and a quick memory test, on one
+    /// 1 vCPU / 2 GB size.
+    pub fn default_ecs() -> Suite {
+        Suite {
+            repetitions: 3,
+            sizes: vec!["1x2".into()],
+            concurrency: 1,
+            ecs: None,
+            tests: vec![
+                TestSpec {
+                    until_baseline: true,
+                    max_duration: Some(DEFAULT_MAX_DURATION_SECS),
+                    ..TestSpec::new(TestKind::TCP_STREAM)
+                },
+                TestSpec {
+                    duration: Some(10.0),
+                    ..TestSpec::new(TestKind::TCP_RR)
+                },
+                TestSpec {
+                    quick: Some(true),
+                    ..TestSpec::new(TestKind::Memory)
+                },
+            ],
+        }
     }
 
     /// The default suite: short tcp-stream, tcp-rr, udp-stream and a quick memprobe, three
@@ -634,7 +774,7 @@ mod tests {
             sizes: vec!["0.5x1".into()],
             concurrency: None,
         };
-        let (s, sizes) = Suite::load(None, &o).unwrap();
+        let (s, sizes) = Suite::load(SuiteSource::Default { ecs: false }, &o).unwrap();
         assert_eq!(sizes.len(), 1);
         assert_eq!(s.repetitions, 2);
         assert_eq!(s.tests[0].rate.as_deref(), Some("1G"));
@@ -646,8 +786,69 @@ mod tests {
             duration: Some(-5.0),
             ..Default::default()
         };
-        let e = Suite::load(None, &bad).unwrap_err().to_string();
+        let e = Suite::load(SuiteSource::Default { ecs: false }, &bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("duration = -5"), "{e}");
+    }
+
+    #[test]
+    fn presets_and_the_ecs_default_are_valid_and_say_what_they_are() {
+        for (name, _, text) in PRESETS {
+            let (suite, sizes) = Suite::load(SuiteSource::Preset(name), &Default::default())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(sizes.len(), 10, "{name}");
+            assert!(text.starts_with(&format!("# {name}:")), "{name}");
+            assert!(suite.tests.iter().any(|t| t.kind == TestKind::Memory));
+        }
+        let sizing = Suite::preset("sizing").unwrap();
+        let stream = &sizing.tests[0];
+        assert!(stream.until_baseline);
+        assert_eq!(
+            stream.expected_secs(),
+            1200.0,
+            "planned and priced at its cap"
+        );
+        let args = stream.probe_args();
+        assert!(args.contains(&"--until-baseline".to_owned()), "{args:?}");
+        assert!(
+            args.windows(2).any(|w| w[0] == "--time" && w[1] == "1200"),
+            "{args:?}"
+        );
+        let (ecs, _) =
+            Suite::load(SuiteSource::Default { ecs: true }, &Default::default()).unwrap();
+        assert!(ecs.tests[0].until_baseline);
+        let e = Suite::preset("fastest").unwrap_err().to_string();
+        assert!(e.contains("published-2021, sizing"), "{e}");
+    }
+
+    #[test]
+    fn until_baseline_keys_are_checked() {
+        for (text, needle) in [
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nuntil_baseline = true\nduration = 60\n",
+                "`max_duration`",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nmax_duration = 60\n",
+                "until_baseline = true",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nuntil_baseline = true\nmax_duration = 60\n",
+                "tcp-rr",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nuntil_baseline = true\nmax_duration = 2000\n",
+                "over the server's cap",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"memory\"\nuntil_baseline = true\n",
+                "does not apply to memory",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?} gave {err}");
+        }
     }
 
     #[test]

@@ -418,8 +418,11 @@ fn dry_run_prints_task_definitions_and_run_task_requests_without_aws() {
             "fargate-bench-netprobe-256-512"
         ]
     );
-    // Default suite: 3 network tests (server + client) and one memory task.
-    assert_eq!(doc["run_task"].as_array().unwrap().len(), 7);
+    // The ECS default suite: tcp-stream until the baseline holds and tcp-rr (server + client
+    // each), and one memory task.
+    assert_eq!(doc["run_task"].as_array().unwrap().len(), 5);
+    let commands = doc["run_task"].to_string();
+    assert!(commands.contains("--until-baseline"), "{commands}");
     assert!(
         !String::from_utf8_lossy(&out.stdout).contains("KEY\""),
         "no key value printed"

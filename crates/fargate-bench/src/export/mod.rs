@@ -276,16 +276,23 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
                 .memory_bandwidth
                 .iter()
                 .map(|r| {
+                    let mut best = spread(&r.best_bytes_per_sec, format_bytes_per_sec);
+                    let mut sustained = Cell::num(
+                        format_bytes_per_sec(r.sustained_bytes_per_sec.median),
+                        r.sustained_bytes_per_sec.median,
+                    );
+                    if r.quota_throttled {
+                        best.human = format!("burst {}", best.human);
+                        sustained.human =
+                            format!("{} (headline: CPU quota throttled)", sustained.human);
+                    }
                     vec![
                         Cell::text(&r.size),
                         Cell::text(&r.kernel),
                         Cell::text(&r.stores),
                         Cell::num(r.threads.to_string(), f64::from(r.threads)),
-                        spread(&r.best_bytes_per_sec, format_bytes_per_sec),
-                        Cell::num(
-                            format_bytes_per_sec(r.sustained_bytes_per_sec.median),
-                            r.sustained_bytes_per_sec.median,
-                        ),
+                        best,
+                        sustained,
                         opt_num(r.cost_per_hour, |v| format!("${v:.4}")),
                         opt_num(r.gb_per_sec_per_dollar_hour, |v| format!("{v:.1}")),
                     ]

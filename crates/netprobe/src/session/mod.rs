@@ -100,8 +100,7 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                 tcp_stream::send(s, ctx.window, &buf, source.as_ref())?;
             } else {
                 let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
-                let got =
-                    tcp_stream::receive(s, ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
+                let got = tcp_stream::receive(s, ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
                 out.polled = ctx.poll;
                 side.received_bytes = got.window_bytes;
                 side.interval_bytes = got.interval_bytes;

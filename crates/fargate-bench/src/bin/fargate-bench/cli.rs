@@ -10,7 +10,9 @@ use fargate_bench::export::{exporter, Format};
 use fargate_bench::merge::Summary;
 use fargate_bench::platform::ecs::settings::{EcsOverrides, EcsSettings};
 use fargate_bench::sizes::{all_sizes, Arch, Prices};
-use fargate_bench::suite::{receive_wait_parser, ReceiveWait, SuiteOverrides, TestKind};
+use fargate_bench::suite::{
+    receive_wait_parser, ReceiveWait, SuiteOverrides, SuiteSource, TestKind, PRESETS,
+};
 use fargate_bench::{backend, runner, store, Backend, BackendConfig, BenchError, Suite};
 
 /// Measure network and memory performance of containers where they run: AWS ECS Fargate,
@@ -47,6 +49,8 @@ enum Command {
     Compare(CompareArgs),
     /// Stop and list tasks a run left behind.
     Cleanup(Box<CleanupArgs>),
+    /// List the built-in suites, or print one (TOML) to copy and edit.
+    Presets(PresetsArgs),
     /// Read burst, burst length, bucket and baseline out of an iperf3 --json run.
     ///
     /// Fargate's network is a token bucket: a burst of several Gbit/s for minutes, then a
@@ -54,6 +58,12 @@ enum Command {
     /// Example: iperf3 -c HOST -t 1800 -J > run.json && fargate-bench analyze run.json
     #[command(verbatim_doc_comment)]
     Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PresetsArgs {
+    /// The preset to print.
+    name: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -99,6 +109,10 @@ struct RunArgs {
     /// A TOML suite file (tests, sizes, repetitions, concurrency).
     #[arg(long, value_name = "FILE")]
     suite: Option<PathBuf>,
+    /// A built-in suite: published-2021 (the 2021 blog method) or sizing (until the
+    /// baseline holds); `fargate-bench presets NAME` prints one to copy and edit.
+    #[arg(long, value_name = "NAME", conflicts_with = "suite")]
+    preset: Option<String>,
     /// Task size VCPUxGB (repeatable), e.g. 0.25x0.5 or 1x2.
     #[arg(long = "size", value_name = "SIZE")]
     sizes: Vec<String>,
@@ -126,7 +140,7 @@ struct RunArgs {
     #[arg(long, default_value = "results")]
     results: PathBuf,
     /// Complete an interrupted run: only missing items run.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["suite", "sizes", "tests", "duration", "receive_wait", "repetitions"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["suite", "preset", "sizes", "tests", "duration", "receive_wait", "repetitions"])]
     resume: Option<PathBuf>,
     /// Directory holding netprobe and memprobe (searched after the controller's directory and PATH).
     #[arg(long, value_name = "DIR")]
@@ -283,6 +297,7 @@ pub(crate) enum Validated {
     Sizes(Prices),
     Compare(CompareArgs),
     Analyze(AnalyzeArgs),
+    Presets(PresetsArgs),
     Cleanup {
         backend: Box<BackendConfig>,
         run: Option<String>,
@@ -302,6 +317,7 @@ impl Args {
             Command::Sizes(a) => Validated::Sizes(prices(&a)?),
             Command::Compare(a) => Validated::Compare(a),
             Command::Analyze(a) => Validated::Analyze(a),
+            Command::Presets(a) => Validated::Presets(a),
             Command::Cleanup(a) => {
                 let a = *a;
                 let ecs = match a.backend {
@@ -336,7 +352,14 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         repetitions: a.repetitions,
         concurrency: a.concurrency,
     };
-    let (suite, sizes) = Suite::load(a.suite.as_deref(), &overrides)?;
+    let source = match (&a.suite, &a.preset) {
+        (Some(file), _) => SuiteSource::File(file),
+        (None, Some(name)) => SuiteSource::Preset(name),
+        (None, None) => SuiteSource::Default {
+            ecs: a.backend == Backend::Ecs,
+        },
+    };
+    let (suite, sizes) = Suite::load(source, &overrides)?;
     if let Some(dir) = &a.resume {
         store::load(dir)?; // a clear error now if it is not a results directory
     }
@@ -467,6 +490,25 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             }
             let mut out = std::io::stdout().lock();
             fargate_bench::compare::write_table(&changes, &mut out)?;
+            Ok(())
+        }
+        Validated::Presets(a) => {
+            let mut out = std::io::stdout().lock();
+            match a.name {
+                None => {
+                    for (name, what, _) in PRESETS {
+                        writeln!(out, "{name:<16} {what}")?;
+                    }
+                }
+                Some(name) => {
+                    Suite::preset(&name)?; // an unknown name is an error naming the presets
+                    let text = PRESETS
+                        .iter()
+                        .find(|(n, _, _)| *n == name)
+                        .map_or("", |(_, _, text)| text);
+                    out.write_all(text.as_bytes())?;
+                }
+            }
             Ok(())
         }
         Validated::Analyze(a) => {
