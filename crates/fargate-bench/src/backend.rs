@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::platform::docker::DockerPlatform;
 use crate::platform::ecs::settings::EcsSettings;
 use crate::platform::ecs::EcsPlatform;
+use crate::platform::link::LinkSpec;
 use crate::platform::local::LocalPlatform;
 use crate::platform::{Platform, TaskExit, TaskId, TaskSpec};
 use crate::sizes::TaskSize;
@@ -39,6 +40,8 @@ pub struct BackendConfig {
     pub memprobe_image: Option<String>,
     /// ECS: resolved settings ([`EcsSettings::resolve`]); required for [`Backend::Ecs`].
     pub ecs: Option<EcsSettings>,
+    /// Local: pairs run over an emulated link ([`LinkSpec`], needs root).
+    pub link: Option<LinkSpec>,
 }
 
 impl BackendConfig {
@@ -50,6 +53,7 @@ impl BackendConfig {
             netprobe_image: None,
             memprobe_image: None,
             ecs: None,
+            link: None,
         }
     }
 
@@ -89,7 +93,25 @@ impl AnyPlatform {
     /// A probe or image that cannot be found, or invalid ECS settings.
     pub async fn start(config: &BackendConfig) -> Result<Self> {
         Ok(match config.backend {
-            Backend::Local => AnyPlatform::Local(LocalPlatform::new(config.probe_dir.as_deref())?),
+            Backend::Local => AnyPlatform::Local(
+                LocalPlatform::new(config.probe_dir.as_deref())?.with_link(config.link),
+            ),
+            Backend::Docker if config.link.is_some() => {
+                return Err(crate::BenchError::Suite {
+                    path: None,
+                    why: "--link is built for the local backend so far; drop it, or use \
+                          --backend local"
+                        .into(),
+                })
+            }
+            Backend::Ecs if config.link.is_some() => {
+                return Err(crate::BenchError::Suite {
+                    path: None,
+                    why: "--link emulates Fargate's network; on ECS the network is Fargate's \
+                          own: drop --link"
+                        .into(),
+                })
+            }
             Backend::Docker => {
                 let (net, mem) = DEFAULT_DOCKER_IMAGES;
                 AnyPlatform::Docker(

@@ -69,6 +69,8 @@ pub async fn run(request: RunRequest, shutdown: impl Future<Output = ()>) -> Res
 /// # Errors
 /// [`BenchError::NotAResultsDir`] or store errors.
 pub fn summarize_dir(dir: &Path, prices: Option<&Prices>) -> Result<Summary> {
-    let (meta, records) = store::load(dir)?;
-    Ok(merge::summarize(&meta, &records, prices))
+    let loaded = store::load_checked(dir)?;
+    let mut summary = merge::summarize(&loaded.meta, &loaded.records, prices);
+    summary.warnings.extend(loaded.warnings);
+    Ok(summary)
 }

@@ -45,6 +45,7 @@ pub mod compare;
 pub mod dry_run;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod merge;
 pub mod plan;
 pub mod platform;

@@ -238,10 +238,13 @@ impl PriceTable {
     /// # Errors
     /// [`BenchError::Prices`] naming the file and what was wrong.
     pub fn from_toml(path: &std::path::Path) -> Result<PriceTable> {
-        let text = std::fs::read_to_string(path).map_err(|e| BenchError::Prices {
-            path: path.to_owned(),
-            why: e.to_string(),
-        })?;
+        let text =
+            crate::files::read_text(path, crate::files::MAX_CONFIG_BYTES).map_err(|why| {
+                BenchError::Prices {
+                    path: path.to_owned(),
+                    why,
+                }
+            })?;
         toml::from_str(&text).map_err(|e| BenchError::Prices {
             path: path.to_owned(),
             why: e.to_string(),

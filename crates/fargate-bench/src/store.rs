@@ -129,6 +129,14 @@ impl Store {
     /// [`BenchError::NotAResultsDir`] or [`BenchError::Store`].
     pub fn reopen(dir: &Path) -> Result<(Store, Vec<ItemRecord>)> {
         let (mut meta, records) = load(dir)?;
+        if let Some(aside) = repair_torn_tail(dir)? {
+            eprintln!(
+                "warning: {} ended in a torn line (a crash or a full disk mid-write); its bytes \
+                 were set aside in {} and the run resumes after the last whole record",
+                dir.join(RESULTS_FILE).display(),
+                aside.display()
+            );
+        }
         meta.status = RunStatus::Running;
         meta.finished_at = None;
         let path = dir.join(RESULTS_FILE);
@@ -192,12 +200,63 @@ impl Store {
     }
 }
 
+/// Cuts a last line without its newline off `results.jsonl`, so that what is appended next
+/// starts on a line of its own; the cut bytes go to a file next to it, whose path is returned.
+///
+/// # Errors
+/// [`BenchError::Store`].
+pub fn repair_torn_tail(dir: &Path) -> Result<Option<PathBuf>> {
+    let path = dir.join(RESULTS_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(store_err(&path)(e)),
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(None);
+    }
+    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let aside = dir.join(format!(
+        "{RESULTS_FILE}.torn-{}",
+        now_rfc3339().replace([':', '.'], "")
+    ));
+    std::fs::write(&aside, &bytes[keep..]).map_err(store_err(&aside))?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(store_err(&path))?;
+    file.set_len(keep as u64)
+        .and_then(|()| file.sync_all())
+        .map_err(store_err(&path))?;
+    Ok(Some(aside))
+}
+
+/// A results directory as read, with what a reader should be told about it.
+#[derive(Debug)]
+pub struct Loaded {
+    /// `run.json`.
+    pub meta: RunMeta,
+    /// The last record of each item, in file order.
+    pub records: Vec<ItemRecord>,
+    /// Lines left out (a torn last line), said so instead of dropped silently.
+    pub warnings: Vec<String>,
+}
+
 /// Reads a results directory. The last record of each item wins; a torn final line (from a
-/// crash mid-write) is ignored; any other unreadable line is an error naming its number.
+/// crash mid-write) is left out and named in [`Loaded::warnings`]; any other unreadable line
+/// is an error naming its number.
 ///
 /// # Errors
 /// [`BenchError::NotAResultsDir`] or [`BenchError::Store`].
 pub fn load(dir: &Path) -> Result<(RunMeta, Vec<ItemRecord>)> {
+    load_checked(dir).map(|l| (l.meta, l.records))
+}
+
+/// [`load`], with the warnings.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_checked(dir: &Path) -> Result<Loaded> {
     let meta_path = dir.join(RUN_FILE);
     let meta_text =
         std::fs::read_to_string(&meta_path).map_err(|e| BenchError::NotAResultsDir {
@@ -217,12 +276,21 @@ pub fn load(dir: &Path) -> Result<(RunMeta, Vec<ItemRecord>)> {
     };
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut latest: BTreeMap<String, (usize, ItemRecord)> = BTreeMap::new();
+    let mut warnings = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         match serde_json::from_str::<ItemRecord>(line) {
             Ok(rec) => {
                 latest.insert(rec.id.clone(), (n, rec));
             }
-            Err(_) if n + 1 == lines.len() && !text.ends_with('\n') => {} // torn final line
+            Err(_) if n + 1 == lines.len() && !text.ends_with('\n') => {
+                warnings.push(format!(
+                    "{} line {} is torn (a crash or a full disk mid-write, {} bytes): left out; \
+                     `run --resume` sets it aside and runs that item again",
+                    path.display(),
+                    n + 1,
+                    line.len()
+                ));
+            }
             Err(e) => {
                 return Err(BenchError::NotAResultsDir {
                     path: dir.to_owned(),
@@ -233,7 +301,11 @@ pub fn load(dir: &Path) -> Result<(RunMeta, Vec<ItemRecord>)> {
     }
     let mut records: Vec<(usize, ItemRecord)> = latest.into_values().collect();
     records.sort_by_key(|(n, _)| *n);
-    Ok((meta, records.into_iter().map(|(_, r)| r).collect()))
+    Ok(Loaded {
+        meta,
+        records: records.into_iter().map(|(_, r)| r).collect(),
+        warnings,
+    })
 }
 
 /// Now, RFC 3339 UTC with milliseconds.
@@ -301,6 +373,48 @@ mod tests {
         assert_eq!(load(&dir).unwrap().1.len(), 1);
         f.write_all(b"\n{\"id\":1}\n").unwrap();
         assert!(load(&dir).unwrap_err().to_string().contains("line 2"));
+    }
+
+    /// Issue 14, defect 1: a torn tail plus `--resume` used to make every later read fail.
+    #[test]
+    fn resume_sets_a_torn_tail_aside_and_the_directory_stays_readable() {
+        let root = tempfile::tempdir().unwrap();
+        let mut store = Store::create(root.path(), meta()).unwrap();
+        store.append(&record("a", ItemStatus::Ok)).unwrap();
+        let dir = store.dir().to_owned();
+        drop(store);
+        let path = dir.join(RESULTS_FILE);
+        let torn = b"{\"id\":\"b\",\"lab";
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(torn)
+            .unwrap();
+        let loaded = load_checked(&dir).unwrap();
+        assert_eq!(loaded.records.len(), 1);
+        assert_eq!(loaded.warnings.len(), 1, "said, not dropped silently");
+        assert!(
+            loaded.warnings[0].contains("line 2 is torn"),
+            "{:?}",
+            loaded.warnings
+        );
+
+        let (mut store, records) = Store::reopen(&dir).unwrap();
+        assert_eq!(records.len(), 1);
+        store.append(&record("b", ItemStatus::Ok)).unwrap();
+        store.append(&record("c", ItemStatus::Ok)).unwrap();
+        let loaded = load_checked(&dir).unwrap();
+        let ids: Vec<&str> = loaded.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert!(loaded.warnings.is_empty());
+        let aside: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".torn-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(std::fs::read(aside[0].path()).unwrap(), torn);
     }
 
     #[test]

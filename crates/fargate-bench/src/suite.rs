@@ -633,10 +633,13 @@ impl Suite {
     /// # Errors
     /// [`BenchError::Suite`] naming the file, the key and the fix.
     pub fn from_file(path: &Path) -> Result<Suite> {
-        let text = std::fs::read_to_string(path).map_err(|e| BenchError::Suite {
-            path: Some(path.to_owned()),
-            why: format!("cannot read it: {e}"),
-        })?;
+        let text =
+            crate::files::read_text(path, crate::files::MAX_CONFIG_BYTES).map_err(|why| {
+                BenchError::Suite {
+                    path: Some(path.to_owned()),
+                    why,
+                }
+            })?;
         let suite: Suite = toml::from_str(&text).map_err(|e| BenchError::Suite {
             path: Some(path.to_owned()),
             why: e.to_string().trim().replace('\n', " "),

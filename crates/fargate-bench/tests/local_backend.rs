@@ -355,3 +355,117 @@ fn receive_wait_reaches_both_probes() {
     assert_eq!(params["receive_wait"], "block");
     assert_eq!(params["server_receivers_polled"], false);
 }
+
+fn link_namespaces() -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with("fbl-"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `--link`: every pair runs behind a shaping router in namespaces of its own, the report says
+/// which link was emulated, and nothing is left behind.
+#[test]
+#[ignore = "needs root (network namespaces, tc)"]
+fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = controller(
+        tmp.path(),
+        &[
+            "run",
+            "--test",
+            "tcp-stream",
+            "--duration",
+            "3",
+            "-n",
+            "1",
+            "--link",
+            "200M",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bps = summary["network"][0]["throughput_bits_per_sec"]["median"]
+        .as_f64()
+        .unwrap();
+    // 1448 payload bytes in every 1514-byte frame of a 200 Mbit/s link.
+    let goodput = 200e6 * 1448.0 / 1514.0;
+    assert!(
+        (bps / goodput - 1.0).abs() < 0.03,
+        "{bps} against {goodput}"
+    );
+    assert!(
+        summary["emulated"]
+            .to_string()
+            .contains("200.00 Mbit/s link"),
+        "{}",
+        summary["emulated"]
+    );
+    assert!(link_namespaces().is_empty(), "{:?}", link_namespaces());
+
+    // Fargate's 0.25 vCPU / 0.5 GB bucket, 120 times faster: until-baseline reads it.
+    let suite = write_suite(
+        tmp.path(),
+        "sizes = [\"0.25x0.5\"]\nrepetitions = 1\n[[test]]\nkind = \"tcp-stream\"\n\
+         until_baseline = true\nmax_duration = 40\nbaseline_hold = 3\n",
+    );
+    let out = controller(
+        tmp.path(),
+        &[
+            "run",
+            "--suite",
+            suite.to_str().unwrap(),
+            "--link",
+            "fargate",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bucket = &summary["network"][0]["bucket"];
+    let baseline = bucket["baseline_bits_per_sec"]["median"]
+        .as_f64()
+        .unwrap_or(0.0);
+    let expected = 63e6 * 1448.0 / 1514.0;
+    assert!(
+        (baseline / expected - 1.0).abs() < 0.05,
+        "baseline {baseline} against {expected}: {}",
+        summary["network"][0]
+    );
+    assert!(link_namespaces().is_empty(), "{:?}", link_namespaces());
+}
+
+#[test]
+fn a_link_that_cannot_be_built_is_refused_before_anything_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (vec!["--link", "0"], "--link 0"),
+        (vec!["--link", "fast"], "or give `fargate`"),
+        (
+            vec!["--link", "fargate", "--link-time-scale", "1"],
+            "raise --link-time-scale",
+        ),
+        (
+            vec!["--link", "fargate", "--link-time-scale", "0"],
+            "positive",
+        ),
+    ] {
+        let mut all = vec!["run", "--no-progress"];
+        all.extend(args.iter().copied());
+        let out = controller(tmp.path(), &all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(run_dirs(tmp.path()).is_empty(), "nothing ran");
+    }
+}

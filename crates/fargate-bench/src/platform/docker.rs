@@ -24,6 +24,15 @@ const DOCKER_POLL: Duration = Duration::from_millis(100);
 
 const SERVER_PORT: u16 = probe_core::contract::NETPROBE_PORT;
 
+/// A failure with the error that caused it kept as its source.
+fn failed(what: String, source: impl std::error::Error + Send + Sync + 'static) -> BenchError {
+    BenchError::Backend {
+        backend: "docker",
+        what,
+        source: Some(Box::new(source)),
+    }
+}
+
 fn err(what: String) -> BenchError {
     BenchError::Backend {
         backend: "docker",
@@ -115,7 +124,7 @@ impl DockerPlatform {
             .args(["logs", &task.0])
             .output()
             .await
-            .map_err(|e| err(format!("docker logs {}: {e}", task.0)))?;
+            .map_err(|e| failed(format!("docker logs {}", task.0), e))?;
         if !out.status.success() {
             return Err(err(format!(
                 "docker logs {}: {}",

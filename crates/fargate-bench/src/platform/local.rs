@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::link::{self, LinkSpec, RoutedLink};
 use super::poll::{self, Backoff};
 use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::{BenchError, Result};
@@ -26,6 +27,8 @@ struct LocalTask {
     /// The tasks copying stdout and stderr into `lines`; they end at the pipes' end of file.
     readers: Vec<tokio::task::JoinHandle<()>>,
     port: Option<u16>,
+    /// The item of a server with a link (its link is removed when it stops).
+    item: Option<String>,
 }
 
 /// Child processes on this machine.
@@ -36,10 +39,35 @@ pub struct LocalPlatform {
     cpus: Vec<u32>,
     tasks: Mutex<HashMap<TaskId, LocalTask>>,
     next: std::sync::atomic::AtomicU64,
+    /// `--link`: pairs run in namespaces behind a shaping router.
+    link: Option<LinkSpec>,
+    /// Each item's link, by item id, while its pair runs.
+    links: Mutex<HashMap<String, RoutedLink>>,
+}
+
+/// The part of a run id that names its links (the random suffix).
+fn link_tag(run_id: &str) -> String {
+    run_id
+        .rsplit('-')
+        .next()
+        .unwrap_or(run_id)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(6)
+        .collect()
 }
 
 /// How often local state (a child's output and exit) is looked at.
 const LOCAL_POLL: Duration = Duration::from_millis(20);
+
+/// A failure with the error that caused it kept as its source.
+fn failed(what: String, source: impl std::error::Error + Send + Sync + 'static) -> BenchError {
+    BenchError::Backend {
+        backend: "local",
+        what,
+        source: Some(Box::new(source)),
+    }
+}
 
 fn err(what: String) -> BenchError {
     BenchError::Backend {
@@ -88,7 +116,15 @@ impl LocalPlatform {
             cpus: if cpus.is_empty() { vec![0] } else { cpus },
             tasks: Mutex::new(HashMap::new()),
             next: std::sync::atomic::AtomicU64::new(1),
+            link: None,
+            links: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Runs every server/client pair over an emulated link ([`LinkSpec`]); needs root.
+    pub fn with_link(mut self, link: Option<LinkSpec>) -> Self {
+        self.link = link;
+        self
     }
 
     /// CPUs a task of `size` gets: whole vCPUs rounded up, clients from the front of the
@@ -111,7 +147,7 @@ fn cpu_list(cpus: &[u32]) -> String {
 
 fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| err(format!("cannot find a free loopback port: {e}")))?;
+        .map_err(|e| failed("cannot find a free loopback port".into(), e))?;
     Ok(l.local_addr().map_err(|e| err(e.to_string()))?.port())
 }
 
@@ -143,16 +179,42 @@ impl Platform for LocalPlatform {
             Probe::Memprobe => (&self.memprobe, spec.args.clone()),
         };
         let mut port = None;
+        // With a link, the pair runs in the item's namespaces: `ip netns exec NS probe ...`.
+        let mut namespace = None;
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match (spec.role, self.link) {
+            (TaskRole::Server, Some(link)) => {
+                let params = link.params(spec.size)?;
+                let tag = format!("{}{n}", link_tag(&spec.run_id));
+                let routed = tokio::task::spawn_blocking(move || RoutedLink::create(&tag, &params))
+                    .await
+                    .map_err(|e| failed("creating the link".into(), e))??;
+                namespace = Some(routed.namespaces[2].clone());
+                self.links
+                    .lock()
+                    .expect("links lock")
+                    .insert(spec.item_id.clone(), routed);
+            }
+            (TaskRole::Client, Some(_)) => {
+                namespace = self
+                    .links
+                    .lock()
+                    .expect("links lock")
+                    .get(&spec.item_id)
+                    .map(|l| l.namespaces[0].clone());
+            }
+            _ => {}
+        }
         match spec.role {
             TaskRole::Server => {
                 let p = free_port()?;
                 port = Some(p);
-                args.extend([
-                    "--bind".into(),
-                    "127.0.0.1".into(),
-                    "--port".into(),
-                    p.to_string(),
-                ]);
+                let bind = if namespace.is_some() {
+                    link::SERVER_IP
+                } else {
+                    "127.0.0.1"
+                };
+                args.extend(["--bind".into(), bind.into(), "--port".into(), p.to_string()]);
                 args.extend(["--cpus".into(), cpu_list(&cpus)]);
             }
             TaskRole::Client => args.extend(["--cpus".into(), cpu_list(&cpus)]),
@@ -164,7 +226,15 @@ impl Platform for LocalPlatform {
                 ]);
             }
         }
-        let mut child = Command::new(program)
+        let mut command = match &namespace {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        let mut child = command
             .args(&args)
             .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
@@ -172,7 +242,7 @@ impl Platform for LocalPlatform {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| err(format!("cannot start {}: {e}", program.display())))?;
+            .map_err(|e| failed(format!("cannot start {}", program.display()), e))?;
         let lines = Arc::new(Mutex::new(Vec::new()));
         let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
@@ -181,7 +251,6 @@ impl Platform for LocalPlatform {
         if let Some(errs) = child.stderr.take() {
             readers.push(collect(errs, lines.clone()));
         }
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = TaskId(format!("{}-{}-{n}", spec.probe.binary(), spec.role.name()));
         self.tasks.lock().expect("tasks lock").insert(
             id.clone(),
@@ -190,6 +259,8 @@ impl Platform for LocalPlatform {
                 lines,
                 readers,
                 port,
+                item: (spec.role == TaskRole::Server && self.link.is_some())
+                    .then(|| spec.item_id.clone()),
             },
         );
         Ok(id)
@@ -212,7 +283,12 @@ impl Platform for LocalPlatform {
             };
             let port = port.ok_or_else(|| err(format!("task {} is not a server", task.0)))?;
             if listening {
-                return Ok(Some(format!("127.0.0.1:{port}")));
+                let host = if self.link.is_some() {
+                    link::SERVER_IP
+                } else {
+                    "127.0.0.1"
+                };
+                return Ok(Some(format!("{host}:{port}")));
             }
             if let Some(status) = exited {
                 return Err(err(format!(
@@ -246,7 +322,7 @@ impl Platform for LocalPlatform {
                         .then(|| format!("ended by {status}")),
                 })),
                 Ok(None) => Ok(None),
-                Err(e) => Err(err(format!("waiting for {}: {e}", task.0))),
+                Err(e) => Err(failed(format!("waiting for {}", task.0), e)),
             }
         })
         .await?;
@@ -287,8 +363,23 @@ impl Platform for LocalPlatform {
     }
 
     async fn stop(&self, task: &TaskId) -> Result<()> {
+        let mut item = None;
         if let Some(t) = self.tasks.lock().expect("tasks lock").get_mut(task) {
             let _ = t.child.start_kill();
+            item = t.item.clone();
+        }
+        // The pair's link goes with its server.
+        let routed = item.and_then(|i| self.links.lock().expect("links lock").remove(&i));
+        if let Some(routed) = routed {
+            let _ = tokio::task::spawn_blocking(move || routed.remove()).await;
+        }
+        Ok(())
+    }
+
+    async fn finish_run(&self, run_id: &str) -> Result<()> {
+        if self.link.is_some() {
+            let tag = link_tag(run_id);
+            let _ = tokio::task::spawn_blocking(move || RoutedLink::remove_all(&tag)).await;
         }
         Ok(())
     }
@@ -309,6 +400,13 @@ impl Platform for LocalPlatform {
                 .status();
             stopped.push(format!("pid {pid}: {cmdline}"));
         }
+        // Links a killed run left (`fbl-<tag>...`), found by name.
+        let tag = run_id.map(link_tag).unwrap_or_default();
+        stopped.extend(
+            tokio::task::spawn_blocking(move || RoutedLink::remove_all(&tag))
+                .await
+                .unwrap_or_default(),
+        );
         Ok(stopped)
     }
 
@@ -319,7 +417,10 @@ impl Platform for LocalPlatform {
                 "{size}: {n} CPU(s) by pinning and thread count (a fractional quota is not emulated locally)"
             ),
             format!("{size}: memory limit {} MiB handed to memprobe", size.memory_mib),
-            "network: loopback, not Fargate's network".to_owned(),
+            match self.link {
+                Some(link) => link.describe(size),
+                None => "network: loopback, not Fargate's network".to_owned(),
+            },
         ];
         if size.vcpu() > self.cpus.len() as f64 {
             e.push(format!(

@@ -5,6 +5,7 @@
 pub mod docker;
 pub mod ecs;
 pub mod fake;
+pub mod link;
 pub mod local;
 pub mod poll;
 

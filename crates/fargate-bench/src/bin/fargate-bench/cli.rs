@@ -9,6 +9,7 @@ use fargate_bench::command::{self, RunRequest};
 use fargate_bench::export::{exporter, Format};
 use fargate_bench::merge::Summary;
 use fargate_bench::platform::ecs::settings::{EcsOverrides, EcsSettings};
+use fargate_bench::platform::link::LinkSpec;
 use fargate_bench::sizes::{all_sizes, Arch, Prices};
 use fargate_bench::suite::{
     receive_wait_parser, ReceiveWait, SuiteOverrides, SuiteSource, TestKind, PRESETS,
@@ -145,6 +146,14 @@ struct RunArgs {
     /// Directory holding netprobe and memprobe (searched after the controller's directory and PATH).
     #[arg(long, value_name = "DIR")]
     probe_dir: Option<PathBuf>,
+    /// Local backend: run each server/client pair over an emulated link, shaped in a router
+    /// namespace between them (needs root). RATE (200M, 1G) is a plain link; `fargate` gives
+    /// each size Fargate's published burst, bucket and baseline.
+    #[arg(long, value_name = "RATE|fargate")]
+    link: Option<String>,
+    /// With --link fargate: burst windows run this many times faster than on Fargate.
+    #[arg(long, value_name = "X", default_value_t = fargate_bench::platform::link::DEFAULT_TIME_SCALE)]
+    link_time_scale: f64,
     /// No progress bar, plain lines.
     #[arg(long)]
     no_progress: bool,
@@ -335,6 +344,7 @@ impl Args {
                         netprobe_image: None,
                         memprobe_image: None,
                         ecs,
+                        link: None,
                     }),
                     run: a.run,
                 }
@@ -377,12 +387,24 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         )?),
         _ => None,
     };
+    let link = a
+        .link
+        .as_deref()
+        .map(|l| LinkSpec::parse(l, a.link_time_scale))
+        .transpose()?;
+    if let Some(link) = link {
+        // Refuse a link that cannot be built for a size now, not when its item comes up.
+        for size in &sizes {
+            link.params(*size)?;
+        }
+    }
     let backend = BackendConfig {
         backend: a.backend,
         probe_dir: a.probe_dir,
         netprobe_image: a.images.netprobe_image,
         memprobe_image: a.images.memprobe_image,
         ecs,
+        link,
     };
     Ok(Validated::Run {
         request: Box::new(RunRequest {

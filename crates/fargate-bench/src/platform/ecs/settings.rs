@@ -110,8 +110,7 @@ impl EcsSettings {
             path: Some(path.to_owned()),
             why,
         };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let text = crate::files::read_text(path, crate::files::MAX_CONFIG_BYTES).map_err(bad)?;
         toml::from_str(&text).map_err(|e| bad(e.to_string().trim().replace('\n', " ")))
     }
 
