@@ -410,7 +410,7 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
     );
     assert!(link_namespaces().is_empty(), "{:?}", link_namespaces());
 
-    // Fargate's 0.25 vCPU / 0.5 GB bucket, 120 times faster: until-baseline reads it.
+    // Fargate's 0.25 vCPU / 0.5 GB bucket, 200 times faster: until-baseline reads it.
     let suite = write_suite(
         tmp.path(),
         "sizes = [\"0.25x0.5\"]\nrepetitions = 1\n[[test]]\nkind = \"tcp-stream\"\n\

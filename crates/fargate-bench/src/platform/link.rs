@@ -15,8 +15,11 @@ use crate::error::{BenchError, Result};
 use crate::sizes::TaskSize;
 
 /// How many times faster than real an emulated Fargate burst window runs by default: a
-/// 410 s burst takes 3.4 s.
-pub const DEFAULT_TIME_SCALE: f64 = 120.0;
+/// 410 s burst takes 2 s, and every size's bucket fits what `tc tbf` can hold.
+pub const DEFAULT_TIME_SCALE: f64 = 200.0;
+
+/// Largest bucket `tc tbf` takes: its `burst` is a 32-bit byte count.
+const MAX_BUCKET_BYTES: u64 = u32::MAX as u64 - (1 << 20);
 
 /// Longest a full bucket may take to refill at the baseline: `tc tbf` keeps the bucket as a
 /// 32-bit count of 64 ns ticks at the rate (about 274 s).
@@ -134,6 +137,18 @@ impl LinkSpec {
                 let baseline = interpolate(gb, |p| p.3) * 1e9;
                 let bucket = ((burst - baseline) * secs / 8.0) as u64;
                 let refill = bucket as f64 * 8.0 / baseline;
+                if bucket > MAX_BUCKET_BYTES {
+                    let needed = time_scale * bucket as f64 / MAX_BUCKET_BYTES as f64;
+                    return Err(bad(
+                        "fargate",
+                        format!(
+                            "at {size} the scaled bucket ({} MB) is more than tc tbf holds (4 GB); \
+                             raise --link-time-scale to {:.0} or more",
+                            bucket / 1_000_000,
+                            needed.ceil()
+                        ),
+                    ));
+                }
                 if refill > MAX_BUCKET_SECS_AT_RATE {
                     return Err(bad(
                         "fargate",
@@ -336,12 +351,23 @@ mod tests {
 
     #[test]
     fn fargate_params_follow_the_published_figures() {
-        let link = LinkSpec::parse("fargate", 120.0).unwrap();
+        // At 120x the 1 vCPU / 4 GB bucket (5.1 GB) is more than tc holds; the default fits all.
+        let e = LinkSpec::parse("fargate", 120.0)
+            .unwrap()
+            .params(size("1x4"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("raise --link-time-scale to 144"), "{e}");
+        let default = LinkSpec::parse("fargate", DEFAULT_TIME_SCALE).unwrap();
+        for s in crate::sizes::all_sizes() {
+            default.params(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        let link = default;
         let p = link.params(size("0.25x0.5")).unwrap();
         assert_eq!(p.rate_bits_per_sec, 63_000_000);
         assert_eq!(p.peak_bits_per_sec, Some(4_210_000_000));
-        // (4.21 - 0.063) Gbit/s for 410 / 120 s.
-        let expected = ((4.21e9 - 0.063e9) * (410.0 / 120.0) / 8.0) as u64;
+        // (4.21 - 0.063) Gbit/s for 410 / 200 s.
+        let expected = ((4.21e9 - 0.063e9) * (410.0 / 200.0) / 8.0) as u64;
         assert!(p.bucket_bytes.abs_diff(expected) < 1000, "{p:?}");
         let big = link.params(size("4x16")).unwrap();
         assert_eq!(big.rate_bits_per_sec, 1_241_000_000);
@@ -349,7 +375,7 @@ mod tests {
         assert!(mid.rate_bits_per_sec > 63_000_000 && mid.rate_bits_per_sec < 508_000_000);
         assert!(link
             .describe(size("1x2"))
-            .contains("burst window 120x shorter"));
+            .contains("burst window 200x shorter"));
     }
 
     #[test]
