@@ -120,6 +120,9 @@ pub struct SideResult {
     pub udp_sent: u64,
     /// Send slots this side's paced UDP sender gave up because it fell behind (short of CPU).
     pub udp_skipped: u64,
+    /// Sends this side's UDP sender found its own socket queue full for (held back by its own
+    /// interface or qdisc).
+    pub udp_queue_full: u64,
     /// This side's bulk receivers polled (see [`ReceiveWait`]).
     pub receivers_polled: bool,
     /// CPUs this side's data threads could run on (pinning, else the process affinity).

@@ -214,3 +214,23 @@ fn tbf_200_mbit_link_is_measured_within_3_percent() {
 fn tbf_1_gbit_link_is_measured_within_3_percent() {
     check_rate("b", 1000);
 }
+
+/// Issue 10: a UDP sender held back by its own qdisc (300 Mbit/s offered into a 200 Mbit/s
+/// `tbf` on the sender's veth) is not "short of CPU": the report names its own queue.
+#[test]
+#[ignore = "needs root: creates network namespaces and tc qdiscs"]
+fn a_sender_held_back_by_its_own_qdisc_is_told_apart_from_a_lack_of_cpu() {
+    let link = ShapedLink::new("q", 200);
+    let _server = link.server();
+    let udp = link.client(&["--test", "udp-stream", "-t", "3", "--rate", "300M"]);
+    let counts = udp.metrics.udp.as_ref().unwrap();
+    let queue_full = counts.sender_queue_full_sends.unwrap_or(0);
+    eprintln!(
+        "300M into a 200 Mbit/s sender qdisc: {counts:?}; warnings {:?}",
+        udp.warnings
+    );
+    assert!(queue_full > 100, "{counts:?}");
+    let warnings = udp.warnings.join(" | ");
+    assert!(warnings.contains("own socket queue was full"), "{warnings}");
+    assert!(!warnings.contains("short of CPU"), "{warnings}");
+}

@@ -312,6 +312,10 @@ pub struct UdpMetrics {
     /// loss in the receiving host, not on the path (Linux; absent elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver_socket_drops: Option<u64>,
+    /// Sends that found the sender's own socket queue full: its interface or qdisc held it
+    /// back (a limit in the sending host, which Fargate's network does not impose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_queue_full_sends: Option<u64>,
 }
 
 /// CPU time one side spent during the window.

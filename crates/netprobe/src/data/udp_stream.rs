@@ -33,6 +33,9 @@ pub(crate) struct Sent {
     pub(crate) datagrams: u64,
     /// Send slots given up because the sender fell more than [`MAX_CATCH_UP`] behind.
     pub(crate) skipped: u64,
+    /// Sends that found the socket's own queue full (and then waited, or were refused with
+    /// `ENOBUFS`): the sending host held the sender back, not the path and not the CPU.
+    pub(crate) queue_full: u64,
 }
 
 /// Sequence numbers tracked exactly for duplicates; older stragglers are counted as reordered.
@@ -53,6 +56,8 @@ pub(crate) fn send(
     });
     let mut seq = 0u64;
     let mut skipped = 0u64;
+    let mut queue_full = 0u64;
+    let fd = socket.as_raw_fd();
     let mut next_due = window.t0;
     loop {
         let now = Instant::now();
@@ -71,7 +76,20 @@ pub(crate) fn send(
         while gap.is_none() || next_due <= now {
             let send_ns = now.duration_since(window.t0).as_nanos() as u64;
             write_header(buf, tag, seq, send_ns);
-            match socket.send(buf) {
+            // Try without sleeping first: a full queue here is the sender's own interface or
+            // qdisc holding it back, which the report must not call a lack of CPU.
+            let sent = match sys::send_dont_wait(fd, buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    queue_full += 1;
+                    socket.send(buf)
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    queue_full += 1;
+                    Err(e)
+                }
+                other => other,
+            };
+            match sent {
                 Ok(_) => {}
                 // A refused port (ICMP) or a full queue: the datagram is lost, which is what the
                 // receiver will count; keep the schedule.
@@ -100,6 +118,7 @@ pub(crate) fn send(
     Ok(Sent {
         datagrams: seq,
         skipped,
+        queue_full,
     })
 }
 

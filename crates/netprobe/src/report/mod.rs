@@ -219,10 +219,11 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
                 .iter()
                 .find(|(e, _)| *e == other(sender_end))
                 .and_then(|(_, s)| s.udp.as_ref());
-            let sent = sides
+            let sender = sides
                 .iter()
                 .find(|(e, _)| *e == sender_end)
-                .map(|(_, s)| s.udp_sent);
+                .map(|(_, s)| *s);
+            let sent = sender.map(|s| s.udp_sent);
             if let Some(counts) = receiver {
                 let direction = direction_of_sender(sender_end);
                 report.metrics.throughput.push(Throughput {
@@ -256,6 +257,7 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
                     jitter_ns: counts.jitter_ns,
                     datagram_bytes: u64::from(req.message_bytes),
                     receiver_socket_drops: counts.socket_drops,
+                    sender_queue_full_sends: sender.map(|s| s.udp_queue_full),
                 });
             }
         }
@@ -399,14 +401,30 @@ fn add_warnings(report: &mut Report, ctx: &ReportContext<'_>) {
         let slots = side.udp_sent + side.udp_skipped;
         // A few slots go before a reverse sender hears the client's hello; more is a sender
         // that could not keep its schedule.
+        // Two causes, told apart: the sender's own queue was full (its interface or qdisc held
+        // it back: sends that found no room), or it was not scheduled in time (short of CPU).
+        let why = if side.udp_queue_full > 0 {
+            format!(
+                "its own socket queue was full for {} sends: this host's interface or qdisc held \
+                 the sender back (shaping on the sender, which Fargate does not do), not the path \
+                 and not the CPU",
+                side.udp_queue_full
+            )
+        } else {
+            "it was short of CPU".to_owned()
+        };
         if slots > 0 && side.udp_skipped * 100 > slots {
             report.warnings.push(format!(
                 "the UDP sender fell behind its schedule and gave up {} of {slots} send slots \
-                 ({:.1} %) rather than burst them onto the path: it was short of CPU, so the \
-                 rate sent was below the rate asked; loss figures cover what was sent",
+                 ({:.1} %) rather than burst them onto the path: {why}, so the rate sent was \
+                 below the rate asked; loss figures cover what was sent",
                 side.udp_skipped,
                 side.udp_skipped as f64 * 100.0 / slots as f64
             ));
+        } else if side.udp_queue_full * 100 > side.udp_sent.max(1) {
+            report
+                .warnings
+                .push(format!("the UDP sender kept its schedule, but {why}"));
         }
     }
     let early = ctx

@@ -46,6 +46,7 @@ struct ThreadOutput {
     udp: Option<UdpCounts>,
     udp_sent: u64,
     udp_skipped: u64,
+    udp_queue_full: u64,
     cpu: CpuTime,
     /// A bulk receive ran on this thread, polling.
     polled: bool,
@@ -148,6 +149,7 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                 let sent = udp_stream::send(socket, ctx.window, tag, ctx.req.rate, &mut request)?;
                 out.udp_sent = sent.datagrams;
                 out.udp_skipped = sent.skipped;
+                out.udp_queue_full = sent.queue_full;
             } else {
                 let mut buf = vec![0u8; 65_536];
                 let grace = Duration::from_millis(500);
@@ -304,6 +306,7 @@ pub(crate) fn run_side(
         output.side.cpu.system_ns += t.cpu.system_ns;
         output.side.udp_sent += t.udp_sent;
         output.side.udp_skipped += t.udp_skipped;
+        output.side.udp_queue_full += t.udp_queue_full;
         output.side.receivers_polled |= t.polled;
         if let Some(stream) = t.stream {
             output.side.streams.push(stream);

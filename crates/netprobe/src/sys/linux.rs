@@ -201,3 +201,16 @@ mod tests {
         assert!(scratch.iter().all(|b| *b == 0));
     }
 }
+
+/// One `send` that never sleeps: `WouldBlock` when the socket's send queue is full (its
+/// interface or qdisc is holding earlier datagrams), so a sender can tell that apart from
+/// being descheduled.
+pub(crate) fn send_dont_wait(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is readable for its whole length, which is what we pass.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
