@@ -148,6 +148,19 @@ pub(crate) fn receive_drops(fd: RawFd) -> Option<u64> {
     (rc == 0 && len as usize > drops * 4).then(|| u64::from(info[drops]))
 }
 
+/// One `send` that never sleeps: `WouldBlock` when the socket's send queue is full (its
+/// interface or qdisc is holding earlier datagrams), so a sender can tell that apart from
+/// being descheduled.
+pub(crate) fn send_dont_wait(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is readable for its whole length, which is what we pass.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,18 +212,5 @@ mod tests {
         assert_eq!(total, 64 * 1024);
         // MSG_TRUNC on TCP discards in the kernel: the buffer was never written.
         assert!(scratch.iter().all(|b| *b == 0));
-    }
-}
-
-/// One `send` that never sleeps: `WouldBlock` when the socket's send queue is full (its
-/// interface or qdisc is holding earlier datagrams), so a sender can tell that apart from
-/// being descheduled.
-pub(crate) fn send_dont_wait(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is readable for its whole length, which is what we pass.
-    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
     }
 }
