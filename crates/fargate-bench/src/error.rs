@@ -66,7 +66,7 @@ pub enum BenchError {
         exe: String,
     },
     /// Reading or writing the results directory failed.
-    #[error("results directory {}: {source}", .path.display())]
+    #[error("results directory {}", .path.display())]
     Store {
         /// File or directory.
         path: PathBuf,

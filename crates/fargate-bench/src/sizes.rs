@@ -91,6 +91,14 @@ impl TaskSize {
         if !vcpu.is_finite() || !gb.is_finite() || vcpu <= 0.0 || gb <= 0.0 {
             return Err(invalid("vCPU and GB must be positive".into()));
         }
+        // Far outside any Fargate size: say so without echoing a 309-digit number.
+        if vcpu > 1024.0 || gb > 1024.0 * 1024.0 {
+            return Err(invalid(
+                "is far outside Fargate's sizes (0.25 to 16 vCPU, 0.5 to 120 GB); see \
+                 `fargate-bench sizes`"
+                    .into(),
+            ));
+        }
         let size = TaskSize {
             cpu_units: (vcpu * 1024.0).round() as u32,
             memory_mib: (gb * 1024.0).round() as u32,
@@ -333,6 +341,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("mars-1") && e.contains("us-east-1"), "{e}");
+    }
+
+    /// Issue 14, defect 8: `--size 1e308x1` printed a 309-digit number.
+    #[test]
+    fn an_absurd_size_is_refused_briefly() {
+        let e = TaskSize::parse("1e308x1").unwrap_err().to_string();
+        assert!(e.contains("far outside") && e.len() < 200, "{e}");
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub enum MemError {
         expected: f64,
     },
     /// Pinning a worker failed.
-    #[error("cannot pin a worker to CPU {cpu}: {source}")]
+    #[error("cannot pin a worker to CPU {cpu}")]
     Pin {
         /// CPU.
         cpu: u32,

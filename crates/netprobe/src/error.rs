@@ -11,7 +11,7 @@ pub type Result<T, E = NetError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     /// Connecting the control channel failed.
-    #[error("cannot connect to netprobe server at {addr}: {source}; is `netprobe server` running there and the port open?")]
+    #[error("cannot connect to netprobe server at {addr} (is `netprobe server` running there and the port open?)")]
     Connect {
         /// Server address.
         addr: String,
@@ -19,7 +19,7 @@ pub enum NetError {
         source: std::io::Error,
     },
     /// An I/O error on a named socket or step.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         /// What was being done (names the peer or the socket).
         what: String,
@@ -63,10 +63,47 @@ pub enum NetError {
 }
 
 impl NetError {
+    /// The error and each cause under it, once each (`what: cause`): for messages that carry
+    /// no error chain, such as the `Failed` a server sends its client.
+    pub fn describe(&self) -> String {
+        let mut text = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            let part = cause.to_string();
+            if !text.contains(&part) {
+                text.push_str(": ");
+                text.push_str(&part);
+            }
+            next = cause.source();
+        }
+        text
+    }
+
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         NetError::Io {
             what: what.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 14, defect 7: causes were printed twice ("early eof: early eof").
+    #[test]
+    fn each_cause_is_said_once() {
+        let e = NetError::io(
+            "reading the hello from 10.0.0.1:5301",
+            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "early eof"),
+        );
+        assert_eq!(e.to_string(), "reading the hello from 10.0.0.1:5301");
+        assert_eq!(
+            e.describe(),
+            "reading the hello from 10.0.0.1:5301: early eof"
+        );
+        let chain = format!("{:#}", anyhow::Error::new(e));
+        assert_eq!(chain.matches("early eof").count(), 1, "{chain}");
     }
 }

@@ -177,7 +177,7 @@ async fn handle(
     let request = match handshake(&mut control, config, timeout).await {
         Ok(Ok(request)) => request,
         Ok(Err(refusal)) => return refuse(&mut control, refusal).await,
-        Err(e) => return Outcome::Refused(format!("{peer}: {e}")),
+        Err(e) => return Outcome::Refused(format!("{peer}: {}", e.describe())),
     };
     if let Err(refusal) = config.limits.check(&request) {
         return refuse(&mut control, refusal).await;
@@ -191,10 +191,10 @@ async fn handle(
         Err(e) => {
             let _ = control
                 .send(&Message::Failed {
-                    reason: e.to_string(),
+                    reason: e.describe(),
                 })
                 .await;
-            Outcome::Failed(format!("{peer}: {e}"))
+            Outcome::Failed(format!("{peer}: {}", e.describe()))
         }
     };
     if config.once {

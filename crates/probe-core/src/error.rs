@@ -72,7 +72,7 @@ pub enum CoreError {
         reason: String,
     },
     /// Reading a host fact from a file failed.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     ReadHostFile {
         /// The file.
         path: PathBuf,

@@ -120,8 +120,8 @@ struct RunArgs {
     /// Test kind (repeatable); replaces the suite's tests.
     #[arg(long = "test", value_parser = TestKind::value_parser())]
     tests: Vec<TestKind>,
-    /// Seconds per network test.
-    #[arg(long)]
+    /// Seconds per network test (the cap of until-baseline tests).
+    #[arg(long, allow_hyphen_values = true)]
     duration: Option<f64>,
     /// How tcp-stream and udp-stream receivers wait for data. `auto` (netprobe's default)
     /// polls where each data thread has a whole CPU, never on fractional-vCPU sizes; `block`
