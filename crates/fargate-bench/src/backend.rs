@@ -96,14 +96,6 @@ impl AnyPlatform {
             Backend::Local => AnyPlatform::Local(
                 LocalPlatform::new(config.probe_dir.as_deref())?.with_link(config.link),
             ),
-            Backend::Docker if config.link.is_some() => {
-                return Err(crate::BenchError::Suite {
-                    path: None,
-                    why: "--link is built for the local backend so far; drop it, or use \
-                          --backend local"
-                        .into(),
-                })
-            }
             Backend::Ecs if config.link.is_some() => {
                 return Err(crate::BenchError::Suite {
                     path: None,
@@ -119,7 +111,8 @@ impl AnyPlatform {
                         config.netprobe_image.as_deref().unwrap_or(net),
                         config.memprobe_image.as_deref().unwrap_or(mem),
                     )
-                    .await?,
+                    .await?
+                    .with_link(config.link),
                 )
             }
             Backend::Ecs => {

@@ -369,3 +369,60 @@ fn cleanup_removes_what_a_killed_run_left() {
     assert!(labelled("container", &run_id).is_empty());
     assert!(labelled("network", &run_id).is_empty());
 }
+
+/// `--link` on docker: the host side of each probe container's veth is shaped, so the pair's
+/// traffic meets the link in the path; the veths and their qdiscs go with the containers.
+#[test]
+#[ignore = "needs docker and root (tc on the containers' host-side veths)"]
+fn a_link_shapes_the_containers_and_nothing_is_left_behind() {
+    images();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            "--backend",
+            "docker",
+            "--test",
+            "tcp-stream",
+            "--duration",
+            "3",
+            "-n",
+            "1",
+            "--link",
+            "200M",
+            "--format",
+            "json",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bps = summary["network"][0]["throughput_bits_per_sec"]["median"]
+        .as_f64()
+        .unwrap();
+    let goodput = 200e6 * 1448.0 / 1514.0;
+    assert!(
+        (bps / goodput - 1.0).abs() < 0.03,
+        "{bps} against {goodput}"
+    );
+    assert!(
+        summary["emulated"]
+            .to_string()
+            .contains("200.00 Mbit/s link"),
+        "{}",
+        summary["emulated"]
+    );
+    let dir = only_run_dir(tmp.path());
+    let run_id = dir.file_name().unwrap().to_str().unwrap();
+    assert!(labelled("container", run_id).is_empty(), "containers left");
+    assert!(labelled("network", run_id).is_empty(), "network left");
+    let qdiscs = Command::new("tc").args(["qdisc", "show"]).output().unwrap();
+    let qdiscs = String::from_utf8_lossy(&qdiscs.stdout);
+    assert!(
+        !qdiscs.contains("rate 200Mbit"),
+        "a shaped qdisc was left: {qdiscs}"
+    );
+}

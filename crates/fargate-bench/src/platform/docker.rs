@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
+use super::link::{tbf_args, LinkSpec, TbfParams};
 use super::poll::{self, Backoff};
-use super::{Platform, Probe, TaskExit, TaskId, TaskSpec};
+use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::{BenchError, Result};
 use crate::sizes::TaskSize;
 
@@ -75,6 +76,70 @@ pub struct DockerPlatform {
     netprobe_image: String,
     memprobe_image: String,
     next: std::sync::atomic::AtomicU64,
+    /// `--link`: the host side of each probe container's veth is shaped.
+    link: Option<LinkSpec>,
+}
+
+/// The host-side interface of `container`'s `eth0` (its veth peer on the bridge).
+async fn host_veth(container: &str) -> Result<String> {
+    let pid = docker(&["inspect", "--format", "{{.State.Pid}}", container], &[]).await?;
+    let out = Command::new("nsenter")
+        .args(["-t", pid.trim(), "-n", "ip", "-o", "link", "show", "eth0"])
+        .output()
+        .await
+        .map_err(|e| failed("--link needs nsenter (util-linux) and root".into(), e))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // `108: eth0@if109: <...>`: the peer is interface 109 in the host's namespace.
+    let peer = text
+        .split_once("@if")
+        .and_then(|(_, rest)| rest.split(':').next())
+        .filter(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty())
+        .ok_or_else(|| {
+            err(format!(
+                "cannot find {container}'s veth peer (nsenter said {:?}); --link needs root",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        })?
+        .to_owned();
+    let host = Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .await
+        .map_err(|e| failed("listing host interfaces".into(), e))?;
+    String::from_utf8_lossy(&host.stdout)
+        .lines()
+        .find_map(|l| {
+            let (index, rest) = l.split_once(": ")?;
+            (index == peer).then(|| rest.split(['@', ':']).next().unwrap_or("").to_owned())
+        })
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| err(format!("no host interface {peer} for {container}")))
+}
+
+/// Shapes the traffic the bridge sends into `container`: in the path, as Fargate shapes.
+async fn shape(container: &str, params: &TbfParams) -> Result<()> {
+    let dev = host_veth(container).await?;
+    let mut args = vec![
+        "qdisc".to_owned(),
+        "replace".to_owned(),
+        "dev".to_owned(),
+        dev.clone(),
+    ];
+    args.extend(["root".to_owned(), "tbf".to_owned()]);
+    args.extend(tbf_args(params));
+    let out = Command::new("tc")
+        .args(&args)
+        .output()
+        .await
+        .map_err(|e| failed("--link needs tc (iproute2)".into(), e))?;
+    if !out.status.success() {
+        return Err(err(format!(
+            "tc {} failed: {}; --link needs root",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 fn network_name(run_id: &str) -> String {
@@ -103,7 +168,14 @@ impl DockerPlatform {
             netprobe_image: netprobe_image.to_owned(),
             memprobe_image: memprobe_image.to_owned(),
             next: std::sync::atomic::AtomicU64::new(1),
+            link: None,
         })
+    }
+
+    /// Shapes every server and client container's network ([`LinkSpec`]); needs root.
+    pub fn with_link(mut self, link: Option<LinkSpec>) -> Self {
+        self.link = link;
+        self
     }
 
     /// Removes a run's containers and network without checking for images (for `cleanup`).
@@ -115,6 +187,7 @@ impl DockerPlatform {
             netprobe_image: String::new(),
             memprobe_image: String::new(),
             next: std::sync::atomic::AtomicU64::new(1),
+            link: None,
         };
         platform.stop_run(run_id).await
     }
@@ -247,6 +320,18 @@ impl Platform for DockerPlatform {
         args.push(image);
         args.extend(spec.args.iter().map(String::as_str));
         docker(&args, &spec.env).await?;
+        if let (Some(link), TaskRole::Server | TaskRole::Client) = (self.link, spec.role) {
+            // Each task gets its own bucket, as each Fargate task has; the veth and its qdisc
+            // go with the container.
+            let shaped = match link.params(spec.size) {
+                Ok(params) => shape(&name, &params).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = shaped {
+                let _ = docker(&["rm", "-f", &name], &[]).await;
+                return Err(e);
+            }
+        }
         Ok(TaskId(name))
     }
 
@@ -353,7 +438,10 @@ impl Platform for DockerPlatform {
                 size.vcpu(),
                 size.memory_mib
             ),
-            "network: a Docker bridge on one host, not Fargate's network".to_owned(),
+            match self.link {
+                Some(link) => link.describe(size),
+                None => "network: a Docker bridge on one host, not Fargate's network".to_owned(),
+            },
         ]
     }
 }

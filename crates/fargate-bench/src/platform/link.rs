@@ -1,10 +1,10 @@
-//! An emulated network link for the local backend: `--link RATE` (a plain shaped link) or
+//! An emulated network link for the local and docker backends: `--link RATE` (a plain shaped link) or
 //! `--link fargate` (per size, Fargate's published burst and baseline, the burst window scaled
 //! by `--link-time-scale`).
 //!
-//! The shaping sits *in the path*, as Fargate's does outside the task: three network
+//! The shaping sits *in the path*, as Fargate's does outside the task. Locally: three network
 //! namespaces, client - router - server, the router's `tc tbf` shaping its egress towards each
-//! side (`rate` = baseline, `peakrate` = burst, `burst` = the bucket). Shaping the sender's own
+//! side; on docker, the host side of each container's veth (what the bridge sends into it) (`rate` = baseline, `peakrate` = burst, `burst` = the bucket). Shaping the sender's own
 //! interface would block a UDP sender instead of dropping its excess, which is not what a
 //! Fargate task meets. Needs root; everything created is removed when the item ends, when the
 //! run ends (also on error and Ctrl-C) and by `cleanup`.
@@ -190,6 +190,26 @@ impl LinkSpec {
     }
 }
 
+/// The `tc qdisc ... tbf` arguments for `p` (after `tbf`).
+pub fn tbf_args(p: &TbfParams) -> Vec<String> {
+    let mut args = vec![
+        "rate".to_owned(),
+        format!("{}bit", p.rate_bits_per_sec),
+        "burst".to_owned(),
+        format!("{}b", p.bucket_bytes),
+    ];
+    if let Some(peak) = p.peak_bits_per_sec {
+        args.extend([
+            "peakrate".to_owned(),
+            format!("{peak}bit"),
+            "mtu".to_owned(),
+            "64kb".to_owned(),
+        ]);
+    }
+    args.extend(["limit".to_owned(), "4mb".to_owned()]);
+    args
+}
+
 /// Addresses of an emulated link (every link uses the same: they live in their own
 /// namespaces).
 pub const CLIENT_IP: &str = "10.233.1.1";
@@ -292,18 +312,12 @@ impl RoutedLink {
         ip(&["-n", c, "route", "add", "default", "via", ROUTER_C])?;
         ip(&["-n", s, "route", "add", "default", "via", ROUTER_S])?;
         ip(&["netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+        let tbf = tbf_args(p);
         for dev in [&rc, &rs] {
-            let rate = format!("{}bit", p.rate_bits_per_sec);
-            let burst = format!("{}b", p.bucket_bytes);
             let mut args = vec![
-                "netns", "exec", r, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", &rate,
-                "burst", &burst,
+                "netns", "exec", r, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
             ];
-            let peak = p.peak_bits_per_sec.map(|b| format!("{b}bit"));
-            if let Some(peak) = &peak {
-                args.extend(["peakrate", peak, "mtu", "64kb"]);
-            }
-            args.extend(["limit", "4mb"]);
+            args.extend(tbf.iter().map(String::as_str));
             ip(&args)?;
         }
         Ok(())

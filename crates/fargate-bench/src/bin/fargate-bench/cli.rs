@@ -146,9 +146,10 @@ struct RunArgs {
     /// Directory holding netprobe and memprobe (searched after the controller's directory and PATH).
     #[arg(long, value_name = "DIR")]
     probe_dir: Option<PathBuf>,
-    /// Local backend: run each server/client pair over an emulated link, shaped in a router
-    /// namespace between them (needs root). RATE (200M, 1G) is a plain link; `fargate` gives
-    /// each size Fargate's published burst, bucket and baseline.
+    /// Run each server/client pair over an emulated link, shaped in the path (needs root):
+    /// locally in a router namespace between them, on docker on the host side of each
+    /// container's veth. RATE (200M, 1G) is a plain link; `fargate` gives each size Fargate's
+    /// published burst, bucket and baseline.
     #[arg(long, value_name = "RATE|fargate")]
     link: Option<String>,
     /// With --link fargate: burst windows run this many times faster than on Fargate.
