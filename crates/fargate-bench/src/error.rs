@@ -2,22 +2,7 @@
 
 use std::path::PathBuf;
 
-/// An error and every source under it, on one line (`a: b: c`): what a record's reason and a
-/// progress line show, since they keep no error chain.
-pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        let part = s.to_string();
-        // Some errors repeat their source in their own message; say each thing once.
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = s.source();
-    }
-    text
-}
+pub use probe_core::error::describe;
 
 /// Shorthand for results whose error is [`BenchError`].
 pub type Result<T, E = BenchError> = std::result::Result<T, E>;

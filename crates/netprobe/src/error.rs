@@ -66,17 +66,7 @@ impl NetError {
     /// The error and each cause under it, once each (`what: cause`): for messages that carry
     /// no error chain, such as the `Failed` a server sends its client.
     pub fn describe(&self) -> String {
-        let mut text = self.to_string();
-        let mut next = std::error::Error::source(self);
-        while let Some(cause) = next {
-            let part = cause.to_string();
-            if !text.contains(&part) {
-                text.push_str(": ");
-                text.push_str(&part);
-            }
-            next = cause.source();
-        }
-        text
+        probe_core::error::describe(self)
     }
 
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {

@@ -2,6 +2,23 @@
 
 use std::path::PathBuf;
 
+/// An error and every cause under it, on one line (`a: b: c`), each said once: for messages
+/// that keep no error chain (a record's reason, a control-channel `Failed`).
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        // Some errors repeat their cause in their own message; say each thing once.
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 /// Shorthand for results whose error is [`CoreError`].
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
