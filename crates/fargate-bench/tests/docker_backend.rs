@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 
 use probe_core::result_line;
 
+/// The docker tests run one at a time: they share one engine and two cores, and the kill test's
+/// timing (kill the server mid-test) broke when the other suites ran beside it.
+static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn engine() -> std::sync::MutexGuard<'static, ()> {
+    ENGINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
 const MAX_IMAGE_BYTES: u64 = 5_000_000;
 
@@ -67,6 +77,7 @@ fn only_run_dir(root: &Path) -> PathBuf {
 #[test]
 #[ignore = "needs docker"]
 fn both_images_are_from_scratch_static_and_under_5_mb() {
+    let _engine = engine();
     images();
     for image in ["netprobe:latest", "memprobe:latest"] {
         let out = docker(&[
@@ -108,6 +119,7 @@ fn both_images_are_from_scratch_static_and_under_5_mb() {
 #[test]
 #[ignore = "needs docker"]
 fn memprobe_under_half_a_cpu_and_256_mib_finishes_and_reports_its_limits() {
+    let _engine = engine();
     images();
     let out = docker(&[
         "run",
@@ -144,6 +156,7 @@ fn memprobe_under_half_a_cpu_and_256_mib_finishes_and_reports_its_limits() {
 #[test]
 #[ignore = "needs docker"]
 fn a_netprobe_server_and_client_in_two_containers_on_a_user_network() {
+    let _engine = engine();
     images();
     let net = format!("fb-test-{}", std::process::id());
     let server = format!("{net}-server");
@@ -192,6 +205,7 @@ fn a_netprobe_server_and_client_in_two_containers_on_a_user_network() {
 #[test]
 #[ignore = "needs docker"]
 fn the_default_suite_on_two_sizes_completes_and_leaves_nothing_behind() {
+    let _engine = engine();
     images();
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(CONTROLLER)
@@ -247,6 +261,7 @@ fn the_default_suite_on_two_sizes_completes_and_leaves_nothing_behind() {
 #[test]
 #[ignore = "needs docker"]
 fn killing_a_server_container_fails_only_that_pair() {
+    let _engine = engine();
     images();
     let tmp = tempfile::tempdir().unwrap();
     let suite = tmp.path().join("suite.toml");
@@ -337,6 +352,7 @@ fn killing_a_server_container_fails_only_that_pair() {
 #[test]
 #[ignore = "needs docker"]
 fn cleanup_removes_what_a_killed_run_left() {
+    let _engine = engine();
     images();
     let run_id = format!("leftover{}", std::process::id());
     let label = format!("fargate-bench.run={run_id}");
@@ -375,6 +391,7 @@ fn cleanup_removes_what_a_killed_run_left() {
 #[test]
 #[ignore = "needs docker and root (tc on the containers' host-side veths)"]
 fn a_link_shapes_the_containers_and_nothing_is_left_behind() {
+    let _engine = engine();
     images();
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(CONTROLLER)
