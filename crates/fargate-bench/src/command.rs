@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::backend::{AnyPlatform, BackendConfig};
 use crate::error::{BenchError, Result};
+use crate::estimate;
 use crate::merge::{self, Summary};
 use crate::runner::{self, RunPlan};
 use crate::sizes::Prices;
@@ -19,8 +20,43 @@ pub struct RunRequest {
     pub plan: RunPlan,
     /// Where.
     pub backend: BackendConfig,
-    /// Prices for the cost columns.
+    /// Prices for the cost columns and the estimate.
     pub prices: Prices,
+    /// Refuse to start an ECS run whose estimate exceeds this many USD.
+    pub max_cost_usd: Option<f64>,
+}
+
+/// The estimate of what `request` launches on ECS (`None` on backends that cost nothing), and
+/// whether it fits `max_cost_usd`.
+///
+/// # Errors
+/// [`BenchError::OverBudget`] when the estimate exceeds the cap, or no price is known to check
+/// it against.
+pub fn check_cost(request: &RunRequest) -> Result<Option<estimate::Estimate>> {
+    if request.backend.backend != crate::Backend::Ecs {
+        return Ok(None);
+    }
+    let items = crate::plan::expand(&request.plan.suite, &request.plan.sizes);
+    let e = estimate::estimate(&items, request.plan.suite.concurrency, &request.prices);
+    if let Some(max) = request.max_cost_usd {
+        match e.usd {
+            Some(usd) if usd > max => {
+                return Err(BenchError::OverBudget {
+                    why: format!(
+                        "the estimate of ${usd:.2} exceeds --max-cost {max:.2} ({})",
+                        e.line()
+                    ),
+                })
+            }
+            None => {
+                return Err(BenchError::OverBudget {
+                    why: format!("--max-cost {max:.2} cannot be checked: {}", e.priced_as),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(Some(e))
 }
 
 /// A finished (or partly failed) run.
@@ -55,6 +91,14 @@ impl RunReport {
 /// # Errors
 /// Backend start-up errors, [`BenchError::Interrupted`], store errors.
 pub async fn run(request: RunRequest, shutdown: impl Future<Output = ()>) -> Result<RunReport> {
+    if let Some(e) = check_cost(&request)? {
+        let resumed = if request.plan.resume.is_some() {
+            " (at most: a resumed run skips what finished)"
+        } else {
+            ""
+        };
+        eprintln!("{}{resumed}", e.line());
+    }
     let platform = AnyPlatform::start(&request.backend).await?;
     let outcome = runner::run(Arc::new(platform), request.plan, shutdown).await?;
     let summary = merge::summarize(&outcome.meta, &outcome.records, Some(&request.prices));

@@ -6,9 +6,16 @@ use std::collections::BTreeMap;
 use crate::platform::ecs::settings::EcsSettings;
 use crate::platform::ecs::EcsPlatform;
 use crate::runner::{self, RunPlan};
+use crate::sizes::Prices;
 
-/// The task definitions (one per probe and size) and every RunTask request of the plan.
-pub fn document(plan: &RunPlan, settings: &EcsSettings, region: &str) -> serde_json::Value {
+/// The task definitions (one per probe and size), every RunTask request of the plan, and what
+/// the run would cost ([`crate::estimate`]).
+pub fn document(
+    plan: &RunPlan,
+    settings: &EcsSettings,
+    region: &str,
+    prices: &Prices,
+) -> serde_json::Value {
     let mut definitions = BTreeMap::new();
     let mut runs = Vec::new();
     for (spec, _) in runner::preview_specs(plan) {
@@ -16,9 +23,13 @@ pub fn document(plan: &RunPlan, settings: &EcsSettings, region: &str) -> serde_j
         definitions.insert(def.family.clone(), def);
         runs.push(run);
     }
+    let items = crate::plan::expand(&plan.suite, &plan.sizes);
+    let estimate = crate::estimate::estimate(&items, plan.suite.concurrency, prices);
     serde_json::json!({
         "register_task_definition": definitions.values().collect::<Vec<_>>(),
         "run_task": runs,
+        "estimate": estimate,
+        "estimate_line": estimate.line(),
     })
 }
 
@@ -49,7 +60,9 @@ mod tests {
             cpu_architecture: "X86_64".into(),
             ..Default::default()
         };
-        let doc = document(&plan, &settings, "us-east-1");
+        let prices =
+            settings.prices(Prices::new(None, Some("us-east-1"), crate::sizes::Arch::X86).unwrap());
+        let doc = document(&plan, &settings, "us-east-1", &prices);
         let defs = doc["register_task_definition"].as_array().unwrap();
         assert_eq!(defs.len(), 4, "netprobe and memprobe at two sizes");
         // 3 network tests x (server + client) + 1 memory test, x 2 sizes x 2 repetitions.
@@ -60,5 +73,7 @@ mod tests {
             text.contains("--run-id") && !text.contains("\"KEY\""),
             "{text}"
         );
+        assert_eq!(doc["estimate"]["tasks"], runs.len());
+        assert!(doc["estimate"]["usd"].as_f64().unwrap() > 0.0);
     }
 }

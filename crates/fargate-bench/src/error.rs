@@ -104,6 +104,12 @@ pub enum BenchError {
     /// Writing a report failed.
     #[error("cannot write the report: {0}")]
     Output(#[source] std::io::Error),
+    /// The run would cost more than the operator allowed.
+    #[error("{why}; nothing was launched (raise --max-cost, or run fewer sizes, repetitions or shorter tests)")]
+    OverBudget {
+        /// The estimate against the cap.
+        why: String,
+    },
 }
 
 impl BenchError {
@@ -117,7 +123,8 @@ impl BenchError {
             | BenchError::UnknownRegion { .. }
             | BenchError::ProbeNotFound { .. }
             | BenchError::NotAResultsDir { .. }
-            | BenchError::NotIperf3 { .. } => 2,
+            | BenchError::NotIperf3 { .. }
+            | BenchError::OverBudget { .. } => 2,
             _ => 1,
         }
     }

@@ -29,7 +29,7 @@
 //!     progress: false,
 //! };
 //! let prices = Prices::new(None, None, Arch::X86)?;
-//! let report = command::run(RunRequest { plan, backend, prices }, std::future::pending()).await?;
+//! let report = command::run(RunRequest { plan, backend, prices, max_cost_usd: None }, std::future::pending()).await?;
 //! fargate_bench::export::exporter(fargate_bench::export::Format::Table)
 //!     .write(&report.summary, &mut std::io::stdout())?;
 //! report.all_ok()?;
@@ -44,6 +44,7 @@ pub mod command;
 pub mod compare;
 pub mod dry_run;
 pub mod error;
+pub mod estimate;
 pub mod export;
 pub mod files;
 pub mod merge;

@@ -9,7 +9,7 @@ use probe_core::stats::SampleSummary;
 use probe_core::{HistogramSummary, LatencyHistogram};
 use serde::{Deserialize, Serialize};
 
-use crate::sizes::{Arch, Prices, TaskSize};
+use crate::sizes::{Arch, Capacity, Prices, TaskSize};
 use crate::store::{ItemRecord, ItemStatus, RunMeta};
 
 /// Version of the summary JSON.
@@ -24,6 +24,12 @@ pub struct Pricing {
     pub arch: Arch,
     /// Date of the price table.
     pub as_of: String,
+    /// On demand or Spot.
+    #[serde(default)]
+    pub capacity: Capacity,
+    /// Why no price applies, when none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
 }
 
 /// A network result row: one test, size and direction over all repetitions.
@@ -383,7 +389,7 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
                 .push(p.ns_per_load);
         }
     }
-    let price_of = |size: &str| -> Option<f64> { prices?.hourly(TaskSize::parse(size).ok()?).ok() };
+    let price_of = |size: &str| -> Option<f64> { prices?.hourly(TaskSize::parse(size).ok()?) };
     let mut short_runs = Vec::new();
     let network: Vec<NetRow> = net
         .into_iter()
@@ -484,7 +490,9 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
         pricing: prices.map(|p| Pricing {
             region: p.region.clone(),
             arch: p.arch,
-            as_of: p.table.as_of.clone(),
+            as_of: p.as_of().to_owned(),
+            capacity: p.capacity,
+            unknown: p.unknown(),
         }),
         network,
         memory_bandwidth,

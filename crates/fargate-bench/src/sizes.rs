@@ -188,11 +188,44 @@ pub struct Rate {
     pub gb_hour: f64,
 }
 
+/// Which Fargate capacity a task runs on (prices differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capacity {
+    /// `FARGATE`.
+    #[default]
+    OnDemand,
+    /// `FARGATE_SPOT`: interruptible, priced from the table's Spot rates.
+    Spot,
+}
+
+impl Capacity {
+    /// From an ECS capacity provider name.
+    pub fn from_provider(provider: &str) -> Capacity {
+        if provider == "FARGATE_SPOT" {
+            Capacity::Spot
+        } else {
+            Capacity::OnDemand
+        }
+    }
+
+    /// The capacity provider's name.
+    pub fn provider(self) -> &'static str {
+        match self {
+            Capacity::OnDemand => "FARGATE",
+            Capacity::Spot => "FARGATE_SPOT",
+        }
+    }
+}
+
 /// A dated price table; `--prices FILE` replaces it (same TOML shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceTable {
     /// When these prices were read off the AWS price list.
     pub as_of: String,
+    /// When the Spot rates were read: they move with supply and demand, so they age faster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_as_of: Option<String>,
     /// Region entries.
     pub regions: Vec<RegionPrices>,
 }
@@ -206,12 +239,19 @@ pub struct RegionPrices {
     pub x86: Rate,
     /// ARM prices.
     pub arm: Rate,
+    /// FARGATE_SPOT x86 prices, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_x86: Option<Rate>,
+    /// FARGATE_SPOT ARM prices, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_arm: Option<Rate>,
 }
 
 impl Default for PriceTable {
     fn default() -> Self {
         PriceTable {
             as_of: "2026-11-01".into(),
+            spot_as_of: Some("2026-11-01".into()),
             regions: vec![
                 RegionPrices {
                     region: "us-east-1".into(),
@@ -223,6 +263,14 @@ impl Default for PriceTable {
                         vcpu_hour: 0.03238,
                         gb_hour: 0.00356,
                     },
+                    spot_x86: Some(Rate {
+                        vcpu_hour: 0.012_932,
+                        gb_hour: 0.001_420,
+                    }),
+                    spot_arm: Some(Rate {
+                        vcpu_hour: 0.010_346,
+                        gb_hour: 0.001_136,
+                    }),
                 },
                 RegionPrices {
                     region: "ap-northeast-2".into(),
@@ -234,6 +282,14 @@ impl Default for PriceTable {
                         vcpu_hour: 0.03725,
                         gb_hour: 0.00409,
                     },
+                    spot_x86: Some(Rate {
+                        vcpu_hour: 0.014_690,
+                        gb_hour: 0.001_612,
+                    }),
+                    spot_arm: Some(Rate {
+                        vcpu_hour: 0.011_752,
+                        gb_hour: 0.001_290,
+                    }),
                 },
             ],
         }
@@ -259,11 +315,28 @@ impl PriceTable {
         })
     }
 
-    /// USD per hour of `size` in `region` on `arch`.
+    /// USD per hour of `size` in `region` on `arch`, on demand.
     ///
     /// # Errors
     /// [`BenchError::UnknownRegion`] listing the regions the table has.
     pub fn hourly(&self, region: &str, arch: Arch, size: TaskSize) -> Result<f64> {
+        self.hourly_on(region, arch, Capacity::OnDemand, size)
+    }
+
+    /// USD per hour of `size` in `region` on `arch` and `capacity`; never Spot at on-demand
+    /// rates.
+    ///
+    /// # Errors
+    /// [`BenchError::UnknownRegion`] listing the regions the table has, or
+    /// [`BenchError::Prices`]-free [`BenchError::UnknownRegion`] naming Spot when the region has
+    /// no Spot rate.
+    pub fn hourly_on(
+        &self,
+        region: &str,
+        arch: Arch,
+        capacity: Capacity,
+        size: TaskSize,
+    ) -> Result<f64> {
         let r = self
             .regions
             .iter()
@@ -277,15 +350,21 @@ impl PriceTable {
                     .collect::<Vec<_>>()
                     .join(", "),
             })?;
-        let rate = match arch {
-            Arch::X86 => r.x86,
-            Arch::Arm => r.arm,
+        let rate = match (capacity, arch) {
+            (Capacity::OnDemand, Arch::X86) => Some(r.x86),
+            (Capacity::OnDemand, Arch::Arm) => Some(r.arm),
+            (Capacity::Spot, Arch::X86) => r.spot_x86,
+            (Capacity::Spot, Arch::Arm) => r.spot_arm,
         };
+        let rate = rate.ok_or_else(|| BenchError::UnknownRegion {
+            region: format!("{region} (FARGATE_SPOT, {arch:?})"),
+            known: "the table has no Spot rate there; add spot_x86/spot_arm".into(),
+        })?;
         Ok(size.vcpu() * rate.vcpu_hour + size.memory_gb() * rate.gb_hour)
     }
 }
 
-/// The prices a run or report applies: a table, a region and an architecture.
+/// The prices a run or report applies: a table, a region, an architecture and a capacity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prices {
     /// The table (built-in or `--prices FILE`).
@@ -294,37 +373,75 @@ pub struct Prices {
     pub region: String,
     /// Architecture whose prices apply.
     pub arch: Arch,
+    /// On demand or Spot.
+    pub capacity: Capacity,
 }
 
 /// The region whose prices apply when nothing names one.
 pub const DEFAULT_PRICE_REGION: &str = "us-east-1";
 
 impl Prices {
-    /// The built-in table or `file`, for `region` (default [`DEFAULT_PRICE_REGION`]).
+    /// The built-in table or `file`, for `region` (default [`DEFAULT_PRICE_REGION`]), on demand.
+    /// A region the table does not know is accepted: ECS works there, and the cost columns say
+    /// that no price is known ([`Prices::unknown`]).
     ///
     /// # Errors
-    /// [`BenchError::Prices`] for an unreadable file, [`BenchError::UnknownRegion`] when the
-    /// table has no such region (checked now, not after an hour of measuring).
+    /// [`BenchError::Prices`] for an unreadable file.
     pub fn new(file: Option<&std::path::Path>, region: Option<&str>, arch: Arch) -> Result<Prices> {
         let table = match file {
             Some(p) => PriceTable::from_toml(p)?,
             None => PriceTable::default(),
         };
-        let region = region.unwrap_or(DEFAULT_PRICE_REGION).to_owned();
-        table.hourly(&region, arch, all_sizes()[0])?;
         Ok(Prices {
             table,
-            region,
+            region: region.unwrap_or(DEFAULT_PRICE_REGION).to_owned(),
             arch,
+            capacity: Capacity::OnDemand,
         })
     }
 
-    /// USD per hour of `size`.
+    /// The same table for another capacity.
+    pub fn on(mut self, capacity: Capacity) -> Prices {
+        self.capacity = capacity;
+        self
+    }
+
+    /// USD per hour of `size`, when the table has a price for this region, architecture and
+    /// capacity.
+    pub fn hourly(&self, size: TaskSize) -> Option<f64> {
+        self.table
+            .hourly_on(&self.region, self.arch, self.capacity, size)
+            .ok()
+    }
+
+    /// Why no price applies, when none does (for warnings and the dry run).
+    pub fn unknown(&self) -> Option<String> {
+        self.table
+            .hourly_on(&self.region, self.arch, self.capacity, all_sizes()[0])
+            .err()
+            .map(|e| format!("no price known: {e}; costs are left out"))
+    }
+
+    /// Refuses a region the table does not know (for `sizes`, which shows nothing else).
     ///
     /// # Errors
-    /// As [`PriceTable::hourly`].
-    pub fn hourly(&self, size: TaskSize) -> Result<f64> {
-        self.table.hourly(&self.region, self.arch, size)
+    /// [`BenchError::UnknownRegion`].
+    pub fn require_known(&self) -> Result<()> {
+        self.table
+            .hourly_on(&self.region, self.arch, self.capacity, all_sizes()[0])
+            .map(|_| ())
+    }
+
+    /// The date of the rates that apply.
+    pub fn as_of(&self) -> &str {
+        match self.capacity {
+            Capacity::Spot => self
+                .table
+                .spot_as_of
+                .as_deref()
+                .unwrap_or(&self.table.as_of),
+            Capacity::OnDemand => &self.table.as_of,
+        }
     }
 }
 
@@ -332,15 +449,35 @@ impl Prices {
 mod tests {
     use super::*;
 
+    /// Issue 11, defect 3: an unknown region runs and says no price is known.
     #[test]
-    fn prices_check_their_region_up_front() {
+    fn an_unknown_region_has_no_price_but_is_accepted() {
         let p = Prices::new(None, None, Arch::Arm).unwrap();
         assert_eq!(p.region, "us-east-1");
         assert!(p.hourly(TaskSize::parse("1x2").unwrap()).unwrap() > 0.0);
-        let e = Prices::new(None, Some("mars-1"), Arch::X86)
-            .unwrap_err()
-            .to_string();
+        assert!(p.unknown().is_none());
+        let p = Prices::new(None, Some("mars-1"), Arch::X86).unwrap();
+        assert_eq!(p.hourly(TaskSize::parse("1x2").unwrap()), None);
+        let e = p.unknown().unwrap();
         assert!(e.contains("mars-1") && e.contains("us-east-1"), "{e}");
+        assert!(p.require_known().is_err());
+    }
+
+    /// Issue 11, defect 4: Spot is priced from Spot rates, never on demand, and a table without
+    /// them gives no price rather than a wrong one.
+    #[test]
+    fn spot_is_priced_from_its_own_rates() {
+        let size = TaskSize::parse("1x2").unwrap();
+        let on_demand = Prices::new(None, None, Arch::X86).unwrap();
+        let spot = on_demand.clone().on(Capacity::Spot);
+        let (od, sp) = (on_demand.hourly(size).unwrap(), spot.hourly(size).unwrap());
+        assert!((sp - (0.012_932 + 2.0 * 0.001_420)).abs() < 1e-12);
+        assert!(sp < od * 0.5, "{sp} vs {od}");
+        let mut table = PriceTable::default();
+        table.regions[0].spot_x86 = None;
+        let p = Prices { table, ..spot };
+        assert_eq!(p.hourly(size), None);
+        assert!(p.unknown().unwrap().contains("Spot"), "{:?}", p.unknown());
     }
 
     /// Issue 14, defect 8: `--size 1e308x1` printed a 309-digit number.

@@ -181,6 +181,36 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// The longest test name: item ids (`REP/SIZE/NAME`) become ECS tag values, which hold at most
+/// 256 characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Whether `name` can label results and ECS tasks. The ECS API reference (Tag, TagResource)
+/// allows in tag values "letters, numbers, and spaces representable in UTF-8, and the following
+/// characters: + - = . _ : / @", up to 256 characters; a name outside that would fail RunTask
+/// after the run had started.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("is empty; give the test a name or remove the key".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "is longer than {MAX_NAME_CHARS} characters; shorten it"
+        ));
+    }
+    if let Some(bad) = name.chars().find(|c| !is_tag_char(*c)) {
+        return Err(format!(
+            "contains {bad:?}; use letters, digits, spaces and + - = . _ : / @ (ECS tag rules)"
+        ));
+    }
+    Ok(())
+}
+
+/// A character ECS allows in tag keys and values.
+pub fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "+-=._:/@".contains(c)
+}
+
 impl TestSpec {
     /// A test of `kind` with its defaults.
     pub fn new(kind: TestKind) -> Self {
@@ -322,6 +352,9 @@ impl TestSpec {
 
     fn validate(&self, index: usize) -> std::result::Result<(), String> {
         let at = format!("test #{} ({})", index + 1, self.kind.name());
+        if let Some(name) = &self.name {
+            check_name(name).map_err(|why| format!("{at}: `name = {name:?}` {why}"))?;
+        }
         let secs = |v: Option<f64>, key: &str, min: f64| -> std::result::Result<(), String> {
             match v {
                 Some(s) if !s.is_finite() || s < min || s > 3600.0 => Err(format!(
@@ -752,6 +785,29 @@ mod tests {
                 "block"
             ]
         );
+    }
+
+    /// Issue 11, defect 8: names become ECS tag values (API reference, Tag: letters, digits,
+    /// spaces and `+ - = . _ : / @`, values up to 256 characters).
+    #[test]
+    fn test_names_obey_the_ecs_tag_rules() {
+        let suite = |name: &str| {
+            parse(&format!(
+                "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nname = {name:?}\n"
+            ))
+        };
+        suite("rr 64B: p99/@edge=1+2_x").unwrap();
+        for bad in ["a,b", "quote\"d", "tab\there", "", "x#y"] {
+            let e = suite(bad).unwrap_err().to_string();
+            assert!(e.contains("name") && e.contains("test #1"), "{bad:?}: {e}");
+        }
+        let e = suite(&"n".repeat(MAX_NAME_CHARS + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("longer than 200"), "{e}");
+        // The longest item id still fits a tag value.
+        let id = format!("9999/16x120/{}", "n".repeat(MAX_NAME_CHARS));
+        assert!(id.len() <= 256);
     }
 
     #[test]

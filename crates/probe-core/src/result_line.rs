@@ -1,8 +1,8 @@
 //! The one line a probe task prints at the end, and how the controller finds it again.
 //!
 //! Format: [`MARKER`], one space, the compact JSON of a [`Report`]. It survives pipes,
-//! `docker logs` and CloudWatch Logs (whose events are capped at 256 KiB, hence
-//! [`MAX_LINE_BYTES`]); human-readable output goes before it or to stderr.
+//! `docker logs` and CloudWatch Logs (whose awslogs driver splits a line into several events past
+//! 262,118 bytes, hence [`MAX_LINE_BYTES`]); human-readable output goes before it or to stderr.
 
 use std::collections::VecDeque;
 
@@ -12,8 +12,11 @@ use crate::report::{Report, SCHEMA_VERSION};
 /// Marks the result line. Chosen so that no ordinary log line starts with it.
 pub const MARKER: &str = "@@FARGATE-BENCH-RESULT@@";
 
-/// Longest result line accepted or produced: CloudWatch Logs truncates events at 256 KiB.
-pub const MAX_LINE_BYTES: usize = 256 * 1024;
+/// Longest result line accepted or produced. CloudWatch Logs caps an event at 256 KiB including
+/// 26 bytes of overhead per event (PutLogEvents in the API reference), so the awslogs driver
+/// splits any line longer than 262,118 bytes into several events, and a split line would no
+/// longer be one result line.
+pub const MAX_LINE_BYTES: usize = 262_118;
 
 /// How many trailing output lines an error quotes.
 const QUOTED_LINES: usize = 12;
@@ -213,6 +216,30 @@ mod tests {
             encode(&report),
             Err(CoreError::ResultLineTooLong { .. })
         ));
+    }
+
+    /// Issue 11, defect 9: awslogs splits at 262,118 bytes, so the longest report that encodes
+    /// is exactly that long and one byte more is refused by both ends.
+    #[test]
+    fn the_line_limit_is_the_awslogs_split_point() {
+        let mut report = sample_report();
+        let base = encode(&report).unwrap().len();
+        report.warnings.push(String::new());
+        let with_empty = encode(&report).unwrap().len();
+        let fill = MAX_LINE_BYTES - with_empty;
+        report.warnings[0] = "w".repeat(fill);
+        let line = encode(&report).unwrap();
+        assert_eq!(line.len(), 262_118);
+        assert!(decode(&line).is_ok());
+        report.warnings[0].push('w');
+        assert!(matches!(
+            encode(&report),
+            Err(CoreError::ResultLineTooLong {
+                len_bytes: 262_119,
+                max_bytes: 262_118
+            })
+        ));
+        assert!(base < with_empty);
     }
 
     #[test]

@@ -346,10 +346,17 @@ pub(crate) fn footer(s: &Summary) -> Vec<String> {
         s.failures.len()
     )];
     if let Some(p) = &s.pricing {
-        lines.push(format!(
-            "prices: {} {:?} on-demand Fargate, as of {} (override with --prices FILE)",
-            p.region, p.arch, p.as_of
-        ));
+        let capacity = match p.capacity {
+            crate::sizes::Capacity::OnDemand => "on-demand Fargate",
+            crate::sizes::Capacity::Spot => "FARGATE_SPOT (Spot prices move)",
+        };
+        match &p.unknown {
+            Some(why) => lines.push(format!("prices: {why} (pass --prices FILE)")),
+            None => lines.push(format!(
+                "prices: {} {:?} {capacity}, as of {} (override with --prices FILE)",
+                p.region, p.arch, p.as_of
+            )),
+        }
     }
     for e in &s.emulated {
         lines.push(format!("emulated: {e}"));

@@ -234,9 +234,13 @@ pub async fn run<P: Platform>(
     if stop_everything {
         running.abort_all();
         while running.join_next().await.is_some() {}
-        let stopped = platform.stop_run(Some(&run_id)).await.unwrap_or_default();
-        if !stopped.is_empty() {
-            eprintln!("stopped {} task(s) of run {run_id}", stopped.len());
+        match platform.stop_run(Some(&run_id)).await {
+            Ok(stopped) if !stopped.is_empty() => {
+                eprintln!("stopped {} task(s) of run {run_id}", stopped.len());
+            }
+            Ok(_) => {}
+            // Never silent: the operator pays for what could not be stopped.
+            Err(e) => eprintln!("warning: cleaning up run {run_id}: {}", describe(&e)),
         }
     }
     if let Err(e) = platform.finish_run(&run_id).await {
@@ -319,7 +323,20 @@ async fn collect<P: Platform>(
         Ok(lines) => (lines, None),
         Err(e) => (Vec::new(), Some(e)),
     };
-    let exit = exit.map_err(|e| (format!("{role}: {}", describe(&e)), tail(&lines)))?;
+    let exit = match exit {
+        Ok(exit) => exit,
+        // A task that wrote its result line and then overstayed (or whose wait failed) still
+        // measured: keep the result, and say what happened.
+        Err(e) => match result_line::find_in_lines(&lines) {
+            Ok(mut report) => {
+                report
+                    .warnings
+                    .push(format!("{role}: result kept although {}", describe(&e)));
+                return Ok(report);
+            }
+            Err(_) => return Err((format!("{role}: {}", describe(&e)), tail(&lines))),
+        },
+    };
     if let Some(e) = unreadable {
         return Err((
             format!("{role}: cannot read its output: {}", describe(&e)),

@@ -109,9 +109,17 @@ async fn each_failing_step_fails_its_item_alone_and_names_the_step() {
                 t.lines = vec!["thread main panicked: boom".into()];
                 t.exit_code = 101;
             }
-            ("slow", TaskRole::Client) => t.runs_for = Duration::from_secs(100_000),
+            ("slow", TaskRole::Client) => {
+                t.runs_for = Duration::from_secs(100_000);
+                t.lines = vec!["measuring".into()];
+            }
+            // It printed its result, then hung (issue 11, defect 6): the result is kept.
+            ("late-exit", TaskRole::Client) => t.runs_for = Duration::from_secs(100_000),
             ("quiet-server", TaskRole::Server) => t.lines = vec!["bye".into()],
-            ("mem-slow", TaskRole::Memory) => t.runs_for = Duration::from_secs(100_000),
+            ("mem-slow", TaskRole::Memory) => {
+                t.runs_for = Duration::from_secs(100_000);
+                t.lines.pop();
+            }
             _ => {}
         }
         t
@@ -122,6 +130,7 @@ async fn each_failing_step_fails_its_item_alone_and_names_the_step() {
         "cli-launch",
         "no-line",
         "slow",
+        "late-exit",
         "quiet-server",
         "fine",
     ];
@@ -176,6 +185,16 @@ async fn each_failing_step_fails_its_item_alone_and_names_the_step() {
     );
     assert_eq!(quiet.reports.len(), 1);
     assert_eq!(record(&outcome.records, "fine").reports.len(), 2);
+    let late = record(&outcome.records, "late-exit");
+    assert_eq!(late.status, ItemStatus::Ok, "{:?}", late.reason);
+    assert!(
+        late.reports[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("result kept although") && w.contains("deadline")),
+        "{:?}",
+        late.reports[0].warnings
+    );
     assert!(
         platform.still_running().is_empty(),
         "{:?}",

@@ -155,6 +155,10 @@ struct RunArgs {
     /// With --link fargate: burst windows run this many times faster than on Fargate.
     #[arg(long, value_name = "X", default_value_t = fargate_bench::platform::link::DEFAULT_TIME_SCALE)]
     link_time_scale: f64,
+    /// ECS: do not start when the estimated cost (printed before every ECS run and in
+    /// --dry-run) exceeds this many USD.
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    max_cost: Option<f64>,
     /// No progress bar, plain lines.
     #[arg(long)]
     no_progress: bool,
@@ -196,9 +200,16 @@ pub(crate) struct EcsArgs {
     /// Security group (repeatable).
     #[arg(long = "security-group")]
     security_groups: Vec<String>,
-    /// Give tasks a public IP (to pull images without a NAT gateway).
-    #[arg(long)]
-    assign_public_ip: bool,
+    /// Give tasks a public IP, so they pull images in a public subnet without a NAT gateway
+    /// [default: the config file's, else true]; `--assign-public-ip false` turns it off.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    assign_public_ip: Option<bool>,
+    /// Fargate platform version (LATEST, 1.4.0); FARGATE_SPOT needs 1.3.0+, ARM64 1.4.0+.
+    #[arg(long, value_name = "VERSION")]
+    platform_version: Option<String>,
+    /// Seconds to keep retrying RunTask while Fargate has no capacity [default: 600].
+    #[arg(long, value_name = "SECS")]
+    capacity_wait: Option<u64>,
     /// Task execution role ARN.
     #[arg(long)]
     execution_role_arn: Option<String>,
@@ -230,6 +241,8 @@ impl EcsArgs {
             subnet: self.subnet.clone(),
             security_groups: self.security_groups.clone(),
             assign_public_ip: self.assign_public_ip,
+            platform_version: self.platform_version.clone(),
+            capacity_wait_secs: self.capacity_wait,
             execution_role_arn: self.execution_role_arn.clone(),
             log_group: self.log_group.clone(),
             cpu_architecture: self.cpu_architecture.clone(),
@@ -282,6 +295,15 @@ pub(crate) struct CleanupArgs {
     ecs: EcsArgs,
 }
 
+fn parse_usd(text: &str) -> std::result::Result<f64, String> {
+    match text.trim_start_matches('$').parse::<f64>() {
+        Ok(v) if (0.0..=1e6).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{text:?} is not an amount of USD between 0 and 1000000 (for example 2.50)"
+        )),
+    }
+}
+
 fn prices(a: &PriceArgs) -> Result<Prices> {
     let arch = match a.arch {
         ArchArg::X86 => Arch::X86,
@@ -324,7 +346,11 @@ impl Args {
                 format: a.output.format,
                 output: a.output.output,
             },
-            Command::Sizes(a) => Validated::Sizes(prices(&a)?),
+            Command::Sizes(a) => {
+                let p = prices(&a)?;
+                p.require_known()?;
+                Validated::Sizes(p)
+            }
             Command::Compare(a) => Validated::Compare(a),
             Command::Analyze(a) => Validated::Analyze(a),
             Command::Presets(a) => Validated::Presets(a),
@@ -399,6 +425,12 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
             link.params(*size)?;
         }
     }
+    // ECS runs are priced where and as they run: the effective region, architecture and
+    // capacity provider, whichever of flags, config file and suite set them.
+    let mut prices = prices(&a.prices)?;
+    if let Some(settings) = &ecs {
+        prices = settings.prices(prices);
+    }
     let backend = BackendConfig {
         backend: a.backend,
         probe_dir: a.probe_dir,
@@ -418,7 +450,8 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
                 progress: !a.no_progress,
             },
             backend,
-            prices: prices(&a.prices)?,
+            prices,
+            max_cost_usd: a.max_cost,
         }),
         dry_run: a.ecs.dry_run,
         format: a.output.format,
@@ -459,10 +492,13 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             if dry_run {
                 let settings = request.backend.ecs.as_ref().expect("validated for ecs");
                 let region = settings.region.as_deref().unwrap_or(&request.prices.region);
+                // The same check a real run makes: a dry run over the cap says so.
+                command::check_cost(&request)?;
                 return print_json(&fargate_bench::dry_run::document(
                     &request.plan,
                     settings,
                     region,
+                    &request.prices,
                 ));
             }
             let report = command::run(*request, shutdown_signal()).await?;
@@ -495,7 +531,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                     s.to_string(),
                     s.vcpu(),
                     s.memory_gb(),
-                    prices.hourly(s)?
+                    prices.hourly(s).unwrap_or(f64::NAN)
                 )?;
             }
             Ok(())

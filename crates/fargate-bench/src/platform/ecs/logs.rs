@@ -6,7 +6,48 @@ use super::taskdef::log_stream;
 use super::{err, EcsPlatform};
 use crate::error::Result;
 
+/// Whether a ResourceNotFoundException is about the log group (not the stream): CloudWatch Logs
+/// says "The specified log group does not exist." for one and "...log stream..." for the other.
+fn names_the_group(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.to_ascii_lowercase().contains("log group"))
+}
+
 impl EcsPlatform {
+    fn missing_group(&self) -> crate::BenchError {
+        err(format!(
+            "CloudWatch Logs group {:?} does not exist in {}: create it (scripts/deploy.sh \
+             does) or set log_group / --log-group to the group the stack created",
+            self.settings.log_group, self.region
+        ))
+    }
+
+    /// Fails before any launch when the log group is missing: every task would run, bill and
+    /// leave no result.
+    pub(super) async fn check_log_group(&self) -> crate::error::Result<()> {
+        let out = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&self.settings.log_group)
+            .send()
+            .await
+            .map_err(|e| {
+                let code = e.code().map(str::to_owned).unwrap_or_default();
+                err(format!(
+                    "DescribeLogGroups [{code}]: {}",
+                    DisplayErrorContext(&e)
+                ))
+            })?;
+        let found = out
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(self.settings.log_group.as_str()));
+        if found {
+            Ok(())
+        } else {
+            Err(self.missing_group())
+        }
+    }
+
     pub(super) async fn read_log(&self, arn: &str) -> Result<Vec<String>> {
         let mut lines = Vec::new();
         let mut token: Option<String> = None;
@@ -22,6 +63,13 @@ impl EcsPlatform {
                 .await;
             let out = match out {
                 Ok(o) => o,
+                // A missing group is a setup error: nothing will ever appear in it.
+                Err(e)
+                    if e.code() == Some("ResourceNotFoundException")
+                        && names_the_group(e.message()) =>
+                {
+                    return Err(self.missing_group());
+                }
                 // The stream appears only once the container has written something.
                 Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(lines),
                 Err(e) => {
@@ -45,5 +93,19 @@ impl EcsPlatform {
             }
             token = next;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_group_is_told_from_a_missing_stream() {
+        assert!(super::names_the_group(Some(
+            "The specified log group does not exist."
+        )));
+        assert!(!super::names_the_group(Some(
+            "The specified log stream does not exist."
+        )));
+        assert!(!super::names_the_group(None));
     }
 }

@@ -42,6 +42,14 @@ const ECS_POLL: Backoff = Backoff::exponential(Duration::from_millis(500), Durat
 /// How long CloudWatch Logs is given to show a finished task's result line.
 const LOG_SETTLE: Duration = Duration::from_secs(30);
 
+/// How long a task may take to reach RUNNING (provisioning, ENI, image pull) before its own
+/// deadline starts: Fargate's start is not the test's time.
+const START_BUDGET: Duration = Duration::from_secs(600);
+
+/// RunTask retries while capacity is unavailable: 2 s, doubling to 60 s.
+const CAPACITY_BACKOFF: Backoff =
+    Backoff::exponential(Duration::from_secs(2), Duration::from_secs(60));
+
 /// RunTask is limited to 20 calls per second per account: keep under it.
 const RUN_TASK_SPACING: Duration = Duration::from_millis(60);
 
@@ -51,6 +59,10 @@ struct EcsTask {
     role: TaskRole,
     item: String,
     zone: Option<String>,
+    /// When we first saw it RUNNING: its deadline counts from here.
+    started: Option<tokio::time::Instant>,
+    /// Seen STOPPED, or stopped by us: cleanup need not stop it again.
+    ended: bool,
 }
 
 /// ECS Fargate through the AWS SDK.
@@ -63,7 +75,6 @@ pub struct EcsPlatform {
     taskdefs: AsyncMutex<HashMap<String, String>>,
     tasks: std::sync::Mutex<HashMap<TaskId, EcsTask>>,
     last_run_task: AsyncMutex<tokio::time::Instant>,
-    next: std::sync::atomic::AtomicU64,
 }
 
 /// One RunTask call as `--dry-run` prints it.
@@ -113,7 +124,6 @@ impl EcsPlatform {
             taskdefs: AsyncMutex::new(HashMap::new()),
             tasks: std::sync::Mutex::new(HashMap::new()),
             last_run_task: AsyncMutex::new(tokio::time::Instant::now() - RUN_TASK_SPACING),
-            next: std::sync::atomic::AtomicU64::new(1),
         })
     }
 
@@ -154,14 +164,26 @@ impl EcsPlatform {
         Ok(out.tasks().first().cloned())
     }
 
-    /// Records a task's availability zone and warns when a client runs in another zone than its
-    /// server: one subnet should make that impossible, and cross-AZ figures are not comparable.
-    fn note_zone(&self, task: &TaskId, described: &aws_sdk_ecs::types::Task) {
-        let Some(zone) = described.availability_zone() else {
-            return;
-        };
+    /// Records what a DescribeTasks answer says about one of our tasks: when it started, whether
+    /// it ended, and its zone (warning when a client runs in another zone than its server: one
+    /// subnet should make that impossible, and cross-AZ figures are not comparable).
+    fn observe(&self, task: &TaskId, described: &aws_sdk_ecs::types::Task) {
         let mut tasks = self.tasks.lock().expect("tasks lock");
         let Some(me) = tasks.get_mut(task) else {
+            return;
+        };
+        let status = described.last_status().unwrap_or_default();
+        if me.started.is_none()
+            && (status == "RUNNING" || described.started_at().is_some())
+            && status != "PROVISIONING"
+            && status != "PENDING"
+        {
+            me.started = Some(tokio::time::Instant::now());
+        }
+        if status == "STOPPED" {
+            me.ended = true;
+        }
+        let Some(zone) = described.availability_zone() else {
             return;
         };
         if me.zone.is_some() {
@@ -175,9 +197,68 @@ impl EcsPlatform {
             .and_then(|t| t.zone.clone());
         if let Some(other) = other.filter(|o| o != zone) {
             eprintln!(
-                "warning: {item}: client and server run in different availability zones ({zone} and {other});                  use a single subnet so latency and throughput are not cross-AZ"
+                "warning: {item}: client and server run in different availability zones \
+                 ({zone} and {other}); use a single subnet so latency and throughput are not \
+                 cross-AZ"
             );
         }
+    }
+
+    /// Keeps RunTask under its documented rate (20 calls per second per account).
+    async fn pace_run_task(&self) {
+        let mut last = self.last_run_task.lock().await;
+        let wait =
+            (*last + RUN_TASK_SPACING).saturating_duration_since(tokio::time::Instant::now());
+        tokio::time::sleep(wait).await;
+        *last = tokio::time::Instant::now();
+    }
+
+    /// Every task of `run_id` (every fargate-bench task when `None`) not yet STOPPED. ListTasks
+    /// takes `startedBy` only as its sole filter (ListTasks in the API reference), so a run's
+    /// tasks are listed by `startedBy` alone and their status read from DescribeTasks; without a
+    /// run, RUNNING tasks are listed and kept when they carry our run tag.
+    async fn list_run_tasks(&self, run_id: Option<&str>) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut token = None;
+        loop {
+            let mut req = self
+                .ecs
+                .list_tasks()
+                .cluster(&self.settings.cluster)
+                .set_next_token(token.clone());
+            req = match run_id {
+                Some(r) => req.started_by(tag_value(r)),
+                None => req.desired_status(DesiredStatus::Running),
+            };
+            let out = req.send().await.map_err(|e| aws_err("ListTasks", e))?;
+            arns.extend(out.task_arns().iter().cloned());
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut live = Vec::new();
+        for chunk in arns.chunks(100) {
+            let described = self
+                .ecs
+                .describe_tasks()
+                .cluster(&self.settings.cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .include(TaskField::Tags)
+                .send()
+                .await
+                .map_err(|e| aws_err("DescribeTasks", e))?;
+            for t in described.tasks() {
+                let ours = t.tags().iter().any(|tag| {
+                    tag.key() == Some(RUN_TAG)
+                        && run_id.is_none_or(|r| tag.value() == Some(tag_value(r).as_str()))
+                });
+                if ours && t.last_status() != Some("STOPPED") {
+                    live.push(t.task_arn().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        Ok(live)
     }
 
     fn arn_of(&self, task: &TaskId) -> Result<EcsTask> {
@@ -194,29 +275,73 @@ fn command(spec: &TaskSpec) -> Vec<String> {
     spec.args.clone()
 }
 
+/// A tag value ECS accepts (Tag in the API reference: letters, digits, spaces and
+/// `+ - = . _ : / @`, at most 256 characters). Suite names are checked at load; this keeps any
+/// other value (a run id given by another tool) from failing RunTask.
+fn tag_value(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if crate::suite::is_tag_char(c) { c } else { '_' })
+        .take(256)
+        .collect()
+}
+
 fn tags(spec: &TaskSpec) -> Vec<Tag> {
     vec![
-        Tag::builder().key(RUN_TAG).value(&spec.run_id).build(),
+        Tag::builder()
+            .key(RUN_TAG)
+            .value(tag_value(&spec.run_id))
+            .build(),
         Tag::builder().key(ROLE_TAG).value(spec.role.name()).build(),
-        Tag::builder().key(ITEM_TAG).value(&spec.item_id).build(),
+        Tag::builder()
+            .key(ITEM_TAG)
+            .value(tag_value(&spec.item_id))
+            .build(),
     ]
 }
 
-/// A client token: the same launch retried is the same task (at most 64 ASCII characters).
-fn client_token(spec: &TaskSpec, n: u64) -> String {
-    let raw = format!("{}-{}-{}-{n}", spec.run_id, spec.role.name(), spec.item_id);
-    let clean: String = raw
+/// A RunTask client token for one launch attempt. AWS remembers a token for 24 hours and
+/// answers ConflictException when it comes back with other parameters, so every attempt
+/// (a resumed run's too) draws a fresh `nonce`; the SDK's own retries of that attempt resend
+/// the same token, which makes them idempotent. At most 64 characters from 33-126 (RunTask
+/// in the API reference): the run id is kept whole when it fits, the item is hashed.
+fn client_token(spec: &TaskSpec, nonce: u64) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut item = std::collections::hash_map::DefaultHasher::new();
+    spec.item_id.hash(&mut item);
+    let mut run: String = spec
+        .run_id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    clean
-        .chars()
-        .rev()
-        .take(64)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
+    if run.len() > 32 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        spec.run_id.hash(&mut h);
+        run = format!("{:016x}", h.finish());
+    }
+    let role = &spec.role.name()[..1];
+    format!("{run}-{role}-{:08x}-{nonce:016x}", item.finish() as u32)
+}
+
+/// Whether a RunTask failure is Fargate being out of capacity, which clears with time.
+fn is_capacity_failure(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("capacity is unavailable") || r.contains("insufficient capacity")
+}
+
+/// How a STOPPED task ended, from its DescribeTasks answer.
+fn stopped_exit(d: &aws_sdk_ecs::types::Task) -> TaskExit {
+    let container = d.containers().iter().find(|c| c.name() == Some(CONTAINER));
+    let code = container.and_then(|c| c.exit_code());
+    let reason = d.stopped_reason().map(str::to_owned).filter(|r| {
+        // The normal end of a task whose container exited is not a failure reason.
+        !r.starts_with("Essential container in task exited")
+    });
+    let reason = match (reason, container.and_then(|c| c.reason())) {
+        (Some(r), Some(c)) => Some(format!("{r} ({c})")),
+        (r, c) => r.or(c.map(str::to_owned)),
+    };
+    TaskExit { code, reason }
 }
 
 fn private_ip(task: &aws_sdk_ecs::types::Task) -> Option<String> {
@@ -235,19 +360,11 @@ impl Platform for EcsPlatform {
 
     async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
         let task_definition = self.task_definition(spec.probe, spec.size).await?;
-        {
-            let mut last = self.last_run_task.lock().await;
-            let wait =
-                (*last + RUN_TASK_SPACING).saturating_duration_since(tokio::time::Instant::now());
-            tokio::time::sleep(wait).await;
-            *last = tokio::time::Instant::now();
-        }
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let s = &self.settings;
         let vpc = AwsVpcConfiguration::builder()
             .subnets(&s.subnet)
             .set_security_groups(Some(s.security_groups.clone()))
-            .assign_public_ip(if s.assign_public_ip {
+            .assign_public_ip(if s.public_ip() {
                 AssignPublicIp::Enabled
             } else {
                 AssignPublicIp::Disabled
@@ -265,15 +382,15 @@ impl Platform for EcsPlatform {
             .weight(1)
             .build()
             .map_err(|e| err(e.to_string()))?;
-        let out = self
+        let request = self
             .ecs
             .run_task()
             .cluster(&s.cluster)
             .task_definition(&task_definition)
             .capacity_provider_strategy(capacity)
+            .set_platform_version(s.platform_version.clone())
             .count(1)
-            .started_by(&spec.run_id)
-            .client_token(client_token(spec, n))
+            .started_by(tag_value(&spec.run_id))
             .network_configuration(
                 NetworkConfiguration::builder()
                     .awsvpc_configuration(vpc)
@@ -284,25 +401,53 @@ impl Platform for EcsPlatform {
                     .container_overrides(container.build())
                     .build(),
             )
-            .set_tags(Some(tags(spec)))
-            .send()
-            .await
-            .map_err(|e| {
-                aws_err(
-                    &format!("RunTask {} ({})", spec.item_id, spec.role.name()),
-                    e,
-                )
-            })?;
-        if let Some(f) = out.failures().first() {
-            // Capacity and quota failures fail this item; the run goes on.
-            return Err(err(format!(
-                "RunTask {} ({}) failed: {} {}",
-                spec.item_id,
-                spec.role.name(),
+            .set_tags(Some(tags(spec)));
+        let what = format!("RunTask {} ({})", spec.item_id, spec.role.name());
+        let capacity_wait = s.capacity_wait();
+        let first = tokio::time::Instant::now();
+        let mut pause = CAPACITY_BACKOFF.first;
+        let mut attempts = 0u32;
+        let out = loop {
+            attempts += 1;
+            self.pace_run_task().await;
+            // A fresh token per attempt; the SDK's retries inside `send` reuse it.
+            let token = client_token(spec, rand::random());
+            let out = request
+                .clone()
+                .client_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_err(&what, e))?;
+            let Some(f) = out.failures().first() else {
+                break out;
+            };
+            let reason = format!(
+                "{} {}",
                 f.reason().unwrap_or("unknown reason"),
                 f.detail().unwrap_or("")
-            )));
-        }
+            );
+            let reason = reason.trim();
+            if is_capacity_failure(reason) && first.elapsed() + pause <= capacity_wait {
+                eprintln!(
+                    "  {what}: {reason}; retrying in {:.0} s (attempt {attempts})",
+                    pause.as_secs_f64()
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(CAPACITY_BACKOFF.max);
+                continue;
+            }
+            // Other failures, and capacity that did not come back, fail this item; the run
+            // goes on.
+            let tried = if attempts > 1 {
+                format!(
+                    " (after {attempts} attempts over {:.0} s; --capacity-wait sets how long)",
+                    first.elapsed().as_secs_f64()
+                )
+            } else {
+                String::new()
+            };
+            return Err(err(format!("{what} failed: {reason}{tried}")));
+        };
         let arn = out
             .tasks()
             .first()
@@ -317,6 +462,8 @@ impl Platform for EcsPlatform {
                 role: spec.role,
                 item: spec.item_id.clone(),
                 zone: None,
+                started: None,
+                ended: false,
             },
         );
         Ok(id)
@@ -328,7 +475,7 @@ impl Platform for EcsPlatform {
         let ready = poll::until(deadline, ECS_POLL, || async {
             let described = self.describe(&t.arn).await?;
             if let Some(d) = &described {
-                self.note_zone(task, d);
+                self.observe(task, d);
             }
             let status = described
                 .as_ref()
@@ -383,39 +530,48 @@ impl Platform for EcsPlatform {
 
     async fn wait(&self, task: &TaskId, deadline: Duration) -> Result<TaskExit> {
         let t = self.arn_of(task)?;
-        let exit = poll::until(deadline, ECS_POLL, || async {
+        // The deadline is the test's: it starts when the container runs, not while Fargate
+        // provisions, pulls and attaches the ENI (allowed START_BUDGET on top).
+        let outcome = poll::until(START_BUDGET + deadline, ECS_POLL, || async {
             if let Some(d) = self.describe(&t.arn).await? {
-                self.note_zone(task, &d);
+                self.observe(task, &d);
                 if d.last_status() == Some("STOPPED") {
-                    let container = d.containers().iter().find(|c| c.name() == Some(CONTAINER));
-                    let code = container.and_then(|c| c.exit_code());
-                    let reason = d.stopped_reason().map(str::to_owned).filter(|r| {
-                        // The normal end of a task whose container exited is not a failure reason.
-                        !r.starts_with("Essential container in task exited")
-                    });
-                    let reason = match (reason, container.and_then(|c| c.reason())) {
-                        (Some(r), Some(c)) => Some(format!("{r} ({c})")),
-                        (r, c) => r.or(c.map(str::to_owned)),
-                    };
-                    return Ok(Some(TaskExit { code, reason }));
+                    return Ok(Some(Ok(stopped_exit(&d))));
                 }
             }
-            Ok(None)
+            match self.arn_of(task)?.started {
+                Some(started) if started.elapsed() >= deadline => Ok(Some(Err(()))),
+                _ => Ok(None),
+            }
         })
         .await?;
-        if let Some(exit) = exit {
+        if let Some(Ok(exit)) = outcome {
             return Ok(exit);
         }
+        let ran = self.arn_of(task)?.started.is_some();
         let _ = self.stop(task).await;
-        Err(err(format!(
-            "{} task {} ran past its deadline of {deadline:?} and was stopped",
-            t.role.name(),
-            t.arn
-        )))
+        Err(err(if ran {
+            format!(
+                "{} task {} ran past its deadline of {deadline:?} from its start and was stopped",
+                t.role.name(),
+                t.arn
+            )
+        } else {
+            format!(
+                "{} task {} did not start within {START_BUDGET:?} (provisioning or image pull) \
+                 and was stopped",
+                t.role.name(),
+                t.arn
+            )
+        }))
     }
 
     async fn output(&self, task: &TaskId) -> Result<Vec<String>> {
         let t = self.arn_of(task)?;
+        if t.started.is_none() {
+            // It never ran: there is nothing to wait for, read what is there once.
+            return self.read_log(&t.arn).await;
+        }
         // CloudWatch Logs is eventually consistent: retry until the result line shows up.
         let last = std::sync::Mutex::new(Vec::new());
         let done = poll::until(
@@ -439,6 +595,9 @@ impl Platform for EcsPlatform {
 
     async fn stop(&self, task: &TaskId) -> Result<()> {
         let t = self.arn_of(task)?;
+        if t.ended {
+            return Ok(());
+        }
         let result = self
             .ecs
             .stop_task()
@@ -448,67 +607,89 @@ impl Platform for EcsPlatform {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("InvalidParameterException") => Ok(()), // already gone
-            Err(e) => Err(aws_err("StopTask", e)),
+            Ok(_) => {}
+            Err(e) if e.code() == Some("InvalidParameterException") => {} // already gone
+            Err(e) => return Err(aws_err("StopTask", e)),
         }
+        if let Some(me) = self.tasks.lock().expect("tasks lock").get_mut(task) {
+            me.ended = true;
+        }
+        Ok(())
     }
 
     async fn stop_run(&self, run_id: Option<&str>) -> Result<Vec<String>> {
-        let mut arns = Vec::new();
-        let mut token = None;
-        loop {
-            let mut req = self
-                .ecs
-                .list_tasks()
-                .cluster(&self.settings.cluster)
-                .desired_status(DesiredStatus::Running)
-                .set_next_token(token.clone());
-            if let Some(r) = run_id {
-                req = req.started_by(r);
-            }
-            let out = req.send().await.map_err(|e| aws_err("ListTasks", e))?;
-            arns.extend(out.task_arns().iter().cloned());
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+        // First every task this process launched and has not seen end: it holds their ARNs,
+        // so neither a failing nor a lagging ListTasks can hide one.
+        let held: Vec<(TaskId, String)> = self
+            .tasks
+            .lock()
+            .expect("tasks lock")
+            .iter()
+            .filter(|(_, t)| !t.ended)
+            .map(|(id, t)| (id.clone(), t.arn.clone()))
+            .collect();
         let mut stopped = Vec::new();
-        for chunk in arns.chunks(100) {
-            let described = self
-                .ecs
-                .describe_tasks()
-                .cluster(&self.settings.cluster)
-                .set_tasks(Some(chunk.to_vec()))
-                .include(TaskField::Tags)
-                .send()
-                .await
-                .map_err(|e| aws_err("DescribeTasks", e))?;
-            for t in described.tasks() {
-                let ours = t.tags().iter().any(|tag| {
-                    tag.key() == Some(RUN_TAG) && run_id.is_none_or(|r| tag.value() == Some(r))
-                });
-                if !ours {
-                    continue;
-                }
-                let arn = t.task_arn().unwrap_or_default().to_owned();
-                self.ecs
-                    .stop_task()
-                    .cluster(&self.settings.cluster)
-                    .task(&arn)
-                    .reason("fargate-bench cleanup")
-                    .send()
-                    .await
-                    .map_err(|e| aws_err("StopTask", e))?;
-                stopped.push(arn);
+        let mut failed: Vec<String> = Vec::new();
+        for (id, arn) in held {
+            match self.stop(&id).await {
+                Ok(()) => stopped.push(arn),
+                Err(e) => failed.push(format!("{arn} ({})", crate::error::describe(&e))),
             }
         }
-        Ok(stopped)
+        // Then what ListTasks knows (tasks of an earlier process, for `cleanup`).
+        let mut listing_error = None;
+        match self.list_run_tasks(run_id).await {
+            Ok(arns) => {
+                let fresh: Vec<String> =
+                    arns.into_iter().filter(|a| !stopped.contains(a)).collect();
+                for arn in fresh {
+                    let result = self
+                        .ecs
+                        .stop_task()
+                        .cluster(&self.settings.cluster)
+                        .task(&arn)
+                        .reason("fargate-bench cleanup")
+                        .send()
+                        .await;
+                    match result {
+                        Ok(_) => stopped.push(arn),
+                        Err(e) if e.code() == Some("InvalidParameterException") => {}
+                        Err(e) => {
+                            let e = aws_err("StopTask", e);
+                            failed.push(format!("{arn} ({})", crate::error::describe(&e)));
+                        }
+                    }
+                }
+            }
+            Err(e) => listing_error = Some(crate::error::describe(&e)),
+        }
+        if failed.is_empty() && listing_error.is_none() {
+            return Ok(stopped);
+        }
+        let mut why = format!("stopped {} task(s)", stopped.len());
+        if !failed.is_empty() {
+            why.push_str(&format!(
+                "; could not stop {}: {} (stop them in the ECS console or with \
+                 `fargate-bench cleanup --backend ecs`)",
+                failed.len(),
+                failed.join(", ")
+            ));
+        }
+        if let Some(e) = listing_error {
+            why.push_str(&format!(
+                "; could not list the run's other tasks: {e} (the tasks this process launched \
+                 were stopped; run `fargate-bench cleanup --backend ecs` to sweep again)"
+            ));
+        }
+        Err(err(why))
     }
 
     fn emulated(&self, _size: TaskSize) -> Vec<String> {
         Vec::new()
+    }
+
+    async fn prepare_run(&self, _run_id: &str) -> Result<()> {
+        self.check_log_group().await
     }
 }
 
@@ -540,7 +721,36 @@ mod tests {
             t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
             "{t}"
         );
-        assert!(t.ends_with("-7"));
+        // Issue 11, defect 1: the run id is kept whole, and each attempt differs.
+        assert!(t.starts_with("20261124-abcd-s-"), "{t}");
+        assert!(t.ends_with("0000000000000007"), "{t}");
+        assert_ne!(client_token(&spec, 8), t);
+        let other_item = TaskSpec {
+            item_id: "12/16x120/tcp-rr".into(),
+            ..spec.clone()
+        };
+        assert_ne!(client_token(&other_item, 7), t);
+        let long_run = TaskSpec {
+            run_id: "r".repeat(100),
+            ..spec.clone()
+        };
+        assert!(client_token(&long_run, u64::MAX).len() <= 64);
+    }
+
+    #[test]
+    fn tag_values_are_what_ecs_accepts() {
+        assert_eq!(tag_value("1/1x2/tcp-rr P4 @1G"), "1/1x2/tcp-rr P4 @1G");
+        assert_eq!(tag_value("a,b#c"), "a_b_c");
+        assert_eq!(tag_value(&"x".repeat(300)).len(), 256);
+    }
+
+    #[test]
+    fn capacity_failures_are_told_apart() {
+        assert!(is_capacity_failure(
+            "Capacity is unavailable at this time. Please try again later or in a different availability zone"
+        ));
+        assert!(!is_capacity_failure("RESOURCE:MEMORY"));
+        assert!(!is_capacity_failure("AGENT"));
     }
 
     #[test]

@@ -40,25 +40,46 @@ impl EcsPlatform {
             .build())
     }
 
-    /// Whether an existing revision is what we would register.
+    /// Whether an existing revision is what we would register: every field we set, the log
+    /// group and region included (a revision logging elsewhere would leave us reading an empty
+    /// group until the deadline).
     fn same_definition(existing: &TaskDefinition, plan: &TaskDefPlan) -> bool {
-        let container = existing.container_definitions().first();
+        let Some(container) = existing.container_definitions().first() else {
+            return false;
+        };
+        let log = container.log_configuration();
+        let options = log.and_then(|l| l.options());
+        let same_log = log.map(|l| l.log_driver()) == Some(&LogDriver::Awslogs)
+            && options.is_some_and(|o| {
+                o.len() == plan.log_options().len()
+                    && plan
+                        .log_options()
+                        .iter()
+                        .all(|(k, v)| o.get(*k).map(String::as_str) == Some(v.as_str()))
+            });
+        let nofile = container
+            .ulimits()
+            .iter()
+            .any(|u| u.name() == &UlimitName::Nofile && u.soft_limit() == 65_536);
         existing.status() == Some(&TaskDefinitionStatus::Active)
             && existing.cpu() == Some(plan.cpu.as_str())
             && existing.memory() == Some(plan.memory.as_str())
+            && existing.network_mode() == Some(&NetworkMode::Awsvpc)
+            && existing
+                .requires_compatibilities()
+                .contains(&Compatibility::Fargate)
             && existing.execution_role_arn() == Some(plan.execution_role_arn.as_str())
-            && container.and_then(|c| c.image()) == Some(plan.image.as_str())
-            && container
-                .and_then(|c| c.log_configuration())
-                .map(|l| {
-                    l.options().and_then(|o| o.get("mode")).map(String::as_str) == Some("blocking")
-                })
-                .unwrap_or(false)
+            && existing.container_definitions().len() == 1
+            && container.name() == Some(CONTAINER)
+            && container.image() == Some(plan.image.as_str())
+            && same_log
+            && nofile
             && existing
                 .runtime_platform()
                 .and_then(|r| r.cpu_architecture())
-                .map(|a| a.as_str() == plan.cpu_architecture)
-                .unwrap_or(true)
+                .map(|a| a.as_str())
+                .unwrap_or("X86_64")
+                == plan.cpu_architecture
     }
 
     /// The ARN of an active, identical revision, registering one if needed.
@@ -116,5 +137,70 @@ impl EcsPlatform {
         eprintln!("registered task definition {arn}");
         cache.insert(plan.family, arn.clone());
         Ok(arn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::ecs::settings::EcsSettings;
+
+    fn plan(log_group: &str) -> TaskDefPlan {
+        let settings = EcsSettings {
+            netprobe_image: "123.dkr.ecr.us-east-1.amazonaws.com/netprobe:1".into(),
+            execution_role_arn: "arn:aws:iam::123:role/exec".into(),
+            log_group: log_group.into(),
+            cpu_architecture: "X86_64".into(),
+            ..Default::default()
+        };
+        TaskDefPlan::new(
+            &settings,
+            "us-east-1",
+            Probe::Netprobe,
+            TaskSize::parse("1x2").unwrap(),
+        )
+    }
+
+    /// What RegisterTaskDefinition would store for `plan`, as DescribeTaskDefinition returns it.
+    fn registered(plan: &TaskDefPlan) -> TaskDefinition {
+        TaskDefinition::builder()
+            .status(TaskDefinitionStatus::Active)
+            .cpu(&plan.cpu)
+            .memory(&plan.memory)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .execution_role_arn(&plan.execution_role_arn)
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .cpu_architecture(CpuArchitecture::X8664)
+                    .build(),
+            )
+            .container_definitions(EcsPlatform::container_definition(plan).unwrap())
+            .build()
+    }
+
+    /// Issue 11, defect 7: a revision that logs to another group (or differs in any field we
+    /// set) is not reused.
+    #[test]
+    fn reuse_needs_every_field_we_set_the_log_group_included() {
+        let ours = plan("/fargate-bench");
+        assert!(EcsPlatform::same_definition(&registered(&ours), &ours));
+        let elsewhere = plan("/other-group");
+        assert!(!EcsPlatform::same_definition(
+            &registered(&elsewhere),
+            &ours
+        ));
+        let mut other_image = ours.clone();
+        other_image.image.push_str("-new");
+        assert!(!EcsPlatform::same_definition(
+            &registered(&other_image),
+            &ours
+        ));
+        let mut arm = ours.clone();
+        arm.cpu_architecture = "ARM64".into();
+        assert!(!EcsPlatform::same_definition(&registered(&ours), &arm));
+        let mut inactive = registered(&ours);
+        inactive.status = Some(TaskDefinitionStatus::Inactive);
+        assert!(!EcsPlatform::same_definition(&inactive, &ours));
     }
 }

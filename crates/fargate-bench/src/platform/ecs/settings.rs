@@ -21,8 +21,10 @@ pub struct EcsSettings {
     #[serde(default)]
     pub security_groups: Vec<String>,
     /// Give tasks a public IP (needed to pull images without a NAT gateway or endpoints).
-    #[serde(default)]
-    pub assign_public_ip: bool,
+    /// Unset means yes: a public IP lets a task pull in a public subnet without NAT, and in a
+    /// private subnet it changes nothing; [`EcsSettings::public_ip`] reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign_public_ip: Option<bool>,
     /// Task execution role (pulls images, writes logs).
     #[serde(default)]
     pub execution_role_arn: String,
@@ -41,6 +43,12 @@ pub struct EcsSettings {
     /// `FARGATE` or `FARGATE_SPOT`.
     #[serde(default = "default_capacity")]
     pub capacity_provider: String,
+    /// Fargate platform version (`LATEST` or `1.4.0`); unset lets ECS pick its latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+    /// How long RunTask is retried while Fargate answers "Capacity is unavailable" (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_wait_secs: Option<u64>,
     /// Region (else the standard chain: `AWS_REGION`, profile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -70,8 +78,12 @@ pub struct EcsOverrides {
     pub subnet: Option<String>,
     /// Security groups (replace the file's when not empty).
     pub security_groups: Vec<String>,
-    /// Give tasks a public IP.
-    pub assign_public_ip: bool,
+    /// Give tasks a public IP (`Some(false)` turns off what the file turns on).
+    pub assign_public_ip: Option<bool>,
+    /// Fargate platform version.
+    pub platform_version: Option<String>,
+    /// Seconds RunTask is retried on capacity errors.
+    pub capacity_wait_secs: Option<u64>,
     /// Execution role ARN.
     pub execution_role_arn: Option<String>,
     /// Log group.
@@ -100,7 +112,61 @@ fn default_capacity() -> String {
     "FARGATE".into()
 }
 
+/// The default of `capacity_wait_secs`: FARGATE_SPOT capacity often returns within minutes.
+pub const DEFAULT_CAPACITY_WAIT_SECS: u64 = 600;
+
+/// A platform version as `(major, minor, patch)`; `LATEST` is the newest.
+fn platform_version(text: &str) -> Option<(u32, u32, u32)> {
+    if text == "LATEST" {
+        return Some((u32::MAX, 0, 0));
+    }
+    let mut parts = text.split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(Some(a)), Some(Some(b)), Some(Some(c)), None) => Some((a, b, c)),
+        _ => None,
+    }
+}
+
 impl EcsSettings {
+    /// Whether tasks get a public IP (unset: yes, see the field).
+    pub fn public_ip(&self) -> bool {
+        self.assign_public_ip.unwrap_or(true)
+    }
+
+    /// How long capacity failures are retried.
+    pub fn capacity_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.capacity_wait_secs
+                .unwrap_or(DEFAULT_CAPACITY_WAIT_SECS),
+        )
+    }
+
+    /// `base` (its table) for where and how these settings run tasks: the region (settings,
+    /// else `AWS_REGION`/`AWS_DEFAULT_REGION`, else the base's), the architecture and the
+    /// capacity provider.
+    pub fn prices(&self, base: crate::sizes::Prices) -> crate::sizes::Prices {
+        use crate::sizes::{Arch, Capacity};
+        let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+        let region = self.region.clone().or(env_region).unwrap_or(base.region);
+        crate::sizes::Prices {
+            region,
+            arch: if self.cpu_architecture == "ARM64" {
+                Arch::Arm
+            } else {
+                Arch::X86
+            },
+            capacity: Capacity::from_provider(&self.capacity_provider),
+            ..base
+        }
+    }
+
+    /// Whether tasks run on FARGATE_SPOT.
+    pub fn spot(&self) -> bool {
+        self.capacity_provider == "FARGATE_SPOT"
+    }
+
     /// Reads a config file.
     ///
     /// # Errors
@@ -150,8 +216,14 @@ impl EcsSettings {
         if !overrides.security_groups.is_empty() {
             s.security_groups.clone_from(&overrides.security_groups);
         }
-        s.assign_public_ip |= overrides.assign_public_ip;
+        if overrides.assign_public_ip.is_some() {
+            s.assign_public_ip = overrides.assign_public_ip;
+        }
+        if overrides.capacity_wait_secs.is_some() {
+            s.capacity_wait_secs = overrides.capacity_wait_secs;
+        }
         for (field, v) in [
+            (&mut s.platform_version, &overrides.platform_version),
             (&mut s.region, &overrides.region),
             (&mut s.profile, &overrides.profile),
             (&mut s.endpoint_url, &overrides.endpoint_url),
@@ -234,6 +306,34 @@ impl EcsSettings {
                 "capacity_provider {:?} must be FARGATE or FARGATE_SPOT",
                 self.capacity_provider
             ));
+        }
+        if let Some(version) = &self.platform_version {
+            let Some(v) = platform_version(version) else {
+                return bad(format!(
+                    "platform_version {version:?} must be LATEST or a version such as 1.4.0"
+                ));
+            };
+            // The ECS developer guide (Fargate capacity providers, Linux platform versions):
+            // FARGATE_SPOT needs platform 1.3.0 or later for X86_64 and 1.4.0 or later for
+            // ARM64, and ARM64 on Fargate needs 1.4.0 or later on any capacity provider.
+            let arm = self.cpu_architecture == "ARM64";
+            let needed = if arm {
+                (1, 4, 0)
+            } else if self.spot() {
+                (1, 3, 0)
+            } else {
+                (0, 0, 0)
+            };
+            if v < needed {
+                return bad(format!(
+                    "platform_version {version} cannot run {} tasks on {}: they need {}.{}.{} or \
+                     later; set platform_version = \"LATEST\" or remove it",
+                    self.cpu_architecture, self.capacity_provider, needed.0, needed.1, needed.2
+                ));
+            }
+        }
+        if self.capacity_wait_secs.is_some_and(|s| s > 24 * 3600) {
+            return bad("capacity_wait_secs must be at most 86400 (a day)".into());
         }
         Ok(())
     }
@@ -346,6 +446,67 @@ mod tests {
             let err = s.validate().unwrap_err().to_string();
             assert!(err.contains(needle), "{err}");
         }
+    }
+
+    /// Issue 11, defect 4: FARGATE_SPOT needs platform 1.3.0+ on X86_64 and 1.4.0+ on ARM64
+    /// (ECS developer guide, Fargate capacity providers).
+    #[test]
+    fn spot_and_arm64_need_their_platform_versions() {
+        let with = |arch: &str, capacity: &str, version: Option<&str>| {
+            let mut s = good();
+            s.cpu_architecture = arch.into();
+            s.capacity_provider = capacity.into();
+            s.platform_version = version.map(str::to_owned);
+            s.validate().map_err(|e| e.to_string())
+        };
+        with("X86_64", "FARGATE_SPOT", Some("1.3.0")).unwrap();
+        with("X86_64", "FARGATE_SPOT", None).unwrap();
+        with("ARM64", "FARGATE_SPOT", Some("1.4.0")).unwrap();
+        with("ARM64", "FARGATE_SPOT", Some("LATEST")).unwrap();
+        with("X86_64", "FARGATE", Some("1.2.0")).unwrap();
+        let e = with("X86_64", "FARGATE_SPOT", Some("1.2.0")).unwrap_err();
+        assert!(e.contains("1.3.0 or later"), "{e}");
+        let e = with("ARM64", "FARGATE_SPOT", Some("1.3.0")).unwrap_err();
+        assert!(e.contains("1.4.0 or later") && e.contains("ARM64"), "{e}");
+        let e = with("ARM64", "FARGATE", Some("1.3.0")).unwrap_err();
+        assert!(e.contains("1.4.0 or later"), "{e}");
+        let e = with("X86_64", "FARGATE", Some("1.4")).unwrap_err();
+        assert!(e.contains("LATEST or a version"), "{e}");
+    }
+
+    /// Issue 11, defect 12: a flag turns off the file's public IP; unset means on.
+    #[test]
+    fn the_public_ip_follows_the_last_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ecs.toml");
+        let mut on = good();
+        on.assign_public_ip = Some(true);
+        std::fs::write(&file, toml::to_string(&on).unwrap()).unwrap();
+        let mut o = EcsOverrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        assert!(EcsSettings::resolve(&o, None, false).unwrap().public_ip());
+        o.assign_public_ip = Some(false);
+        assert!(!EcsSettings::resolve(&o, None, false).unwrap().public_ip());
+        assert!(good().public_ip(), "unset means a public IP");
+    }
+
+    /// Issue 11, defect 3: the config file's region, architecture and capacity price the run.
+    #[test]
+    fn prices_follow_the_effective_settings() {
+        use crate::sizes::{Arch, Capacity, Prices};
+        let mut s = good();
+        s.region = Some("ap-northeast-2".into());
+        s.cpu_architecture = "ARM64".into();
+        s.capacity_provider = "FARGATE_SPOT".into();
+        let p = s.prices(Prices::new(None, None, Arch::X86).unwrap());
+        assert_eq!(
+            (p.region.as_str(), p.arch, p.capacity),
+            ("ap-northeast-2", Arch::Arm, Capacity::Spot)
+        );
+        let size = crate::sizes::TaskSize::parse("1x2").unwrap();
+        assert!((p.hourly(size).unwrap() - (0.011_752 + 2.0 * 0.001_290)).abs() < 1e-12);
     }
 
     #[test]

@@ -1,0 +1,200 @@
+//! What a run will cost before it spends: tasks, task-hours, wall time at the chosen
+//! concurrency and dollars, from the plan and a price table. Pure: values in, values out.
+//!
+//! Fargate bills each task per second from the start of its image pull until it stops, with a
+//! one-minute minimum (AWS Fargate pricing). A task's billed time here is its start allowance,
+//! the test's own time (an until-baseline test at its cap) and, for a server, its client's
+//! start as well, since the server waits for it.
+
+use serde::Serialize;
+
+use crate::plan::PlanItem;
+use crate::sizes::Prices;
+use crate::suite::TestKind;
+
+/// Billed seconds from image pull to the probe's start (pull of a 5 MB image, ENI ready).
+pub const BILLED_START_SECS: f64 = 20.0;
+/// Wall seconds a task takes from RunTask to RUNNING (provisioning is not billed, but waited).
+pub const WALL_START_SECS: f64 = 60.0;
+/// Fargate's minimum billed time per task.
+pub const MINIMUM_BILLED_SECS: f64 = 60.0;
+
+/// The estimate of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Tasks launched.
+    pub tasks: usize,
+    /// Billed task-hours (one-minute minimum applied per task).
+    pub task_hours: f64,
+    /// Wall time of the run at `concurrency`, in seconds.
+    pub wall_secs: f64,
+    /// Items run at once.
+    pub concurrency: u32,
+    /// USD, when the price table has a price for the region, architecture and capacity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usd: Option<f64>,
+    /// Where the prices came from (`us-east-1 X86 FARGATE as of 2026-11-01`), or why none
+    /// applies.
+    pub priced_as: String,
+}
+
+impl Estimate {
+    /// One line for a person: what is launched, for how long, for how much.
+    pub fn line(&self) -> String {
+        let cost = match self.usd {
+            Some(usd) => format!("about ${usd:.2}"),
+            None => "an unknown cost".into(),
+        };
+        format!(
+            "this run launches {} Fargate tasks ({:.2} task-hours billed, about {} of wall time \
+             at concurrency {}) for {cost} ({})",
+            self.tasks,
+            self.task_hours,
+            humantime::format_duration(std::time::Duration::from_secs(self.wall_secs as u64)),
+            self.concurrency,
+            self.priced_as
+        )
+    }
+}
+
+/// Billed seconds of one task running a test of `test_secs` (`waits_for_client`: a server).
+fn billed(test_secs: f64, waits_for_client: bool) -> f64 {
+    let start = if waits_for_client {
+        BILLED_START_SECS + WALL_START_SECS
+    } else {
+        BILLED_START_SECS
+    };
+    (start + test_secs).max(MINIMUM_BILLED_SECS)
+}
+
+/// Estimates `items` run `concurrency` at a time, priced by `prices`.
+pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estimate {
+    let lanes = concurrency.max(1) as usize;
+    let mut lane_secs = vec![0.0_f64; lanes];
+    let (mut tasks, mut billed_secs, mut usd) = (0, 0.0, Some(0.0));
+    for item in items {
+        let test = item.test.expected_secs();
+        let (task_secs, wall) = if item.test.kind == TestKind::Memory {
+            tasks += 1;
+            (vec![billed(test, false)], WALL_START_SECS + test)
+        } else {
+            tasks += 2;
+            (
+                vec![billed(test, true), billed(test, false)],
+                2.0 * WALL_START_SECS + test,
+            )
+        };
+        let secs: f64 = task_secs.iter().sum();
+        billed_secs += secs;
+        usd = match (usd, prices.hourly(item.size)) {
+            (Some(total), Some(hourly)) => Some(total + hourly * secs / 3600.0),
+            _ => None,
+        };
+        // The runner starts the next item in whichever lane frees first.
+        let lane = lane_secs
+            .iter_mut()
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("at least one lane");
+        *lane += wall;
+    }
+    let priced_as = match prices.unknown() {
+        Some(why) => why,
+        None => format!(
+            "{} {:?} {} prices as of {}",
+            prices.region,
+            prices.arch,
+            prices.capacity.provider(),
+            prices.as_of()
+        ),
+    };
+    Estimate {
+        tasks,
+        task_hours: billed_secs / 3600.0,
+        wall_secs: lane_secs.into_iter().fold(0.0, f64::max),
+        concurrency: concurrency.max(1),
+        usd: if items.is_empty() { Some(0.0) } else { usd },
+        priced_as,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sizes::{Arch, Capacity, TaskSize};
+    use crate::suite::{Suite, TestSpec};
+
+    fn items(tests: Vec<TestSpec>, sizes: &[&str], repetitions: u32) -> Vec<PlanItem> {
+        let suite = Suite {
+            repetitions,
+            sizes: sizes.iter().map(|s| (*s).to_owned()).collect(),
+            concurrency: 1,
+            ecs: None,
+            tests,
+        };
+        let sizes = suite.validate().unwrap();
+        crate::plan::expand(&suite, &sizes)
+    }
+
+    fn rr(secs: f64) -> TestSpec {
+        let mut t = TestSpec::new(TestKind::TCP_RR);
+        t.duration = Some(secs);
+        t
+    }
+
+    #[test]
+    fn a_pair_by_hand() {
+        // One 10 s tcp-rr at 1x2 in us-east-1 on demand: the server is billed 20 + 60 + 10 =
+        // 90 s, the client 20 + 10 = 30 s, raised to the 60 s minimum: 150 s at
+        // 0.04048 + 2 x 0.004445 USD per hour.
+        let prices = Prices::new(None, None, Arch::X86).unwrap();
+        let e = estimate(&items(vec![rr(10.0)], &["1x2"], 1), 1, &prices);
+        assert_eq!(e.tasks, 2);
+        assert!((e.task_hours - 150.0 / 3600.0).abs() < 1e-12);
+        let usd = (0.04048 + 2.0 * 0.004445) * 150.0 / 3600.0;
+        assert!((e.usd.unwrap() - usd).abs() < 1e-12, "{e:?}");
+        assert!((e.wall_secs - 130.0).abs() < 1e-9);
+        assert!(e.line().contains("2 Fargate tasks") && e.line().contains("$0.00"));
+    }
+
+    #[test]
+    fn until_baseline_is_priced_at_its_cap_and_spot_at_spot_rates() {
+        let mut t = TestSpec::new(TestKind::TCP_STREAM);
+        t.until_baseline = true;
+        t.max_duration = Some(1200.0);
+        let on_demand = Prices::new(None, None, Arch::X86).unwrap();
+        let plan = items(vec![t], &["4x8"], 1);
+        let e = estimate(&plan, 1, &on_demand);
+        assert!(
+            (e.task_hours - (1280.0 + 1220.0) / 3600.0).abs() < 1e-9,
+            "{e:?}"
+        );
+        let spot = estimate(&plan, 1, &on_demand.clone().on(Capacity::Spot));
+        assert!(spot.usd.unwrap() < e.usd.unwrap() * 0.5);
+        assert!(
+            spot.priced_as.contains("FARGATE_SPOT"),
+            "{}",
+            spot.priced_as
+        );
+    }
+
+    #[test]
+    fn concurrency_divides_wall_time_not_cost() {
+        let prices = Prices::new(None, None, Arch::X86).unwrap();
+        let plan = items(vec![rr(10.0)], &["1x2", "2x4", "4x8", "8x16"], 2);
+        let one = estimate(&plan, 1, &prices);
+        let four = estimate(&plan, 4, &prices);
+        assert_eq!(one.tasks, 16);
+        assert!((one.wall_secs - 8.0 * 130.0).abs() < 1e-9);
+        assert!((four.wall_secs - 2.0 * 130.0).abs() < 1e-9);
+        assert_eq!(one.usd, four.usd);
+    }
+
+    #[test]
+    fn an_unknown_region_has_no_dollar_figure() {
+        let prices = Prices::new(None, Some("mars-1"), Arch::X86).unwrap();
+        let e = estimate(&items(vec![rr(1.0)], &["1x2"], 1), 1, &prices);
+        assert_eq!(e.usd, None);
+        assert!(e.line().contains("unknown cost") && e.line().contains("mars-1"));
+        let _ = TaskSize::parse("1x2").unwrap();
+    }
+}
