@@ -7,7 +7,10 @@ CloudWatch Logs, then stops the task like an exited container would.
 
   python harness.py ENDPOINT CLUSTER LOG_GROUP BIN_DIR STOP_FILE [--fail-item ITEM_ID]
 
---fail-item stops that item's tasks at once with a pull error, as Fargate would.
+--fail-item ITEM stops that item's tasks at once with a pull error, as Fargate would (`*`: every
+item). --late-server-logs SECS stops a server's task first and writes its last lines SECS later,
+as CloudWatch Logs may show them. Lines longer than 262,118 bytes are split into several events,
+as the awslogs driver does (CloudWatch Logs caps an event at 256 KiB with 26 bytes overhead).
 """
 import argparse
 import os
@@ -19,6 +22,7 @@ import time
 from moto_env import client
 
 PULL_ERROR = "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"
+AWSLOGS_SPLIT = 262_118
 
 
 def free_port():
@@ -42,7 +46,15 @@ class Harness:
         except self.logs.exceptions.ResourceAlreadyExistsException:
             pass
         now = int(time.time() * 1000)
-        events = [{"timestamp": now + i, "message": line} for i, line in enumerate(lines) if line.strip()]
+        pieces = []
+        for line in lines:
+            if not line.strip():
+                continue
+            data = line.encode()
+            while data:
+                piece, data = data[:AWSLOGS_SPLIT], data[AWSLOGS_SPLIT:]
+                pieces.append(piece.decode(errors="replace"))
+        events = [{"timestamp": now + i, "message": m} for i, m in enumerate(pieces)]
         for start in range(0, len(events), 1000):
             self.logs.put_log_events(logGroupName=self.args.log_group, logStreamName=stream,
                                      logEvents=events[start:start + 1000])
@@ -53,7 +65,7 @@ class Harness:
     def play(self, task):
         arn = task["taskArn"]
         tags = {t["key"]: t["value"] for t in task.get("tags", [])}
-        if self.args.fail_item and tags.get("fargate-bench:item") == self.args.fail_item:
+        if self.args.fail_item and self.args.fail_item in ("*", tags.get("fargate-bench:item")):
             self.stop(arn, PULL_ERROR)
             return
         override = task["overrides"]["containerOverrides"][0]
@@ -104,6 +116,11 @@ class Harness:
         lines = out.splitlines() + rest
         if proc.returncode == -9:
             lines.append("harness: probe timed out")
+        if self.args.late_server_logs and command and command[0] == "server":
+            self.stop(arn, "Essential container in task exited")
+            time.sleep(self.args.late_server_logs)
+            self.write_log(arn, lines)
+            return
         self.write_log(arn, lines)
         self.stop(arn, "Essential container in task exited")
 
@@ -130,6 +147,7 @@ def main():
     p.add_argument("bin_dir")
     p.add_argument("stop_file")
     p.add_argument("--fail-item")
+    p.add_argument("--late-server-logs", type=float, default=0)
     Harness(p.parse_args()).run()
 
 

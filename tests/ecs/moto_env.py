@@ -3,6 +3,7 @@
 Usage (from the Rust tests):
   python moto_env.py setup ENDPOINT          -> JSON with cluster, subnet, sg, role, log group
   python moto_env.py running ENDPOINT CLUSTER -> number of tasks not yet STOPPED
+  python moto_env.py launched ENDPOINT CLUSTER -> number of tasks ever launched
   python moto_env.py revisions ENDPOINT FAMILY... -> JSON {family: number of revisions}
 """
 import json
@@ -55,6 +56,12 @@ def not_stopped(endpoint, cluster):
     return sum(1 for t in tasks if t["lastStatus"] != "STOPPED")
 
 
+def launched(endpoint, cluster):
+    ecs = client("ecs", endpoint)
+    return sum(len(ecs.list_tasks(cluster=cluster, desiredStatus=s)["taskArns"])
+               for s in ("RUNNING", "STOPPED"))
+
+
 def revisions(endpoint, families):
     # familyPrefix is the full family name (an exact match), as on AWS.
     ecs = client("ecs", endpoint)
@@ -67,6 +74,8 @@ if __name__ == "__main__":
         print(json.dumps(setup(endpoint)))
     elif cmd == "running":
         print(not_stopped(endpoint, sys.argv[3]))
+    elif cmd == "launched":
+        print(launched(endpoint, sys.argv[3]))
     elif cmd == "revisions":
         print(json.dumps(revisions(endpoint, sys.argv[3:])))
     else:

@@ -120,29 +120,23 @@ impl Moto {
         serde_json::from_slice(&py(&args).stdout).unwrap()
     }
 
-    /// moto, a scratch directory, and the harness that plays Fargate's part (stopped by its
-    /// guard when the test ends, however it ends).
-    fn with_harness(fail_item: Option<&str>) -> (Moto, tempfile::TempDir, Guard) {
-        let moto = Moto::start();
-        let tmp = tempfile::tempdir().unwrap();
-        let harness = moto.harness(&tmp.path().join("stop"), fail_item);
-        (moto, tmp, harness)
+    fn launched(&self) -> u64 {
+        let out = py(&["launched", &self.endpoint, &self.field("cluster")]);
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     }
 
-    fn harness(&self, stop_file: &Path, fail_item: Option<&str>) -> Guard {
+    fn harness(&self, api: &str, stop_file: &Path, extra: &[&str]) -> Guard {
         let bin_dir = Path::new(CONTROLLER).parent().unwrap();
         let mut cmd = Command::new(python());
         cmd.current_dir(repo().join("tests/ecs")).args([
             "harness.py",
-            &self.endpoint,
+            api,
             &self.field("cluster"),
             &self.field("log_group"),
             bin_dir.to_str().unwrap(),
             stop_file.to_str().unwrap(),
         ]);
-        if let Some(item) = fail_item {
-            cmd.args(["--fail-item", item]);
-        }
+        cmd.args(extra);
         Guard(cmd.stdout(Stdio::null()).spawn().unwrap())
     }
 
@@ -171,7 +165,11 @@ impl Moto {
             ])
             .args(["--security-group", &self.field("security_group")])
             .args(["--execution-role-arn", &self.field("execution_role_arn")])
-            .args(["--log-group", &self.field("log_group")])
+            .args(if args.contains(&"--log-group") {
+                vec![]
+            } else {
+                vec!["--log-group".to_owned(), self.field("log_group")]
+            })
             .args([
                 "--netprobe-image",
                 "example.com/netprobe:test",
@@ -182,6 +180,103 @@ impl Moto {
             .args(args);
         cmd
     }
+}
+
+/// moto behind `tests/ecs/strict_ecs.py` (the rules of the ECS API reference that moto does
+/// not check, and Fargate's task lifecycle with delays), and the harness that plays the
+/// containers, looking through the same proxy.
+struct Fargate {
+    moto: Moto,
+    /// The strict proxy's endpoint: the controller and the harness talk to this.
+    api: String,
+    stats: PathBuf,
+    tmp: tempfile::TempDir,
+    _proxy: Guard,
+    harness: Option<Guard>,
+}
+
+impl Fargate {
+    /// `proxy` options of strict_ecs.py, `harness` options of harness.py.
+    fn start(proxy: &[&str], harness: &[&str]) -> Fargate {
+        let moto = Moto::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let stats = tmp.path().join("api-calls.json");
+        let proxy = Guard(
+            Command::new(python())
+                .current_dir(repo().join("tests/ecs"))
+                .args(["strict_ecs.py", &port.to_string(), &moto.endpoint])
+                .args(["--stats", stats.to_str().unwrap()])
+                .args(proxy)
+                .spawn()
+                .unwrap(),
+        );
+        wait_for_port(port);
+        let api = format!("http://127.0.0.1:{port}");
+        let mut fargate = Fargate {
+            moto,
+            api,
+            stats,
+            tmp,
+            _proxy: proxy,
+            harness: None,
+        };
+        fargate.restart_harness(harness);
+        fargate
+    }
+
+    fn restart_harness(&mut self, extra: &[&str]) {
+        self.harness = None; // the old one is killed first
+        let stop = self.tmp.path().join("stop");
+        self.harness = Some(self.moto.harness(&self.api, &stop, extra));
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    fn controller(&self, args: &[&str]) -> Command {
+        self.moto.controller(&self.api, self.tmp.path(), args)
+    }
+
+    /// ECS API calls per operation so far, as the proxy counted them.
+    fn calls(&self, op: &str) -> u64 {
+        std::fs::read_to_string(&self.stats)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v[op].as_u64())
+            .unwrap_or(0)
+    }
+
+    fn suite(&self, text: &str) -> String {
+        suite(self.tmp.path(), text)
+    }
+}
+
+/// The one results directory under `root/results`.
+fn results_dir(root: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(root.join("results"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+/// Every record of a results directory.
+fn records(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn run_ok(cmd: &mut Command) -> (serde_json::Value, String) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
 }
 
 fn py(args: &[&str]) -> Output {
@@ -212,26 +307,27 @@ const SMALL: &str =
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn a_small_suite_completes_stops_every_task_and_reuses_task_definitions() {
-    let (moto, tmp, _harness) = Moto::with_harness(None);
-    let suite = suite(tmp.path(), SMALL);
+    // Through the strict proxy: every RunTask, ListTasks, tag and size obeys the API rules.
+    let fargate = Fargate::start(&[], &[]);
+    let suite = fargate.suite(SMALL);
     for round in 1..=2 {
-        let out = moto
-            .controller(&moto.endpoint, tmp.path(), &["--suite", &suite])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "round {round}: {stderr}");
-        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
         assert_eq!(summary["items_ok"], 2, "round {round}: {stderr}");
         assert_eq!(summary["run"]["backend"], "ecs");
         let rr = &summary["network"][0];
         assert!(rr["rtt"]["count"].as_u64().unwrap() > 100);
         assert!(!summary["memory_bandwidth"].as_array().unwrap().is_empty());
         assert_eq!(
-            moto.not_stopped(),
+            fargate.moto.not_stopped(),
             0,
             "round {round}: every task is STOPPED"
         );
+        // The estimate comes before anything is launched.
+        assert!(
+            stderr.contains("this run launches 3 Fargate tasks") && stderr.contains("about $"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("could not"), "{stderr}");
         if round == 1 {
             assert!(stderr.contains("registered task definition"), "{stderr}");
         } else {
@@ -241,7 +337,7 @@ fn a_small_suite_completes_stops_every_task_and_reuses_task_definitions() {
             );
         }
     }
-    let revisions = moto.revisions(&[
+    let revisions = fargate.moto.revisions(&[
         "fargate-bench-netprobe-256-512",
         "fargate-bench-memprobe-256-512",
     ]);
@@ -258,92 +354,260 @@ fn a_small_suite_completes_stops_every_task_and_reuses_task_definitions() {
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn throttled_run_task_calls_are_retried_and_the_run_completes() {
-    let (moto, tmp, _harness) = Moto::with_harness(None);
-    let port = free_port();
-    let count = tmp.path().join("throttled");
-    let _proxy = Guard(
-        Command::new(python())
-            .current_dir(repo().join("tests/ecs"))
-            .args([
-                "throttle_proxy.py",
-                &port.to_string(),
-                &moto.endpoint,
-                "RunTask",
-                "3",
-                count.to_str().unwrap(),
-            ])
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port);
-    let suite = suite(
-        tmp.path(),
-        "repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 1\n",
-    );
-    let proxy = format!("http://127.0.0.1:{port}");
-    let out = moto
-        .controller(&proxy, tmp.path(), &["--suite", &suite])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fargate = Fargate::start(&["--throttle", "RunTask:3"], &[]);
+    let suite = fargate
+        .suite("repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 1\n");
+    let (summary, _) = run_ok(&mut fargate.controller(&["--suite", &suite]));
     assert_eq!(summary["items_ok"], 1);
     assert_eq!(
-        std::fs::read_to_string(&count).unwrap(),
-        "3",
-        "three calls were throttled"
+        fargate.calls("RunTask"),
+        5,
+        "two launches, three throttled calls retried"
     );
-    assert_eq!(moto.not_stopped(), 0);
+    assert_eq!(fargate.moto.launched(), 2, "no launch was doubled");
+    assert_eq!(fargate.moto.not_stopped(), 0);
+}
+
+/// RunTask in the API reference: a clientToken makes the request idempotent. A reply lost after
+/// the task was created is retried by the SDK with the same token and returns the same task.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn a_lost_run_task_reply_does_not_launch_twice() {
+    let fargate = Fargate::start(&["--lose-run-task-reply", "1"], &[]);
+    let suite = fargate
+        .suite("repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"memory\"\nquick = true\nno_latency = true\n");
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+    assert_eq!(summary["items_ok"], 1);
+    assert_eq!(
+        fargate.calls("RunTask"),
+        2,
+        "the lost reply was retried: {stderr}"
+    );
+    assert_eq!(
+        fargate.moto.launched(),
+        1,
+        "and the retry was the same task: {stderr}"
+    );
+}
+
+/// RunTask in the API reference: a clientToken reused within 24 hours with other parameters is
+/// a ConflictException. A resumed run launches every item again with new keys, so its tokens
+/// must be new.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn resume_after_a_run_in_which_every_item_failed() {
+    let mut fargate = Fargate::start(&[], &["--fail-item", "*"]);
+    let suite = fargate.suite(SMALL);
+    let out = fargate.controller(&["--suite", &suite]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["items_ok"], 0, "{stderr}");
+    assert_eq!(summary["failures"].as_array().unwrap().len(), 2);
+    let dir = results_dir(fargate.dir());
+    fargate.restart_harness(&[]);
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--resume", dir.to_str().unwrap()]));
+    assert_eq!(summary["items_ok"], 2, "{stderr}");
+    assert!(!stderr.contains("ConflictException"), "{stderr}");
+    assert_eq!(fargate.moto.not_stopped(), 0);
+}
+
+/// Capacity failures come back in RunTask's `failures` (not as an error) and clear with time.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn a_capacity_failure_that_clears_after_two_tries() {
+    let fargate = Fargate::start(&["--capacity-failures", "2"], &[]);
+    let suite = fargate
+        .suite("repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 1\n");
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+    assert_eq!(summary["items_ok"], 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("Capacity is unavailable").count(),
+        2,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("retrying in").count(), 2, "{stderr}");
+    assert_eq!(fargate.moto.not_stopped(), 0);
+}
+
+/// ...and when they do not clear within --capacity-wait, the item fails with the reason and the
+/// run goes on.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn capacity_that_never_comes_fails_the_item_with_its_reason() {
+    let fargate = Fargate::start(&["--capacity-failures", "1000"], &[]);
+    let suite = fargate.suite(SMALL);
+    let out = fargate
+        .controller(&["--suite", &suite, "--capacity-wait", "3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failures = summary["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 2, "both items ran and failed: {stderr}");
+    for f in failures {
+        let reason = f["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("Capacity is unavailable") && reason.contains("--capacity-wait"),
+            "{reason}"
+        );
+    }
+}
+
+/// The server's report may reach CloudWatch Logs after its task stopped; it is still kept.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn a_server_whose_logs_appear_after_its_task_stopped() {
+    let fargate = Fargate::start(&[], &["--late-server-logs", "4"]);
+    let suite = fargate
+        .suite("repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 1\n");
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+    assert_eq!(summary["items_ok"], 1, "{stderr}");
+    let records = records(&results_dir(fargate.dir()));
+    let roles: Vec<&str> = records[0]["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["client", "server"], "{stderr}");
+}
+
+/// A log group that does not exist is named before anything is launched.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn a_missing_log_group_is_an_error_before_launch() {
+    let fargate = Fargate::start(&[], &[]);
+    let suite = fargate.suite(SMALL);
+    let out = fargate
+        .controller(&["--suite", &suite, "--log-group", "/no-such-group"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("\"/no-such-group\" does not exist"),
+        "{stderr}"
+    );
+    assert_eq!(fargate.moto.launched(), 0);
+}
+
+/// Spawns the controller and returns once a stderr line contains `needle`, keeping the rest.
+fn spawn_until(cmd: &mut Command, needle: &str) -> (Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(|l| l.ok())
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => break,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("never saw {needle:?}; stderr so far: {seen:#?}"),
+        }
+    }
+    (child, rx)
+}
+
+fn interrupt(child: Child, rx: std::sync::mpsc::Receiver<String>) -> (Option<i32>, String) {
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut child = child;
+    let status = child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let rest: Vec<String> = rx.try_iter().collect();
+    (status.code(), rest.join("\n"))
 }
 
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn ctrl_c_mid_run_leaves_no_running_task() {
-    let (moto, tmp, _harness) = Moto::with_harness(None);
-    let suite = suite(
-        tmp.path(),
+    let fargate = Fargate::start(&[], &[]);
+    let suite = fargate.suite(
         "repetitions = 3\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = 4\n",
     );
-    let child = moto
-        .controller(&moto.endpoint, tmp.path(), &["--suite", &suite])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = fargate.controller(&["--suite", &suite]);
+    let (child, rx) = spawn_until(&mut cmd, "is RUNNING");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while moto.not_stopped() < 2 {
+    while fargate.moto.not_stopped() < 2 {
         assert!(Instant::now() < deadline, "the pair never ran");
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(500));
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = interrupt(child, rx);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("could not"), "{stderr}");
     assert_eq!(
-        moto.not_stopped(),
+        fargate.moto.not_stopped(),
         0,
         "a task is still RUNNING after Ctrl-C"
     );
 }
 
+/// Ctrl-C while the server is still PENDING (Fargate provisions for minutes): it is stopped.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn ctrl_c_while_tasks_are_pending() {
+    let fargate = Fargate::start(&["--provisioning", "1", "--pending", "60"], &[]);
+    let suite = fargate
+        .suite("repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 1\n");
+    let mut cmd = fargate.controller(&["--suite", &suite]);
+    let (child, rx) = spawn_until(&mut cmd, "is PENDING");
+    let (code, stderr) = interrupt(child, rx);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("stopped 1 task(s)"), "{stderr}");
+    assert_eq!(fargate.moto.not_stopped(), 0);
+}
+
+/// Ctrl-C while ListTasks fails: the tasks this process launched are stopped from the ARNs it
+/// holds, and the failed listing is reported.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn ctrl_c_while_list_tasks_fails() {
+    let fargate = Fargate::start(&["--fail-list-tasks"], &[]);
+    let suite = fargate.suite(
+        "repetitions = 3\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = 4\n",
+    );
+    let mut cmd = fargate.controller(&["--suite", &suite]);
+    let (child, rx) = spawn_until(&mut cmd, "is RUNNING");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fargate.moto.not_stopped() < 2 {
+        assert!(Instant::now() < deadline, "the pair never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, stderr) = interrupt(child, rx);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not list") && stderr.contains("AccessDenied"),
+        "{stderr}"
+    );
+    assert_eq!(fargate.moto.not_stopped(), 0);
+}
+
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn a_task_that_stops_with_an_error_is_reported_with_its_reason() {
-    let (moto, tmp, _harness) = Moto::with_harness(Some("1/0.25x0.5/memory"));
-    let suite = suite(tmp.path(), SMALL);
-    let out = moto
-        .controller(&moto.endpoint, tmp.path(), &["--suite", &suite])
-        .output()
-        .unwrap();
+    let fargate = Fargate::start(&[], &["--fail-item", "1/0.25x0.5/memory"]);
+    let suite = fargate.suite(SMALL);
+    let out = fargate.controller(&["--suite", &suite]).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -361,7 +625,7 @@ fn a_task_that_stops_with_an_error_is_reported_with_its_reason() {
             .contains("CannotPullContainerError"),
         "{failure}"
     );
-    assert_eq!(moto.not_stopped(), 0);
+    assert_eq!(fargate.moto.not_stopped(), 0);
 }
 
 #[test]

@@ -63,15 +63,15 @@ impl EcsPlatform {
                 .await;
             let out = match out {
                 Ok(o) => o,
-                // A missing group is a setup error: nothing will ever appear in it.
-                Err(e)
-                    if e.code() == Some("ResourceNotFoundException")
-                        && names_the_group(e.message()) =>
-                {
-                    return Err(self.missing_group());
+                // The stream appears only once the container has written something; a missing
+                // group is a setup error (nothing will ever appear), so tell them apart by
+                // asking for the group (moto, unlike AWS, names the group for both).
+                Err(e) if e.code() == Some("ResourceNotFoundException") => {
+                    if names_the_group(e.message()) {
+                        self.check_log_group().await?;
+                    }
+                    return Ok(lines);
                 }
-                // The stream appears only once the container has written something.
-                Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(lines),
                 Err(e) => {
                     let code = e.code().map(str::to_owned).unwrap_or_default();
                     return Err(err(format!(

@@ -1,0 +1,317 @@
+"""A loopback proxy in front of moto that enforces what ECS and Fargate enforce and moto does
+not. Every rule comes from the Amazon ECS API reference (the operation named beside it); the
+tests in crates/fargate-bench/tests/ecs_moto.rs name the rule they rely on.
+
+  python strict_ecs.py PORT UPSTREAM [options]
+
+Rules always on:
+  - ListTasks: "When you specify startedBy as the filter, it must be the only filter that you
+    use" (ListTasks, startedBy) -> InvalidParameterException.
+  - Tags on RunTask and RegisterTaskDefinition: at most 50; keys 1-128 and values 0-256
+    characters of letters, digits, spaces and + - = . _ : / @ (Tag) -> InvalidParameterException.
+  - RunTask clientToken: at most 64 characters in the range 33-126; a token seen in the last
+    24 hours with the same parameters returns the same tasks (idempotent), with other parameters
+    ConflictException (RunTask, clientToken; Errors: ConflictException).
+  - RegisterTaskDefinition for FARGATE: networkMode awsvpc, and cpu/memory one of the 74 Linux
+    combinations (RegisterTaskDefinition, cpu and memory) -> ClientException.
+  - Task lifecycle (Amazon ECS task lifecycle): PROVISIONING, PENDING, RUNNING, DEPROVISIONING,
+    STOPPED, each held for the delays given; no private IP before PENDING, no startedAt before
+    RUNNING, no exit code before STOPPED.
+Faults on request:
+  --throttle OP:N          the first N calls of OP get ThrottlingException
+  --capacity-failures N    the first N RunTask calls return a capacity failure in `failures`
+  --fail-list-tasks        ListTasks from the controller (the Rust SDK) fails with
+                           AccessDeniedException (the harness, boto3, still lists)
+  --lose-run-task-reply N  the first N RunTask calls reach moto but their answer is lost (HTTP
+                           500): the SDK retries with the same token
+  --stats FILE             writes the count of calls per operation (JSON) after each call
+"""
+import argparse
+import hashlib
+import http.server
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+
+TAG_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$", re.UNICODE)
+CAPACITY = ("Capacity is unavailable at this time. Please try again later or in a different "
+            "availability zone")
+
+
+def fargate_sizes():
+    sizes = {256: [512, 1024, 2048], 512: list(range(1024, 4097, 1024)),
+             1024: list(range(2048, 8193, 1024)), 2048: list(range(4096, 16385, 1024)),
+             4096: list(range(8192, 30721, 1024)), 8192: list(range(16384, 61441, 4096)),
+             16384: list(range(32768, 122881, 8192))}
+    return {(c, m) for c, ms in sizes.items() for m in ms}
+
+
+SIZES = fargate_sizes()
+assert len(SIZES) == 74
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.throttle = {}
+        for spec in args.throttle:
+            op, n = spec.split(":")
+            self.throttle[op] = int(n)
+        self.capacity_failures = args.capacity_failures
+        self.lost_replies = args.lose_run_task_reply
+        self.tokens = {}  # token -> (params digest, response bytes, time)
+        self.created = {}  # task ARN -> creation time
+        self.stopped = {}  # task ARN -> StopTask time
+        self.calls = {}
+
+
+class ApiError(Exception):
+    def __init__(self, kind, message, status=400):
+        super().__init__(message)
+        self.kind, self.message, self.status = kind, message, status
+
+
+def check_tags(tags):
+    if len(tags) > 50:
+        raise ApiError("InvalidParameterException", "Tags: at most 50 tags per resource")
+    for t in tags:
+        key, value = t.get("key", ""), t.get("value", "")
+        if not 1 <= len(key) <= 128 or not TAG_CHARS.match(key) or "\t" in key or "\n" in key:
+            raise ApiError("InvalidParameterException", f"Tag key {key!r} is invalid")
+        if len(value) > 256 or not TAG_CHARS.match(value) or "\t" in value or "\n" in value:
+            raise ApiError("InvalidParameterException",
+                           f"Tag value {value!r} is invalid: letters, numbers, spaces and "
+                           "+ - = . _ : / @, at most 256 characters")
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state = None
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, payload, kind=None):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        if kind:
+            self.send_header("x-amzn-ErrorType", kind)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def error(self, e):
+        self.reply(e.status, json.dumps({"__type": e.kind, "message": e.message}).encode(), e.kind)
+
+    def upstream(self, body):
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "content-length")}
+        req = urllib.request.Request(self.state.args.upstream + self.path, data=body or None,
+                                     headers=headers, method=self.command)
+        try:
+            resp = urllib.request.urlopen(req)
+            return resp.status, resp.read(), resp.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), e.headers
+
+    def relay(self, status, data, headers):
+        self.send_response(status)
+        for k, v in headers.items():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "server",
+                                 "date"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def count(self, op):
+        st = self.state
+        with st.lock:
+            st.calls[op] = st.calls.get(op, 0) + 1
+            if st.args.stats:
+                with open(st.args.stats, "w") as f:
+                    json.dump(st.calls, f)
+
+    def forward(self):
+        st = self.state
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target", "")
+        service, _, op = target.partition(".")
+        if not service.startswith("AmazonEC2ContainerService"):
+            return self.relay(*self.upstream(body))
+        self.count(op)
+        try:
+            with st.lock:
+                if st.throttle.get(op, 0) > 0:
+                    st.throttle[op] -= 1
+                    raise ApiError("ThrottlingException", "Rate exceeded")
+            request = json.loads(body or b"{}")
+            handler = getattr(self, "op_" + op, None)
+            if handler:
+                return handler(request, body)
+            self.relay(*self.upstream(body))
+        except ApiError as e:
+            self.error(e)
+
+    # ListTasks: startedBy must be the only filter.
+    def op_ListTasks(self, request, body):
+        others = [k for k in ("desiredStatus", "family", "serviceName", "containerInstance",
+                              "launchType") if k in request]
+        if "startedBy" in request and others:
+            raise ApiError("InvalidParameterException",
+                           "startedBy must be the only filter when it is specified; "
+                           f"also given: {', '.join(others)}")
+        if self.state.args.fail_list_tasks and "aws-sdk-rust" in self.headers.get("User-Agent", ""):
+            raise ApiError("AccessDeniedException",
+                           "User is not authorized to perform: ecs:ListTasks")
+        self.relay(*self.upstream(body))
+
+    def op_RegisterTaskDefinition(self, request, body):
+        check_tags(request.get("tags", []))
+        if "FARGATE" in request.get("requiresCompatibilities", []):
+            if request.get("networkMode") != "awsvpc":
+                raise ApiError("ClientException",
+                               "Fargate only supports network mode 'awsvpc'.")
+            try:
+                size = (int(request.get("cpu")), int(request.get("memory")))
+            except (TypeError, ValueError):
+                raise ApiError("ClientException", "Fargate requires task definition to have "
+                               "execution role ARN to support log driver awslogs.")
+            if size not in SIZES:
+                raise ApiError("ClientException",
+                               "No Fargate configuration exists for given values: "
+                               f"{size[0]} CPU, {size[1]} memory.")
+        self.relay(*self.upstream(body))
+
+    def op_RunTask(self, request, body):
+        st = self.state
+        check_tags(request.get("tags", []))
+        token = request.get("clientToken")
+        params = dict(request)
+        params.pop("clientToken", None)
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+        if token is not None:
+            if len(token) > 64 or any(not 33 <= ord(c) <= 126 for c in token):
+                raise ApiError("InvalidParameterException",
+                               "clientToken: up to 64 characters in the range 33-126")
+            with st.lock:
+                seen = st.tokens.get(token)
+            if seen and time.time() - seen[2] < 24 * 3600:
+                if seen[0] != digest:
+                    arns = [t["taskArn"] for t in json.loads(seen[1]).get("tasks", [])]
+                    raise ApiError("ConflictException",
+                                   "The RunTask request could not be processed due to "
+                                   "conflicts. The provided clientToken is already in use with "
+                                   f"a different RunTask request. resourceIds: {arns}")
+                return self.reply(200, seen[1])
+        with st.lock:
+            capacity = st.capacity_failures > 0
+            if capacity:
+                st.capacity_failures -= 1
+        if capacity:
+            payload = json.dumps({"tasks": [], "failures": [
+                {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/none",
+                 "reason": CAPACITY}]}).encode()
+            return self.reply(200, payload)
+        status, data, headers = self.upstream(body)
+        if status != 200:
+            return self.relay(status, data, headers)
+        answer = json.loads(data)
+        now = time.time()
+        for t in answer.get("tasks", []):
+            with st.lock:
+                st.created[t["taskArn"]] = now
+            self.shape(t, now)
+        data = json.dumps(answer).encode()
+        with st.lock:
+            if token is not None:
+                st.tokens[token] = (digest, data, now)
+            lose = st.lost_replies > 0
+            if lose:
+                st.lost_replies -= 1
+        if lose:
+            raise ApiError("ServerException", "Service unavailable (reply lost)", 500)
+        self.reply(200, data)
+
+    def op_StopTask(self, request, body):
+        st = self.state
+        status, data, headers = self.upstream(body)
+        if status == 200:
+            task = request.get("task", "")
+            with st.lock:
+                for arn in st.created:
+                    if arn == task or arn.endswith("/" + task):
+                        st.stopped.setdefault(arn, time.time())
+        self.relay(status, data, headers)
+
+    def op_DescribeTasks(self, request, body):
+        status, data, headers = self.upstream(body)
+        if status != 200:
+            return self.relay(status, data, headers)
+        answer = json.loads(data)
+        now = time.time()
+        for t in answer.get("tasks", []):
+            self.shape(t, now)
+        self.reply(200, json.dumps(answer).encode())
+
+    def shape(self, task, now):
+        """Rewrites a task as Fargate would show it at `now` in its lifecycle."""
+        st, args = self.state, self.state.args
+        with st.lock:
+            created = st.created.get(task.get("taskArn"))
+            stopped = st.stopped.get(task.get("taskArn"))
+        if created is None:
+            return
+        age = now - created
+        if task.get("lastStatus") == "STOPPED" and stopped is None:
+            stopped = now  # stopped by itself (the harness): starts deprovisioning now
+            with st.lock:
+                st.stopped.setdefault(task["taskArn"], now)
+                stopped = st.stopped[task["taskArn"]]
+        if stopped is not None and now - stopped < args.deprovisioning:
+            task["lastStatus"] = "DEPROVISIONING"
+            task["desiredStatus"] = "STOPPED"
+            task.pop("stoppedAt", None)
+            for c in task.get("containers", []):
+                c.pop("exitCode", None)
+            return
+        if stopped is not None:
+            return
+        if age < args.provisioning:
+            task["lastStatus"] = "PROVISIONING"
+            for a in task.get("attachments", []):
+                a["details"] = [d for d in a.get("details", [])
+                                if d.get("name") != "privateIPv4Address"]
+        elif age < args.provisioning + args.pending:
+            task["lastStatus"] = "PENDING"
+        else:
+            return
+        task.pop("startedAt", None)
+        task.pop("pullStartedAt", None)
+
+    do_GET = do_POST = do_PUT = do_DELETE = forward
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("port", type=int)
+    p.add_argument("upstream")
+    p.add_argument("--provisioning", type=float, default=1.0)
+    p.add_argument("--pending", type=float, default=1.0)
+    p.add_argument("--deprovisioning", type=float, default=1.0)
+    p.add_argument("--throttle", action="append", default=[])
+    p.add_argument("--capacity-failures", type=int, default=0)
+    p.add_argument("--fail-list-tasks", action="store_true")
+    p.add_argument("--lose-run-task-reply", type=int, default=0)
+    p.add_argument("--stats")
+    args = p.parse_args()
+    Proxy.state = State(args)
+    http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Proxy).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
