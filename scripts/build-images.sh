@@ -1,27 +1,50 @@
 #!/usr/bin/env bash
-# Builds the static probe binaries and the two FROM-scratch images, tagged VERSION and latest.
+# Builds the static probe binaries and the two FROM-scratch images for one CPU architecture,
+# tagged VERSION and latest, and labelled with that architecture (Fargate's cpu_architecture
+# must match it, or the task fails with "exec format error").
 #
-#   scripts/build-images.sh            images netprobe:VERSION, memprobe:VERSION (+ :latest)
+#   scripts/build-images.sh                 for this machine's architecture
+#   scripts/build-images.sh --arch arm64    for ARM64 (Graviton): cpu_architecture = "ARM64"
+#   scripts/build-images.sh --arch amd64    for X86_64
 #   IMAGE_PREFIX=fargate-bench/ scripts/build-images.sh
 #
 # A fully static binary is needed (scratch has no libc): the musl target when
-# `rustup target add x86_64-unknown-linux-musl` works here, else glibc with crt-static.
+# `rustup target add <arch>-unknown-linux-musl` works here, else (for this machine's own
+# architecture) glibc with crt-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-arch=$(uname -m)
+fail() { echo "build-images: $*" >&2; exit 2; }
+arch=${ARCH:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --arch) arch=${2:-}; shift 2 || fail "--arch needs amd64 or arm64";;
+    --arch=*) arch=${1#--arch=}; shift;;
+    *) fail "unknown argument $1 (use --arch amd64|arm64)";;
+  esac
+done
+# uname -m names (x86_64, aarch64, and arm64 on macOS) to Docker's and Rust's.
+case $(uname -m) in x86_64|amd64) host=amd64;; aarch64|arm64) host=arm64;; *) host=$(uname -m);; esac
+arch=${arch:-$host}
+case $arch in
+  amd64|x86_64|X86_64) arch=amd64; rust_arch=x86_64;;
+  arm64|aarch64|ARM64) arch=arm64; rust_arch=aarch64;;
+  *) fail "--arch $arch: use amd64 (X86_64) or arm64 (ARM64)";;
+esac
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 prefix=${IMAGE_PREFIX:-}
-musl="${arch}-unknown-linux-musl"
-gnu="${arch}-unknown-linux-gnu"
+musl="${rust_arch}-unknown-linux-musl"
+gnu="${rust_arch}-unknown-linux-gnu"
 if rustup target list --installed 2>/dev/null | grep -qx "$musl" || rustup target add "$musl" >/dev/null 2>&1; then
   target=$musl
-  echo "build-images: static binaries for $target (musl)" >&2
+  echo "build-images: static $arch binaries for $target (musl, rustup)" >&2
   cargo build --profile image --target "$target" -p netprobe -p memprobe --bins --quiet
-else
+elif [ "$arch" = "$host" ]; then
   target=$gnu
   echo "build-images: musl target unavailable; static glibc binaries (crt-static) for $target" >&2
   RUSTFLAGS="-C target-feature=+crt-static" cargo build --profile image --target "$target" \
     -p netprobe -p memprobe --bins --quiet
+else
+  fail "cannot build for $arch here: \`rustup target add $musl\` failed (no rustup, or offline); build on an $arch machine or install the target"
 fi
 for probe in netprobe memprobe; do
   bin="target/$target/image/$probe"
@@ -31,11 +54,14 @@ for probe in netprobe memprobe; do
   fi
   ctx=$(mktemp -d)
   cp "$bin" "$ctx/$probe"
-  docker build --quiet -f "docker/$probe.Dockerfile" --build-arg VERSION="$version" \
+  docker build --quiet --platform "linux/$arch" -f "docker/$probe.Dockerfile" \
+    --build-arg VERSION="$version" --label "org.opencontainers.image.architecture=$arch" \
     -t "${prefix}$probe:$version" -t "${prefix}$probe:latest" "$ctx" >/dev/null 2>"$ctx.log" \
     || { cat "$ctx.log" >&2; exit 1; }
   rm -f "$ctx.log"
   rm -rf "$ctx"
   size=$(docker image inspect -f '{{.Size}}' "${prefix}$probe:$version")
-  echo "${prefix}$probe:$version $size bytes"
+  built=$(docker image inspect -f '{{.Architecture}}' "${prefix}$probe:$version")
+  [ "$built" = "$arch" ] || fail "${prefix}$probe:$version came out $built, not $arch"
+  echo "${prefix}$probe:$version $arch $size bytes"
 done

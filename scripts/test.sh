@@ -32,7 +32,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   step "Python venv with moto (AWS API server for the ECS tests)"
   python3 -m venv "$root/.venv"
   "$root/.venv/bin/pip" install -q --disable-pip-version-check \
-    'moto==5.2.5' flask flask-cors boto3 cfn-lint
+    'moto[cloudformation]==5.2.5' flask flask-cors boto3 cfn-lint
 fi
 export FARGATE_BENCH_MOTO_SERVER="$root/.venv/bin/moto_server"
 export FARGATE_BENCH_PYTHON="$root/.venv/bin/python"

@@ -62,6 +62,23 @@ def launched(endpoint, cluster):
                for s in ("RUNNING", "STOPPED"))
 
 
+def stack(endpoint, name, template):
+    """Creates the stack from deploy/cloudformation.yaml; prints its status and outputs."""
+    cfn = client("cloudformation", endpoint)
+    with open(template) as f:
+        body = f.read()
+    try:
+        cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+    except Exception as e:  # a refusal is the answer the test checks
+        return {"status": "REFUSED", "reason": str(e)}
+    desc = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+    failed = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}" for e in events
+              if e["ResourceStatus"].endswith("FAILED")]
+    return {"status": desc["StackStatus"], "failed": failed,
+            "outputs": {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}}
+
+
 def revisions(endpoint, families):
     # familyPrefix is the full family name (an exact match), as on AWS.
     ecs = client("ecs", endpoint)
@@ -74,6 +91,8 @@ if __name__ == "__main__":
         print(json.dumps(setup(endpoint)))
     elif cmd == "running":
         print(not_stopped(endpoint, sys.argv[3]))
+    elif cmd == "stack":
+        print(json.dumps(stack(endpoint, sys.argv[3], sys.argv[4])))
     elif cmd == "launched":
         print(launched(endpoint, sys.argv[3]))
     elif cmd == "revisions":

@@ -443,3 +443,66 @@ fn a_link_shapes_the_containers_and_nothing_is_left_behind() {
         "a shaped qdisc was left: {qdiscs}"
     );
 }
+
+/// Issue 11, defect 5: images carry their architecture, and push-images.sh refuses to push an
+/// image that does not match the config's cpu_architecture (it would fail on Fargate with
+/// "exec format error"), before logging in anywhere.
+#[test]
+#[ignore = "needs Docker (scripts/test.sh runs it)"]
+fn images_carry_their_architecture_and_a_mismatch_is_not_pushed() {
+    let _engine = engine();
+    images();
+    let version = env!("CARGO_PKG_VERSION");
+    let arch = String::from_utf8(
+        docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Architecture}}",
+            &format!("netprobe:{version}"),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let host = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    assert_eq!(arch.trim(), host);
+    let label = String::from_utf8(
+        docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"org.opencontainers.image.architecture\"}}",
+            &format!("memprobe:{version}"),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(label.trim(), host);
+    let tmp = tempfile::tempdir().unwrap();
+    let other = if host == "amd64" { "ARM64" } else { "X86_64" };
+    let config = tmp.path().join("ecs.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "region = \"us-east-1\"\ncpu_architecture = \"{other}\"\n\
+             netprobe_image = \"1.dkr.ecr.us-east-1.amazonaws.com/x/netprobe:1\"\n\
+             memprobe_image = \"1.dkr.ecr.us-east-1.amazonaws.com/x/memprobe:1\"\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(repo().join("scripts/push-images.sh"))
+        .env("CONFIG", &config)
+        .env("SKIP_BUILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("is {host} but")) && stderr.contains("--arch"),
+        "{stderr}"
+    );
+}

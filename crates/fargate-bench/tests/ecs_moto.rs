@@ -703,3 +703,38 @@ fn dry_run_prints_task_definitions_and_run_task_requests_without_aws() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cluster"));
 }
+
+/// Issue 11, item 11: resources are named after the stack, so a second stack deploys beside the
+/// first (the old template failed with RepositoryAlreadyExistsException), and repositories
+/// holding images do not block deletion.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn a_second_stack_deploys_beside_the_first() {
+    let moto = Moto::start();
+    let template = repo().join("deploy/cloudformation.yaml");
+    let template = template.to_str().unwrap();
+    let mut outputs = Vec::new();
+    for name in ["bench-a", "bench-b"] {
+        let out = py(&["stack", &moto.endpoint, name, template]);
+        let stack: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(stack["status"], "CREATE_COMPLETE", "{name}: {stack}");
+        assert_eq!(stack["outputs"]["Cluster"], name);
+        assert_eq!(stack["outputs"]["LogGroup"], format!("/{name}"));
+        assert!(stack["outputs"]["NetprobeRepositoryUri"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/{name}/netprobe")));
+        outputs.push(stack["outputs"].clone());
+    }
+    for key in [
+        "Cluster",
+        "Subnet",
+        "SecurityGroup",
+        "LogGroup",
+        "MemprobeRepositoryUri",
+    ] {
+        assert_ne!(outputs[0][key], outputs[1][key], "{key}");
+    }
+    let text = std::fs::read_to_string(template).unwrap();
+    assert_eq!(text.matches("EmptyOnDelete: true").count(), 2);
+}
