@@ -24,7 +24,7 @@ Faults on request:
                            AccessDeniedException (the harness, boto3, still lists)
   --lose-run-task-reply N  the first N RunTask calls reach moto but their answer is lost (HTTP
                            500): the SDK retries with the same token
-  --stats FILE             writes the count of calls per operation (JSON) after each call
+  --stats FILE             writes the count of the controller's calls per operation (JSON)
 """
 import argparse
 import hashlib
@@ -129,6 +129,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def count(self, op):
+        # Only the controller's calls (the Rust SDK): the harness's polling is not ours.
+        if "aws-sdk-rust" not in self.headers.get("User-Agent", ""):
+            return
         st = self.state
         with st.lock:
             st.calls[op] = st.calls.get(op, 0) + 1

@@ -738,3 +738,100 @@ fn a_second_stack_deploys_beside_the_first() {
     let text = std::fs::read_to_string(template).unwrap();
     assert_eq!(text.matches("EmptyOnDelete: true").count(), 2);
 }
+
+fn dry_run(extra: &[&str]) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens: any call would fail
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .args([
+            "run",
+            "--backend",
+            "ecs",
+            "--dry-run",
+            "--size",
+            "1x2",
+            "-n",
+            "2",
+        ])
+        .args([
+            "--cluster",
+            "c",
+            "--subnet",
+            "subnet-1",
+            "--security-group",
+            "sg-1",
+        ])
+        .args([
+            "--execution-role-arn",
+            "arn:aws:iam::1:role/x",
+            "--log-group",
+            "/fb",
+        ])
+        .args(["--netprobe-image", "n:1", "--memprobe-image", "m:1"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Issue 11: the dry run says what the run costs, priced where and as it would run, and a run
+/// over --max-cost does not start.
+#[test]
+fn the_dry_run_estimates_the_cost_and_max_cost_refuses() {
+    let out = dry_run(&["--region", "us-east-1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let on_demand = doc["estimate"]["usd"].as_f64().unwrap();
+    assert_eq!(
+        doc["estimate"]["tasks"].as_u64().unwrap() as usize,
+        doc["run_task"].as_array().unwrap().len()
+    );
+    assert!(doc["estimate_line"]
+        .as_str()
+        .unwrap()
+        .contains("us-east-1 X86 FARGATE prices"));
+    let out = dry_run(&[
+        "--region",
+        "us-east-1",
+        "--capacity-provider",
+        "FARGATE_SPOT",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spot = doc["estimate"]["usd"].as_f64().unwrap();
+    assert!(spot < on_demand * 0.5, "spot {spot} vs {on_demand}");
+    let out = dry_run(&["--region", "us-east-1", "--cpu-architecture", "ARM64"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["estimate"]["usd"].as_f64().unwrap() < on_demand);
+    // An unknown region runs, without a price.
+    let out = dry_run(&["--region", "mars-1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["estimate"]["usd"].is_null());
+    assert!(doc["estimate_line"]
+        .as_str()
+        .unwrap()
+        .contains("no price known"));
+    // Over the cap, or uncheckable: refused.
+    let out = dry_run(&["--region", "us-east-1", "--max-cost", "0.001"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("exceeds --max-cost 0.00") && stderr.contains("nothing was launched"),
+        "{stderr}"
+    );
+    let out = dry_run(&["--region", "mars-1", "--max-cost", "100"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be checked"));
+    let out = dry_run(&["--region", "us-east-1", "--max-cost", "100"]);
+    assert!(out.status.success());
+}

@@ -36,8 +36,13 @@ pub const RUN_TAG: &str = "fargate-bench:run";
 const ROLE_TAG: &str = "fargate-bench:role";
 const ITEM_TAG: &str = "fargate-bench:item";
 
-/// DescribeTasks while a task starts or runs: 0.5 s, doubling to 5 s.
-const ECS_POLL: Backoff = Backoff::exponential(Duration::from_millis(500), Duration::from_secs(5));
+/// How often a waiting task looks at its state. The answers come from one shared DescribeTasks
+/// call for every task of the run (up to 100 per call), at most once per [`DESCRIBE_EVERY`],
+/// so the API rate stays flat however many pairs run at once.
+const ECS_POLL: Backoff = Backoff::fixed(Duration::from_millis(500));
+
+/// The shared DescribeTasks call is made at most this often.
+const DESCRIBE_EVERY: Duration = Duration::from_secs(1);
 
 /// How long CloudWatch Logs is given to show a finished task's result line.
 const LOG_SETTLE: Duration = Duration::from_secs(30);
@@ -75,6 +80,14 @@ pub struct EcsPlatform {
     taskdefs: AsyncMutex<HashMap<String, String>>,
     tasks: std::sync::Mutex<HashMap<TaskId, EcsTask>>,
     last_run_task: AsyncMutex<tokio::time::Instant>,
+    described: AsyncMutex<Described>,
+}
+
+/// The last shared DescribeTasks answer.
+#[derive(Debug, Default)]
+struct Described {
+    at: Option<tokio::time::Instant>,
+    tasks: HashMap<String, aws_sdk_ecs::types::Task>,
 }
 
 /// One RunTask call as `--dry-run` prints it.
@@ -124,6 +137,7 @@ impl EcsPlatform {
             taskdefs: AsyncMutex::new(HashMap::new()),
             tasks: std::sync::Mutex::new(HashMap::new()),
             last_run_task: AsyncMutex::new(tokio::time::Instant::now() - RUN_TASK_SPACING),
+            described: AsyncMutex::new(Described::default()),
         })
     }
 
@@ -152,16 +166,42 @@ impl EcsPlatform {
         (plan, preview)
     }
 
+    /// The task's latest state. Every task of the run that has not ended is described in one
+    /// call (batches of 100, the API's maximum) at most once per [`DESCRIBE_EVERY`]; concurrent
+    /// waiters share the answer.
     async fn describe(&self, arn: &str) -> Result<Option<aws_sdk_ecs::types::Task>> {
-        let out = self
-            .ecs
-            .describe_tasks()
-            .cluster(&self.settings.cluster)
-            .tasks(arn)
-            .send()
-            .await
-            .map_err(|e| aws_err("DescribeTasks", e))?;
-        Ok(out.tasks().first().cloned())
+        let mut cache = self.described.lock().await;
+        let fresh = cache.at.is_some_and(|at| at.elapsed() < DESCRIBE_EVERY);
+        if !fresh || !cache.tasks.contains_key(arn) {
+            let mut arns: Vec<String> = self
+                .tasks
+                .lock()
+                .expect("tasks lock")
+                .values()
+                .filter(|t| !t.ended)
+                .map(|t| t.arn.clone())
+                .collect();
+            if !arns.iter().any(|a| a == arn) {
+                arns.push(arn.to_owned());
+            }
+            for chunk in arns.chunks(100) {
+                let out = self
+                    .ecs
+                    .describe_tasks()
+                    .cluster(&self.settings.cluster)
+                    .set_tasks(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_err("DescribeTasks", e))?;
+                for t in out.tasks() {
+                    if let Some(a) = t.task_arn() {
+                        cache.tasks.insert(a.to_owned(), t.clone());
+                    }
+                }
+            }
+            cache.at = Some(tokio::time::Instant::now());
+        }
+        Ok(cache.tasks.get(arn).cloned())
     }
 
     /// Records what a DescribeTasks answer says about one of our tasks: when it started, whether

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""The controller's own overhead on ECS, measured against moto behind the strict ECS layer
+(tests/ecs/strict_ecs.py) with Fargate's lifecycle delays: wall time beyond what the tasks
+themselves take, and ECS API calls per server/client pair.
+
+  .venv/bin/python scripts/ecs_overhead.py [--pairs 12] [--concurrency 4]
+      [--provisioning 2] [--pending 2] [--deprovisioning 1]
+
+Needs the venv scripts/test.sh creates (moto, boto3) and a built controller and probes
+(`cargo build`). Prints one table; the README quotes it.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "ecs"))
+import moto_env  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except Exception:
+            time.sleep(0.2)
+    sys.exit(f"nothing answered {url}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pairs", type=int, default=12)
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--provisioning", type=float, default=2.0)
+    p.add_argument("--pending", type=float, default=2.0)
+    p.add_argument("--deprovisioning", type=float, default=1.0)
+    p.add_argument("--duration", type=float, default=1.0)
+    p.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "debug"))
+    a = p.parse_args()
+    venv = os.path.dirname(sys.executable)
+    procs = []
+    try:
+        port = free_port()
+        procs.append(subprocess.Popen([os.path.join(venv, "moto_server"), "-H", "127.0.0.1",
+                                       "-p", str(port)], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        moto = f"http://127.0.0.1:{port}"
+        wait_http(moto + "/moto-api/")
+        env = moto_env.setup(moto)
+        tmp = tempfile.mkdtemp()
+        stats = os.path.join(tmp, "calls.json")
+        proxy_port = free_port()
+        procs.append(subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests/ecs/strict_ecs.py"), str(proxy_port), moto,
+             "--provisioning", str(a.provisioning), "--pending", str(a.pending),
+             "--deprovisioning", str(a.deprovisioning), "--stats", stats]))
+        api = f"http://127.0.0.1:{proxy_port}"
+        wait_http(api + "/moto-api/")
+        procs.append(subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests/ecs/harness.py"), api, env["cluster"],
+             env["log_group"], a.bin_dir, os.path.join(tmp, "stop")],
+            cwd=os.path.join(ROOT, "tests/ecs"), stdout=subprocess.DEVNULL))
+        suite = os.path.join(tmp, "suite.toml")
+        with open(suite, "w") as f:
+            f.write(f'repetitions = {a.pairs}\nsizes = ["1x2"]\nconcurrency = {a.concurrency}\n'
+                    f'[[test]]\nkind = "tcp-rr"\nduration = {a.duration}\n')
+        cmd = [os.path.join(a.bin_dir, "fargate-bench"), "run", "--backend", "ecs",
+               "--region", "us-east-1", "--endpoint-url", api, "--cluster", env["cluster"],
+               "--subnet", env["subnet"], "--security-group", env["security_group"],
+               "--execution-role-arn", env["execution_role_arn"], "--log-group",
+               env["log_group"], "--netprobe-image", "n:1", "--memprobe-image", "m:1",
+               "--suite", suite, "--no-progress", "--format", "json", "--results",
+               os.path.join(tmp, "results")]
+        run_env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                       AWS_EC2_METADATA_DISABLED="true")
+        start = time.time()
+        out = subprocess.run(cmd, env=run_env, capture_output=True, text=True)
+        wall = time.time() - start
+        if out.returncode != 0:
+            sys.exit(f"the run failed:\n{out.stderr[-3000:]}")
+        summary = json.loads(out.stdout)
+        with open(stats) as f:
+            calls = json.load(f)
+    finally:
+        for proc in reversed(procs):
+            proc.kill()
+    # What the tasks themselves take per pair: the server's lifecycle until RUNNING, the
+    # client's, the test, and the client's deprovisioning before it counts as ended.
+    lifecycle = a.provisioning + a.pending
+    own = 2 * lifecycle + a.duration + a.deprovisioning
+    lanes = min(a.concurrency, a.pairs)
+    ideal = own * -(-a.pairs // lanes)
+    print(f"pairs {a.pairs} (ok {summary['items_ok']}), concurrency {a.concurrency}, "
+          f"lifecycle provisioning {a.provisioning} s + pending {a.pending} s, "
+          f"deprovisioning {a.deprovisioning} s, test {a.duration} s")
+    print(f"{'wall time':<34} {wall:8.1f} s")
+    print(f"{'tasks own time (ideal schedule)':<34} {ideal:8.1f} s")
+    print(f"{'controller overhead per pair':<34} {(wall - ideal) / a.pairs * lanes:8.2f} s")
+    total = sum(calls.values())
+    print(f"{'ECS API calls per pair':<34} {total / a.pairs:8.1f}")
+    for op in sorted(calls):
+        print(f"  {op:<32} {calls[op] / a.pairs:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
