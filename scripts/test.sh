@@ -19,7 +19,7 @@ as_root() {
 }
 
 # Peers for the benchmark scripts and ground truth for the tests (shared/peers.md).
-DEBIAN_PACKAGES=(iperf3 sockperf qperf likwid sysbench mbw iproute2 python3-venv)
+DEBIAN_PACKAGES=(iperf3 sockperf qperf likwid sysbench mbw iproute2 python3-venv chromium)
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   step "Debian packages: ${DEBIAN_PACKAGES[*]}"
@@ -32,7 +32,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   step "Python venv with moto (AWS API server for the ECS tests)"
   python3 -m venv "$root/.venv"
   "$root/.venv/bin/pip" install -q --disable-pip-version-check \
-    'moto[cloudformation]==5.2.5' flask flask-cors boto3 cfn-lint
+    'moto[cloudformation]==5.2.5' flask flask-cors boto3 cfn-lint 'hdrhistogram==0.10.8'
 fi
 export FARGATE_BENCH_MOTO_SERVER="$root/.venv/bin/moto_server"
 export FARGATE_BENCH_PYTHON="$root/.venv/bin/python"

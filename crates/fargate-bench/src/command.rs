@@ -66,6 +66,8 @@ pub struct RunReport {
     pub dir: PathBuf,
     /// The merged report.
     pub summary: Summary,
+    /// Every record it was merged from (the HTML page and `.hgrm` need them).
+    pub records: Vec<crate::store::ItemRecord>,
 }
 
 impl RunReport {
@@ -105,6 +107,7 @@ pub async fn run(request: RunRequest, shutdown: impl Future<Output = ()>) -> Res
     Ok(RunReport {
         dir: outcome.dir,
         summary,
+        records: outcome.records,
     })
 }
 
@@ -113,8 +116,19 @@ pub async fn run(request: RunRequest, shutdown: impl Future<Output = ()>) -> Res
 /// # Errors
 /// [`BenchError::NotAResultsDir`] or store errors.
 pub fn summarize_dir(dir: &Path, prices: Option<&Prices>) -> Result<Summary> {
+    Ok(load_dir(dir, prices)?.0)
+}
+
+/// The merged report of a results directory and the records it was merged from.
+///
+/// # Errors
+/// [`BenchError::NotAResultsDir`] or store errors.
+pub fn load_dir(
+    dir: &Path,
+    prices: Option<&Prices>,
+) -> Result<(Summary, Vec<crate::store::ItemRecord>)> {
     let loaded = store::load_checked(dir)?;
     let mut summary = merge::summarize(&loaded.meta, &loaded.records, prices);
     summary.warnings.extend(loaded.warnings);
-    Ok(summary)
+    Ok((summary, loaded.records))
 }

@@ -521,6 +521,7 @@ mod tests {
             started_at: now_rfc3339(),
             status: RunStatus::Complete,
             finished_at: None,
+            command_line: None,
         }
     }
 

@@ -46,6 +46,9 @@ pub struct RunMeta {
     /// RFC 3339 end, once ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
+    /// The command line that started the run, when a CLI started it (for the report's context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
 }
 
 /// Whether an item produced its reports.
@@ -326,6 +329,7 @@ mod tests {
             started_at: now_rfc3339(),
             status: RunStatus::Running,
             finished_at: None,
+            command_line: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! metadata), CSV (base units) and Markdown. `-` means stdout.
 
 mod csv;
+pub mod hgrm;
+pub mod html;
 mod json;
 mod markdown;
 mod table;
@@ -34,6 +36,49 @@ pub enum Format {
     Csv,
     /// Markdown tables.
     Markdown,
+    /// One self-contained HTML page with charts (needs the records: [`write_document`]).
+    Html,
+    /// HdrHistogram percentile distributions of every merged latency histogram
+    /// (needs the records: [`write_document`]).
+    Hgrm,
+}
+
+/// Writes `summary` (merged from `records`) in `format`: the one entry point for every format,
+/// since the page and the histograms need the records, not only the summary.
+///
+/// # Errors
+/// I/O errors of `out`.
+pub fn write_document(
+    format: Format,
+    summary: &Summary,
+    records: &[crate::store::ItemRecord],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Html => out.write_all(html::render(summary, records).as_bytes()),
+        Format::Hgrm => {
+            let merged = html::merged_latency(records);
+            if merged.is_empty() {
+                return Err(io::Error::other(
+                    "no latency histogram in this run (no tcp-rr, udp-rr or tcp-crr test)",
+                ));
+            }
+            for ((size, label), (rtt, raw)) in merged {
+                writeln!(out, "# {label} at {size}: round trips, microseconds")?;
+                out.write_all(hgrm::percentile_distribution(&rtt).as_bytes())?;
+                if let Some(raw) = raw {
+                    writeln!(
+                        out,
+                        "\n# {label} at {size}: raw (uncorrected), microseconds"
+                    )?;
+                    out.write_all(hgrm::percentile_distribution(&raw).as_bytes())?;
+                }
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        other => exporter(other).write(summary, out),
+    }
 }
 
 /// The exporter of a format.
@@ -43,6 +88,8 @@ pub fn exporter(format: Format) -> Box<dyn Exporter> {
         Format::Json => Box::new(json::JsonExporter),
         Format::Csv => Box::new(csv::CsvExporter),
         Format::Markdown => Box::new(markdown::MarkdownExporter),
+        // Without records these formats show what the summary holds: its JSON.
+        Format::Html | Format::Hgrm => Box::new(json::JsonExporter),
     }
 }
 

@@ -167,6 +167,8 @@ pub async fn run<P: Platform>(
                 started_at: store::now_rfc3339(),
                 status: RunStatus::Running,
                 finished_at: None,
+                // The process's own command line: the CLI's, or the tool that drives the library.
+                command_line: Some(std::env::args().collect::<Vec<_>>().join(" ")),
             };
             (
                 Store::create(&plan_spec.results_root, meta)?,

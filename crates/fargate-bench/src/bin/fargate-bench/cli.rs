@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use fargate_bench::command::{self, RunRequest};
-use fargate_bench::export::{exporter, Format};
+use fargate_bench::export::{write_document, Format};
 use fargate_bench::merge::Summary;
 use fargate_bench::platform::ecs::settings::{EcsOverrides, EcsSettings};
 use fargate_bench::platform::link::LinkSpec;
@@ -272,9 +272,22 @@ pub(crate) struct CompareArgs {
     a: PathBuf,
     /// The results directory to compare with it.
     b: PathBuf,
-    /// JSON instead of a table.
+    /// JSON instead of a table (same as --format json).
     #[arg(long)]
     json: bool,
+    /// table, json, or html (one self-contained page: A and B overlaid, change, CI overlap).
+    #[arg(long, value_enum, default_value = "table")]
+    format: CompareFormat,
+    /// Write the comparison here (`-` = stdout).
+    #[arg(long, short, default_value = "-")]
+    output: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CompareFormat {
+    Table,
+    Json,
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -459,16 +472,20 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
     })
 }
 
-fn write_report(summary: &Summary, format: Format, output: &str) -> Result<()> {
-    let exporter = exporter(format);
+fn write_report(
+    summary: &Summary,
+    records: &[fargate_bench::store::ItemRecord],
+    format: Format,
+    output: &str,
+) -> Result<()> {
     if output == "-" {
         let mut out = std::io::stdout().lock();
-        exporter.write(summary, &mut out)?;
+        write_document(format, summary, records, &mut out)?;
         out.flush()?;
     } else {
         let mut file =
             std::fs::File::create(output).with_context(|| format!("cannot create {output}"))?;
-        exporter.write(summary, &mut file)?;
+        write_document(format, summary, records, &mut file)?;
         eprintln!("report written to {output}");
     }
     Ok(())
@@ -502,7 +519,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                 ));
             }
             let report = command::run(*request, shutdown_signal()).await?;
-            write_report(&report.summary, format, &output)?;
+            write_report(&report.summary, &report.records, format, &output)?;
             report.all_ok()?;
             eprintln!("results: {}", report.dir.display());
             Ok(())
@@ -512,11 +529,10 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             prices,
             format,
             output,
-        } => write_report(
-            &command::summarize_dir(&dir, Some(&prices))?,
-            format,
-            &output,
-        ),
+        } => {
+            let (summary, records) = command::load_dir(&dir, Some(&prices))?;
+            write_report(&summary, &records, format, &output)
+        }
         Validated::Sizes(prices) => {
             let mut out = std::io::stdout().lock();
             writeln!(
@@ -537,18 +553,37 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             Ok(())
         }
         Validated::Compare(a) => {
-            let changes = fargate_bench::compare::compare(
-                &command::summarize_dir(&a.a, None)?,
-                &command::summarize_dir(&a.b, None)?,
+            let (sa, sb) = (
+                command::summarize_dir(&a.a, None)?,
+                command::summarize_dir(&a.b, None)?,
             );
+            let changes = fargate_bench::compare::compare(&sa, &sb);
             if changes.is_empty() {
                 bail!("the two runs share no metric (different tests or sizes)");
             }
-            if a.json {
-                return print_json(&changes);
+            let format = if a.json {
+                CompareFormat::Json
+            } else {
+                a.format
+            };
+            let mut text = Vec::new();
+            match format {
+                CompareFormat::Json => {
+                    serde_json::to_writer_pretty(&mut text, &changes)?;
+                    text.push(b'\n');
+                }
+                CompareFormat::Table => fargate_bench::compare::write_table(&changes, &mut text)?,
+                CompareFormat::Html => text.extend(
+                    fargate_bench::export::html::render_compare(&sa, &sb, &changes).as_bytes(),
+                ),
             }
-            let mut out = std::io::stdout().lock();
-            fargate_bench::compare::write_table(&changes, &mut out)?;
+            if a.output == "-" {
+                std::io::stdout().lock().write_all(&text)?;
+            } else {
+                std::fs::write(&a.output, &text)
+                    .with_context(|| format!("cannot write {}", a.output))?;
+                eprintln!("comparison written to {}", a.output);
+            }
             Ok(())
         }
         Validated::Presets(a) => {

@@ -1,0 +1,870 @@
+//! The report people look at: one self-contained HTML page (inline CSS and SVG charts, no
+//! script, no font or request outside the file; a Content-Security-Policy forbids any), each
+//! section a chart above its table, readable on a laptop and printable.
+
+mod chart;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use probe_core::report::Direction;
+use probe_core::units::{format_bits_per_sec, format_bytes_per_sec, format_ns};
+use probe_core::LatencyHistogram;
+
+use self::chart::{Chart, Note, Series};
+use crate::merge::Summary;
+use crate::store::{ItemRecord, ItemStatus};
+
+/// HTML-escapes text.
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:940px;\
+margin:1.5em auto;padding:0 1em;color:#1d1d1f;line-height:1.4}h1{font-size:1.6em;margin-bottom:.2em}\
+h2{font-size:1.25em;border-bottom:2px solid #0072b2;padding-bottom:.2em;margin-top:2em}\
+h3{font-size:1.05em;margin:1.2em 0 .3em}p.why{color:#666;font-style:italic}\
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1em;width:100%}\
+th,td{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:right}\
+th:first-child,td:first-child{text-align:left}th{background:#f3f6f9}\
+figure.chart{margin:.5em 0}figure.chart svg{max-width:100%;height:auto}\
+.failed{background:#fff4f0;border-left:4px solid #d55e00;padding:.4em .8em;margin:.5em 0}\
+pre{font-size:.8em;overflow-x:auto;background:#f7f7f7;padding:.4em}\
+.meta{color:#444;font-size:.9em}.facts td{text-align:left}@media print{h2{break-before:auto}figure,table{break-inside:avoid}}";
+
+/// Network series grouped by (test, size, direction), repetitions in order.
+type Lanes<'a> = BTreeMap<(String, String, String), Vec<(u32, &'a probe_core::Report)>>;
+
+/// The page of a run: `records` as stored, `summary` merged from them.
+pub fn render(summary: &Summary, records: &[ItemRecord]) -> String {
+    let mut body = String::new();
+    let run = &summary.run;
+    let _ = write!(
+        body,
+        "<h1>fargate-bench run {}</h1><p class=\"meta\">{} backend &middot; {} items ok, {} failed \
+         &middot; started {}{}</p>",
+        escape(&run.run_id),
+        escape(&run.backend),
+        summary.items_ok,
+        summary.failures.len(),
+        escape(&run.started_at),
+        run.finished_at
+            .as_ref()
+            .map(|f| format!(", finished {}", escape(f)))
+            .unwrap_or_default()
+    );
+    body.push_str(&nav());
+    throughput_section(&mut body, summary, records);
+    latency_section(&mut body, summary, records);
+    memory_bandwidth_section(&mut body, summary);
+    memory_latency_section(&mut body, summary, records);
+    cost_section(&mut body, summary);
+    failures_section(&mut body, records);
+    context_section(&mut body, summary, records);
+    page(&format!("fargate-bench {}", run.run_id), &body)
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src 'unsafe-inline'; img-src data:\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
+        escape(title)
+    )
+}
+
+fn nav() -> String {
+    let sections = [
+        ("throughput", "Throughput over time"),
+        ("latency", "Latency"),
+        ("memory-bandwidth", "Memory bandwidth"),
+        ("memory-latency", "Memory latency"),
+        ("cost", "Cost efficiency"),
+        ("failures", "Failed items"),
+        ("context", "Context"),
+    ];
+    let links: Vec<String> = sections
+        .iter()
+        .map(|(id, name)| format!("<a href=\"#{id}\">{name}</a>"))
+        .collect();
+    format!("<p class=\"meta\">{}</p>", links.join(" &middot; "))
+}
+
+fn section(body: &mut String, id: &str, title: &str) {
+    let _ = write!(body, "<section id=\"{id}\"><h2>{title}</h2>");
+}
+
+fn empty(body: &mut String, why: &str) {
+    let _ = write!(body, "<p class=\"why\">{}</p></section>", escape(why));
+}
+
+fn figure(body: &mut String, chart: &Chart) {
+    match chart::render(chart) {
+        Ok(svg) => body.push_str(&svg),
+        Err(e) => {
+            let _ = write!(
+                body,
+                "<p class=\"why\">chart {} could not be drawn: {}</p>",
+                escape(&chart.title),
+                escape(&e)
+            );
+        }
+    }
+}
+
+fn table(body: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    body.push_str("<table><tr>");
+    for h in head {
+        let _ = write!(body, "<th>{}</th>", escape(h));
+    }
+    body.push_str("</tr>");
+    for row in rows {
+        body.push_str("<tr>");
+        for cell in row {
+            let _ = write!(body, "<td>{}</td>", escape(cell));
+        }
+        body.push_str("</tr>");
+    }
+    body.push_str("</table>");
+}
+
+fn direction_name(d: Option<Direction>) -> &'static str {
+    match d {
+        Some(Direction::ServerToClient) => "server to client",
+        Some(Direction::ClientToServer) | None => "client to server",
+    }
+}
+
+fn ok_client_reports(
+    records: &[ItemRecord],
+) -> impl Iterator<Item = (&ItemRecord, &probe_core::Report)> {
+    records
+        .iter()
+        .filter(|r| r.status == ItemStatus::Ok && r.kind != "memory")
+        .filter_map(|r| {
+            r.reports
+                .iter()
+                .find(|p| p.role == probe_core::Role::Client)
+                .map(|p| (r, p))
+        })
+}
+
+fn throughput_section(body: &mut String, summary: &Summary, records: &[ItemRecord]) {
+    section(body, "throughput", "Throughput over time");
+    let mut lanes: Lanes<'_> = BTreeMap::new();
+    for (rec, report) in ok_client_reports(records) {
+        if report.intervals.iter().all(|i| i.transactions.is_some()) {
+            continue; // request/response tests: their intervals count transactions
+        }
+        let directions: Vec<Option<Direction>> = {
+            let mut d: Vec<_> = report.intervals.iter().map(|i| i.direction).collect();
+            d.dedup();
+            d.sort_by_key(|d| direction_name(*d));
+            d.dedup();
+            d
+        };
+        for d in directions {
+            lanes
+                .entry((
+                    rec.label.clone(),
+                    rec.size.clone(),
+                    direction_name(d).to_owned(),
+                ))
+                .or_default()
+                .push((rec.repetition, report));
+        }
+    }
+    if lanes.is_empty() {
+        return empty(
+            body,
+            "No bulk network test in this run (tcp-stream or udp-stream), or none recorded \
+             interval samples: nothing to plot over time.",
+        );
+    }
+    body.push_str(
+        "<p>Every repetition's interval samples on one time axis per size and direction. Dashed: \
+         the detected burst and baseline (medians over repetitions).</p>",
+    );
+    for ((label, size, direction), reps) in &lanes {
+        let mut series = Vec::new();
+        let mut end = 0.0_f64;
+        for (rep, report) in reps {
+            let points: Vec<(f64, f64)> = report
+                .intervals
+                .iter()
+                .filter(|i| direction_name(i.direction) == direction)
+                .map(|i| {
+                    let mid = (i.start_ns as f64 + i.duration_ns as f64 / 2.0) / 1e9;
+                    end = end.max((i.start_ns + i.duration_ns) as f64 / 1e9);
+                    (mid, i.bits_per_sec / 1e9)
+                })
+                .collect();
+            series.push(Series {
+                name: format!("repetition {rep}"),
+                points,
+                reference: false,
+            });
+        }
+        let row = summary.network.iter().find(|r| {
+            &r.test == label && &r.size == size && direction_name(r.direction) == direction
+        });
+        if let Some(bucket) = row.and_then(|r| r.bucket.as_ref()) {
+            for (name, value) in [
+                ("burst", bucket.burst_bits_per_sec.median),
+                ("baseline", bucket.baseline_bits_per_sec.median),
+            ] {
+                series.push(Series {
+                    name: format!("{name} {}", format_bits_per_sec(value)),
+                    points: vec![(0.0, value / 1e9), (end, value / 1e9)],
+                    reference: true,
+                });
+            }
+        }
+        figure(
+            body,
+            &Chart {
+                kind: "throughput",
+                title: format!("{label} at {size}, {direction}"),
+                x_label: "time since the test started (s)".into(),
+                y_label: "throughput (Gbit/s)".into(),
+                x_log: false,
+                y_log: false,
+                legend_left: false,
+                x_ticks: None,
+                categories: Vec::new(),
+                series,
+                notes: Vec::new(),
+                size: size.clone(),
+            },
+        );
+    }
+    let rows: Vec<Vec<String>> = summary
+        .network
+        .iter()
+        .filter_map(|r| {
+            let t = r.throughput_bits_per_sec.as_ref()?;
+            Some(vec![
+                r.test.clone(),
+                r.size.clone(),
+                direction_name(r.direction).to_owned(),
+                r.repetitions.to_string(),
+                format_bits_per_sec(t.median),
+                ci(t, format_bits_per_sec),
+                r.bucket
+                    .as_ref()
+                    .map(|b| format_bits_per_sec(b.burst_bits_per_sec.median))
+                    .unwrap_or_else(|| "-".into()),
+                r.bucket
+                    .as_ref()
+                    .map(|b| format!("{:.0} s", b.burst_duration_ns.median / 1e9))
+                    .unwrap_or_else(|| "-".into()),
+                r.bucket
+                    .as_ref()
+                    .map(|b| format_bits_per_sec(b.baseline_bits_per_sec.median))
+                    .unwrap_or_else(|| "-".into()),
+            ])
+        })
+        .collect();
+    table(
+        body,
+        &[
+            "test",
+            "size",
+            "direction",
+            "reps",
+            "median",
+            "95 % CI",
+            "burst",
+            "burst lasts",
+            "baseline",
+        ],
+        &rows,
+    );
+    body.push_str("</section>");
+}
+
+fn ci(s: &probe_core::stats::SampleSummary, f: fn(f64) -> String) -> String {
+    match (s.ci95_low, s.ci95_high) {
+        (Some(lo), Some(hi)) if lo >= 0.0 => format!("{} - {}", f(lo), f(hi)),
+        // A t interval on a few repetitions can reach below zero; no throughput does.
+        (Some(lo), Some(hi)) if lo < 0.0 => format!("{} - {}", f(0.0), f(hi)),
+        _ => "one repetition".into(),
+    }
+}
+
+/// "Number of nines" of a quantile: 0.9 -> 1, 0.99 -> 2.
+fn nines(q: f64) -> f64 {
+    -(1.0 - q.min(0.999_999_9)).log10()
+}
+
+fn percent_label(nines: f64) -> String {
+    let p = 100.0 * (1.0 - 10f64.powf(-nines));
+    let text = format!("{p:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}%")
+}
+
+/// The percentile curve of a histogram: (nines, microseconds).
+fn curve(h: &LatencyHistogram) -> Vec<(f64, f64)> {
+    super::hgrm::steps(h, super::hgrm::TICKS_PER_HALF_DISTANCE)
+        .into_iter()
+        .map(|s| (nines(s.quantile), s.value_ns as f64 / 1e3))
+        .collect()
+}
+
+/// Merged round-trip histograms per (size, test): (corrected, raw when open loop).
+pub(crate) fn merged_latency(
+    records: &[ItemRecord],
+) -> BTreeMap<(String, String), (LatencyHistogram, Option<LatencyHistogram>)> {
+    let mut out: BTreeMap<(String, String), (LatencyHistogram, Option<LatencyHistogram>)> =
+        BTreeMap::new();
+    for (rec, report) in ok_client_reports(records) {
+        let Some(lat) = &report.metrics.latency else {
+            continue;
+        };
+        let entry = out
+            .entry((rec.size.clone(), rec.label.clone()))
+            .or_insert_with(|| (LatencyHistogram::new(), None));
+        let _ = entry.0.merge(&lat.rtt);
+        if let Some(raw) = &lat.rtt_uncorrected {
+            let _ = entry.1.get_or_insert_with(LatencyHistogram::new).merge(raw);
+        }
+    }
+    out
+}
+
+fn latency_section(body: &mut String, summary: &Summary, records: &[ItemRecord]) {
+    section(body, "latency", "Latency");
+    let merged = merged_latency(records);
+    if merged.is_empty() {
+        return empty(
+            body,
+            "No request/response test in this run (tcp-rr, udp-rr, tcp-crr): no latency \
+             distribution to plot.",
+        );
+    }
+    body.push_str(
+        "<p>Percentile distribution of every round trip of every repetition (merged \
+         histograms, never averaged), on HdrHistogram's axis: each step right is one more \
+         nine. Open-loop runs show the corrected curve and the raw one.</p>",
+    );
+    let mut by_size: BTreeMap<&str, Vec<Series>> = BTreeMap::new();
+    for ((size, label), (rtt, raw)) in &merged {
+        let lanes = by_size.entry(size).or_default();
+        lanes.push(Series {
+            name: label.clone(),
+            points: curve(rtt),
+            reference: false,
+        });
+        if let Some(raw) = raw {
+            lanes.push(Series {
+                name: format!("{label} (raw, uncorrected)"),
+                points: curve(raw),
+                reference: true,
+            });
+        }
+    }
+    for (size, series) in by_size {
+        figure(
+            body,
+            &Chart {
+                kind: "latency",
+                title: format!("Round-trip latency at {size}"),
+                x_label: "percentile".into(),
+                y_label: "round trip (µs, log scale)".into(),
+                x_log: false,
+                y_log: true,
+                legend_left: true,
+                x_ticks: Some(percent_label),
+                categories: Vec::new(),
+                series,
+                notes: Vec::new(),
+                size: size.to_owned(),
+            },
+        );
+    }
+    let rows: Vec<Vec<String>> = summary
+        .network
+        .iter()
+        .filter_map(|r| {
+            let h = r.rtt.as_ref()?;
+            Some(vec![
+                r.test.clone(),
+                r.size.clone(),
+                h.count.to_string(),
+                format_ns(h.p50_ns as f64),
+                format_ns(h.p90_ns as f64),
+                format_ns(h.p99_ns as f64),
+                format_ns(h.p99_9_ns as f64),
+                format_ns(h.max_ns as f64),
+            ])
+        })
+        .collect();
+    table(
+        body,
+        &[
+            "test",
+            "size",
+            "round trips",
+            "p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "max",
+        ],
+        &rows,
+    );
+    body.push_str("</section>");
+}
+
+/// Sizes in the order of the run's summary rows, small to large.
+fn ordered_sizes<'a>(sizes: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut out: Vec<String> = sizes.cloned().collect();
+    out.sort_by_key(|s| {
+        crate::sizes::TaskSize::parse(s)
+            .map(|t| (t.cpu_units, t.memory_mib))
+            .unwrap_or((u32::MAX, u32::MAX))
+    });
+    out.dedup();
+    out
+}
+
+fn memory_bandwidth_section(body: &mut String, summary: &Summary) {
+    section(body, "memory-bandwidth", "Memory bandwidth");
+    if summary.memory_bandwidth.is_empty() {
+        return empty(body, "No memory test in this run: no bandwidth to plot.");
+    }
+    let sizes = ordered_sizes(summary.memory_bandwidth.iter().map(|r| &r.size));
+    let mut lanes: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in &summary.memory_bandwidth {
+        let x = sizes.iter().position(|s| s == &r.size).unwrap_or(0) as f64;
+        let name = if r.threads > 1 {
+            format!("{} {} x{}", r.kernel, r.stores, r.threads)
+        } else {
+            format!("{} {}", r.kernel, r.stores)
+        };
+        lanes
+            .entry(name)
+            .or_default()
+            .push((x, r.best_bytes_per_sec.median / 1e9));
+    }
+    let series = lanes
+        .into_iter()
+        .map(|(name, mut points)| {
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series {
+                name,
+                points,
+                reference: false,
+            }
+        })
+        .collect();
+    figure(
+        body,
+        &Chart {
+            kind: "memory-bandwidth",
+            title: "Memory bandwidth by kernel and size (best pass, median over repetitions)"
+                .into(),
+            x_label: "task size (vCPU x GB)".into(),
+            y_label: "bandwidth (GB/s)".into(),
+            x_log: false,
+            y_log: false,
+            legend_left: false,
+            x_ticks: None,
+            categories: sizes.clone(),
+            series,
+            notes: Vec::new(),
+            size: "all".into(),
+        },
+    );
+    let rows: Vec<Vec<String>> = summary
+        .memory_bandwidth
+        .iter()
+        .map(|r| {
+            vec![
+                r.size.clone(),
+                r.kernel.clone(),
+                r.stores.clone(),
+                r.threads.to_string(),
+                format_bytes_per_sec(r.best_bytes_per_sec.median),
+                format_bytes_per_sec(r.sustained_bytes_per_sec.median),
+                if r.quota_throttled { "yes" } else { "no" }.into(),
+            ]
+        })
+        .collect();
+    table(
+        body,
+        &[
+            "size",
+            "kernel",
+            "stores",
+            "threads",
+            "best",
+            "sustained",
+            "throttled",
+        ],
+        &rows,
+    );
+    body.push_str("</section>");
+}
+
+fn memory_latency_section(body: &mut String, summary: &Summary, records: &[ItemRecord]) {
+    section(body, "memory-latency", "Memory latency");
+    if summary.memory_latency.is_empty() {
+        return empty(
+            body,
+            "No memory latency curve in this run (memory tests ran with no_latency, or none ran).",
+        );
+    }
+    let mut lanes: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for p in summary.memory_latency.iter().filter(|p| !p.huge_pages) {
+        lanes
+            .entry(p.size.clone())
+            .or_default()
+            .push((p.working_set_bytes as f64, p.ns_per_load.median));
+    }
+    // Cache plateaus the probes detected, labelled where they end: for the largest size only,
+    // so labels do not pile up (the table of every size is the summary's).
+    let mut notes = Vec::new();
+    let mut labelled = std::collections::BTreeSet::new();
+    let sizes = ordered_sizes(lanes.keys());
+    let labelled_size = sizes.last().cloned().unwrap_or_default();
+    for rec in records
+        .iter()
+        .filter(|r| r.status == ItemStatus::Ok && r.size == labelled_size)
+    {
+        for report in &rec.reports {
+            for plateau in &report.metrics.cache_plateaus {
+                if labelled.insert((rec.size.clone(), plateau.level.clone())) {
+                    notes.push(Note {
+                        // Left of where the plateau ends, so the last label stays inside.
+                        at: (plateau.up_to_bytes as f64 / 2.5, plateau.ns_per_load),
+                        text: format!("{} {}", plateau.level, format_ns(plateau.ns_per_load)),
+                    });
+                }
+            }
+        }
+    }
+    let series = lanes
+        .into_iter()
+        .map(|(size, points)| Series {
+            name: size,
+            points,
+            reference: false,
+        })
+        .collect();
+    figure(
+        body,
+        &Chart {
+            kind: "memory-latency",
+            title: "Load-to-load latency by working set (pointer chase)".into(),
+            x_label: "working set (bytes, log scale)".into(),
+            y_label: "latency per load (ns, log scale)".into(),
+            x_log: true,
+            y_log: true,
+            legend_left: true,
+            x_ticks: None,
+            categories: Vec::new(),
+            series,
+            notes,
+            size: "all".into(),
+        },
+    );
+    body.push_str("</section>");
+}
+
+fn cost_section(body: &mut String, summary: &Summary) {
+    section(body, "cost", "Cost efficiency");
+    let Some(pricing) = &summary.pricing else {
+        return empty(body, "No prices were applied to this report.");
+    };
+    if let Some(why) = &pricing.unknown {
+        return empty(body, why);
+    }
+    let mut net: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    for r in &summary.network {
+        if let Some(v) = r.gbit_per_sec_per_dollar_hour {
+            let name = match &r.bucket {
+                Some(_) => format!("{} baseline", r.test),
+                None => r.test.clone(),
+            };
+            net.entry(name).or_default().push((r.size.clone(), v));
+        }
+        if let Some(v) = r
+            .bucket
+            .as_ref()
+            .and_then(|b| b.burst_gbit_per_sec_per_dollar_hour)
+        {
+            net.entry(format!("{} burst", r.test))
+                .or_default()
+                .push((r.size.clone(), v));
+        }
+    }
+    let mut mem: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    for r in summary
+        .memory_bandwidth
+        .iter()
+        .filter(|r| r.kernel == "triad")
+    {
+        if let Some(v) = r.gb_per_sec_per_dollar_hour {
+            mem.entry(format!("triad {}", r.stores))
+                .or_default()
+                .push((r.size.clone(), v));
+        }
+    }
+    if net.is_empty() && mem.is_empty() {
+        return empty(
+            body,
+            "No throughput or bandwidth figure to price in this run.",
+        );
+    }
+    for (kind, lanes, unit) in [
+        ("network", net, "Gbit/s per USD-hour"),
+        ("memory", mem, "GB/s per USD-hour"),
+    ] {
+        if lanes.is_empty() {
+            continue;
+        }
+        let sizes = ordered_sizes(lanes.values().flatten().map(|(s, _)| s));
+        let series = lanes
+            .into_iter()
+            .map(|(name, values)| {
+                let mut points: Vec<(f64, f64)> = values
+                    .iter()
+                    .map(|(s, v)| (sizes.iter().position(|x| x == s).unwrap_or(0) as f64, *v))
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Series {
+                    name,
+                    points,
+                    reference: false,
+                }
+            })
+            .collect();
+        figure(
+            body,
+            &Chart {
+                kind: "cost",
+                title: format!("{kind}: what a dollar-hour buys, by size"),
+                x_label: "task size (vCPU x GB)".into(),
+                y_label: unit.into(),
+                x_log: false,
+                y_log: false,
+                legend_left: false,
+                x_ticks: None,
+                categories: sizes,
+                series,
+                notes: Vec::new(),
+                size: "all".into(),
+            },
+        );
+    }
+    let _ = write!(
+        body,
+        "<p class=\"meta\">Prices: {} {:?} {:?}, as of {}.</p></section>",
+        escape(&pricing.region),
+        pricing.arch,
+        pricing.capacity,
+        escape(&pricing.as_of)
+    );
+}
+
+fn failures_section(body: &mut String, records: &[ItemRecord]) {
+    section(body, "failures", "Failed items");
+    let failed: Vec<&ItemRecord> = records
+        .iter()
+        .filter(|r| r.status == ItemStatus::Failed)
+        .collect();
+    if failed.is_empty() {
+        return empty(body, "Every item succeeded.");
+    }
+    for r in failed {
+        let _ = write!(
+            body,
+            "<div class=\"failed\"><strong>{}</strong>: {}",
+            escape(&r.id),
+            escape(r.reason.as_deref().unwrap_or("no reason recorded"))
+        );
+        if !r.last_lines.is_empty() {
+            let _ = write!(body, "<pre>{}</pre>", escape(&r.last_lines.join("\n")));
+        }
+        body.push_str("</div>");
+    }
+    body.push_str("</section>");
+}
+
+fn context_section(body: &mut String, summary: &Summary, records: &[ItemRecord]) {
+    section(body, "context", "Context");
+    let run = &summary.run;
+    let mut facts = vec![
+        vec!["run id".to_owned(), run.run_id.clone()],
+        vec!["backend".to_owned(), run.backend.clone()],
+        vec!["controller".to_owned(), run.controller_version.clone()],
+        vec![
+            "suite".to_owned(),
+            format!(
+                "{} tests x {} sizes x {} repetitions, concurrency {}",
+                run.suite.tests.len(),
+                run.suite.sizes.len(),
+                run.suite.repetitions,
+                run.suite.concurrency
+            ),
+        ],
+    ];
+    if let Some(cmd) = &run.command_line {
+        facts.push(vec!["command".to_owned(), cmd.clone()]);
+    }
+    if let Some(p) = &summary.pricing {
+        facts.push(vec![
+            "prices".to_owned(),
+            p.unknown.clone().unwrap_or_else(|| {
+                format!(
+                    "{} {:?} {:?}, as of {}",
+                    p.region, p.arch, p.capacity, p.as_of
+                )
+            }),
+        ]);
+    }
+    for e in &summary.emulated {
+        facts.push(vec!["emulated".to_owned(), e.clone()]);
+    }
+    for w in &summary.warnings {
+        facts.push(vec!["warning".to_owned(), w.clone()]);
+    }
+    body.push_str("<div class=\"facts\">");
+    table(body, &["", ""], &facts);
+    body.push_str("</div>");
+    body.push_str("<h3>Hosts of the tasks</h3>");
+    let mut hosts: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for rec in records.iter().filter(|r| r.status == ItemStatus::Ok) {
+        for report in &rec.reports {
+            let h = &report.host;
+            let quota = h
+                .cgroup
+                .as_ref()
+                .and_then(|c| c.cpu_limit())
+                .map(|c| format!("{c:.2} vCPU"))
+                .unwrap_or_else(|| "none".into());
+            let memory = h
+                .cgroup
+                .as_ref()
+                .and_then(|c| c.memory_limit_bytes)
+                .map(|b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64))
+                .unwrap_or_else(|| "none".into());
+            let zone = h
+                .ecs
+                .as_ref()
+                .and_then(|e| e.availability_zone.clone())
+                .unwrap_or_else(|| "-".into());
+            hosts
+                .entry((
+                    rec.size.clone(),
+                    format!("{:?}", report.role).to_lowercase(),
+                ))
+                .or_insert_with(|| {
+                    vec![
+                        rec.size.clone(),
+                        format!("{:?}", report.role).to_lowercase(),
+                        h.cpu_model
+                            .clone()
+                            .unwrap_or_else(|| h.architecture.clone()),
+                        quota,
+                        memory,
+                        h.kernel.clone().unwrap_or_default(),
+                        zone,
+                    ]
+                });
+        }
+    }
+    let rows: Vec<Vec<String>> = hosts.into_values().collect();
+    table(
+        body,
+        &[
+            "size",
+            "role",
+            "CPU",
+            "CPU quota",
+            "memory limit",
+            "kernel",
+            "zone",
+        ],
+        &rows,
+    );
+    body.push_str("</section>");
+}
+
+/// The page of a comparison: every shared metric of A and B, with the change and whether the
+/// 95 % confidence intervals overlap, and A and B side by side per metric.
+pub fn render_compare(a: &Summary, b: &Summary, changes: &[crate::compare::Change]) -> String {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1>fargate-bench: {} (A) against {} (B)</h1>",
+        escape(&a.run.run_id),
+        escape(&b.run.run_id)
+    );
+    section(&mut body, "compare", "A and B");
+    let metrics: Vec<String> = (1..=changes.len()).map(|i| format!("#{i}")).collect();
+    let series = vec![
+        Series {
+            name: format!("A {}", a.run.run_id),
+            points: (0..changes.len()).map(|i| (i as f64, 100.0)).collect(),
+            reference: true,
+        },
+        Series {
+            name: format!("B {}", b.run.run_id),
+            points: changes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i as f64, 100.0 * (1.0 + c.change)))
+                .collect(),
+            reference: false,
+        },
+    ];
+    figure(
+        &mut body,
+        &Chart {
+            kind: "compare",
+            title: "B relative to A (A = 100 %), by metric number in the table".into(),
+            x_label: "metric (#, see the table)".into(),
+            y_label: "B as % of A".into(),
+            x_log: false,
+            y_log: false,
+            legend_left: false,
+            x_ticks: None,
+            categories: metrics,
+            series,
+            notes: Vec::new(),
+            size: "all".into(),
+        },
+    );
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            vec![
+                format!("#{} {}", i + 1, c.metric),
+                format!("{:.4e}", c.a),
+                format!("{:.4e}", c.b),
+                format!("{:+.1} %", c.change * 100.0),
+                match c.ci_overlap {
+                    Some(true) => "yes: may be noise".into(),
+                    Some(false) => "no: a real change".into(),
+                    None => "one repetition: unknown".into(),
+                },
+            ]
+        })
+        .collect();
+    table(
+        &mut body,
+        &["metric", "A", "B", "change", "CIs overlap"],
+        &rows,
+    );
+    body.push_str("</section>");
+    page("fargate-bench comparison", &body)
+}

@@ -1,0 +1,385 @@
+//! The HTML report in a real browser (headless Chromium from Debian's packages, installed by
+//! scripts/test.sh), and the `.hgrm` export against the Python `hdrhistogram` package.
+//!
+//! A known results directory is written through the library (every value chosen here), then
+//! `fargate-bench report DIR --format html` renders it; the tests check the page's structure,
+//! that the drawn series pass through the stored values, and that Chromium loads it with no
+//! console error and no request leaving the file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fargate_bench::store::{ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
+use fargate_bench::Suite;
+use probe_core::report::{Direction, IntervalSample, LatencyMetrics, LoadMode, Throughput};
+use probe_core::{LatencyHistogram, Report, Role};
+
+const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
+
+/// Gbit/s of repetition `rep`'s interval `i` of the stream test at `size`: a burst of 4 s, then
+/// a baseline (a token bucket's shape).
+fn gbps(size: &str, rep: u32, i: u32) -> f64 {
+    let scale = if size == "1x2" { 1.0 } else { 0.5 };
+    let level = if i < 4 { 5.0 } else { 1.0 };
+    scale * level + 0.05 * f64::from(rep) + 0.01 * f64::from(i)
+}
+
+fn stream_report(size: &str, rep: u32) -> Report {
+    let mut r = Report::new("netprobe", "0.1.0", Role::Client, "tcp-stream");
+    for i in 0..10 {
+        let bps = gbps(size, rep, i) * 1e9;
+        r.intervals.push(IntervalSample {
+            direction: Some(Direction::ClientToServer),
+            start_ns: u64::from(i) * 1_000_000_000,
+            duration_ns: 1_000_000_000,
+            bytes: (bps / 8.0) as u64,
+            bits_per_sec: bps,
+            transactions: None,
+        });
+    }
+    r.metrics.throughput.push(Throughput {
+        direction: Direction::ClientToServer,
+        received_bytes: 1,
+        measured_ns: 10_000_000_000,
+        bits_per_sec: 2.6e9,
+        streams: Vec::new(),
+        regime: None,
+    });
+    r.measured_duration_ns = 10_000_000_000;
+    r
+}
+
+/// Round trips of repetition `rep`: 10,000 between 20 and 120 us and a tail to 5 ms.
+fn rr_report(rep: u32) -> Report {
+    let mut r = Report::new("netprobe", "0.1.0", Role::Client, "tcp-rr");
+    let mut h = LatencyHistogram::new();
+    for i in 0..10_000u64 {
+        h.record(20_000 + (i * 7_919 + u64::from(rep) * 13) % 100_000);
+    }
+    for i in 0..50u64 {
+        h.record(1_000_000 + i * 80_000);
+    }
+    r.metrics.latency = Some(LatencyMetrics {
+        mode: LoadMode::Closed,
+        target_rate_per_sec: None,
+        rtt_summary: h.summary(),
+        rtt: h,
+        rtt_uncorrected: None,
+        connect: None,
+        transactions: 10_050,
+        transactions_per_sec: 5_025.0,
+        timeouts: 0,
+        errors: 0,
+    });
+    r.measured_duration_ns = 2_000_000_000;
+    r
+}
+
+fn record(size: &str, label: &str, rep: u32, reports: Vec<Report>) -> ItemRecord {
+    ItemRecord {
+        id: format!("{rep}/{size}/{label}"),
+        label: label.into(),
+        kind: label.into(),
+        size: size.into(),
+        repetition: rep,
+        status: ItemStatus::Ok,
+        reports,
+        reason: None,
+        last_lines: Vec::new(),
+        emulated: Vec::new(),
+        finished_at: "2026-11-30T00:00:00Z".into(),
+    }
+}
+
+/// A results directory: tcp-stream and tcp-rr at two sizes, two repetitions, one failed item.
+fn known_run(root: &Path, repetitions: u32) -> PathBuf {
+    let meta = RunMeta {
+        run_id: "20261130000000-test".into(),
+        backend: "local".into(),
+        suite: Suite::default_suite(),
+        controller_version: "0.1.0".into(),
+        started_at: "2026-11-30T00:00:00Z".into(),
+        status: RunStatus::Complete,
+        finished_at: None,
+        command_line: Some("fargate-bench run --size 0.5x1 --size 1x2".into()),
+    };
+    let mut store = Store::create(root, meta).unwrap();
+    {
+        for rep in 1..=repetitions {
+            for size in ["0.5x1", "1x2"] {
+                store
+                    .append(&record(
+                        size,
+                        "tcp-stream",
+                        rep,
+                        vec![stream_report(size, rep)],
+                    ))
+                    .unwrap();
+                store
+                    .append(&record(size, "tcp-rr", rep, vec![rr_report(rep)]))
+                    .unwrap();
+            }
+        }
+    }
+    let mut failed = record("1x2", "tcp-crr", 1, Vec::new());
+    failed.status = ItemStatus::Failed;
+    failed.reason = Some("server: task stopped: CannotPullContainerError <boom>".into());
+    failed.last_lines = vec!["pulling image".into(), "error: manifest unknown".into()];
+    store.append(&failed).unwrap();
+    store.finish(RunStatus::Complete).unwrap();
+    store.dir().to_owned()
+}
+
+fn report(dir: &Path, format: &str, out: &Path) {
+    let status = Command::new(CONTROLLER)
+        .args(["report", dir.to_str().unwrap(), "--format", format, "-o"])
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
+    let key = format!("{name}=\"");
+    let start = tag.find(&key).unwrap_or_else(|| panic!("{name} in {tag}")) + key.len();
+    &tag[start..start + tag[start..].find('"').unwrap()]
+}
+
+fn floats(text: &str) -> Vec<f64> {
+    text.split(',').map(|v| v.trim().parse().unwrap()).collect()
+}
+
+/// Each chart figure: its opening tag and its SVG.
+fn figures(page: &str) -> Vec<(&str, &str)> {
+    page.split("<figure ")
+        .skip(1)
+        .map(|f| {
+            let tag_end = f.find('>').unwrap();
+            (&f[..tag_end], &f[tag_end..f.find("</figure>").unwrap()])
+        })
+        .collect()
+}
+
+/// The points of every polyline in an SVG.
+fn polylines(svg: &str) -> Vec<Vec<(f64, f64)>> {
+    svg.split("<polyline")
+        .skip(1)
+        .map(|p| {
+            attr(p, "points")
+                .split_whitespace()
+                .map(|xy| {
+                    let v = floats(xy);
+                    (v[0], v[1])
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_page_has_a_chart_per_section_and_size_and_draws_the_stored_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = known_run(tmp.path(), 2);
+    let page_path = tmp.path().join("report.html");
+    report(&dir, "html", &page_path);
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    let figs = figures(&page);
+    let of = |kind: &str| -> Vec<&(&str, &str)> {
+        figs.iter()
+            .filter(|(tag, _)| attr(tag, "data-chart") == kind)
+            .collect()
+    };
+    // One throughput and one latency chart per size; axes labelled with units.
+    let throughput = of("throughput");
+    let sizes: Vec<&str> = throughput
+        .iter()
+        .map(|(t, _)| attr(t, "data-size"))
+        .collect();
+    assert_eq!(sizes, ["0.5x1", "1x2"]);
+    assert_eq!(of("latency").len(), 2);
+    assert_eq!(of("cost").len(), 1, "network cost efficiency");
+    for (_, svg) in &throughput {
+        assert!(
+            svg.contains("throughput (Gbit/s)") && svg.contains("(s)"),
+            "{svg}"
+        );
+    }
+    for (_, svg) in of("latency") {
+        assert!(svg.contains("(µs") && svg.contains("percentile"));
+        assert!(svg.contains("99.9%"), "tick labels in percent");
+    }
+    // The series of 1x2 pass through the stored interval values, at the chart's own scale.
+    let (tag, svg) = throughput[1];
+    let area = floats(attr(tag, "data-plot-area"));
+    let (xr, yr) = (
+        floats(attr(tag, "data-x-range")),
+        floats(attr(tag, "data-y-range")),
+    );
+    let lines = polylines(svg);
+    for rep in 1..=2u32 {
+        for i in 0..10u32 {
+            let (x, y) = (f64::from(i) + 0.5, gbps("1x2", rep, i));
+            let px = area[0] + (x - xr[0]) / (xr[1] - xr[0]) * (area[2] - area[0]);
+            let py = area[3] - (y - yr[0]) / (yr[1] - yr[0]) * (area[3] - area[1]);
+            let near = lines
+                .iter()
+                .flatten()
+                .any(|(lx, ly)| (lx - px).abs() <= 2.0 && (ly - py).abs() <= 2.0);
+            assert!(
+                near,
+                "repetition {rep} interval {i} ({x}, {y}) not drawn at ({px}, {py})"
+            );
+        }
+    }
+    // Failed items appear with their reason and last lines, escaped.
+    assert!(
+        page.contains("1/1x2/tcp-crr") && page.contains("CannotPullContainerError &lt;boom&gt;")
+    );
+    assert!(page.contains("error: manifest unknown"));
+    // Nothing outside the file: no URL to fetch, and a policy that forbids any.
+    // (The SVG namespace URI names a namespace; nothing fetches it.)
+    for request in ["src=", "href=\"http", "url(", "<script", "<link", "@import"] {
+        assert!(!page.contains(request), "{request}");
+    }
+    assert!(page.contains("default-src 'none'"));
+}
+
+#[test]
+fn empty_sections_say_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = known_run(tmp.path(), 0);
+    let page_path = tmp.path().join("report.html");
+    report(&dir, "html", &page_path);
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert!(figures(&page).is_empty());
+    for why in [
+        "No bulk network test",
+        "No request/response test",
+        "No memory test",
+        "No memory latency curve",
+        "No throughput or bandwidth figure to price",
+    ] {
+        assert!(page.contains(why), "{why}");
+    }
+    assert!(page.contains("CannotPullContainerError"));
+    // A single repetition still draws, and says it has no interval to give.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = known_run(tmp.path(), 1);
+    report(&dir, "html", &page_path);
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert_eq!(figures(&page).len(), 5);
+    assert!(page.contains("one repetition"));
+}
+
+#[test]
+fn compare_renders_a_to_b_as_a_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = known_run(&tmp.path().join("a"), 2);
+    let b = known_run(&tmp.path().join("b"), 2);
+    let out = tmp.path().join("compare.html");
+    let status = Command::new(CONTROLLER)
+        .args([
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--format",
+            "html",
+            "-o",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(figures(&page).len(), 1);
+    assert!(
+        page.contains("CIs overlap") && page.contains("+0.0 %"),
+        "identical runs"
+    );
+}
+
+fn chromium() -> String {
+    std::env::var("FARGATE_BENCH_CHROMIUM").unwrap_or_else(|_| "chromium".into())
+}
+
+#[test]
+#[ignore = "needs Chromium (scripts/test.sh installs Debian's chromium)"]
+fn chromium_renders_the_page_with_no_console_error_and_no_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = known_run(tmp.path(), 2);
+    let page_path = tmp.path().join("report.html");
+    report(&dir, "html", &page_path);
+    let png = tmp.path().join("page.png");
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1100,3000",
+            // Any request would have nowhere to go, and would be logged as a failure.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+        ])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page_path.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for bad in ["CONSOLE", "Refused to", "net::ERR", "Uncaught"] {
+        assert!(!stderr.contains(bad), "{bad}: {stderr}");
+    }
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 50_000,
+        "{}",
+        bytes.len()
+    );
+    // The DOM as the browser built it holds every chart's SVG.
+    let dom = Command::new(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", page_path.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(
+        dom.matches("<svg").count(),
+        5,
+        "2 throughput, 2 latency, 1 cost"
+    );
+}
+
+#[test]
+#[ignore = "needs the Python hdrhistogram package (scripts/test.sh installs it in the venv)"]
+fn hgrm_matches_the_python_hdrhistogram_percentile_by_percentile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = known_run(tmp.path(), 2);
+    let hgrm = tmp.path().join("report.hgrm");
+    report(&dir, "hgrm", &hgrm);
+    let python = std::env::var("FARGATE_BENCH_PYTHON").unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../.venv/bin/python")
+            .display()
+            .to_string()
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/hgrm_check.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(dir.join("results.jsonl"))
+        .arg(&hgrm)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("2 histograms") && said.contains("rows match"),
+        "{said}"
+    );
+}
