@@ -116,7 +116,12 @@ pub async fn run(request: RunRequest, shutdown: impl Future<Output = ()>) -> Res
 /// # Errors
 /// [`BenchError::NotAResultsDir`] or store errors.
 pub fn summarize_dir(dir: &Path, prices: Option<&Prices>) -> Result<Summary> {
-    Ok(load_dir(dir, prices)?.0)
+    // One record at a time: a 10,000-item run is merged without holding its records.
+    let mut summarizer = merge::Summarizer::new();
+    let (meta, warnings) = store::fold_records(dir, |rec| summarizer.add(&rec))?;
+    let mut summary = summarizer.finish(&meta, prices);
+    summary.warnings.extend(warnings);
+    Ok(summary)
 }
 
 /// The merged report of a results directory and the records it was merged from.

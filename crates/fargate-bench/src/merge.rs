@@ -295,13 +295,51 @@ struct NetAcc {
 
 /// Builds the summary. `prices` of `None` leaves cost columns out.
 pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>) -> Summary {
-    let mut net: BTreeMap<(String, String, Option<Direction>), NetAcc> = BTreeMap::new();
-    let mut mem: MemAcc = BTreeMap::new();
-    let mut curve: BTreeMap<(String, bool, u64), Vec<f64>> = BTreeMap::new();
-    let mut emulated: Vec<String> = Vec::new();
-    let mut failures = Vec::new();
-    let mut ok = 0;
+    let mut summarizer = Summarizer::new();
     for rec in records {
+        summarizer.add(rec);
+    }
+    summarizer.finish(meta, prices)
+}
+
+/// Folds records into a summary one at a time, keeping only what the summary needs (merged
+/// histograms, one number per repetition), so a report over 10,000 items never holds them
+/// all ([`crate::store::fold_records`] reads them one by one).
+#[derive(Default)]
+pub struct Summarizer {
+    net: BTreeMap<(String, String, Option<Direction>), NetAcc>,
+    mem: MemAcc,
+    curve: BTreeMap<(String, bool, u64), Vec<f64>>,
+    emulated: Vec<String>,
+    failures: Vec<Failure>,
+    ok: u64,
+}
+
+impl std::fmt::Debug for Summarizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Summarizer")
+            .field("items_ok", &self.ok)
+            .field("failures", &self.failures.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Summarizer {
+    /// An empty summary.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one record (the latest of its item).
+    pub fn add(&mut self, rec: &ItemRecord) {
+        let Self {
+            net,
+            mem,
+            curve,
+            emulated,
+            failures,
+            ok,
+        } = self;
         for e in &rec.emulated {
             if !emulated.contains(e) {
                 emulated.push(e.clone());
@@ -312,11 +350,11 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
                 id: rec.id.clone(),
                 reason: rec.reason.clone().unwrap_or_default(),
             });
-            continue;
+            return;
         }
-        ok += 1;
+        *ok += 1;
         let Some(report) = rec.reports.first() else {
-            continue;
+            return;
         };
         let m = &report.metrics;
         if !m.throughput.is_empty() {
@@ -389,118 +427,130 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
                 .push(p.ns_per_load);
         }
     }
-    let price_of = |size: &str| -> Option<f64> { prices?.hourly(TaskSize::parse(size).ok()?) };
-    let mut short_runs = Vec::new();
-    let network: Vec<NetRow> = net
-        .into_iter()
-        .map(|((test, size, direction), acc)| {
-            let throughput = SampleSummary::from_values(&acc.bps);
-            let cost = price_of(&size);
-            // A bucket is the row's story when most repetitions saw one.
-            let bucket = acc
-                .bucket
-                .row(cost)
-                .filter(|b| 2 * b.repetitions > acc.reps);
-            let headline = bucket
-                .as_ref()
-                .map(|b| b.baseline_bits_per_sec.median)
-                .or(throughput.as_ref().map(|t| t.median));
-            if bucket.is_none() && acc.may_be_burst_only && meta.backend == "ecs" {
-                short_runs.push(format!("{test} at {size}"));
-            }
-            NetRow {
-                gbit_per_sec_per_dollar_hour: match (headline, cost) {
-                    (Some(t), Some(c)) if c > 0.0 => Some(t / 1e9 / c),
-                    _ => None,
-                },
-                regimes: acc.regimes,
-                bucket,
-                test,
-                kind: acc.kind,
-                size,
-                direction,
-                repetitions: acc.reps,
-                throughput_bits_per_sec: throughput,
-                rtt: acc.rtt.as_ref().and_then(LatencyHistogram::summary),
-                transactions_per_sec: SampleSummary::from_values(&acc.tps),
-                udp_loss_ratio: (acc.sent > 0).then(|| acc.lost as f64 / acc.sent as f64),
-                udp_receiver_drop_ratio: acc
-                    .socket_drops
-                    .filter(|_| acc.sent > 0)
-                    .map(|d| d as f64 / acc.sent as f64),
-                udp_jitter_ns: SampleSummary::from_values(&acc.jitter),
-                retransmits: acc.retransmits,
-                cost_per_hour: cost,
-            }
-        })
-        .collect();
-    let memory_bandwidth: Vec<MemRow> = mem
-        .into_iter()
-        .filter_map(
-            |((size, kernel, stores, threads), (best, sustained, throttled))| {
-                let best = SampleSummary::from_values(&best)?;
-                let sustained = SampleSummary::from_values(&sustained)?;
+
+    /// The summary of everything added. `prices` of `None` leaves cost columns out.
+    pub fn finish(self, meta: &RunMeta, prices: Option<&Prices>) -> Summary {
+        let Self {
+            net,
+            mem,
+            curve,
+            emulated,
+            failures,
+            ok,
+        } = self;
+        let price_of = |size: &str| -> Option<f64> { prices?.hourly(TaskSize::parse(size).ok()?) };
+        let mut short_runs = Vec::new();
+        let network: Vec<NetRow> = net
+            .into_iter()
+            .map(|((test, size, direction), acc)| {
+                let throughput = SampleSummary::from_values(&acc.bps);
                 let cost = price_of(&size);
-                // CFS bandwidth control is a token bucket too: a best pass that fits in one period
-                // is its burst; what the task sustains is the figure to price.
-                let headline = if throttled {
-                    sustained.median
-                } else {
-                    best.median
-                };
-                Some(MemRow {
-                    gb_per_sec_per_dollar_hour: cost
-                        .filter(|c| *c > 0.0)
-                        .map(|c| headline / 1e9 / c),
-                    sustained_bytes_per_sec: sustained,
-                    best_bytes_per_sec: best,
-                    quota_throttled: throttled,
+                // A bucket is the row's story when most repetitions saw one.
+                let bucket = acc
+                    .bucket
+                    .row(cost)
+                    .filter(|b| 2 * b.repetitions > acc.reps);
+                let headline = bucket
+                    .as_ref()
+                    .map(|b| b.baseline_bits_per_sec.median)
+                    .or(throughput.as_ref().map(|t| t.median));
+                if bucket.is_none() && acc.may_be_burst_only && meta.backend == "ecs" {
+                    short_runs.push(format!("{test} at {size}"));
+                }
+                NetRow {
+                    gbit_per_sec_per_dollar_hour: match (headline, cost) {
+                        (Some(t), Some(c)) if c > 0.0 => Some(t / 1e9 / c),
+                        _ => None,
+                    },
+                    regimes: acc.regimes,
+                    bucket,
+                    test,
+                    kind: acc.kind,
                     size,
-                    kernel,
-                    stores,
-                    threads,
+                    direction,
+                    repetitions: acc.reps,
+                    throughput_bits_per_sec: throughput,
+                    rtt: acc.rtt.as_ref().and_then(LatencyHistogram::summary),
+                    transactions_per_sec: SampleSummary::from_values(&acc.tps),
+                    udp_loss_ratio: (acc.sent > 0).then(|| acc.lost as f64 / acc.sent as f64),
+                    udp_receiver_drop_ratio: acc
+                        .socket_drops
+                        .filter(|_| acc.sent > 0)
+                        .map(|d| d as f64 / acc.sent as f64),
+                    udp_jitter_ns: SampleSummary::from_values(&acc.jitter),
+                    retransmits: acc.retransmits,
                     cost_per_hour: cost,
-                })
-            },
-        )
-        .collect();
-    let memory_latency = curve
-        .into_iter()
-        .filter_map(|((size, huge_pages, working_set_bytes), v)| {
-            Some(CurvePoint {
-                size,
-                working_set_bytes,
-                huge_pages,
-                ns_per_load: SampleSummary::from_values(&v)?,
+                }
             })
-        })
-        .collect();
-    let mut warnings = outlier_warnings(&network, &memory_bandwidth);
-    if !short_runs.is_empty() {
-        warnings.push(format!(
-            "{} ran at one rate, for less than the longest published Fargate burst (19 min): \
-             on Fargate that figure may be the burst alone; run with until_baseline = true to \
-             measure the baseline",
-            short_runs.join(", ")
-        ));
-    }
-    Summary {
-        schema_version: SUMMARY_SCHEMA_VERSION,
-        run: meta.clone(),
-        pricing: prices.map(|p| Pricing {
-            region: p.region.clone(),
-            arch: p.arch,
-            as_of: p.as_of().to_owned(),
-            capacity: p.capacity,
-            unknown: p.unknown(),
-        }),
-        network,
-        memory_bandwidth,
-        memory_latency,
-        emulated,
-        failures,
-        items_ok: ok,
-        warnings,
+            .collect();
+        let memory_bandwidth: Vec<MemRow> = mem
+            .into_iter()
+            .filter_map(
+                |((size, kernel, stores, threads), (best, sustained, throttled))| {
+                    let best = SampleSummary::from_values(&best)?;
+                    let sustained = SampleSummary::from_values(&sustained)?;
+                    let cost = price_of(&size);
+                    // CFS bandwidth control is a token bucket too: a best pass that fits in one period
+                    // is its burst; what the task sustains is the figure to price.
+                    let headline = if throttled {
+                        sustained.median
+                    } else {
+                        best.median
+                    };
+                    Some(MemRow {
+                        gb_per_sec_per_dollar_hour: cost
+                            .filter(|c| *c > 0.0)
+                            .map(|c| headline / 1e9 / c),
+                        sustained_bytes_per_sec: sustained,
+                        best_bytes_per_sec: best,
+                        quota_throttled: throttled,
+                        size,
+                        kernel,
+                        stores,
+                        threads,
+                        cost_per_hour: cost,
+                    })
+                },
+            )
+            .collect();
+        let memory_latency = curve
+            .into_iter()
+            .filter_map(|((size, huge_pages, working_set_bytes), v)| {
+                Some(CurvePoint {
+                    size,
+                    working_set_bytes,
+                    huge_pages,
+                    ns_per_load: SampleSummary::from_values(&v)?,
+                })
+            })
+            .collect();
+        let mut warnings = outlier_warnings(&network, &memory_bandwidth);
+        if !short_runs.is_empty() {
+            warnings.push(format!(
+                "{} ran at one rate, for less than the longest published Fargate burst (19 min): \
+                 on Fargate that figure may be the burst alone; run with until_baseline = true to \
+                 measure the baseline",
+                short_runs.join(", ")
+            ));
+        }
+        Summary {
+            schema_version: SUMMARY_SCHEMA_VERSION,
+            run: meta.clone(),
+            pricing: prices.map(|p| Pricing {
+                region: p.region.clone(),
+                arch: p.arch,
+                as_of: p.as_of().to_owned(),
+                capacity: p.capacity,
+                unknown: p.unknown(),
+            }),
+            network,
+            memory_bandwidth,
+            memory_latency,
+            emulated,
+            failures,
+            items_ok: ok,
+            warnings,
+        }
     }
 }
 

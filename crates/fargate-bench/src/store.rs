@@ -2,7 +2,6 @@
 //! per finished item, appended and fsynced as each finishes). A crash, SIGKILL or Ctrl-C never
 //! loses a finished item, and `--resume` runs only what has no successful line.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -260,55 +259,189 @@ pub fn load(dir: &Path) -> Result<(RunMeta, Vec<ItemRecord>)> {
 /// # Errors
 /// As [`load`].
 pub fn load_checked(dir: &Path) -> Result<Loaded> {
+    let mut records = Vec::new();
+    let (meta, warnings) = fold_records(dir, |rec| records.push(rec))?;
+    Ok(Loaded {
+        meta,
+        records,
+        warnings,
+    })
+}
+
+/// The longest line `results.jsonl` may hold: a record is one item's reports, far smaller; a
+/// longer line is damage, named rather than read into memory.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// Reads `run.json` of a results directory.
+fn read_meta(dir: &Path) -> Result<RunMeta> {
     let meta_path = dir.join(RUN_FILE);
     let meta_text =
-        std::fs::read_to_string(&meta_path).map_err(|e| BenchError::NotAResultsDir {
-            path: dir.to_owned(),
-            why: format!("cannot read {RUN_FILE}: {e}"),
+        crate::files::read_text(&meta_path, crate::files::MAX_CONFIG_BYTES).map_err(|why| {
+            BenchError::NotAResultsDir {
+                path: dir.to_owned(),
+                why: format!("cannot read {RUN_FILE}: {why}"),
+            }
         })?;
-    let meta: RunMeta =
-        serde_json::from_str(&meta_text).map_err(|e| BenchError::NotAResultsDir {
-            path: dir.to_owned(),
-            why: format!("{RUN_FILE} is malformed: {e}"),
-        })?;
+    serde_json::from_str(&meta_text).map_err(|e| BenchError::NotAResultsDir {
+        path: dir.to_owned(),
+        why: format!("{RUN_FILE} is malformed: {e}"),
+    })
+}
+
+/// The id of a record line that starts `{"id": "..."` with no escape in the id.
+fn leading_id(line: &[u8]) -> Option<&str> {
+    fn skip(b: &[u8]) -> &[u8] {
+        let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        &b[n..]
+    }
+    let rest = skip(line).strip_prefix(b"{")?;
+    let rest = skip(rest).strip_prefix(b"\"id\"")?;
+    let rest = skip(rest).strip_prefix(b":")?;
+    let rest = skip(rest).strip_prefix(b"\"")?;
+    let end = rest.iter().position(|c| *c == b'"' || *c == b'\\')?;
+    if rest[end] != b'"' {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// Calls `each` with the last record of every item, in file order, holding one record at a
+/// time: a first pass reads only ids (which line is each item's last), a second decodes those
+/// lines. Returns `run.json` and the warnings (a torn last line is left out and named; any
+/// other unreadable line is an error naming its number).
+///
+/// # Errors
+/// [`BenchError::NotAResultsDir`] or [`BenchError::Store`].
+pub fn fold_records(
+    dir: &Path,
+    mut each: impl FnMut(ItemRecord),
+) -> Result<(RunMeta, Vec<String>)> {
+    use std::io::BufRead as _;
+    #[derive(Deserialize)]
+    struct IdOnly {
+        id: String,
+    }
+    let meta = read_meta(dir)?;
     let path = dir.join(RESULTS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(store_err(&path)(e)),
+    let open = || -> Result<Option<std::io::BufReader<File>>> {
+        match File::open(&path) {
+            Ok(f) => Ok(Some(std::io::BufReader::with_capacity(1 << 20, f))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(store_err(&path)(e)),
+        }
     };
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut latest: BTreeMap<String, (usize, ItemRecord)> = BTreeMap::new();
-    let mut warnings = Vec::new();
-    for (n, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<ItemRecord>(line) {
-            Ok(rec) => {
-                latest.insert(rec.id.clone(), (n, rec));
+    let malformed = |n: usize, why: String| BenchError::NotAResultsDir {
+        path: dir.to_owned(),
+        why: format!("{RESULTS_FILE} line {n} is malformed: {why}"),
+    };
+    // Lines as (number, bytes without the newline, whether it had one); blank lines skipped.
+    let next_line =
+        |reader: &mut std::io::BufReader<File>, buf: &mut Vec<u8>| -> Result<Option<bool>> {
+            loop {
+                buf.clear();
+                let read = std::io::Read::take(&mut *reader, MAX_RECORD_BYTES as u64 + 1)
+                    .read_until(b'\n', buf)
+                    .map_err(store_err(&path))?;
+                if read == 0 {
+                    return Ok(None);
+                }
+                let ended = buf.last() == Some(&b'\n');
+                if ended {
+                    buf.pop();
+                }
+                if buf.len() > MAX_RECORD_BYTES {
+                    return Err(BenchError::NotAResultsDir {
+                        path: dir.to_owned(),
+                        why: format!(
+                        "{RESULTS_FILE} holds a line longer than {MAX_RECORD_BYTES} bytes: it is \
+                         damaged there"
+                    ),
+                    });
+                }
+                if buf.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                return Ok(Some(ended));
             }
-            Err(_) if n + 1 == lines.len() && !text.ends_with('\n') => {
-                warnings.push(format!(
-                    "{} line {} is torn (a crash or a full disk mid-write, {} bytes): left out; \
-                     `run --resume` sets it aside and runs that item again",
-                    path.display(),
-                    n + 1,
-                    line.len()
-                ));
+        };
+    let Some(mut reader) = open()? else {
+        return Ok((meta, Vec::new()));
+    };
+    let mut last_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let (mut buf, mut count, mut torn) = (Vec::new(), 0usize, None);
+    let mut first_bad: Option<(usize, String)> = None;
+    while let Some(ended) = next_line(&mut reader, &mut buf)? {
+        count += 1;
+        // Records start with their id (the writer's field order): read it without parsing the
+        // line, and parse only when that shape is not there.
+        if let Some(id) = leading_id(&buf) {
+            last_of.insert(id.to_owned(), count);
+            continue;
+        }
+        match serde_json::from_slice::<IdOnly>(&buf) {
+            Ok(r) => {
+                last_of.insert(r.id, count);
             }
+            Err(_) if !ended => torn = Some((count, buf.len())),
             Err(e) => {
-                return Err(BenchError::NotAResultsDir {
-                    path: dir.to_owned(),
-                    why: format!("{RESULTS_FILE} line {} is malformed: {e}", n + 1),
-                })
+                // An earlier line may be malformed too (its id was read without parsing it):
+                // the second pass names the first bad line.
+                first_bad = Some((count, e.to_string()));
+                break;
             }
         }
     }
-    let mut records: Vec<(usize, ItemRecord)> = latest.into_values().collect();
-    records.sort_by_key(|(n, _)| *n);
-    Ok(Loaded {
-        meta,
-        records: records.into_iter().map(|(_, r)| r).collect(),
-        warnings,
-    })
+    let mut warnings = Vec::new();
+    if let Some((bad, why)) = first_bad {
+        let mut reader = open()?.expect("it was there a moment ago");
+        let mut n = 0usize;
+        while let Some(_ended) = next_line(&mut reader, &mut buf)? {
+            n += 1;
+            if n == bad {
+                break;
+            }
+            if let Err(e) = serde_json::from_slice::<ItemRecord>(&buf) {
+                return Err(malformed(n, e.to_string()));
+            }
+        }
+        return Err(malformed(bad, why));
+    }
+    if let Some((n, len)) = torn {
+        if n == count {
+            warnings.push(format!(
+                "{} line {n} is torn (a crash or a full disk mid-write, {len} bytes): left out; \
+                 `run --resume` sets it aside and runs that item again",
+                path.display()
+            ));
+        } else {
+            return Err(malformed(n, "a line without its end in the middle".into()));
+        }
+    }
+    let Some(mut reader) = open()? else {
+        return Ok((meta, warnings));
+    };
+    let mut n = 0usize;
+    while let Some(ended) = next_line(&mut reader, &mut buf)? {
+        n += 1;
+        if torn.is_some_and(|(t, _)| t == n) {
+            continue;
+        }
+        let rec: ItemRecord = match serde_json::from_slice(&buf) {
+            Ok(r) => r,
+            Err(e) if !ended && n == count => {
+                warnings.push(format!(
+                    "{} line {n} is torn ({e}): left out; `run --resume` runs that item again",
+                    path.display()
+                ));
+                continue;
+            }
+            Err(e) => return Err(malformed(n, e.to_string())),
+        };
+        if last_of.get(&rec.id) == Some(&n) {
+            each(rec);
+        }
+    }
+    Ok((meta, warnings))
 }
 
 /// Now, RFC 3339 UTC with milliseconds.
@@ -319,6 +452,17 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_leading_id_is_read_without_parsing() {
+        assert_eq!(
+            leading_id(br#"{"id":"1/1x2/tcp-rr","label":"x"}"#),
+            Some("1/1x2/tcp-rr")
+        );
+        assert_eq!(leading_id(br#" { "id" : "a b" , "x": 1}"#), Some("a b"));
+        assert_eq!(leading_id(br#"{"id":"a\"b"}"#), None, "escapes go to serde");
+        assert_eq!(leading_id(br#"{"label":"x","id":"a"}"#), None);
+    }
 
     fn meta() -> RunMeta {
         RunMeta {

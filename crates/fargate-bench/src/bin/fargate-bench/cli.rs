@@ -530,8 +530,18 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             format,
             output,
         } => {
-            let (summary, records) = command::load_dir(&dir, Some(&prices))?;
-            write_report(&summary, &records, format, &output)
+            if matches!(format, Format::Html | Format::Hgrm) {
+                // The page and the histograms draw from the records themselves.
+                let (summary, records) = command::load_dir(&dir, Some(&prices))?;
+                write_report(&summary, &records, format, &output)
+            } else {
+                write_report(
+                    &command::summarize_dir(&dir, Some(&prices))?,
+                    &[],
+                    format,
+                    &output,
+                )
+            }
         }
         Validated::Sizes(prices) => {
             let mut out = std::io::stdout().lock();
