@@ -29,6 +29,25 @@ impl std::fmt::Debug for PreSharedKey {
     }
 }
 
+/// The shortest key the CLI accepts without `--allow-weak-key`: a short key is guessed
+/// (a 1-character key fell in 11 tries), and the controller's own keys are 64 hex characters.
+pub const MIN_KEY_CHARS: usize = 16;
+
+/// Whether `key` is long enough to use without `--allow-weak-key`.
+///
+/// # Errors
+/// A message naming the length, the minimum and the two fixes.
+pub fn check_strength(key: &str) -> std::result::Result<(), String> {
+    let n = key.chars().count();
+    if n < MIN_KEY_CHARS {
+        return Err(format!(
+            "the key has {n} characters, fewer than {MIN_KEY_CHARS}: it can be guessed; use a \
+             longer one (`openssl rand -hex 16`), or pass --allow-weak-key to accept the risk"
+        ));
+    }
+    Ok(())
+}
+
 impl PreSharedKey {
     /// Wraps key material; an empty key is refused because it proves nothing.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Option<Self> {

@@ -39,6 +39,9 @@ pub struct ClientConfig {
     /// How long to keep retrying a refused or unanswered connect: a server task can be
     /// RUNNING a moment before its process listens.
     pub connect_retry: Duration,
+    /// Source address of the control connection (a multi-homed host; tests play other hosts
+    /// from other loopback addresses). `None`: the kernel's choice.
+    pub bind_source: Option<std::net::IpAddr>,
 }
 
 impl ClientConfig {
@@ -52,6 +55,7 @@ impl ClientConfig {
             run_id: None,
             control_timeout: Duration::from_secs(10),
             connect_retry: Duration::from_secs(15),
+            bind_source: None,
         }
     }
 }
@@ -95,18 +99,39 @@ fn has_port(server: &str) -> bool {
 /// Connection, protocol, refusal (the server's reason, naming the cap) and data-plane errors.
 pub async fn run_test(config: &ClientConfig) -> Result<Report> {
     let server = resolve(&config.server).await?;
-    let stream = connect(server, config.connect_retry).await?;
-    let mut control = Control::new(stream, MAX_SERVER_FRAME_BYTES);
     let timeout = config.control_timeout;
-    handshake(&mut control, config, server, timeout).await?;
-
-    control
-        .send(&Message::Request(config.request.clone()))
-        .await?;
-    let (data_port, cookie) = match control.recv(timeout, "the server's answer").await? {
-        Message::Accepted { data_port, cookie } => (data_port, cookie),
-        Message::Refused(r) => return Err(NetError::Refused(r)),
-        other => return Err(unexpected(&control, "Accepted", &other)),
+    // A full server (its test cap, or its handshake slots) says so; retry with backoff within
+    // the connect budget, as for a server that is not listening yet.
+    let start = tokio::time::Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    let (mut control, data_port, cookie) = loop {
+        let attempt = async {
+            let left = config.connect_retry.saturating_sub(start.elapsed());
+            let stream = connect(server, config.bind_source, left).await?;
+            let mut control = Control::new(stream, MAX_SERVER_FRAME_BYTES);
+            handshake(&mut control, config, server, timeout).await?;
+            control
+                .send(&Message::Request(config.request.clone()))
+                .await?;
+            match control.recv(timeout, "the server's answer").await? {
+                Message::Accepted { data_port, cookie } => Ok((control, data_port, cookie)),
+                Message::Refused(r) => Err(NetError::Refused(r)),
+                other => Err(unexpected(&control, "Accepted", &other)),
+            }
+        }
+        .await;
+        let wait = match &attempt {
+            Err(NetError::Refused(r)) if r.is_transient() => backoff,
+            Err(NetError::Refused(probe_core::contract::Refusal::SlowDown { retry_after_ms })) => {
+                Duration::from_millis(*retry_after_ms)
+            }
+            _ => break attempt?,
+        };
+        if start.elapsed() + wait > config.connect_retry {
+            attempt?;
+        }
+        tokio::time::sleep(wait).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
     };
     let data_addr = SocketAddr::new(server.ip(), data_port);
     let req = config.request.clone();
@@ -185,22 +210,39 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
 }
 
 /// Connects, retrying refused and timed-out attempts with backoff until `retry_for` has passed.
-async fn connect(server: SocketAddr, retry_for: Duration) -> Result<TcpStream> {
+async fn connect(
+    server: SocketAddr,
+    source: Option<std::net::IpAddr>,
+    retry_for: Duration,
+) -> Result<TcpStream> {
     let start = tokio::time::Instant::now();
     let mut backoff = Duration::from_millis(100);
+    let attempt = || async move {
+        match source {
+            None => TcpStream::connect(server).await,
+            Some(ip) => {
+                let socket = if ip.is_ipv4() {
+                    tokio::net::TcpSocket::new_v4()?
+                } else {
+                    tokio::net::TcpSocket::new_v6()?
+                };
+                socket.bind(SocketAddr::new(ip, 0))?;
+                socket.connect(server).await
+            }
+        }
+    };
     loop {
-        let error =
-            match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(server)).await {
-                Ok(Ok(stream)) => return Ok(stream),
-                Ok(Err(e)) => NetError::Connect {
-                    addr: server.to_string(),
-                    source: e,
-                },
-                Err(_) => NetError::Timeout {
-                    what: format!("connecting to {server}"),
-                    secs: 5,
-                },
-            };
+        let error = match tokio::time::timeout(Duration::from_secs(5), attempt()).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => NetError::Connect {
+                addr: server.to_string(),
+                source: e,
+            },
+            Err(_) => NetError::Timeout {
+                what: format!("connecting to {server}"),
+                secs: 5,
+            },
+        };
         if start.elapsed() + backoff > retry_for {
             return Err(error);
         }

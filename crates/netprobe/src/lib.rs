@@ -43,6 +43,7 @@ mod client;
 mod conn;
 mod data;
 pub mod error;
+pub mod guard;
 #[cfg(test)]
 mod handshake_tests;
 pub mod limits;

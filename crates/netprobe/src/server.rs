@@ -16,6 +16,7 @@ use crate::auth::{self, PreSharedKey, Side};
 use crate::conn::Control;
 use crate::data::Window;
 use crate::error::{NetError, Result};
+use crate::guard::Sources;
 use crate::limits::ServerLimits;
 use crate::protocol::{
     Message, Refusal, TestKind, TestRequest, MAGIC, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION,
@@ -82,6 +83,10 @@ pub async fn serve(
         (config.limits.max_concurrent_tests as usize) * 4 + 4,
     ));
     let first_test_done = Arc::new(Notify::new());
+    let sources = Arc::new(std::sync::Mutex::new(Sources::new()));
+    // Refusals are answered by short tasks; bound them so a flood cannot grow them without end.
+    let refusers = Arc::new(Semaphore::new(64));
+    let mut log = RefusalLog::default();
     let mut handlers: JoinSet<Outcome> = JoinSet::new();
     let mut summary = ServeSummary::default();
     let mut backoff = Duration::from_millis(1);
@@ -102,7 +107,7 @@ pub async fn serve(
             }
             _ = first_test_done.notified(), if config.once => break,
             Some(done) = handlers.join_next(), if !handlers.is_empty() => {
-                record(&mut summary, done);
+                record(&mut summary, done, &mut log);
             }
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -115,27 +120,124 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let Ok(permit) = connections.clone().try_acquire_owned() else {
-                    drop(stream); // over the connection cap: close at once
-                    summary.refused += 1;
-                    continue;
+                // One address may hold only a few waiting handshakes, and one that failed key
+                // proofs waits: an idle flood or a key guesser cannot take every slot.
+                let admitted = sources
+                    .lock()
+                    .expect("sources lock")
+                    .admit(peer.ip(), std::time::Instant::now());
+                let decision = match (admitted, connections.clone().try_acquire_owned()) {
+                    (Err(refusal), _) => Err((refusal, false)),
+                    (Ok(()), Err(_)) => Err((
+                        Refusal::Crowded {
+                            cap: config.limits.max_concurrent_tests * 4 + 4,
+                            from_you: String::new(),
+                        },
+                        true,
+                    )),
+                    (Ok(()), Ok(permit)) => Ok(permit),
                 };
-                let (config, tests, done) = (config.clone(), tests.clone(), first_test_done.clone());
-                handlers.spawn(async move {
-                    let outcome = handle(stream, peer, &config, &tests, &done).await;
-                    drop(permit);
-                    outcome
-                });
+                let refusal = match decision {
+                    Ok(permit) => {
+                        let (config, tests, done, sources) = (
+                            config.clone(),
+                            tests.clone(),
+                            first_test_done.clone(),
+                            sources.clone(),
+                        );
+                        handlers.spawn(async move {
+                            let outcome =
+                                handle(stream, peer, &config, &tests, &done, &sources).await;
+                            drop(permit);
+                            outcome
+                        });
+                        continue;
+                    }
+                    Err(refusal) => Some((refusal, stream)),
+                };
+                if let Some(((refusal, admitted), stream)) = refusal {
+                    if admitted {
+                        sources.lock().expect("sources lock").release(peer.ip());
+                    }
+                    summary.refused += 1;
+                    log.refused(&format!("{peer}: {refusal}"));
+                    // Say why, briefly, so the client knows to retry; or just close when even
+                    // the answering tasks are all busy.
+                    if let Ok(permit) = refusers.clone().try_acquire_owned() {
+                        tokio::spawn(async move {
+                            refuse_quickly(stream, refusal).await;
+                            drop(permit);
+                        });
+                    }
+                }
             }
         }
     }
     while let Some(done) = handlers.join_next().await {
-        record(&mut summary, done);
+        record(&mut summary, done, &mut log);
     }
+    log.flush();
     Ok(summary)
 }
 
-fn record(summary: &mut ServeSummary, done: std::result::Result<Outcome, tokio::task::JoinError>) {
+/// Refusal lines on stderr, at most [`RefusalLog::PER_WINDOW`] per window: a flood of garbage
+/// connections must not flood the log (and CloudWatch's bill) too.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    window_start: Option<std::time::Instant>,
+    shown: u32,
+    hidden: u64,
+}
+
+impl RefusalLog {
+    const PER_WINDOW: u32 = 20;
+    const WINDOW: Duration = Duration::from_secs(10);
+
+    fn refused(&mut self, why: &str) {
+        let now = std::time::Instant::now();
+        if self
+            .window_start
+            .is_none_or(|start| now.duration_since(start) >= Self::WINDOW)
+        {
+            self.flush();
+            self.window_start = Some(now);
+            self.shown = 0;
+        }
+        if self.shown < Self::PER_WINDOW {
+            self.shown += 1;
+            eprintln!("netprobe server: refused: {why}");
+        } else {
+            self.hidden += 1;
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.hidden > 0 {
+            eprintln!(
+                "netprobe server: {} more refusals in the last {} s not shown",
+                self.hidden,
+                Self::WINDOW.as_secs()
+            );
+            self.hidden = 0;
+        }
+    }
+}
+
+/// Sends a refusal to a connection that will not be served, within half a second, and closes.
+async fn refuse_quickly(stream: TcpStream, refusal: Refusal) {
+    let mut control = Control::new(stream, MAX_CLIENT_FRAME_BYTES);
+    let _ = tokio::time::timeout(
+        Duration::from_millis(500),
+        control.send(&Message::Refused(refusal)),
+    )
+    .await;
+}
+
+fn record(
+    summary: &mut ServeSummary,
+    done: std::result::Result<Outcome, tokio::task::JoinError>,
+    log: &mut RefusalLog,
+) {
     match done {
         Ok(Outcome::Completed(report)) => {
             summary.completed += 1;
@@ -143,7 +245,7 @@ fn record(summary: &mut ServeSummary, done: std::result::Result<Outcome, tokio::
         }
         Ok(Outcome::Refused(why)) => {
             summary.refused += 1;
-            eprintln!("netprobe server: refused: {why}");
+            log.refused(&why);
         }
         Ok(Outcome::Failed(why)) => {
             summary.failed += 1;
@@ -171,10 +273,24 @@ async fn handle(
     config: &ServerConfig,
     tests: &Arc<Semaphore>,
     first_test_done: &Notify,
+    sources: &std::sync::Mutex<Sources>,
 ) -> Outcome {
     let mut control = Control::new(stream, MAX_CLIENT_FRAME_BYTES);
     let timeout = config.limits.control_timeout;
-    let request = match handshake(&mut control, config, timeout).await {
+    let shaken = handshake(&mut control, config, timeout).await;
+    {
+        let mut sources = sources.lock().expect("sources lock");
+        match &shaken {
+            Ok(Err(Refusal::AuthFailed)) => {
+                sources.failed_proof(peer.ip(), std::time::Instant::now());
+            }
+            Ok(Ok(_)) if config.psk.is_some() => sources.proved(peer.ip()),
+            _ => {}
+        }
+        // The handshake is over: this connection no longer counts as waiting.
+        sources.release(peer.ip());
+    }
+    let request = match shaken {
         Ok(Ok(request)) => request,
         Ok(Err(refusal)) => return refuse(&mut control, refusal).await,
         Err(e) => return Outcome::Refused(format!("{peer}: {}", e.describe())),
@@ -203,13 +319,17 @@ async fn handle(
     outcome
 }
 
+/// How long a new connection may take to say hello.
+pub(crate) const HELLO_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Version check and key proof; returns the client's request, or a refusal to send.
 pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     control: &mut Control<S>,
     config: &ServerConfig,
     timeout: Duration,
 ) -> Result<std::result::Result<TestRequest, Refusal>> {
-    let (client_nonce, version) = match control.recv(timeout, "hello").await? {
+    // The hello comes at once from a real client: an idle connection is not kept long.
+    let (client_nonce, version) = match control.recv(timeout.min(HELLO_TIMEOUT), "hello").await? {
         Message::ClientHello {
             magic,
             version,

@@ -388,13 +388,20 @@ async fn concurrent_test_cap_refuses_the_extra_client() {
     });
     let running = tokio::spawn(async move { run_test(&a).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let err = run_test(&server.client(short(TestKind::TcpRr)))
-        .await
-        .unwrap_err();
+    // With no retry budget the refusal names the cap...
+    let mut impatient = server.client(short(TestKind::TcpRr));
+    impatient.connect_retry = Duration::ZERO;
+    let err = run_test(&impatient).await.unwrap_err();
     assert!(
         matches!(err, NetError::Refused(Refusal::Busy { cap: 1 })),
         "{err}"
     );
+    // ...and with one (the default), the client retries until the slot frees (issue 14).
+    let started = std::time::Instant::now();
+    run_test(&server.client(short(TestKind::TcpRr)))
+        .await
+        .expect("served once the first test ended");
+    assert!(started.elapsed() >= Duration::from_millis(900));
     assert!(running.await.unwrap().is_ok());
     server.stop().await;
 }

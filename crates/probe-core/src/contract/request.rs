@@ -494,6 +494,27 @@ pub enum Refusal {
     /// Any other invalid parameter.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// Too many connections are waiting for their handshake (from this address, or in all).
+    #[error("the server has {cap} connections waiting for their handshake{from_you}; the client retries")]
+    Crowded {
+        /// The cap that was reached.
+        cap: u32,
+        /// `" from your address"` when the per-address cap was reached.
+        from_you: String,
+    },
+    /// Too many failed key proofs came from this address: it must wait.
+    #[error("too many failed key proofs from your address; wait {retry_after_ms} ms and check the key (NETPROBE_PSK)")]
+    SlowDown {
+        /// How long until the next proof is heard.
+        retry_after_ms: u64,
+    },
+}
+
+impl Refusal {
+    /// Whether a client should reconnect and try again (the server is full, not unwilling).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Refusal::Busy { .. } | Refusal::Crowded { .. })
+    }
 }
 
 #[cfg(test)]

@@ -21,8 +21,8 @@ use probe_core::result_line;
 /// rates take k/M/G suffixes (decimal bits per second: 1G = 10^9 bit/s).
 ///
 /// Examples:
-///   netprobe server --psk s3cret
-///   netprobe client --server 10.0.1.5 --psk s3cret --test tcp-stream -P 4 -t 30 --omit 2
+///   netprobe server --psk 3f9c2e7a1b5d4c60
+///   netprobe client --server 10.0.1.5 --psk 3f9c2e7a1b5d4c60 --test tcp-stream -P 4 -t 30 --omit 2
 ///   netprobe client --server 10.0.1.5 --test udp-stream --rate 1G
 ///   netprobe client --server 10.0.1.5 --test tcp-rr --rate 10000   (open loop, 10k req/s)
 #[derive(Debug, Parser)]
@@ -48,9 +48,13 @@ struct ServerArgs {
     /// Control port.
     #[arg(long, short, default_value_t = DEFAULT_PORT)]
     port: u16,
-    /// Pre-shared key clients must prove (HMAC-SHA256 over fresh nonces).
+    /// Pre-shared key clients must prove (HMAC-SHA256 over fresh nonces); at least 16
+    /// characters. Failed proofs from an address make it wait, longer each time.
     #[arg(long, env = contract::PSK_ENV, hide_env_values = true)]
     psk: Option<String>,
+    /// Accept a key shorter than 16 characters (it can be guessed).
+    #[arg(long)]
+    allow_weak_key: bool,
     /// Exit after the first accepted test and print its server-side result line.
     #[arg(long)]
     once: bool,
@@ -167,9 +171,12 @@ struct ClientArgs {
     /// udp-rr: a request without an answer after this many ms counts as lost.
     #[arg(long, default_value_t = 100)]
     timeout_ms: u64,
-    /// Pre-shared key to prove to the server.
+    /// Pre-shared key to prove to the server (at least 16 characters).
     #[arg(long, env = contract::PSK_ENV, hide_env_values = true)]
     psk: Option<String>,
+    /// Accept a key shorter than 16 characters (it can be guessed).
+    #[arg(long)]
+    allow_weak_key: bool,
     /// Run id recorded in the report.
     #[arg(long)]
     run_id: Option<String>,
@@ -208,7 +215,7 @@ impl Args {
                     bind: format!("{}:{}", bracket(&a.bind), a.port),
                     config: ServerConfig {
                         limits,
-                        psk: key(a.psk)?,
+                        psk: key(a.psk, a.allow_weak_key)?,
                         cpus: cpus(a.cpus.as_deref()).context("--cpus")?,
                         once: a.once,
                         run_id: a.run_id,
@@ -230,13 +237,21 @@ fn bracket(host: &str) -> String {
     }
 }
 
-fn key(psk: Option<String>) -> Result<Option<PreSharedKey>> {
+fn key(psk: Option<String>, allow_weak: bool) -> Result<Option<PreSharedKey>> {
     match psk {
         None => Ok(None),
-        Some(k) => match PreSharedKey::new(k) {
-            Some(key) => Ok(Some(key)),
-            None => bail!("--psk is empty; give a non-empty key or leave it out"),
-        },
+        Some(k) => {
+            if k.is_empty() {
+                bail!("--psk is empty; give a non-empty key or leave it out");
+            }
+            if let Err(why) = netprobe::auth::check_strength(&k) {
+                if !allow_weak {
+                    bail!("--psk (or NETPROBE_PSK): {why}");
+                }
+                eprintln!("netprobe: warning: {why}");
+            }
+            Ok(PreSharedKey::new(k))
+        }
     }
 }
 
@@ -274,7 +289,7 @@ fn client_config(a: ClientArgs) -> Result<Validated> {
     // The one check every side runs (the server and the controller's suite loader too).
     let request = options.to_request()?;
     let mut config = ClientConfig::new(a.server, request);
-    config.psk = key(a.psk)?;
+    config.psk = key(a.psk, a.allow_weak_key)?;
     config.cpus = cpus(a.cpus.as_deref()).context("--cpus")?;
     config.run_id = a.run_id;
     Ok(Validated::Client {
