@@ -315,7 +315,9 @@ mod tests {
             .unwrap()
             .datagrams;
         let (counts, _rx) = receiver.join().unwrap();
-        assert!((2300..=2700).contains(&sent), "sent {sent}");
+        // Paced, never bursting to catch up: a sender descheduled by a busy 2-core machine
+        // (the test suite's other threads) falls a little behind, never ahead.
+        assert!((2000..=2700).contains(&sent), "sent {sent}");
         // On a loaded machine the receiving thread can be descheduled long enough for its socket
         // buffer to overflow; the kernel counts those drops, and every datagram must be either
         // received or dropped there, never lost in our accounting.
