@@ -630,39 +630,7 @@ fn a_task_that_stops_with_an_error_is_reported_with_its_reason() {
 
 #[test]
 fn dry_run_prints_task_definitions_and_run_task_requests_without_aws() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(CONTROLLER)
-        .current_dir(tmp.path())
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens: any call would fail
-        .args([
-            "run",
-            "--backend",
-            "ecs",
-            "--dry-run",
-            "--region",
-            "us-east-1",
-            "--size",
-            "0.25x0.5",
-            "-n",
-            "1",
-        ])
-        .args([
-            "--cluster",
-            "c",
-            "--subnet",
-            "subnet-1",
-            "--security-group",
-            "sg-1",
-        ])
-        .args([
-            "--execution-role-arn",
-            "arn:aws:iam::1:role/x",
-            "--log-group",
-            "/fb",
-        ])
-        .args(["--netprobe-image", "n:1", "--memprobe-image", "m:1"])
-        .output()
-        .unwrap();
+    let out = dry_run("0.25x0.5", "1", &["--region", "us-east-1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -690,10 +658,6 @@ fn dry_run_prints_task_definitions_and_run_task_requests_without_aws() {
     assert!(
         !String::from_utf8_lossy(&out.stdout).contains("KEY\""),
         "no key value printed"
-    );
-    assert!(
-        !tmp.path().join("results").exists(),
-        "a dry run records nothing"
     );
 
     let out = Command::new(CONTROLLER)
@@ -739,9 +703,9 @@ fn a_second_stack_deploys_beside_the_first() {
     assert_eq!(text.matches("EmptyOnDelete: true").count(), 2);
 }
 
-fn dry_run(extra: &[&str]) -> Output {
+fn dry_run(size: &str, repetitions: &str, extra: &[&str]) -> Output {
     let tmp = tempfile::tempdir().unwrap();
-    Command::new(CONTROLLER)
+    let out = Command::new(CONTROLLER)
         .current_dir(tmp.path())
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens: any call would fail
         .env_remove("AWS_REGION")
@@ -752,9 +716,9 @@ fn dry_run(extra: &[&str]) -> Output {
             "ecs",
             "--dry-run",
             "--size",
-            "1x2",
+            size,
             "-n",
-            "2",
+            repetitions,
         ])
         .args([
             "--cluster",
@@ -773,14 +737,19 @@ fn dry_run(extra: &[&str]) -> Output {
         .args(["--netprobe-image", "n:1", "--memprobe-image", "m:1"])
         .args(extra)
         .output()
-        .unwrap()
+        .unwrap();
+    assert!(
+        !tmp.path().join("results").exists(),
+        "a dry run records nothing"
+    );
+    out
 }
 
 /// Issue 11: the dry run says what the run costs, priced where and as it would run, and a run
 /// over --max-cost does not start.
 #[test]
 fn the_dry_run_estimates_the_cost_and_max_cost_refuses() {
-    let out = dry_run(&["--region", "us-east-1"]);
+    let out = dry_run("1x2", "2", &["--region", "us-east-1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -796,20 +765,28 @@ fn the_dry_run_estimates_the_cost_and_max_cost_refuses() {
         .as_str()
         .unwrap()
         .contains("us-east-1 X86 FARGATE prices"));
-    let out = dry_run(&[
-        "--region",
-        "us-east-1",
-        "--capacity-provider",
-        "FARGATE_SPOT",
-    ]);
+    let out = dry_run(
+        "1x2",
+        "2",
+        &[
+            "--region",
+            "us-east-1",
+            "--capacity-provider",
+            "FARGATE_SPOT",
+        ],
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let spot = doc["estimate"]["usd"].as_f64().unwrap();
     assert!(spot < on_demand * 0.5, "spot {spot} vs {on_demand}");
-    let out = dry_run(&["--region", "us-east-1", "--cpu-architecture", "ARM64"]);
+    let out = dry_run(
+        "1x2",
+        "2",
+        &["--region", "us-east-1", "--cpu-architecture", "ARM64"],
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["estimate"]["usd"].as_f64().unwrap() < on_demand);
     // An unknown region runs, without a price.
-    let out = dry_run(&["--region", "mars-1"]);
+    let out = dry_run("1x2", "2", &["--region", "mars-1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -822,16 +799,20 @@ fn the_dry_run_estimates_the_cost_and_max_cost_refuses() {
         .unwrap()
         .contains("no price known"));
     // Over the cap, or uncheckable: refused.
-    let out = dry_run(&["--region", "us-east-1", "--max-cost", "0.001"]);
+    let out = dry_run(
+        "1x2",
+        "2",
+        &["--region", "us-east-1", "--max-cost", "0.001"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("exceeds --max-cost 0.00") && stderr.contains("nothing was launched"),
         "{stderr}"
     );
-    let out = dry_run(&["--region", "mars-1", "--max-cost", "100"]);
+    let out = dry_run("1x2", "2", &["--region", "mars-1", "--max-cost", "100"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be checked"));
-    let out = dry_run(&["--region", "us-east-1", "--max-cost", "100"]);
+    let out = dry_run("1x2", "2", &["--region", "us-east-1", "--max-cost", "100"]);
     assert!(out.status.success());
 }
