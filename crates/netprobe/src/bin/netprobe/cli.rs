@@ -307,16 +307,37 @@ fn cpus(list: Option<&str>) -> Result<Vec<u32>> {
     }
 }
 
+/// Stdout was closed by its reader (`netprobe ... | head`): a quiet end, unlike any other
+/// broken pipe (a peer that vanished mid-test is a failure, and must never exit 0).
+#[derive(Debug)]
+pub(crate) struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed by its reader")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        anyhow::Error::new(e).context("writing the report to stdout")
+    }
+}
+
 fn print_report(report: &probe_core::Report, json: bool) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut stdout, report)?;
-        writeln!(stdout)?;
+        let text = serde_json::to_string_pretty(report)?;
+        writeln!(stdout, "{text}").map_err(stdout_error)?;
     } else {
         eprint!("{}", netprobe::report::human_summary(report));
-        writeln!(stdout, "{}", result_line::encode(report)?)?;
+        writeln!(stdout, "{}", result_line::encode(report)?).map_err(stdout_error)?;
     }
-    stdout.flush()?;
+    stdout.flush().map_err(stdout_error)?;
     Ok(())
 }
 

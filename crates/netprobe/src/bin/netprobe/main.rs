@@ -36,9 +36,7 @@ fn main() -> ExitCode {
     }
 }
 
+/// Only a closed stdout ends quietly; a broken pipe to the peer is a failure.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.downcast_ref::<cli::StdoutClosed>().is_some()
 }
