@@ -23,11 +23,14 @@ def main():
     p.add_argument("--items", type=int, default=10_000)
     p.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "fargate-bench"))
     p.add_argument("--format", default="json")
+    p.add_argument("--probe-dir", default=os.path.join(ROOT, "target", "debug"),
+                   help="netprobe for the one seed run (its speed does not matter here)")
     a = p.parse_args()
     tmp = tempfile.mkdtemp()
     one = subprocess.run([a.bin, "run", "--test", "tcp-rr", "--duration", "1", "-n", "1",
                           "--size", "1x2", "--results", os.path.join(tmp, "one"),
-                          "--no-progress", "--format", "json"], capture_output=True, text=True)
+                          "--no-progress", "--format", "json", "--probe-dir", a.probe_dir],
+                         capture_output=True, text=True)
     if one.returncode != 0:
         sys.exit(f"the seed run failed: {one.stderr[-2000:]}")
     seed_dir = os.path.join(tmp, "one", os.listdir(os.path.join(tmp, "one"))[0])
