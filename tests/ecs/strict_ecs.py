@@ -271,7 +271,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return
         age = now - created
         if task.get("lastStatus") == "STOPPED" and stopped is None:
-            stopped = now  # stopped by itself (the harness): starts deprovisioning now
+            # Stopped without a StopTask through us: it starts deprovisioning now.
             with st.lock:
                 st.stopped.setdefault(task["taskArn"], now)
                 stopped = st.stopped[task["taskArn"]]
