@@ -13,10 +13,21 @@ const NETPROBE: &str = env!("CARGO_BIN_EXE_netprobe");
 const SERVER_IP: &str = "10.231.0.2";
 const CLIENT_IP: &str = "10.231.0.1";
 
+static LINKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_link_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    LINKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Two namespaces and a shaped veth pair, removed on drop (also when the test fails).
 struct ShapedLink {
     client_ns: String,
     server_ns: String,
+    /// Held for the link's life: rate tests run one at a time, since two shaped links in
+    /// parallel on a 2-core machine starve each other's senders and miss their rates.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 fn run(args: &[&str]) {
@@ -32,6 +43,7 @@ impl ShapedLink {
     fn new(tag: &str, rate_mbit: u32) -> Self {
         let id = format!("{}{}", tag, std::process::id() % 100_000);
         let link = Self {
+            _turn: one_link_at_a_time(),
             client_ns: format!("npc{id}"),
             server_ns: format!("nps{id}"),
         };

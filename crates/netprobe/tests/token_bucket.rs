@@ -28,17 +28,29 @@ fn run(args: &[&str]) {
     );
 }
 
+static LINKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_link_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    LINKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Client, router and server namespaces, removed on drop (also when a test fails).
 struct RoutedLink {
     ns: [String; 3],
     to_client: String,
     to_server: String,
+    /// Held for the link's life: rate tests run one at a time, since two shaped links in
+    /// parallel on a 2-core machine starve each other's senders and miss their rates.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl RoutedLink {
     fn new(tag: &str) -> Self {
         let id = format!("{tag}{}", std::process::id() % 100_000);
         let link = Self {
+            _turn: one_link_at_a_time(),
             ns: [format!("tbc{id}"), format!("tbr{id}"), format!("tbs{id}")],
             to_client: format!("rc{id}"),
             to_server: format!("rs{id}"),
