@@ -30,8 +30,12 @@
 //! };
 //! let prices = Prices::new(None, None, Arch::X86)?;
 //! let report = command::run(RunRequest { plan, backend, prices, max_cost_usd: None }, std::future::pending()).await?;
-//! fargate_bench::export::exporter(fargate_bench::export::Format::Table)
-//!     .write(&report.summary, &mut std::io::stdout())?;
+//! fargate_bench::export::write_document(
+//!     fargate_bench::export::Format::Table,
+//!     &report.summary,
+//!     &report.records,
+//!     &mut std::io::stdout(),
+//! )?;
 //! report.all_ok()?;
 //! # Ok(()) }
 //! ```

@@ -673,17 +673,25 @@ impl Suite {
                     why,
                 }
             })?;
-        let suite: Suite = toml::from_str(&text).map_err(|e| BenchError::Suite {
-            path: Some(path.to_owned()),
-            why: e.to_string().trim().replace('\n', " "),
-        })?;
-        suite.validate().map_err(|e| match e {
+        Self::from_toml(&text).map_err(|e| match e {
             BenchError::Suite { why, .. } => BenchError::Suite {
                 path: Some(path.to_owned()),
                 why,
             },
             other => other,
+        })
+    }
+
+    /// Parses and validates a suite from TOML text (what [`Suite::from_file`] reads).
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`] naming the key and the fix, or [`BenchError::InvalidSize`].
+    pub fn from_toml(text: &str) -> Result<Suite> {
+        let suite: Suite = toml::from_str(text).map_err(|e| BenchError::Suite {
+            path: None,
+            why: e.to_string().trim().replace('\n', " "),
         })?;
+        suite.validate()?;
         Ok(suite)
     }
 
@@ -744,12 +752,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Suite> {
-        let suite: Suite = toml::from_str(text).map_err(|e| BenchError::Suite {
-            path: None,
-            why: e.to_string(),
-        })?;
-        suite.validate()?;
-        Ok(suite)
+        Suite::from_toml(text)
     }
 
     #[test]

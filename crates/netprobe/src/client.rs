@@ -180,9 +180,33 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
         window.omit + window.duration + result_wait,
     )
     .await?;
-    let local = done
-        .map_err(|e| NetError::io("data plane", std::io::Error::other(e)))?
-        .map_err(|e| NetError::io(format!("client data plane against {data_addr}"), e))?;
+    let local = match done.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
+        Ok(local) => local,
+        Err(data_error) => {
+            // The server usually knows why (it was stopped, or its side failed): ask briefly,
+            // so one cause gives one message whatever the test kind.
+            let said = match early {
+                Some(message) => Some(message),
+                None => control
+                    .recv(SERVER_REASON_WAIT, "the server's reason")
+                    .await
+                    .ok(),
+            };
+            return Err(match said {
+                Some(Message::Failed { reason }) => NetError::Protocol {
+                    peer: control.peer().to_owned(),
+                    reason: format!("the server's side of the test failed: {reason}"),
+                },
+                _ => NetError::io(
+                    format!(
+                        "the test's data connections to {data_addr} broke mid-test and the \
+                         server gave no reason (it may have crashed or been killed)"
+                    ),
+                    data_error,
+                ),
+            });
+        }
+    };
     let answer = match early {
         Some(message) => message,
         None => control.recv(result_wait, "the server's result").await?,
@@ -208,6 +232,9 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
         host: probe_core::HostFacts::collect(),
     }))
 }
+
+/// How long a client whose data connections broke waits for the server to say why.
+const SERVER_REASON_WAIT: Duration = Duration::from_secs(1);
 
 /// Connects, retrying refused and timed-out attempts with backoff until `retry_for` has passed.
 async fn connect(

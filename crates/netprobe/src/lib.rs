@@ -25,7 +25,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let addr = listener.local_addr()?;
-//! let server = tokio::spawn(serve(listener, ServerConfig::default(), std::future::pending()));
+//! let server = tokio::spawn(serve(listener, ServerConfig::default(), std::future::pending));
 //! let request = TestRequest::tcp_stream(std::time::Duration::from_secs(2));
 //! let report = run_test(&ClientConfig::new(addr.to_string(), request)).await?;
 //! println!("{} bit/s", report.metrics.throughput[0].bits_per_sec);
@@ -60,7 +60,7 @@ pub use error::{NetError, Result};
 pub use limits::ServerLimits;
 pub use probe_core::contract::{ClientOptions, RequestCaps};
 pub use protocol::{Flow, ReceiveWait, SocketRequest, TestKind, TestRequest};
-pub use server::{serve, ServeSummary, ServerConfig};
+pub use server::{serve, ServeSummary, ServerConfig, StopSwitch, DEFAULT_DRAIN};
 
 /// Resolves on Ctrl-C or SIGTERM: what a server or client binary stops on.
 pub async fn shutdown_signal() {

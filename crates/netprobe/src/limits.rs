@@ -25,6 +25,15 @@ pub struct ServerLimits {
     pub max_concurrent_tests: u32,
     /// Deadline for each control-channel read before and between tests.
     pub control_timeout: Duration,
+    /// Bytes of test buffers ([`TestRequest::server_buffer_bytes`]) all running tests may hold
+    /// together; a test that would pass it is refused with [`Refusal::Memory`].
+    pub memory_budget_bytes: u64,
+}
+
+/// The default memory budget: half of what this process may use (its cgroup's limit, else the
+/// host's memory), so tests' buffers never take a task to its limit; 256 MiB when unknown.
+pub fn default_memory_budget() -> u64 {
+    probe_core::host::memory_limit_bytes().map_or(256 << 20, |limit| limit / 2)
 }
 
 impl Default for ServerLimits {
@@ -36,6 +45,7 @@ impl Default for ServerLimits {
             max_udp_rate_bits_per_sec: caps.max_udp_rate_bits_per_sec,
             max_concurrent_tests: 8,
             control_timeout: Duration::from_secs(10),
+            memory_budget_bytes: default_memory_budget(),
         }
     }
 }

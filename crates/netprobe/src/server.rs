@@ -42,6 +42,49 @@ pub struct ServerConfig {
     /// With `once`: give up if no test has been accepted this long after start, so a server
     /// whose client never comes (its controller died) does not run forever.
     pub idle_timeout: Option<Duration>,
+    /// After the first stop request, how long running tests may take to finish before they
+    /// are aborted (`None`: [`DEFAULT_DRAIN`]).
+    pub drain: Option<Duration>,
+}
+
+/// How long a stopping server lets its running tests finish, unless told otherwise.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(5);
+
+/// Stop requests from code rather than signals: each [`StopSwitch::request`] is one request
+/// to [`serve`] (the first starts a drain, the second ends it).
+#[derive(Debug, Clone, Default)]
+pub struct StopSwitch(Arc<Notify>);
+
+impl StopSwitch {
+    /// A switch nobody has pressed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the server to stop (once per call; a press before the server waits is kept).
+    pub fn request(&self) {
+        self.0.notify_one();
+    }
+
+    /// What [`serve`] takes: waits for the next [`StopSwitch::request`].
+    pub fn requests(
+        &self,
+    ) -> impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + 'static {
+        let notify = self.0.clone();
+        move || {
+            let notify = notify.clone();
+            Box::pin(async move { notify.notified().await })
+        }
+    }
+}
+
+/// Where a server is in its life: serving; stopping (new tests refused, running ones may
+/// finish); aborting (running tests are told and ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Serving,
+    Draining,
+    Aborting,
 }
 
 /// What a server did before it stopped.
@@ -65,18 +108,34 @@ enum Outcome {
     Failed(String),
 }
 
-/// Serves until `shutdown` resolves (or, with `once`, after the first accepted test), then waits
-/// for every running test to finish.
+/// Serves until stopped (or, with `once`, after the first accepted test).
+///
+/// `stop_requests` is called for each stop request to wait for: the first one it resolves
+/// starts a drain (new tests are refused with [`Refusal::Stopping`]; running tests may finish
+/// within [`ServerConfig::drain`]); the second, or the drain's end, aborts the running tests
+/// (each client is told why) and returns. Pass [`crate::shutdown_signal`] to stop on Ctrl-C and
+/// SIGTERM, or `std::future::pending` to serve until the process ends.
 ///
 /// # Errors
 /// Only if the listener itself fails persistently; per-connection problems are logged to stderr
 /// and counted in the summary.
-pub async fn serve(
+pub async fn serve<S, F>(
     listener: TcpListener,
     config: ServerConfig,
-    shutdown: impl Future<Output = ()>,
-) -> Result<ServeSummary> {
+    mut stop_requests: S,
+) -> Result<ServeSummary>
+where
+    S: FnMut() -> F,
+    F: Future<Output = ()>,
+{
+    let drain = config.drain.unwrap_or(DEFAULT_DRAIN);
+    crate::sys::map_large_buffers();
     let config = Arc::new(config);
+    let (phase_tx, phase) = tokio::sync::watch::channel(Phase::Serving);
+    // The memory budget in KiB permits, each test holding its buffers' worth while it runs.
+    let memory = Arc::new(Semaphore::new(
+        budget_kib(config.limits.memory_budget_bytes) as usize,
+    ));
     let tests = Arc::new(Semaphore::new(config.limits.max_concurrent_tests as usize));
     // Handshaking connections are cheap but not free: bound them too.
     let connections = Arc::new(Semaphore::new(
@@ -96,11 +155,38 @@ pub async fn serve(
             None => std::future::pending().await,
         }
     };
-    tokio::pin!(shutdown);
+    let mut stop = Box::pin(stop_requests());
+    let drain_end = tokio::time::sleep(Duration::from_secs(365 * 86_400));
+    tokio::pin!(drain_end);
     tokio::pin!(idle);
     loop {
+        let serving = *phase.borrow() == Phase::Serving;
         tokio::select! {
-            _ = &mut shutdown => break,
+            _ = &mut stop => {
+                if serving && !handlers.is_empty() {
+                    eprintln!(
+                        "netprobe server: stopping: new tests are refused; {} running connection(s) \
+                         get {} s to finish (stop again to end them now)",
+                        handlers.len(),
+                        drain.as_secs_f64()
+                    );
+                    phase_tx.send_replace(Phase::Draining);
+                    drain_end.as_mut().reset(tokio::time::Instant::now() + drain);
+                    stop = Box::pin(stop_requests());
+                    continue;
+                }
+                if !serving {
+                    eprintln!("netprobe server: stopped again: ending the running tests now");
+                }
+                break;
+            }
+            _ = &mut drain_end, if !serving => {
+                eprintln!(
+                    "netprobe server: the {} s drain ended: ending the running tests now",
+                    drain.as_secs_f64()
+                );
+                break;
+            }
             _ = &mut idle, if handlers.is_empty() && summary.completed + summary.failed == 0 => {
                 summary.idle_timed_out = true;
                 break;
@@ -108,6 +194,9 @@ pub async fn serve(
             _ = first_test_done.notified(), if config.once => break,
             Some(done) = handlers.join_next(), if !handlers.is_empty() => {
                 record(&mut summary, done, &mut log);
+                if !serving && handlers.is_empty() {
+                    break;
+                }
             }
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -127,6 +216,7 @@ pub async fn serve(
                     .expect("sources lock")
                     .admit(peer.ip(), std::time::Instant::now());
                 let decision = match (admitted, connections.clone().try_acquire_owned()) {
+                    (admitted, _) if !serving => Err((Refusal::Stopping, admitted.is_ok())),
                     (Err(refusal), _) => Err((refusal, false)),
                     (Ok(()), Err(_)) => Err((
                         Refusal::Crowded {
@@ -139,15 +229,23 @@ pub async fn serve(
                 };
                 let refusal = match decision {
                     Ok(permit) => {
-                        let (config, tests, done, sources) = (
+                        let (config, tests, done, sources, phase, memory) = (
                             config.clone(),
                             tests.clone(),
                             first_test_done.clone(),
                             sources.clone(),
+                            phase.clone(),
+                            memory.clone(),
                         );
                         handlers.spawn(async move {
-                            let outcome =
-                                handle(stream, peer, &config, &tests, &done, &sources).await;
+                            let shared = Shared {
+                                config: &config,
+                                tests: &tests,
+                                memory: &memory,
+                                first_test_done: &done,
+                                sources: &sources,
+                            };
+                            let outcome = handle(stream, peer, shared, phase).await;
                             drop(permit);
                             outcome
                         });
@@ -173,11 +271,54 @@ pub async fn serve(
             }
         }
     }
+    // Whatever still runs is told and ended (a no-op when nothing does).
+    phase_tx.send_replace(Phase::Aborting);
     while let Some(done) = handlers.join_next().await {
         record(&mut summary, done, &mut log);
     }
     log.flush();
     Ok(summary)
+}
+
+/// What every connection's handler shares with the accept loop.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    config: &'a ServerConfig,
+    tests: &'a Arc<Semaphore>,
+    /// The memory budget, in KiB permits ([`budget_kib`]).
+    memory: &'a Arc<Semaphore>,
+    first_test_done: &'a Notify,
+    sources: &'a std::sync::Mutex<Sources>,
+}
+
+/// Why a client whose test was ended by a stopping server lost it.
+const STOPPED_MID_TEST: &str = "the server was stopped (SIGTERM or Ctrl-C) and its drain time \
+     ended before this test finished; run it again against a server that is up";
+
+/// Runs one connection until it ends or the server aborts, and then tells the client why.
+async fn handle(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Shared<'_>,
+    phase: tokio::sync::watch::Receiver<Phase>,
+) -> Outcome {
+    let mut control = Control::new(stream, MAX_CLIENT_FRAME_BYTES);
+    let mut aborting = phase.clone();
+    let finished = tokio::select! {
+        outcome = serve_connection(&mut control, peer, shared, &phase) => Some(outcome),
+        _ = aborting.wait_for(|p| *p == Phase::Aborting) => None,
+    };
+    match finished {
+        Some(outcome) => outcome,
+        None => {
+            // The client may not be reading: say it briefly and go.
+            let failed = Message::Failed {
+                reason: STOPPED_MID_TEST.to_owned(),
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(1), control.send(&failed)).await;
+            Outcome::Failed(format!("{peer}: ended by the server's stop"))
+        }
+    }
 }
 
 /// Refusal lines on stderr, at most [`RefusalLog::PER_WINDOW`] per window: a flood of garbage
@@ -267,17 +408,21 @@ async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
     Outcome::Refused(why)
 }
 
-async fn handle(
-    stream: TcpStream,
+async fn serve_connection(
+    control: &mut Control,
     peer: SocketAddr,
-    config: &ServerConfig,
-    tests: &Arc<Semaphore>,
-    first_test_done: &Notify,
-    sources: &std::sync::Mutex<Sources>,
+    shared: Shared<'_>,
+    phase: &tokio::sync::watch::Receiver<Phase>,
 ) -> Outcome {
-    let mut control = Control::new(stream, MAX_CLIENT_FRAME_BYTES);
+    let Shared {
+        config,
+        tests,
+        memory,
+        first_test_done,
+        sources,
+    } = shared;
     let timeout = config.limits.control_timeout;
-    let shaken = handshake(&mut control, config, timeout).await;
+    let shaken = handshake(control, config, timeout).await;
     {
         let mut sources = sources.lock().expect("sources lock");
         match &shaken {
@@ -292,17 +437,32 @@ async fn handle(
     }
     let request = match shaken {
         Ok(Ok(request)) => request,
-        Ok(Err(refusal)) => return refuse(&mut control, refusal).await,
+        Ok(Err(refusal)) => return refuse(control, refusal).await,
         Err(e) => return Outcome::Refused(format!("{peer}: {}", e.describe())),
     };
+    if *phase.borrow() != Phase::Serving {
+        return refuse(control, Refusal::Stopping).await;
+    }
     if let Err(refusal) = config.limits.check(&request) {
-        return refuse(&mut control, refusal).await;
+        return refuse(control, refusal).await;
     }
     let Ok(_permit) = tests.clone().try_acquire_owned() else {
         let cap = config.limits.max_concurrent_tests;
-        return refuse(&mut control, Refusal::Busy { cap }).await;
+        return refuse(control, Refusal::Busy { cap }).await;
     };
-    let outcome = match run_test(&mut control, config, request).await {
+    let needed_bytes = request.server_buffer_bytes();
+    let Ok(buffers) = memory
+        .clone()
+        .try_acquire_many_owned(budget_kib(needed_bytes))
+    else {
+        let refusal = Refusal::Memory {
+            needed_bytes,
+            free_bytes: memory.available_permits() as u64 * 1024,
+            budget_bytes: config.limits.memory_budget_bytes,
+        };
+        return refuse(control, refusal).await;
+    };
+    let outcome = match run_test(control, config, request).await {
         Ok(report) => Outcome::Completed(Box::new(report)),
         Err(e) => {
             let _ = control
@@ -313,10 +473,17 @@ async fn handle(
             Outcome::Failed(format!("{peer}: {}", e.describe()))
         }
     };
+    drop(buffers);
+    crate::sys::return_freed_memory();
     if config.once {
         first_test_done.notify_one();
     }
     outcome
+}
+
+/// Bytes in whole KiB (rounded up), as semaphore permits: 4 TiB at most.
+fn budget_kib(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 }
 
 /// How long a new connection may take to say hello.

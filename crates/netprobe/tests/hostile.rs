@@ -14,21 +14,18 @@ use netprobe::{
     TestRequest,
 };
 use tokio::io::AsyncReadExt;
-use tokio::sync::oneshot;
 
 async fn start(
     config: ServerConfig,
 ) -> (
     SocketAddr,
-    oneshot::Sender<()>,
+    netprobe::StopSwitch,
     tokio::task::JoinHandle<netprobe::Result<ServeSummary>>,
 ) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel();
-    let handle = tokio::spawn(serve(listener, config, async {
-        let _ = rx.await;
-    }));
+    let tx = netprobe::StopSwitch::new();
+    let handle = tokio::spawn(serve(listener, config, tx.requests()));
     (addr, tx, handle)
 }
 
@@ -93,7 +90,7 @@ async fn an_idle_flood_from_one_address_does_not_lock_others_out() {
     for a in attackers {
         a.abort();
     }
-    let _ = stop.send(());
+    stop.request();
     let summary = handle.await.unwrap().unwrap();
     assert_eq!(summary.completed, 1);
     assert!(summary.refused >= 900, "{summary:?}");
@@ -138,6 +135,6 @@ async fn key_guessing_is_slowed_per_address() {
     // 200 ms, doubling: 0.2 + 0.4 + 0.8 + 1.6 s covers 3 s with at most 5 proofs heard.
     assert!(heard <= 5, "{heard} proofs heard in 3 s");
     assert!(slowed >= 10, "{slowed} guesses told to slow down");
-    let _ = stop.send(());
+    stop.request();
     handle.await.unwrap().unwrap();
 }

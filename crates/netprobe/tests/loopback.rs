@@ -10,12 +10,11 @@ use netprobe::{
 };
 use probe_core::report::Direction;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 struct TestServer {
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<netprobe::StopSwitch>,
     handle: JoinHandle<netprobe::Result<ServeSummary>>,
 }
 
@@ -23,10 +22,8 @@ impl TestServer {
     async fn start(config: ServerConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel();
-        let handle = tokio::spawn(serve(listener, config, async {
-            let _ = rx.await;
-        }));
+        let tx = netprobe::StopSwitch::new();
+        let handle = tokio::spawn(serve(listener, config, tx.requests()));
         Self {
             addr,
             stop: Some(tx),
@@ -35,7 +32,7 @@ impl TestServer {
     }
 
     async fn stop(mut self) -> ServeSummary {
-        let _ = self.stop.take().unwrap().send(());
+        self.stop.take().unwrap().request();
         self.handle.await.unwrap().unwrap()
     }
 
@@ -489,7 +486,7 @@ async fn once_stops_after_one_test_and_keeps_its_report() {
         run_id: Some("r1".into()),
         ..Default::default()
     };
-    let handle = tokio::spawn(serve(listener, config, std::future::pending()));
+    let handle = tokio::spawn(serve(listener, config, std::future::pending));
     run_test(&ClientConfig::new(
         addr.to_string(),
         short(TestKind::TcpStream),
@@ -518,7 +515,7 @@ async fn once_with_an_idle_timeout_gives_up_when_no_client_comes() {
     };
     let summary = tokio::time::timeout(
         Duration::from_secs(5),
-        serve(listener, config, std::future::pending()),
+        serve(listener, config, std::future::pending),
     )
     .await
     .expect("server gives up by itself")

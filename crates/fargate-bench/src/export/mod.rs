@@ -77,19 +77,23 @@ pub fn write_document(
             }
             Ok(())
         }
-        other => exporter(other).write(summary, out),
+        Format::Table => table::TableExporter.write(summary, out),
+        Format::Json => json::JsonExporter.write(summary, out),
+        Format::Csv => csv::CsvExporter.write(summary, out),
+        Format::Markdown => markdown::MarkdownExporter.write(summary, out),
     }
 }
 
-/// The exporter of a format.
-pub fn exporter(format: Format) -> Box<dyn Exporter> {
+/// The exporter of a format that needs only the summary; `None` for [`Format::Html`] and
+/// [`Format::Hgrm`], which need the records too: call [`write_document`] for those (or for any
+/// format).
+pub fn exporter(format: Format) -> Option<Box<dyn Exporter>> {
     match format {
-        Format::Table => Box::new(table::TableExporter),
-        Format::Json => Box::new(json::JsonExporter),
-        Format::Csv => Box::new(csv::CsvExporter),
-        Format::Markdown => Box::new(markdown::MarkdownExporter),
-        // Without records these formats show what the summary holds: its JSON.
-        Format::Html | Format::Hgrm => Box::new(json::JsonExporter),
+        Format::Table => Some(Box::new(table::TableExporter)),
+        Format::Json => Some(Box::new(json::JsonExporter)),
+        Format::Csv => Some(Box::new(csv::CsvExporter)),
+        Format::Markdown => Some(Box::new(markdown::MarkdownExporter)),
+        Format::Html | Format::Hgrm => None,
     }
 }
 

@@ -31,6 +31,27 @@ pub(crate) enum End {
 /// kernel's full retransmission timeout.
 pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A data socket's read or write deadline passing mid-test surfaces as EAGAIN ("Resource
+/// temporarily unavailable"); say what it means instead.
+fn name_a_silent_peer(e: io::Error) -> io::Error {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) && e.raw_os_error().is_some()
+    {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "no answer from the peer within {} s mid-test: it stopped responding (frozen, \
+                 overloaded, or the path dropped its packets)",
+                STALL_TIMEOUT.as_secs()
+            ),
+        )
+    } else {
+        e
+    }
+}
+
 /// What one side measured.
 #[derive(Debug, Default)]
 pub(crate) struct SideOutput {
@@ -287,6 +308,7 @@ pub(crate) fn run_side(
             .map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(io::Error::other("a data thread panicked")))
+                    .map_err(name_a_silent_peer)
             })
             .collect()
     });

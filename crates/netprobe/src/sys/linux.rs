@@ -74,8 +74,28 @@ pub(crate) fn pin_current_thread(cpus: &[u32]) -> io::Result<()> {
     if rc == 0 {
         Ok(())
     } else {
-        Err(io::Error::last_os_error())
+        let os = io::Error::last_os_error();
+        Err(io::Error::new(
+            os.kind(),
+            format!(
+                "cannot pin a data thread to CPU(s) {cpus:?} (sched_setaffinity: {os}): \
+                 this host allows CPUs {}; choose from those (--cpus / --server-cpus)",
+                allowed_cpus_text()
+            ),
+        ))
     }
+}
+
+/// The calling thread's allowed CPUs as the kernel lists them (`Cpus_allowed_list`).
+fn allowed_cpus_text() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// User and system time of the calling thread.

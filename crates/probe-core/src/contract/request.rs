@@ -242,6 +242,15 @@ impl TestRequest {
         }
     }
 
+    /// Memory a server's data plane takes for this test's buffers: per stream, the message and
+    /// response buffers plus 128 KiB (a stream receiver reads at least that much at once, and a
+    /// UDP receiver's sequence tracker is that size). What a server's memory budget counts.
+    pub fn server_buffer_bytes(&self) -> u64 {
+        let per_stream =
+            u64::from(self.message_bytes) + u64::from(self.response_bytes) + (128 << 10);
+        per_stream * u64::from(self.total_streams())
+    }
+
     /// Checks everything that does not depend on a server's caps: the request is one a probe
     /// can run. Servers run this before their caps ([`RequestCaps::check`]); the controller runs
     /// both on every suite item before it launches a task, so a suite it accepts is never
@@ -508,12 +517,34 @@ pub enum Refusal {
         /// How long until the next proof is heard.
         retry_after_ms: u64,
     },
+    /// The server was asked to stop (SIGTERM, Ctrl-C) and takes no new tests.
+    #[error("the server is stopping (it was sent SIGTERM or Ctrl-C) and takes no new tests; run the test against a server that is up")]
+    Stopping,
+    /// The test's buffers do not fit the server's memory budget.
+    #[error("this test needs {needed_bytes} bytes of buffers (streams x message size) but the server's memory budget of {budget_bytes} bytes has {free_bytes} free; use fewer streams (-P) or smaller messages (-l), or raise the server's --memory-budget")]
+    Memory {
+        /// What the request's buffers take.
+        needed_bytes: u64,
+        /// What the budget has left now (other tests hold the rest).
+        free_bytes: u64,
+        /// The whole budget.
+        budget_bytes: u64,
+    },
 }
 
 impl Refusal {
-    /// Whether a client should reconnect and try again (the server is full, not unwilling).
+    /// Whether a client should reconnect and try again (the server is full, not unwilling):
+    /// also a memory refusal that would fit once the server's other tests end.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Refusal::Busy { .. } | Refusal::Crowded { .. })
+        match self {
+            Refusal::Busy { .. } | Refusal::Crowded { .. } => true,
+            Refusal::Memory {
+                needed_bytes,
+                budget_bytes,
+                ..
+            } => needed_bytes <= budget_bytes,
+            _ => false,
+        }
     }
 }
 

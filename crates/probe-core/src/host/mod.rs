@@ -104,6 +104,20 @@ impl HostFacts {
     }
 }
 
+/// The memory this process may use at most: its cgroup's limit, or the host's total memory when
+/// the cgroup sets none. Read without the slower facts (no ECS metadata), for a server sizing
+/// its buffer budget at start.
+pub fn memory_limit_bytes() -> Option<u64> {
+    CpuFacts::read()
+        .cgroup
+        .and_then(|c| c.memory_limit_bytes)
+        .or_else(|| {
+            std::fs::read_to_string("/proc/meminfo")
+                .ok()
+                .and_then(|s| parse_mem_total(&s))
+        })
+}
+
 /// The CPUs this process may use right now (affinity capped by the cgroup quota, as in
 /// [`HostFacts::effective_cpus`]), read without the slower facts: for choices a probe makes at
 /// the start of every test, such as whether a receiver may poll.

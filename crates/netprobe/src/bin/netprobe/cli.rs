@@ -73,6 +73,15 @@ struct ServerArgs {
     /// Most tests served at once.
     #[arg(long, default_value_t = 8)]
     max_tests: u32,
+    /// Memory all running tests' buffers may take together (streams x message size, k/M/G
+    /// suffixes); a test beyond what is free is refused, naming it. Default: half the cgroup's
+    /// memory limit (the task's), else half the host's memory.
+    #[arg(long, value_name = "BYTES")]
+    memory_budget: Option<String>,
+    /// On SIGTERM or Ctrl-C, new tests are refused at once and running tests get this many
+    /// seconds to finish; a second signal ends them at once. Clients are told why.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    drain: f64,
     /// Run id recorded in server reports.
     #[arg(long)]
     run_id: Option<String>,
@@ -180,6 +189,9 @@ struct ClientArgs {
     /// Run id recorded in the report.
     #[arg(long)]
     run_id: Option<String>,
+    /// Local address the control connection comes from (a host with several addresses).
+    #[arg(long, value_name = "IP")]
+    bind_source: Option<std::net::IpAddr>,
     /// Print the full report as pretty JSON instead of summary and result line.
     #[arg(long)]
     json: bool,
@@ -209,8 +221,18 @@ impl Args {
                     max_udp_rate_bits_per_sec: quantity::parse_rate(&a.max_rate)
                         .context("--max-rate")?,
                     max_concurrent_tests: a.max_tests.max(1),
+                    memory_budget_bytes: match a.memory_budget.as_deref() {
+                        Some(text) => quantity::parse_bytes(text).context("--memory-budget")?,
+                        None => netprobe::limits::default_memory_budget(),
+                    },
                     ..Default::default()
                 };
+                if !(a.drain.is_finite() && (0.0..=3600.0).contains(&a.drain)) {
+                    bail!(NetError::Config(format!(
+                        "--drain {} is not a time from 0 to 3600 seconds",
+                        a.drain
+                    )));
+                }
                 Ok(Validated::Server {
                     bind: format!("{}:{}", bracket(&a.bind), a.port),
                     config: ServerConfig {
@@ -220,6 +242,7 @@ impl Args {
                         once: a.once,
                         run_id: a.run_id,
                         idle_timeout: a.idle_timeout.map(Duration::from_secs),
+                        drain: Some(Duration::from_secs_f64(a.drain)),
                     },
                     json: a.json,
                 })
@@ -292,6 +315,7 @@ fn client_config(a: ClientArgs) -> Result<Validated> {
     config.psk = key(a.psk, a.allow_weak_key)?;
     config.cpus = cpus(a.cpus.as_deref()).context("--cpus")?;
     config.run_id = a.run_id;
+    config.bind_source = a.bind_source;
     Ok(Validated::Client {
         config,
         json: a.json,
@@ -353,7 +377,7 @@ pub(crate) async fn run(command: Validated) -> Result<()> {
                 contract::server_ready_line(&addr.to_string(), config.psk.is_some(), config.once)
             );
             let once = config.once;
-            let summary = netprobe::serve(listener, config, netprobe::shutdown_signal()).await?;
+            let summary = netprobe::serve(listener, config, netprobe::shutdown_signal).await?;
             eprintln!(
                 "netprobe server stopped: {} completed, {} refused, {} failed",
                 summary.completed, summary.refused, summary.failed
