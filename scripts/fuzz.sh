@@ -24,7 +24,8 @@ found=0
 for target in "${targets[@]}"; do
   [ -d "seeds/$target" ] || { echo "fuzz.sh: no target '$target' (see fuzz/Cargo.toml)" >&2; exit 2; }
   mkdir -p "corpus/$target" "regressions/$target"
-  before=$(ls "artifacts/$target" 2>/dev/null | wc -l)
+  crashes() { ls "artifacts/$target" 2>/dev/null || true; }
+  before=$(crashes | wc -l)
   start=$(date +%s)
   # -max_len bounds inputs like the readers' own caps would, scaled to keep runs fast.
   if cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
@@ -35,7 +36,7 @@ for target in "${targets[@]}"; do
   fi
   secs=$(( $(date +%s) - start ))
   done_runs=$(grep -o 'Done [0-9]* runs' "logs/$target.log" | grep -o '[0-9]*' | tail -1 || true)
-  for crash in $(ls "artifacts/$target" 2>/dev/null | tail -n +$((before + 1))); do
+  for crash in $(crashes | tail -n +$((before + 1))); do
     cp "artifacts/$target/$crash" "regressions/$target/$crash"
     echo "fuzz.sh: $target: kept $crash in fuzz/regressions/$target/" >&2
     found=1

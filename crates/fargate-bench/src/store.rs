@@ -169,14 +169,23 @@ impl Store {
     ///
     /// # Errors
     /// [`BenchError::Store`].
+    ///
+    /// A write that fails (a full disk) is cut back off the file, so no torn line is left
+    /// behind and the space it took is free again for `run.json`.
     pub fn append(&mut self, record: &ItemRecord) -> Result<()> {
         let path = self.dir.join(RESULTS_FILE);
         let mut line = serde_json::to_string(record).expect("records serialize");
         line.push('\n');
-        self.results
+        let whole = self.results.metadata().map_err(store_err(&path))?.len();
+        let written = self
+            .results
             .write_all(line.as_bytes())
-            .and_then(|()| self.results.sync_data())
-            .map_err(store_err(&path))
+            .and_then(|()| self.results.sync_data());
+        if let Err(e) = written {
+            let _ = self.results.set_len(whole);
+            return Err(store_err(&path)(e));
+        }
+        Ok(())
     }
 
     /// Records how the run ended.
@@ -189,16 +198,33 @@ impl Store {
         self.write_meta()
     }
 
-    /// Writes run.json atomically (temp file, fsync, rename).
+    /// Writes run.json atomically (temp file, fsync, rename). On a full disk, where the temp
+    /// file finds no room, it rewrites run.json in place instead (its own blocks are freed and
+    /// reused): a status that says "running" after the run ended would be worse than a write
+    /// that is not atomic.
     fn write_meta(&self) -> Result<()> {
         let path = self.dir.join(RUN_FILE);
         let tmp = self.dir.join(".run.json.tmp");
         let text = serde_json::to_string_pretty(&self.meta).expect("meta serializes");
-        let mut f = File::create(&tmp).map_err(store_err(&tmp))?;
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(store_err(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(store_err(&path))
+        let atomic = File::create(&tmp).and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        });
+        match atomic {
+            Ok(()) => std::fs::rename(&tmp, &path).map_err(store_err(&path)),
+            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                let _ = std::fs::remove_file(&tmp);
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&path)
+                    .map_err(store_err(&path))?;
+                f.write_all(text.as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map_err(store_err(&path))
+            }
+            Err(e) => Err(store_err(&tmp)(e)),
+        }
     }
 }
 
@@ -307,8 +333,8 @@ fn leading_id(line: &[u8]) -> Option<&str> {
 
 /// Calls `each` with the last record of every item, in file order, holding one record at a
 /// time: a first pass reads only ids (which line is each item's last), a second decodes those
-/// lines. Returns `run.json` and the warnings (a torn last line is left out and named; any
-/// other unreadable line is an error naming its number).
+/// lines. Returns `run.json` and the warnings: a torn last line, or any other line that does
+/// not decode, is left out and named by its number, and every other record still counts.
 ///
 /// # Errors
 /// [`BenchError::NotAResultsDir`] or [`BenchError::Store`].
@@ -329,10 +355,6 @@ pub fn fold_records(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(store_err(&path)(e)),
         }
-    };
-    let malformed = |n: usize, why: String| BenchError::NotAResultsDir {
-        path: dir.to_owned(),
-        why: format!("{RESULTS_FILE} line {n} is malformed: {why}"),
     };
     // Lines as (number, bytes without the newline, whether it had one); blank lines skipped.
     let next_line =
@@ -368,77 +390,41 @@ pub fn fold_records(
         return Ok((meta, Vec::new()));
     };
     let mut last_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let (mut buf, mut count, mut torn) = (Vec::new(), 0usize, None);
-    let mut first_bad: Option<(usize, String)> = None;
-    while let Some(ended) = next_line(&mut reader, &mut buf)? {
+    let (mut buf, mut count) = (Vec::new(), 0usize);
+    while next_line(&mut reader, &mut buf)?.is_some() {
         count += 1;
         // Records start with their id (the writer's field order): read it without parsing the
-        // line, and parse only when that shape is not there.
+        // line, and parse only when that shape is not there. A line with no id is left to the
+        // second pass, which names it.
         if let Some(id) = leading_id(&buf) {
             last_of.insert(id.to_owned(), count);
-            continue;
-        }
-        match serde_json::from_slice::<IdOnly>(&buf) {
-            Ok(r) => {
-                last_of.insert(r.id, count);
-            }
-            Err(_) if !ended => torn = Some((count, buf.len())),
-            Err(e) => {
-                // An earlier line may be malformed too (its id was read without parsing it):
-                // the second pass names the first bad line.
-                first_bad = Some((count, e.to_string()));
-                break;
-            }
+        } else if let Ok(r) = serde_json::from_slice::<IdOnly>(&buf) {
+            last_of.insert(r.id, count);
         }
     }
     let mut warnings = Vec::new();
-    if let Some((bad, why)) = first_bad {
-        let mut reader = open()?.expect("it was there a moment ago");
-        let mut n = 0usize;
-        while let Some(_ended) = next_line(&mut reader, &mut buf)? {
-            n += 1;
-            if n == bad {
-                break;
-            }
-            if let Err(e) = serde_json::from_slice::<ItemRecord>(&buf) {
-                return Err(malformed(n, e.to_string()));
-            }
-        }
-        return Err(malformed(bad, why));
-    }
-    if let Some((n, len)) = torn {
-        if n == count {
-            warnings.push(format!(
-                "{} line {n} is torn (a crash or a full disk mid-write, {len} bytes): left out; \
-                 `run --resume` sets it aside and runs that item again",
-                path.display()
-            ));
-        } else {
-            return Err(malformed(n, "a line without its end in the middle".into()));
-        }
-    }
     let Some(mut reader) = open()? else {
         return Ok((meta, warnings));
     };
     let mut n = 0usize;
     while let Some(ended) = next_line(&mut reader, &mut buf)? {
         n += 1;
-        if torn.is_some_and(|(t, _)| t == n) {
-            continue;
-        }
-        let rec: ItemRecord = match serde_json::from_slice(&buf) {
-            Ok(r) => r,
-            Err(e) if !ended && n == count => {
-                warnings.push(format!(
-                    "{} line {n} is torn ({e}): left out; `run --resume` runs that item again",
-                    path.display()
-                ));
-                continue;
-            }
-            Err(e) => return Err(malformed(n, e.to_string())),
-        };
-        if last_of.get(&rec.id) == Some(&n) {
-            each(rec);
+        match serde_json::from_slice::<ItemRecord>(&buf) {
+            Ok(rec) if last_of.get(&rec.id) == Some(&n) => each(rec),
+            Ok(_) => {}
+            // The last line without its newline: a crash or a full disk mid-write.
+            Err(e) if !ended && n == count => warnings.push(format!(
+                "{} line {n} is torn (a crash or a full disk mid-write, {} bytes: {e}): left \
+                 out; `run --resume` sets it aside and runs that item again",
+                path.display(),
+                buf.len()
+            )),
+            // Anything else unreadable is named and left out; every other record still counts.
+            Err(e) => warnings.push(format!(
+                "{} line {n} is malformed ({e}): left out; `run --resume` runs that item again, \
+                 and the line stays for you to inspect",
+                path.display()
+            )),
         }
     }
     Ok((meta, warnings))
@@ -509,7 +495,7 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_last_line_is_ignored_but_a_torn_middle_line_is_an_error() {
+    fn a_torn_or_malformed_line_is_named_and_every_other_record_kept() {
         let root = tempfile::tempdir().unwrap();
         let mut store = Store::create(root.path(), meta()).unwrap();
         store.append(&record("a", ItemStatus::Ok)).unwrap();
@@ -519,8 +505,19 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"id\":\"b\",\"lab").unwrap();
         assert_eq!(load(&dir).unwrap().1.len(), 1);
+        // The torn line is now in the middle, and a line with no record follows it: both are
+        // named, and the records around them still count.
         f.write_all(b"\n{\"id\":1}\n").unwrap();
-        assert!(load(&dir).unwrap_err().to_string().contains("line 2"));
+        drop(f);
+        let mut store = Store::reopen(&dir).unwrap().0;
+        store.append(&record("c", ItemStatus::Ok)).unwrap();
+        drop(store);
+        let loaded = load_checked(&dir).unwrap();
+        let ids: Vec<_> = loaded.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+        assert!(loaded.warnings[0].contains("line 2 is malformed"));
+        assert!(loaded.warnings[1].contains("line 3 is malformed"));
     }
 
     /// Issue 14, defect 1: a torn tail plus `--resume` used to make every later read fail.

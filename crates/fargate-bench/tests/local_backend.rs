@@ -469,3 +469,110 @@ fn a_link_that_cannot_be_built_is_refused_before_anything_starts() {
         assert!(run_dirs(tmp.path()).is_empty(), "nothing ran");
     }
 }
+
+/// A 1 MiB tmpfs, unmounted on drop (also when the test fails).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: PathBuf) -> Self {
+        std::fs::create_dir_all(&at).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&at)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mount: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(at)
+    }
+
+    /// Fills the disk until only about `free` bytes remain, in a file that can be removed.
+    fn fill_leaving(&self, free: u64) -> PathBuf {
+        let filler = self.0.join("filler");
+        let stat = Command::new("stat")
+            .args(["-f", "-c", "%a %S"])
+            .arg(&self.0)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&stat.stdout);
+        let mut it = text.split_whitespace().map(|v| v.parse::<u64>().unwrap());
+        let (blocks, size) = (it.next().unwrap(), it.next().unwrap());
+        let fill = (blocks * size).saturating_sub(free);
+        std::fs::write(&filler, vec![0u8; fill as usize]).unwrap();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Issue 14, defect 1, on a real full disk: a 1 MiB tmpfs with 8 KiB free. The run stops on
+/// the write error and says so, `run.json` does not say "running", every record written before
+/// the error survives, and once space is freed `--resume` repairs the tail and finishes the
+/// run with every item exactly once.
+#[test]
+#[ignore = "needs root: mounts a 1 MiB tmpfs"]
+fn a_full_disk_loses_no_finished_result_and_resume_finishes_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(tmp.path().join("disk"));
+    let filler = disk.fill_leaving(8 << 10);
+    let results = disk.0.join("results");
+    let out = controller(
+        tmp.path(),
+        &[
+            "run",
+            "--test",
+            "tcp-stream",
+            "--duration",
+            "1",
+            "-n",
+            "4",
+            "--no-progress",
+            "--results",
+            results.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a full disk is an error: {stderr}");
+    assert!(
+        stderr.contains("No space left on device") || stderr.contains("disk"),
+        "{stderr}"
+    );
+    let dir = std::fs::read_dir(&results)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let written = lines_of(&dir).len();
+    assert!(written < 4, "the disk filled before the run ended");
+    let meta = std::fs::read_to_string(dir.join("run.json")).unwrap_or_default();
+    assert!(!meta.contains("\"running\""), "run.json: {meta}");
+
+    std::fs::remove_file(filler).unwrap();
+    let out = controller(
+        tmp.path(),
+        &["run", "--resume", dir.to_str().unwrap(), "--no-progress"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut ok: Vec<String> = lines_of(&dir)
+        .iter()
+        .filter(|l| l["status"] == "ok")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    ok.sort();
+    let expected: Vec<String> = (1..=4).map(|r| format!("{r}/1x2/tcp-stream")).collect();
+    assert_eq!(ok, expected, "every item exactly once");
+    let out = controller(tmp.path(), &["report", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+}

@@ -257,7 +257,9 @@ pub async fn run<P: Platform>(
             });
         }
         Err(e) => {
-            let _ = store.finish(RunStatus::Interrupted);
+            if let Err(meta) = store.finish(RunStatus::Interrupted) {
+                eprintln!("warning: could not record that the run stopped: {meta}");
+            }
             return Err(e);
         }
     }
