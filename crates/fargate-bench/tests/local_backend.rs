@@ -167,6 +167,15 @@ fn a_run_killed_with_sigkill_resumes_without_duplicates_or_gaps() {
 
 #[test]
 fn ctrl_c_stops_every_task_and_says_where_the_results_are() {
+    a_signal_stops_every_task_and_says_where_the_results_are("-INT");
+}
+
+#[test]
+fn sigterm_stops_every_task_and_says_where_the_results_are() {
+    a_signal_stops_every_task_and_says_where_the_results_are("-TERM");
+}
+
+fn a_signal_stops_every_task_and_says_where_the_results_are(signal: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let suite = write_suite(tmp.path(), SHORT_SUITE);
     bin_dir();
@@ -189,7 +198,7 @@ fn ctrl_c_stops_every_task_and_says_where_the_results_are() {
     };
     std::thread::sleep(Duration::from_millis(200)); // mid-item
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
