@@ -43,6 +43,17 @@ fn lines_of(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The ids of the items recorded as ok, sorted (each once per record).
+fn ok_ids(dir: &Path) -> Vec<String> {
+    let mut ok: Vec<String> = lines_of(dir)
+        .iter()
+        .filter(|l| l["status"] == "ok")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    ok.sort();
+    ok
+}
+
 fn write_suite(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("suite.toml");
     std::fs::write(&path, text).unwrap();
@@ -147,15 +158,8 @@ fn a_run_killed_with_sigkill_resumes_without_duplicates_or_gaps() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines = lines_of(&dir);
-    let mut ok: Vec<String> = lines
-        .iter()
-        .filter(|l| l["status"] == "ok")
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .collect();
-    ok.sort();
     let expected: Vec<String> = (1..=6).map(|r| format!("{r}/1x2/tcp-rr")).collect();
-    assert_eq!(ok, expected, "every item exactly once");
+    assert_eq!(ok_ids(&dir), expected, "every item exactly once");
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(meta["status"], "complete");
@@ -574,14 +578,8 @@ fn a_full_disk_loses_no_finished_result_and_resume_finishes_the_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut ok: Vec<String> = lines_of(&dir)
-        .iter()
-        .filter(|l| l["status"] == "ok")
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .collect();
-    ok.sort();
     let expected: Vec<String> = (1..=4).map(|r| format!("{r}/1x2/tcp-stream")).collect();
-    assert_eq!(ok, expected, "every item exactly once");
+    assert_eq!(ok_ids(&dir), expected, "every item exactly once");
     let out = controller(tmp.path(), &["report", dir.to_str().unwrap()]);
     assert!(out.status.success());
 }
