@@ -9,8 +9,9 @@
 #   IMAGE_PREFIX=fargate-bench/ scripts/build-images.sh
 #
 # A fully static binary is needed (scratch has no libc): the musl target when
-# `rustup target add <arch>-unknown-linux-musl` works here, else (for this machine's own
-# architecture) glibc with crt-static.
+# `rustup target add <arch>-unknown-linux-musl` works here; else, for this machine's own
+# architecture, glibc with crt-static; else, for the other one, Debian's rustc-web with the
+# foreign standard library and cross gcc (scripts/setup-cross.sh installs them). It says which.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "build-images: $*" >&2; exit 2; }
@@ -36,15 +37,35 @@ musl="${rust_arch}-unknown-linux-musl"
 gnu="${rust_arch}-unknown-linux-gnu"
 if rustup target list --installed 2>/dev/null | grep -qx "$musl" || rustup target add "$musl" >/dev/null 2>&1; then
   target=$musl
-  echo "build-images: static $arch binaries for $target (musl, rustup)" >&2
-  cargo build --profile image --target "$target" -p netprobe -p memprobe --bins --quiet
+  linker=()
+  if [ "$arch" != "$host" ]; then
+    # The host's cc cannot link foreign objects: a cross gcc if there is one, else rust-lld.
+    linker_var="CARGO_TARGET_$(echo "$musl" | tr 'a-z-' 'A-Z_')_LINKER"
+    if command -v "${rust_arch}-linux-gnu-gcc" >/dev/null; then
+      linker=("$linker_var=${rust_arch}-linux-gnu-gcc")
+    else
+      linker=("$linker_var=rust-lld")
+    fi
+  fi
+  echo "build-images: static $arch binaries for $target (musl, rustup${linker:+, ${linker[0]#*=}})" >&2
+  env "${linker[@]}" cargo build --profile image --target "$target" -p netprobe -p memprobe \
+    --bins --quiet
 elif [ "$arch" = "$host" ]; then
   target=$gnu
   echo "build-images: musl target unavailable; static glibc binaries (crt-static) for $target" >&2
   RUSTFLAGS="-C target-feature=+crt-static" cargo build --profile image --target "$target" \
     -p netprobe -p memprobe --bins --quiet
+elif [ -x /usr/bin/rustc ] && [ -d "/usr/lib/rustlib/$gnu/lib" ] && command -v "${rust_arch}-linux-gnu-gcc" >/dev/null; then
+  # Debian's own Rust (rustc-web) ships the foreign standard library as a package: used where
+  # rustup cannot fetch targets (see scripts/setup-cross.sh).
+  target=$gnu
+  echo "build-images: static glibc $arch binaries for $target with Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2) (rustup could not add $musl)" >&2
+  linker_var="CARGO_TARGET_$(echo "$gnu" | tr 'a-z-' 'A-Z_')_LINKER"
+  env RUSTC=/usr/bin/rustc "$linker_var=${rust_arch}-linux-gnu-gcc" \
+    RUSTFLAGS="-C target-feature=+crt-static" \
+    /usr/bin/cargo build --profile image --target "$target" -p netprobe -p memprobe --bins --quiet
 else
-  fail "cannot build for $arch here: \`rustup target add $musl\` failed (no rustup, or offline); build on an $arch machine or install the target"
+  fail "cannot build for $arch here: \`rustup target add $musl\` failed (no rustup, or offline) and Debian's cross toolchain is not installed; run scripts/setup-cross.sh (Debian) or build on an $arch machine"
 fi
 for probe in netprobe memprobe; do
   bin="target/$target/image/$probe"
@@ -54,7 +75,8 @@ for probe in netprobe memprobe; do
   fi
   ctx=$(mktemp -d)
   cp "$bin" "$ctx/$probe"
-  docker build --quiet --platform "linux/$arch" -f "docker/$probe.Dockerfile" \
+  # --no-cache: the classic builder would reuse a cached layer of the other architecture.
+  docker build --quiet --no-cache --platform "linux/$arch" -f "docker/$probe.Dockerfile" \
     --build-arg VERSION="$version" --label "org.opencontainers.image.architecture=$arch" \
     -t "${prefix}$probe:$version" -t "${prefix}$probe:latest" "$ctx" >/dev/null 2>"$ctx.log" \
     || { cat "$ctx.log" >&2; exit 1; }

@@ -41,6 +41,9 @@ for target in "${targets[@]}"; do
     echo "fuzz.sh: $target: kept $crash in fuzz/regressions/$target/" >&2
     found=1
   done
+  if [ "$status" != ok ] && ! grep -q "^==[0-9]*==\|panicked\|deadly signal" "logs/$target.log"; then
+    status="FAILED to build or run: see fuzz/logs/$target.log"
+  fi
   [ "$status" = ok ] || found=1
   printf '%-14s %12s executions %6d s  %s\n' "$target" "${done_runs:-?}" "$secs" "$status"
 done

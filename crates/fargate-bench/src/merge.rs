@@ -340,9 +340,18 @@ impl Summarizer {
             failures,
             ok,
         } = self;
-        for e in &rec.emulated {
-            if !emulated.contains(e) {
-                emulated.push(e.clone());
+        let under_emulation = rec.reports.iter().filter_map(|r| {
+            r.host.emulation.as_ref().map(|_| {
+                format!(
+                    "cpu: {} probes ran under emulation (qemu-user), so their figures are \
+                     functional only",
+                    r.host.architecture
+                )
+            })
+        });
+        for e in rec.emulated.iter().cloned().chain(under_emulation) {
+            if !emulated.contains(&e) {
+                emulated.push(e);
             }
         }
         if rec.status == ItemStatus::Failed {
@@ -654,6 +663,28 @@ mod tests {
         assert!((row.cost_per_hour.unwrap() - price).abs() < 1e-12);
         assert!((row.gbit_per_sec_per_dollar_hour.unwrap() - 2.0 / price).abs() < 1e-9);
         assert_eq!(s.emulated, ["cpu"]);
+    }
+
+    /// Issue 15: figures from a probe under qemu-user are marked functional only, once.
+    #[test]
+    fn probes_under_emulation_mark_the_summary() {
+        let mut emulated = rr(&[1000, 2000], 10.0);
+        emulated.host.architecture = "aarch64".into();
+        emulated.host.emulation = Some("runs on an x86_64 CPU".into());
+        let recs = [
+            record("rr", 1, emulated.clone()),
+            record("rr", 2, emulated),
+            record("rr", 3, rr(&[1000], 10.0)),
+        ];
+        let s = summarize(&meta(), &recs, None);
+        assert_eq!(
+            s.emulated,
+            [
+                "cpu",
+                "cpu: aarch64 probes ran under emulation (qemu-user), so their figures are \
+                 functional only"
+            ]
+        );
     }
 
     #[test]

@@ -175,6 +175,6 @@ pub fn run(config: &MemConfig) -> Result<Report> {
         measure::run_latency(&mut report, config, llc, headroom, &levels)?;
     }
     report.measured_duration_ns = measure_start.elapsed().as_nanos() as u64;
-    report.host = host;
+    report.set_host(host);
     Ok(report)
 }

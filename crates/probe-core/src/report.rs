@@ -113,6 +113,15 @@ impl Report {
         }
     }
 
+    /// Records where the probe ran; a probe that runs under emulation also says so in its
+    /// warnings, so no reader takes its figures for the hardware's.
+    pub fn set_host(&mut self, host: HostFacts) {
+        if let Some(why) = &host.emulation {
+            self.warnings.push(why.clone());
+        }
+        self.host = host;
+    }
+
     /// Sets a test parameter (units belong in the key).
     pub fn set_parameter(&mut self, key: &str, value: impl Into<serde_json::Value>) {
         self.test.parameters.insert(key.to_owned(), value.into());

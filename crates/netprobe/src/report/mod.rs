@@ -142,7 +142,7 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
         report.set_parameter("until_baseline_hold_ms", hold);
         report.set_parameter("until_baseline_cap_ms", req.duration_ms);
     }
-    report.host = ctx.host.clone();
+    report.set_host(ctx.host.clone());
     set_parameters(&mut report, req, ctx);
 
     let sides: Vec<(End, &SideResult)> = std::iter::once((ctx.end, &ctx.local.side))

@@ -27,9 +27,13 @@ pub struct HostFacts {
     pub kernel: Option<String>,
     /// `x86_64`, `aarch64`, ...
     pub architecture: String,
-    /// CPU model name.
+    /// CPU model name (on Arm, the core named from its MIDR implementer and part).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_model: Option<String>,
+    /// Why this probe seems to run under emulation (qemu-user through binfmt_misc), when it
+    /// does: its figures then describe the emulator, and are functional only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emulation: Option<String>,
     /// CPUs online on the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus_online: Option<u32>,
@@ -59,11 +63,15 @@ impl HostFacts {
             cgroup,
             cpus_online,
         } = CpuFacts::read();
+        let cpuinfo = read("/proc/cpuinfo");
         let mut facts = HostFacts {
             hostname: read("/proc/sys/kernel/hostname").map(|s| s.trim().to_owned()),
             kernel: read("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()),
             architecture: std::env::consts::ARCH.to_owned(),
-            cpu_model: read("/proc/cpuinfo").and_then(|s| parse_cpu_model(&s)),
+            cpu_model: cpuinfo.as_deref().and_then(parse_cpu_model),
+            emulation: cpuinfo
+                .as_deref()
+                .and_then(|c| detect_emulation(std::env::consts::ARCH, c)),
             cpus_online,
             affinity_cpus,
             cgroup,
@@ -192,12 +200,54 @@ pub fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
     };
     field("model name")
         .or_else(|| {
-            // aarch64 kernels print no model name; implementer and part identify the core.
+            // aarch64 kernels print no model name; implementer and part (the MIDR fields)
+            // identify the core.
             let implementer = field("CPU implementer")?;
             let part = field("CPU part")?;
-            Some(format!("arm implementer {implementer} part {part}"))
+            Some(match arm_core_name(&implementer, &part) {
+                Some(name) => name.to_owned(),
+                None => format!("arm implementer {implementer} part {part}"),
+            })
         })
         .filter(|s| !s.is_empty())
+}
+
+/// The Arm cores Fargate runs on, by MIDR implementer and part number.
+fn arm_core_name(implementer: &str, part: &str) -> Option<&'static str> {
+    let number = |s: &str| u32::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+    match (number(implementer)?, number(part)?) {
+        (0x41, 0xd0c) => Some("Arm Neoverse-N1 (AWS Graviton2)"),
+        (0x41, 0xd40) => Some("Arm Neoverse-V1 (AWS Graviton3)"),
+        (0x41, 0xd4f) => Some("Arm Neoverse-V2 (AWS Graviton4)"),
+        (0x41, 0xd49) => Some("Arm Neoverse-N2"),
+        (0x41, 0xd0b) => Some("Arm Cortex-A76"),
+        (0x41, 0xd08) => Some("Arm Cortex-A72"),
+        _ => None,
+    }
+}
+
+/// Whether a binary built for `architecture` reads another architecture's `/proc/cpuinfo`:
+/// qemu-user (binfmt_misc) translates the instructions but shows the host's CPU, so an aarch64
+/// probe on an x86_64 host sees x86 fields (and an x86_64 one on an Arm host sees MIDR fields).
+/// Returns why, in words, or `None` when the CPU is the binary's own.
+pub fn detect_emulation(architecture: &str, cpuinfo: &str) -> Option<String> {
+    let has = |key: &str| {
+        cpuinfo
+            .lines()
+            .any(|l| l.split_once(':').is_some_and(|(k, _)| k.trim() == key))
+    };
+    let x86_cpu = has("vendor_id") && has("flags");
+    let arm_cpu = has("CPU implementer");
+    let host = match architecture {
+        "aarch64" | "arm" if x86_cpu && !arm_cpu => "x86_64",
+        "x86_64" | "x86" if arm_cpu && !x86_cpu => "Arm",
+        _ => return None,
+    };
+    let model = parse_cpu_model(cpuinfo).unwrap_or_else(|| "unknown model".into());
+    Some(format!(
+        "this {architecture} probe runs on an {host} CPU ({model}): it is emulated (qemu-user \
+         through binfmt_misc), so its figures measure the emulator and are functional only"
+    ))
 }
 
 /// `MemTotal` from `/proc/meminfo`, in bytes.
@@ -240,10 +290,39 @@ mod tests {
             parse_cpu_model("processor\t: 0\nmodel name\t: AMD EPYC\n").as_deref(),
             Some("AMD EPYC")
         );
-        let arm = "processor\t: 0\nCPU implementer\t: 0x41\nCPU part\t: 0xd40\n";
+        // The Graviton cores by MIDR part; others keep their numbers.
+        for (part, name) in [
+            ("0xd0c", "Arm Neoverse-N1 (AWS Graviton2)"),
+            ("0xd40", "Arm Neoverse-V1 (AWS Graviton3)"),
+            ("0xd4f", "Arm Neoverse-V2 (AWS Graviton4)"),
+        ] {
+            let arm = format!("processor\t: 0\nCPU implementer\t: 0x41\nCPU part\t: {part}\n");
+            assert_eq!(parse_cpu_model(&arm).as_deref(), Some(name));
+        }
+        let other = "processor\t: 0\nCPU implementer\t: 0x61\nCPU part\t: 0x022\n";
         assert_eq!(
-            parse_cpu_model(arm).as_deref(),
-            Some("arm implementer 0x41 part 0xd40")
+            parse_cpu_model(other).as_deref(),
+            Some("arm implementer 0x61 part 0x022")
+        );
+    }
+
+    /// Issue 15: a probe under qemu-user reads the host's /proc/cpuinfo, not its own CPU's.
+    #[test]
+    fn emulation_is_told_by_a_cpuinfo_of_another_architecture() {
+        let x86 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\n\
+                   flags\t\t: fpu sse sse2 avx2\n";
+        let graviton = "processor\t: 0\nBogoMIPS\t: 243.75\nFeatures\t: fp asimd sve\n\
+                        CPU implementer\t: 0x41\nCPU part\t: 0xd40\n";
+        let why = detect_emulation("aarch64", x86).expect("aarch64 on an x86 CPU");
+        assert!(why.contains("x86_64 CPU (AMD EPYC)") && why.contains("functional only"));
+        let why = detect_emulation("x86_64", graviton).expect("x86_64 on an Arm CPU");
+        assert!(why.contains("Graviton3"), "{why}");
+        assert_eq!(detect_emulation("x86_64", x86), None);
+        assert_eq!(detect_emulation("aarch64", graviton), None);
+        assert_eq!(
+            detect_emulation("aarch64", ""),
+            None,
+            "no cpuinfo: no claim"
         );
     }
 
