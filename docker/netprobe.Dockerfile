@@ -1,5 +1,8 @@
 # The netprobe image: FROM scratch around one static binary (built by scripts/build-images.sh).
 FROM scratch
+# The binary first: with the classic builder, a LABEL step on scratch before any layer was
+# committed as the host's platform and broke `--platform linux/arm64` builds.
+COPY netprobe /netprobe
 ARG VERSION=dev
 ARG SOURCE=https://github.com/fargate-bench/fargate-bench
 LABEL org.opencontainers.image.title="netprobe" \
@@ -7,7 +10,6 @@ LABEL org.opencontainers.image.title="netprobe" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"
-COPY netprobe /netprobe
 EXPOSE 5301/tcp 1024-65535/tcp 1024-65535/udp
 # nobody:nogroup; scratch has no /etc/passwd, numeric ids need none.
 USER 65534:65534

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of fargate-bench, installing first what the tests need.
 #
-#   scripts/test.sh            everything: packages, lint, docs, unit tests, and the tests that
-#                              need root, Docker or moto (run with --ignored)
+#   scripts/test.sh            everything: packages (with the arm64 cross toolchain and qemu),
+#                              lint, docs, unit tests, and the tests that need root, Docker,
+#                              qemu or moto (run with --ignored)
 #   SKIP_INSTALL=1 scripts/test.sh   skip the apt/pip step (offline re-runs)
 #
 # Needs: a Debian machine with the Rust toolchain; root (or sudo) for apt-get and the network
@@ -29,6 +30,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+  step "ARM64 cross toolchain and qemu-aarch64 (the arm64 probes, run under emulation)"
+  scripts/setup-cross.sh
   step "Python venv with moto (AWS API server for the ECS tests)"
   python3 -m venv "$root/.venv"
   "$root/.venv/bin/pip" install -q --disable-pip-version-check \

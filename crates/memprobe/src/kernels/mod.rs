@@ -155,7 +155,8 @@ pub(crate) fn execute(isa: Isa, kernel: Kernel, nontemporal: bool, ch: &mut Chun
         // was detected on this CPU by `Isa::detect`.
         return unsafe { execute_x86(isa, kernel, nontemporal, ch, n) };
     }
-    let _ = nontemporal;
+    // Only x86_64 has kernels of its own so far; elsewhere the portable loop runs.
+    let _ = (isa, nontemporal);
     match kernel {
         Kernel::Copy => portable::copy(ch.c, ch.a),
         Kernel::Scale => portable::scale(ch.b, ch.c, SCALAR),
