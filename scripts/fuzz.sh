@@ -22,8 +22,8 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p logs
 found=0
 for target in "${targets[@]}"; do
-  [ -d "seeds/$target" ] || { echo "fuzz.sh: no target '$target' (see fuzz/Cargo.toml)" >&2; exit 2; }
-  mkdir -p "corpus/$target" "regressions/$target"
+  grep -qx "name = \"$target\"" Cargo.toml || { echo "fuzz.sh: no target '$target' (see fuzz/Cargo.toml)" >&2; exit 2; }
+  mkdir -p "corpus/$target" "regressions/$target" "seeds/$target"
   crashes() { ls "artifacts/$target" 2>/dev/null || true; }
   before=$(crashes | wc -l)
   start=$(date +%s)
