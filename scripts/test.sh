@@ -60,5 +60,15 @@ cargo build --release -p netprobe -p memprobe --quiet
 step "cargo test: unit, property and loopback tests"
 cargo test --workspace --no-fail-fast
 
+step "memprobe's kernels on aarch64 under qemu (their results; timings under emulation mean nothing)"
+if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl; then
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
+    cargo test --target aarch64-unknown-linux-musl --target-dir target/arm64 -p memprobe --lib kernels
+else
+  RUSTC=/usr/bin/rustc CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+    RUSTFLAGS="-C target-feature=+crt-static" \
+    /usr/bin/cargo test --target aarch64-unknown-linux-gnu --target-dir target/arm64 -p memprobe --lib kernels
+fi
+
 step "cargo test --ignored: tests that need root (netns), Docker or moto"
 cargo test --workspace --no-fail-fast -- --ignored
