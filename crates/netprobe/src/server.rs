@@ -156,6 +156,7 @@ where
         }
     };
     let mut stop = Box::pin(stop_requests());
+    // Armed by the first stop request; until then it lies a year away.
     let drain_end = tokio::time::sleep(Duration::from_secs(365 * 86_400));
     tokio::pin!(drain_end);
     tokio::pin!(idle);
