@@ -61,7 +61,10 @@ step "cargo test: unit, property and loopback tests"
 cargo test --workspace --no-fail-fast
 
 step "memprobe's kernels on aarch64 under qemu (their results; timings under emulation mean nothing)"
-if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl; then
+# The same choice as build-images.sh: rustup's musl target when it can be had, else Debian's
+# rustc-web (installed above by setup-cross.sh).
+if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl ||
+  rustup target add aarch64-unknown-linux-musl >/dev/null 2>&1; then
   CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
     cargo test --target aarch64-unknown-linux-musl --target-dir target/arm64 -p memprobe --lib kernels
 else
