@@ -199,13 +199,31 @@ pub fn frame_length(header: [u8; 4], max: usize) -> Result<usize, FrameError> {
 /// Decodes a message body (the bytes after the length prefix).
 pub fn decode_body(body: &[u8]) -> Result<Message, FrameError> {
     match postcard::take_from_bytes::<Message>(body) {
-        Ok((message, [])) => Ok(message),
+        Ok((message, [])) => check_numbers(&message).map(|()| message),
         Ok((_, rest)) => Err(FrameError::Malformed(format!(
             "{} trailing bytes after the message",
             rest.len()
         ))),
         Err(e) => Err(FrameError::Malformed(e.to_string())),
     }
+}
+
+/// What the types cannot say: a number that goes into a report must be finite and not
+/// negative. Found by fuzzing: a peer's `Result` with a NaN jitter decoded, and would have made
+/// the client's report unencodable (JSON has no NaN).
+fn check_numbers(message: &Message) -> Result<(), FrameError> {
+    if let Message::Result(SideResult {
+        udp: Some(udp), ..
+    }) = message
+    {
+        if !(udp.jitter_ns.is_finite() && udp.jitter_ns >= 0.0) {
+            return Err(FrameError::Malformed(format!(
+                "jitter of {} ns is not a finite, non-negative number",
+                udp.jitter_ns
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Sans-IO decoder: looks at buffered bytes and returns a message, a need for more, or an error.
@@ -257,6 +275,27 @@ mod tests {
             receive_wait: ReceiveWait::Block,
             request_timeout_ms: 100,
             baseline_hold_ms: Some(60_000),
+        }
+    }
+
+    #[test]
+    fn a_result_with_a_number_no_report_can_carry_is_malformed() {
+        for jitter in [f64::NAN, f64::INFINITY, -1.0] {
+            let message = Message::Result(SideResult {
+                udp: Some(UdpCounts {
+                    jitter_ns: jitter,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            let frame = encode_frame(&message);
+            assert!(
+                matches!(
+                    decode_frame(&frame, MAX_CLIENT_FRAME_BYTES),
+                    Err(FrameError::Malformed(why)) if why.contains("jitter")
+                ),
+                "{jitter}"
+            );
         }
     }
 
