@@ -212,10 +212,7 @@ pub fn decode_body(body: &[u8]) -> Result<Message, FrameError> {
 /// negative. Found by fuzzing: a peer's `Result` with a NaN jitter decoded, and would have made
 /// the client's report unencodable (JSON has no NaN).
 fn check_numbers(message: &Message) -> Result<(), FrameError> {
-    if let Message::Result(SideResult {
-        udp: Some(udp), ..
-    }) = message
-    {
+    if let Message::Result(SideResult { udp: Some(udp), .. }) = message {
         if !(udp.jitter_ns.is_finite() && udp.jitter_ns >= 0.0) {
             return Err(FrameError::Malformed(format!(
                 "jitter of {} ns is not a finite, non-negative number",
