@@ -167,10 +167,24 @@ pub fn detect(series: &[Sample], config: &DetectorConfig) -> Regime {
         .collect();
     let ran_ns = samples
         .last()
-        .map(|s| s.start_ns + s.duration_ns)
+        .map(|s| s.start_ns.saturating_add(s.duration_ns))
         .unwrap_or(0)
         .saturating_sub(samples.first().map_or(0, |s| s.start_ns));
     let secs = ran_ns as f64 / 1e9;
+    // Found by fuzzing the iperf3 reader: a series whose starts go backwards made the arithmetic
+    // below underflow. Such a series is not a time series; say so instead of guessing.
+    if let Some(i) = samples
+        .windows(2)
+        .position(|w| w[1].start_ns < w[0].start_ns)
+    {
+        return Regime::Undecided {
+            ran_ns,
+            why: format!(
+                "sample {} starts before the one ahead of it: the series is not in time order",
+                i + 1
+            ),
+        };
+    }
     if samples.len() < config.min_samples {
         return Regime::Undecided {
             ran_ns,
@@ -335,6 +349,22 @@ mod tests {
         /// Uniform in [-1, 1).
         fn signed(&mut self) -> f64 {
             2.0 * self.next() - 1.0
+        }
+    }
+
+    #[test]
+    fn a_series_out_of_time_order_is_undecided_not_a_panic() {
+        let mut series: Vec<Sample> = (0..20u64)
+            .map(|i| Sample {
+                start_ns: i * 1_000_000_000,
+                duration_ns: 1_000_000_000,
+                bits_per_sec: if i < 10 { 4e9 } else { 1e8 },
+            })
+            .collect();
+        series.swap(3, 12);
+        match detect(&series, &DetectorConfig::default()) {
+            Regime::Undecided { why, .. } => assert!(why.contains("not in time order"), "{why}"),
+            other => panic!("{other:?}"),
         }
     }
 
