@@ -11,7 +11,7 @@ use crate::platform::ecs::EcsPlatform;
 use crate::platform::link::LinkSpec;
 use crate::platform::local::LocalPlatform;
 use crate::platform::{Platform, TaskExit, TaskId, TaskSpec};
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 
 /// Where tasks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -183,8 +183,12 @@ impl Platform for AnyPlatform {
         each!(self, p => p.stop_run(run_id).await)
     }
 
-    fn emulated(&self, size: TaskSize) -> Vec<String> {
-        each!(self, p => p.emulated(size))
+    fn emulated(&self, size: TaskSize, arch: Option<Arch>) -> Vec<String> {
+        each!(self, p => p.emulated(size, arch))
+    }
+
+    async fn check_arches(&self, arches: &[Arch]) -> Result<()> {
+        each!(self, p => p.check_arches(arches).await)
     }
 
     async fn prepare_run(&self, run_id: &str) -> Result<()> {

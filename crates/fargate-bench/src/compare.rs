@@ -121,6 +121,7 @@ mod tests {
             network: vec![],
             memory_bandwidth: vec![MemRow {
                 size: "1x2".into(),
+                arch: None,
                 kernel: "triad".into(),
                 stores: "cached".into(),
                 threads: 1,
@@ -131,6 +132,7 @@ mod tests {
                 quota_throttled: false,
             }],
             memory_latency: vec![],
+            architectures: vec![],
             emulated: vec![],
             failures: vec![],
             items_ok: 3,

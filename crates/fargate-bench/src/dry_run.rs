@@ -8,7 +8,8 @@ use crate::platform::ecs::EcsPlatform;
 use crate::runner::{self, RunPlan};
 use crate::sizes::Prices;
 
-/// The task definitions (one per probe and size), every RunTask request of the plan, and what
+/// The task definitions (one per probe, size and architecture, each with its
+/// `runtimePlatform` and its price per task-hour), every RunTask request of the plan, and what
 /// the run would cost ([`crate::estimate`]).
 pub fn document(
     plan: &RunPlan,
@@ -20,7 +21,22 @@ pub fn document(
     let mut runs = Vec::new();
     for (spec, _) in runner::preview_specs(plan) {
         let (def, run) = EcsPlatform::preview(settings, region, &spec);
-        definitions.insert(def.family.clone(), def);
+        let arch = spec.arch.unwrap_or(settings.arch());
+        // RegisterTaskDefinition's own shape for the platform, and what a task of it costs.
+        let definition = serde_json::json!({
+            "family": def.family,
+            "cpu": def.cpu,
+            "memory": def.memory,
+            "image": def.image,
+            "runtimePlatform": {
+                "cpuArchitecture": arch.ecs_name(),
+                "operatingSystemFamily": "LINUX",
+            },
+            "execution_role_arn": def.execution_role_arn,
+            "log_group": def.log_group,
+            "usd_per_hour": prices.hourly_for(arch, spec.size),
+        });
+        definitions.insert(def.family.clone(), definition);
         runs.push(run);
     }
     let items = crate::plan::expand(&plan.suite, &plan.sizes);
@@ -75,5 +91,70 @@ mod tests {
         );
         assert_eq!(doc["estimate"]["tasks"], runs.len());
         assert!(doc["estimate"]["usd"].as_f64().unwrap() > 0.0);
+        assert!(defs
+            .iter()
+            .all(|d| d["runtimePlatform"]["cpuArchitecture"] == "X86_64"));
+    }
+
+    /// Issue 15: a suite over both architectures registers a family of each, with the right
+    /// `runtimePlatform` (API reference, RuntimePlatform.cpuArchitecture: X86_64 | ARM64), the
+    /// images, and each one's price.
+    #[test]
+    fn both_architectures_get_their_own_families_and_prices() {
+        let mut suite = Suite::default_suite();
+        suite.sizes = vec!["1x2".into()];
+        suite.repetitions = 1;
+        suite.architectures = vec!["X86_64".into(), "ARM64".into()];
+        let sizes = suite.validate().unwrap();
+        let plan = RunPlan {
+            suite,
+            sizes,
+            results_root: "results".into(),
+            resume: None,
+            server_ready_timeout: std::time::Duration::from_secs(300),
+            progress: false,
+        };
+        let settings = EcsSettings {
+            log_group: "/fb".into(),
+            netprobe_image: "1.dkr.ecr.us-east-1.amazonaws.com/fb/netprobe:0.1.0".into(),
+            memprobe_image: "1.dkr.ecr.us-east-1.amazonaws.com/fb/memprobe:0.1.0".into(),
+            execution_role_arn: "arn:aws:iam::1:role/x".into(),
+            cpu_architecture: "X86_64".into(),
+            ..Default::default()
+        };
+        let prices =
+            settings.prices(Prices::new(None, Some("us-east-1"), crate::sizes::Arch::X86).unwrap());
+        let doc = document(&plan, &settings, "us-east-1", &prices);
+        let defs = doc["register_task_definition"].as_array().unwrap();
+        let by_family = |f: &str| defs.iter().find(|d| d["family"] == f).unwrap().clone();
+        assert_eq!(defs.len(), 4);
+        let (x86, arm) = (
+            by_family("fargate-bench-netprobe-1024-2048"),
+            by_family("fargate-bench-netprobe-arm64-1024-2048"),
+        );
+        assert_eq!(x86["runtimePlatform"]["cpuArchitecture"], "X86_64");
+        assert_eq!(arm["runtimePlatform"]["cpuArchitecture"], "ARM64");
+        assert_eq!(arm["image"], settings.netprobe_image.as_str());
+        assert_eq!(
+            by_family("fargate-bench-memprobe-arm64-1024-2048")["image"],
+            settings.memprobe_image.as_str()
+        );
+        let (x86_usd, arm_usd) = (
+            x86["usd_per_hour"].as_f64().unwrap(),
+            arm["usd_per_hour"].as_f64().unwrap(),
+        );
+        assert!((x86_usd - (0.04048 + 2.0 * 0.004445)).abs() < 1e-12);
+        assert!(arm_usd < x86_usd * 0.85, "{arm_usd} vs {x86_usd}");
+        // Every RunTask names the family of its item's architecture.
+        for run in doc["run_task"].as_array().unwrap() {
+            let family = run["task_definition"].as_str().unwrap();
+            let tags = run["tags"].to_string();
+            assert_eq!(
+                family.contains("-arm64-"),
+                tags.contains("/ARM64/"),
+                "{run}"
+            );
+        }
+        assert_eq!(doc["estimate"]["by_arch"][1]["arch"], "ARM64");
     }
 }

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::plan::PlanItem;
-use crate::sizes::Prices;
+use crate::sizes::{Arch, Prices};
 use crate::suite::TestKind;
 
 /// Billed seconds from image pull to the probe's start (pull of a 5 MB image, ENI ready).
@@ -33,9 +33,24 @@ pub struct Estimate {
     /// USD, when the price table has a price for the region, architecture and capacity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usd: Option<f64>,
-    /// Where the prices came from (`us-east-1 X86 FARGATE as of 2026-11-01`), or why none
-    /// applies.
+    /// Where the prices came from (`us-east-1 X86_64 FARGATE prices as of 2026-11-01`), or why
+    /// none applies.
     pub priced_as: String,
+    /// Tasks and dollars per architecture, when the run crosses architectures (x86 first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_arch: Vec<ArchEstimate>,
+}
+
+/// One architecture's share of an [`Estimate`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArchEstimate {
+    /// `X86_64` or `ARM64`.
+    pub arch: String,
+    /// Tasks launched on it.
+    pub tasks: usize,
+    /// USD, when priced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usd: Option<f64>,
 }
 
 impl Estimate {
@@ -45,9 +60,23 @@ impl Estimate {
             Some(usd) => format!("about ${usd:.2}"),
             None => "an unknown cost".into(),
         };
+        let split = self
+            .by_arch
+            .iter()
+            .map(|a| match a.usd {
+                Some(usd) => format!("{} {} tasks ${usd:.2}", a.arch, a.tasks),
+                None => format!("{} {} tasks", a.arch, a.tasks),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let split = if split.is_empty() {
+            split
+        } else {
+            format!("; {split}")
+        };
         format!(
             "this run launches {} Fargate tasks ({:.2} task-hours billed, about {} of wall time \
-             at concurrency {}) for {cost} ({})",
+             at concurrency {}) for {cost} ({}{split})",
             self.tasks,
             self.task_hours,
             humantime::format_duration(std::time::Duration::from_secs(self.wall_secs as u64)),
@@ -72,6 +101,7 @@ pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estima
     let lanes = concurrency.max(1) as usize;
     let mut lane_secs = vec![0.0_f64; lanes];
     let (mut tasks, mut billed_secs, mut usd) = (0, 0.0, Some(0.0));
+    let mut by_arch: std::collections::BTreeMap<Arch, ArchEstimate> = Default::default();
     for item in items {
         let test = item.test.expected_secs();
         let (task_secs, wall) = if item.test.kind == TestKind::Memory {
@@ -86,10 +116,19 @@ pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estima
         };
         let secs: f64 = task_secs.iter().sum();
         billed_secs += secs;
-        usd = match (usd, prices.hourly(item.size)) {
-            (Some(total), Some(hourly)) => Some(total + hourly * secs / 3600.0),
-            _ => None,
-        };
+        let cost = prices
+            .hourly_for(item.arch.unwrap_or(prices.arch), item.size)
+            .map(|hourly| hourly * secs / 3600.0);
+        usd = usd.zip(cost).map(|(total, c)| total + c);
+        if let Some(arch) = item.arch {
+            let share = by_arch.entry(arch).or_insert_with(|| ArchEstimate {
+                arch: arch.ecs_name().to_owned(),
+                tasks: 0,
+                usd: Some(0.0),
+            });
+            share.tasks += task_secs.len();
+            share.usd = share.usd.zip(cost).map(|(total, c)| total + c);
+        }
         // The runner starts the next item in whichever lane frees first.
         let lane = lane_secs
             .iter_mut()
@@ -97,12 +136,30 @@ pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estima
             .expect("at least one lane");
         *lane += wall;
     }
-    let priced_as = match prices.unknown() {
+    let arches = if by_arch.is_empty() {
+        prices.arch.ecs_name().to_owned()
+    } else {
+        by_arch
+            .keys()
+            .map(|a| a.ecs_name())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
+    let unknown = match by_arch.keys().next() {
+        Some(_) => by_arch.keys().find_map(|&arch| {
+            Prices {
+                arch,
+                ..prices.clone()
+            }
+            .unknown()
+        }),
+        None => prices.unknown(),
+    };
+    let priced_as = match unknown {
         Some(why) => why,
         None => format!(
-            "{} {:?} {} prices as of {}",
+            "{} {arches} {} prices as of {}",
             prices.region,
-            prices.arch,
             prices.capacity.provider(),
             prices.as_of()
         ),
@@ -114,6 +171,7 @@ pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estima
         concurrency: concurrency.max(1),
         usd: if items.is_empty() { Some(0.0) } else { usd },
         priced_as,
+        by_arch: by_arch.into_values().collect(),
     }
 }
 
@@ -124,11 +182,21 @@ mod tests {
     use crate::suite::{Suite, TestSpec};
 
     fn items(tests: Vec<TestSpec>, sizes: &[&str], repetitions: u32) -> Vec<PlanItem> {
+        crossed(tests, sizes, repetitions, &[])
+    }
+
+    fn crossed(
+        tests: Vec<TestSpec>,
+        sizes: &[&str],
+        repetitions: u32,
+        arches: &[&str],
+    ) -> Vec<PlanItem> {
         let suite = Suite {
             repetitions,
             sizes: sizes.iter().map(|s| (*s).to_owned()).collect(),
             concurrency: 1,
             ecs: None,
+            architectures: arches.iter().map(|a| (*a).to_owned()).collect(),
             tests,
         };
         let sizes = suite.validate().unwrap();
@@ -187,6 +255,33 @@ mod tests {
         assert!((one.wall_secs - 8.0 * 130.0).abs() < 1e-9);
         assert!((four.wall_secs - 2.0 * 130.0).abs() < 1e-9);
         assert_eq!(one.usd, four.usd);
+    }
+
+    /// Issue 15: a run over both architectures prices each item at its own architecture's
+    /// rate, and says what each costs.
+    #[test]
+    fn each_architecture_is_priced_at_its_own_rate() {
+        let prices = Prices::new(None, None, Arch::X86).unwrap();
+        let plan = crossed(vec![rr(10.0)], &["1x2"], 1, &["X86_64", "ARM64"]);
+        let e = estimate(&plan, 1, &prices);
+        assert_eq!(e.tasks, 4);
+        let size = TaskSize::parse("1x2").unwrap();
+        let hourly = |arch| prices.table.hourly("us-east-1", arch, size).unwrap();
+        let (x86, arm) = (&e.by_arch[0], &e.by_arch[1]);
+        assert_eq!((x86.arch.as_str(), x86.tasks), ("X86_64", 2));
+        assert_eq!((arm.arch.as_str(), arm.tasks), ("ARM64", 2));
+        assert!((x86.usd.unwrap() - hourly(Arch::X86) * 150.0 / 3600.0).abs() < 1e-12);
+        assert!((arm.usd.unwrap() - hourly(Arch::Arm) * 150.0 / 3600.0).abs() < 1e-12);
+        assert!(
+            arm.usd.unwrap() < x86.usd.unwrap() * 0.85,
+            "Graviton is about 20% cheaper"
+        );
+        assert!((e.usd.unwrap() - x86.usd.unwrap() - arm.usd.unwrap()).abs() < 1e-12);
+        let line = e.line();
+        assert!(
+            line.contains("X86_64 and ARM64") && line.contains("ARM64 2 tasks $"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub mod runner;
 pub mod sizes;
 pub mod store;
 pub mod suite;
+pub mod versus;
 
 pub use backend::{Backend, BackendConfig};
 pub use error::{BenchError, Result};

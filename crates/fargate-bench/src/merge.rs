@@ -9,7 +9,7 @@ use probe_core::stats::SampleSummary;
 use probe_core::{HistogramSummary, LatencyHistogram};
 use serde::{Deserialize, Serialize};
 
-use crate::sizes::{Arch, Capacity, Prices, TaskSize};
+use crate::sizes::{parse_placement, Arch, Capacity, Prices};
 use crate::store::{ItemRecord, ItemStatus, RunMeta};
 
 /// Version of the summary JSON.
@@ -39,8 +39,11 @@ pub struct NetRow {
     pub test: String,
     /// Kind.
     pub kind: String,
-    /// Size.
+    /// Size, followed by the architecture in a run that crosses architectures (`1x2 ARM64`).
     pub size: String,
+    /// The architecture, in a run that crosses architectures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
     /// Direction for bulk tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
@@ -157,8 +160,11 @@ fn verdict_name(r: &probe_core::regime::Regime) -> &'static str {
 /// A memory bandwidth row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemRow {
-    /// Size.
+    /// Size, followed by the architecture in a run that crosses architectures (`1x2 ARM64`).
     pub size: String,
+    /// The architecture, in a run that crosses architectures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
     /// Kernel.
     pub kernel: String,
     /// Store variant.
@@ -219,6 +225,10 @@ pub struct Summary {
     pub memory_bandwidth: Vec<MemRow>,
     /// Memory latency curve.
     pub memory_latency: Vec<CurvePoint>,
+    /// Figures measured on both architectures at one size, per dollar, with a verdict (runs
+    /// that cross architectures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub architectures: Vec<crate::versus::ArchComparison>,
     /// What the backend emulated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub emulated: Vec<String>,
@@ -311,6 +321,8 @@ pub struct Summarizer {
     mem: MemAcc,
     curve: BTreeMap<(String, bool, u64), Vec<f64>>,
     emulated: Vec<String>,
+    /// A probe ran under CPU emulation: comparisons are functional only.
+    emulated_cpu: bool,
     failures: Vec<Failure>,
     ok: u64,
 }
@@ -337,9 +349,11 @@ impl Summarizer {
             mem,
             curve,
             emulated,
+            emulated_cpu,
             failures,
             ok,
         } = self;
+        *emulated_cpu |= rec.reports.iter().any(|r| r.host.emulation.is_some());
         let under_emulation = rec.reports.iter().filter_map(|r| {
             r.host.emulation.as_ref().map(|_| {
                 format!(
@@ -369,7 +383,7 @@ impl Summarizer {
         if !m.throughput.is_empty() {
             for t in &m.throughput {
                 let acc = net
-                    .entry((rec.label.clone(), rec.size.clone(), Some(t.direction)))
+                    .entry((rec.label.clone(), rec.placement(), Some(t.direction)))
                     .or_default();
                 acc.kind = rec.kind.clone();
                 acc.reps += 1;
@@ -404,7 +418,7 @@ impl Summarizer {
             }
         } else if let Some(lat) = &m.latency {
             let acc = net
-                .entry((rec.label.clone(), rec.size.clone(), None))
+                .entry((rec.label.clone(), rec.placement(), None))
                 .or_default();
             acc.kind = rec.kind.clone();
             acc.reps += 1;
@@ -419,7 +433,7 @@ impl Summarizer {
         for b in &m.memory_bandwidth {
             let e = mem
                 .entry((
-                    rec.size.clone(),
+                    rec.placement(),
                     b.kernel.clone(),
                     b.stores.clone(),
                     b.threads,
@@ -431,7 +445,7 @@ impl Summarizer {
         }
         for p in &m.memory_latency {
             curve
-                .entry((rec.size.clone(), p.huge_pages, p.working_set_bytes))
+                .entry((rec.placement(), p.huge_pages, p.working_set_bytes))
                 .or_default()
                 .push(p.ns_per_load);
         }
@@ -444,10 +458,18 @@ impl Summarizer {
             mem,
             curve,
             emulated,
+            emulated_cpu,
             failures,
             ok,
         } = self;
-        let price_of = |size: &str| -> Option<f64> { prices?.hourly(TaskSize::parse(size).ok()?) };
+        // A row's size label names its architecture in a run that crosses them
+        // ([`crate::sizes::placement`]): each is priced at its own rate.
+        let price_of = |label: &str| -> Option<f64> {
+            let prices = prices?;
+            let (size, arch) = parse_placement(label)?;
+            prices.hourly_for(arch.unwrap_or(prices.arch), size)
+        };
+        let arch_of = |label: &str| parse_placement(label).and_then(|(_, arch)| arch);
         let mut short_runs = Vec::new();
         let network: Vec<NetRow> = net
             .into_iter()
@@ -467,6 +489,7 @@ impl Summarizer {
                     short_runs.push(format!("{test} at {size}"));
                 }
                 NetRow {
+                    arch: arch_of(&size),
                     gbit_per_sec_per_dollar_hour: match (headline, cost) {
                         (Some(t), Some(c)) if c > 0.0 => Some(t / 1e9 / c),
                         _ => None,
@@ -507,6 +530,7 @@ impl Summarizer {
                         best.median
                     };
                     Some(MemRow {
+                        arch: arch_of(&size),
                         gb_per_sec_per_dollar_hour: cost
                             .filter(|c| *c > 0.0)
                             .map(|c| headline / 1e9 / c),
@@ -552,6 +576,7 @@ impl Summarizer {
                 capacity: p.capacity,
                 unknown: p.unknown(),
             }),
+            architectures: crate::versus::compare(&network, &memory_bandwidth, emulated_cpu),
             network,
             memory_bandwidth,
             memory_latency,
@@ -566,6 +591,7 @@ impl Summarizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sizes::TaskSize;
     use crate::store::{now_rfc3339, RunStatus};
     use crate::suite::Suite;
     use probe_core::report::{LatencyMetrics, Throughput, UdpMetrics};
@@ -590,6 +616,7 @@ mod tests {
             label: label.into(),
             kind: report.test.kind.clone(),
             size: "1x2".into(),
+            arch: None,
             repetition: rep,
             status: ItemStatus::Ok,
             reports: vec![report],
@@ -663,6 +690,42 @@ mod tests {
         assert!((row.cost_per_hour.unwrap() - price).abs() < 1e-12);
         assert!((row.gbit_per_sec_per_dollar_hour.unwrap() - 2.0 / price).abs() < 1e-9);
         assert_eq!(s.emulated, ["cpu"]);
+    }
+
+    /// Issue 15: a run over both architectures keeps each size's rows apart, prices each at
+    /// its own architecture's rate, and answers "Graviton or x86" per figure.
+    #[test]
+    fn architectures_sit_side_by_side_each_at_its_price() {
+        let on = |arch, rep, bps| {
+            let mut r = record("udp", rep, stream(bps, 1000, 0));
+            r.arch = Some(arch);
+            r.id = format!("{rep}/1x2/{arch}/udp");
+            r
+        };
+        let recs = [
+            on(Arch::X86, 1, 4e9),
+            on(Arch::Arm, 1, 4e9),
+            on(Arch::X86, 2, 4e9),
+            on(Arch::Arm, 2, 4e9),
+        ];
+        let prices = Prices::new(None, None, Arch::X86).unwrap();
+        let s = summarize(&meta(), &recs, Some(&prices));
+        let sizes: Vec<&str> = s.network.iter().map(|r| r.size.as_str()).collect();
+        assert_eq!(sizes, ["1x2 ARM64", "1x2 X86_64"]);
+        let size = TaskSize::parse("1x2").unwrap();
+        let arm_price = prices.table.hourly("us-east-1", Arch::Arm, size).unwrap();
+        let arm = &s.network[0];
+        assert_eq!((arm.arch, arm.repetitions), (Some(Arch::Arm), 2));
+        assert!((arm.cost_per_hour.unwrap() - arm_price).abs() < 1e-12);
+        assert_eq!(s.architectures.len(), 1);
+        let c = &s.architectures[0];
+        assert_eq!(
+            (c.what.as_str(), c.size.as_str()),
+            ("udp client->server throughput", "1x2")
+        );
+        let x86_price = 0.04048 + 2.0 * 0.004445;
+        assert!((c.arm_over_x86_per_dollar.unwrap() - x86_price / arm_price).abs() < 1e-9);
+        assert!(c.verdict.starts_with("ARM64 (Graviton)"), "{}", c.verdict);
     }
 
     /// Issue 15: figures from a probe under qemu-user are marked functional only, once.

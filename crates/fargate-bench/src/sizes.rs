@@ -170,13 +170,90 @@ impl fmt::Display for TaskSize {
 }
 
 /// CPU architecture a task runs on (prices differ).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
     /// X86_64.
     X86,
     /// ARM64 (Graviton).
     Arm,
+}
+
+impl Arch {
+    /// Both, x86 first (the order reports put them side by side in).
+    pub const ALL: [Arch; 2] = [Arch::X86, Arch::Arm];
+
+    /// The name ECS uses (`runtimePlatform.cpuArchitecture`), which suites and reports use too.
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            Arch::X86 => "X86_64",
+            Arch::Arm => "ARM64",
+        }
+    }
+
+    /// The name Docker and OCI images use (`linux/amd64`, `linux/arm64`).
+    pub fn docker_name(self) -> &'static str {
+        match self {
+            Arch::X86 => "amd64",
+            Arch::Arm => "arm64",
+        }
+    }
+
+    /// The name a probe reports as its host's architecture (`std::env::consts::ARCH`).
+    pub fn rust_name(self) -> &'static str {
+        match self {
+            Arch::X86 => "x86_64",
+            Arch::Arm => "aarch64",
+        }
+    }
+
+    /// This machine's architecture, when it is one Fargate runs.
+    pub fn host() -> Option<Arch> {
+        Arch::ALL
+            .into_iter()
+            .find(|a| a.rust_name() == std::env::consts::ARCH)
+    }
+
+    /// Parses `X86_64` or `ARM64` (any case), and the other names people use for them
+    /// (`amd64`, `x86`, `arm64`, `aarch64`, `graviton`).
+    ///
+    /// # Errors
+    /// A message naming the value and the two accepted names.
+    pub fn parse(text: &str) -> std::result::Result<Arch, String> {
+        match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "x86_64" | "x86" | "amd64" => Ok(Arch::X86),
+            "arm64" | "aarch64" | "arm" | "graviton" => Ok(Arch::Arm),
+            _ => Err(format!(
+                "architecture {text:?} is not one Fargate runs: use X86_64 or ARM64"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.ecs_name())
+    }
+}
+
+/// How reports name where an item ran: the size, followed by the architecture when the run
+/// named its architectures (`1x2`, `1x2 ARM64`), so rows of both sit side by side.
+pub fn placement(size: &str, arch: Option<Arch>) -> String {
+    match arch {
+        Some(a) => format!("{size} {a}"),
+        None => size.to_owned(),
+    }
+}
+
+/// The size and architecture of a [`placement`] label.
+pub fn parse_placement(label: &str) -> Option<(TaskSize, Option<Arch>)> {
+    let mut parts = label.split(' ');
+    let size = TaskSize::parse(parts.next()?).ok()?;
+    let arch = match parts.next() {
+        Some(a) => Some(Arch::parse(a).ok()?),
+        None => None,
+    };
+    parts.next().is_none().then_some((size, arch))
 }
 
 /// On-demand price per vCPU-hour and per GB-hour.
@@ -409,8 +486,14 @@ impl Prices {
     /// USD per hour of `size`, when the table has a price for this region, architecture and
     /// capacity.
     pub fn hourly(&self, size: TaskSize) -> Option<f64> {
+        self.hourly_for(self.arch, size)
+    }
+
+    /// USD per hour of `size` on `arch` (which may differ from [`Prices::arch`] when a run
+    /// crosses architectures).
+    pub fn hourly_for(&self, arch: Arch, size: TaskSize) -> Option<f64> {
         self.table
-            .hourly_on(&self.region, self.arch, self.capacity, size)
+            .hourly_on(&self.region, arch, self.capacity, size)
             .ok()
     }
 

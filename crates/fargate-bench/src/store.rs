@@ -71,6 +71,9 @@ pub struct ItemRecord {
     pub kind: String,
     /// Size as `VCPUxGB`.
     pub size: String,
+    /// Architecture, when the run named its architectures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<crate::sizes::Arch>,
     /// Repetition.
     pub repetition: u32,
     /// Outcome.
@@ -89,6 +92,14 @@ pub struct ItemRecord {
     pub emulated: Vec<String>,
     /// RFC 3339 end.
     pub finished_at: String,
+}
+
+impl ItemRecord {
+    /// Where it ran, as reports name it ([`crate::sizes::placement`]): `1x2`, or `1x2 ARM64`
+    /// in a run that crosses architectures.
+    pub fn placement(&self) -> String {
+        crate::sizes::placement(&self.size, self.arch)
+    }
 }
 
 /// An open results directory.
@@ -469,6 +480,7 @@ mod tests {
             label: "tcp-rr".into(),
             kind: "tcp-rr".into(),
             size: "1x2".into(),
+            arch: None,
             repetition: 1,
             status,
             reports: vec![],

@@ -25,7 +25,7 @@ pub use probe_core::contract::ReceiveWait;
 use probe_core::contract::{ClientOptions, Flow, RequestCaps, TestKind as NetTestKind};
 
 use crate::error::{BenchError, Result};
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 
 /// The test kinds a suite can hold (also the values of `--test`): every network test of the
 /// probe contract, and memory.
@@ -469,6 +469,11 @@ pub struct Suite {
     /// The tests.
     #[serde(default, rename = "test")]
     pub tests: Vec<TestSpec>,
+    /// CPU architectures crossed with the sizes (`X86_64`, `ARM64`): every test runs on every
+    /// size on each, side by side in the report with each one's price. Empty: the backend's
+    /// own (ECS: `cpu_architecture`; local and docker: this machine's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub architectures: Vec<String>,
     /// ECS settings (`[ecs]` table, same keys as the deploy script's config file); flags
     /// override them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -527,6 +532,8 @@ pub struct SuiteOverrides {
     pub repetitions: Option<u32>,
     /// Items at once.
     pub concurrency: Option<u32>,
+    /// Replace the architectures (`X86_64`, `ARM64`).
+    pub architectures: Vec<String>,
 }
 
 impl Suite {
@@ -555,6 +562,29 @@ impl Suite {
         if let Some(c) = o.concurrency {
             self.concurrency = c;
         }
+        if !o.architectures.is_empty() {
+            self.architectures.clone_from(&o.architectures);
+        }
+    }
+
+    /// The architectures the suite crosses its sizes with, in the order given; empty when it
+    /// leaves the choice to the backend.
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`] naming an unknown or repeated architecture.
+    pub fn arches(&self) -> Result<Vec<Arch>> {
+        let bad = |why: String| BenchError::Suite { path: None, why };
+        let mut arches = Vec::new();
+        for name in &self.architectures {
+            let arch = Arch::parse(name).map_err(|e| bad(format!("`architectures`: {e}")))?;
+            if arches.contains(&arch) {
+                return Err(bad(format!(
+                    "`architectures` lists {arch} twice (as {name:?}); list each once"
+                )));
+            }
+            arches.push(arch);
+        }
+        Ok(arches)
     }
 
     /// A built-in preset.
@@ -613,6 +643,7 @@ impl Suite {
             sizes: vec!["1x2".into()],
             concurrency: 1,
             ecs: None,
+            architectures: Vec::new(),
             tests: vec![
                 TestSpec {
                     until_baseline: true,
@@ -643,6 +674,7 @@ impl Suite {
             sizes: vec!["1x2".into()],
             concurrency: 1,
             ecs: None,
+            architectures: Vec::new(),
             tests: vec![
                 TestSpec {
                     omit: Some(0.5),
@@ -743,6 +775,7 @@ impl Suite {
         if let Some(dup) = sizes.iter().find(|s| !seen.insert(**s)) {
             return Err(bad(format!("size {dup} is listed twice")));
         }
+        self.arches()?;
         Ok(sizes)
     }
 }
@@ -835,10 +868,12 @@ mod tests {
             repetitions: Some(2),
             sizes: vec!["0.5x1".into()],
             concurrency: None,
+            architectures: vec!["ARM64".into()],
         };
         let (s, sizes) = Suite::load(SuiteSource::Default { ecs: false }, &o).unwrap();
         assert_eq!(sizes.len(), 1);
         assert_eq!(s.repetitions, 2);
+        assert_eq!(s.arches().unwrap(), [Arch::Arm]);
         assert_eq!(s.tests[0].rate.as_deref(), Some("1G"));
         assert_eq!(s.tests[1].quick, Some(true));
         assert_eq!(s.tests[1].duration, None, "memory has no duration");

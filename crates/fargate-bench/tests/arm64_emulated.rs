@@ -193,6 +193,7 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
             label: test.into(),
             kind: test.into(),
             size: "1x2".into(),
+            arch: None,
             repetition: 1,
             status: ItemStatus::Ok,
             reports: vec![client_report, server_report],

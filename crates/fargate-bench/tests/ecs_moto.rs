@@ -668,6 +668,71 @@ fn dry_run_prints_task_definitions_and_run_task_requests_without_aws() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cluster"));
 }
 
+/// Issue 15: `--architecture X86_64,ARM64` crosses the sizes with both architectures: a task
+/// definition family of each with its `runtimePlatform` (API reference, RuntimePlatform:
+/// cpuArchitecture X86_64 | ARM64, operatingSystemFamily LINUX) and image, each priced; and
+/// an ARM64 run on a platform version older than 1.4.0 is refused before any call.
+#[test]
+fn the_dry_run_over_both_architectures_shows_two_families_and_their_prices() {
+    let out = dry_run(
+        "2x4",
+        "1",
+        &["--region", "us-east-1", "--architecture", "X86_64,ARM64"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let defs = doc["register_task_definition"].as_array().unwrap();
+    let platform = |family: &str| {
+        let d = defs
+            .iter()
+            .find(|d| d["family"] == family)
+            .unwrap_or_else(|| panic!("no family {family} in {defs:?}"));
+        (
+            d["runtimePlatform"]["cpuArchitecture"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            d["image"].as_str().unwrap().to_owned(),
+            d["usd_per_hour"].as_f64().unwrap(),
+        )
+    };
+    let x86 = platform("fargate-bench-netprobe-2048-4096");
+    let arm = platform("fargate-bench-netprobe-arm64-2048-4096");
+    assert_eq!((x86.0.as_str(), x86.1.as_str()), ("X86_64", "n:1"));
+    assert_eq!((arm.0.as_str(), arm.1.as_str()), ("ARM64", "n:1"));
+    assert_eq!(platform("fargate-bench-memprobe-arm64-2048-4096").1, "m:1");
+    assert!(
+        arm.2 < x86.2,
+        "Graviton costs less per hour: {arm:?} {x86:?}"
+    );
+    assert_eq!(defs.len(), 4);
+    let by_arch = doc["estimate"]["by_arch"].as_array().unwrap();
+    assert_eq!(by_arch.len(), 2);
+    assert_eq!(by_arch[0]["tasks"], by_arch[1]["tasks"]);
+    let line = doc["estimate_line"].as_str().unwrap();
+    assert!(line.contains("X86_64 and ARM64"), "{line}");
+
+    let out = dry_run(
+        "2x4",
+        "1",
+        &["--architecture", "ARM64", "--platform-version", "1.3.0"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ARM64") && err.contains("1.4.0"), "{err}");
+    let out = dry_run("2x4", "1", &["--architecture", "sparc"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sparc") && err.contains("X86_64 or ARM64"),
+        "{err}"
+    );
+}
+
 /// Issue 11, item 11: resources are named after the stack, so a second stack deploys beside the
 /// first (the old template failed with RepositoryAlreadyExistsException), and repositories
 /// holding images do not block deletion.
@@ -764,7 +829,7 @@ fn the_dry_run_estimates_the_cost_and_max_cost_refuses() {
     assert!(doc["estimate_line"]
         .as_str()
         .unwrap()
-        .contains("us-east-1 X86 FARGATE prices"));
+        .contains("us-east-1 X86_64 FARGATE prices"));
     let out = dry_run(
         "1x2",
         "2",

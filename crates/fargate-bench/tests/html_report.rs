@@ -81,6 +81,7 @@ fn record(size: &str, label: &str, rep: u32, reports: Vec<Report>) -> ItemRecord
         label: label.into(),
         kind: label.into(),
         size: size.into(),
+        arch: None,
         repetition: rep,
         status: ItemStatus::Ok,
         reports,

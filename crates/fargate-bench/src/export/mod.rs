@@ -373,6 +373,48 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
                 .collect(),
         });
     }
+    if !s.architectures.is_empty() {
+        let figure = |unit: &str, v: f64| match unit {
+            "bit/s" => Cell::num(format_bits_per_sec(v), v),
+            "B/s" => Cell::num(format_bytes_per_sec(v), v),
+            _ => Cell::num(format!("{v:.0}/s"), v),
+        };
+        // Per USD per task-hour, in the unit people read (Gbit/s, GB/s, transactions/s).
+        let per_dollar = |unit: &str, v: Option<f64>| {
+            let scale = if unit == "transactions/s" { 1.0 } else { 1e9 };
+            opt_num(v, |v| format!("{:.1}", v / scale))
+        };
+        out.push(Tabular {
+            title: "Graviton or x86, at this size (the same figure on both; per $/h: \
+                    Gbit/s, GB/s or transactions/s per USD per task-hour)",
+            headers: vec![
+                "figure",
+                "size",
+                "X86_64",
+                "ARM64",
+                "X86_64 per $/h",
+                "ARM64 per $/h",
+                "ARM64/X86_64 per $",
+                "verdict",
+            ],
+            rows: s
+                .architectures
+                .iter()
+                .map(|c| {
+                    vec![
+                        Cell::text(&c.what),
+                        Cell::text(&c.size),
+                        figure(&c.unit, c.x86),
+                        figure(&c.unit, c.arm),
+                        per_dollar(&c.unit, c.x86_per_dollar_hour),
+                        per_dollar(&c.unit, c.arm_per_dollar_hour),
+                        opt_num(c.arm_over_x86_per_dollar, |v| format!("{v:.2}x")),
+                        Cell::text(&c.verdict),
+                    ]
+                })
+                .collect(),
+        });
+    }
     if !s.failures.is_empty() {
         out.push(Tabular {
             title: "Failed items",
@@ -403,10 +445,18 @@ pub(crate) fn footer(s: &Summary) -> Vec<String> {
         };
         match &p.unknown {
             Some(why) => lines.push(format!("prices: {why} (pass --prices FILE)")),
-            None => lines.push(format!(
-                "prices: {} {:?} {capacity}, as of {} (override with --prices FILE)",
-                p.region, p.arch, p.as_of
-            )),
+            None => {
+                // A run over both architectures priced each row at its own.
+                let arch = if s.architectures.is_empty() {
+                    p.arch.ecs_name()
+                } else {
+                    "X86_64 and ARM64"
+                };
+                lines.push(format!(
+                    "prices: {} {arch} {capacity}, as of {} (override with --prices FILE)",
+                    p.region, p.as_of
+                ));
+            }
         }
     }
     for e in &s.emulated {

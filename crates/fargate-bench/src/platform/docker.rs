@@ -6,6 +6,7 @@
 //! stable interface and is on every Docker host, the few calls we need are one-liners, and the
 //! controller's build stays lean.
 
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::process::Command;
@@ -14,7 +15,7 @@ use super::link::{tbf_args, LinkSpec, TbfParams};
 use super::poll::{self, Backoff};
 use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::{BenchError, Result};
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 
 /// Label carrying the run id on every container and network.
 pub const RUN_LABEL: &str = "fargate-bench.run";
@@ -75,6 +76,9 @@ async fn docker(args: &[&str], env: &[(String, String)]) -> Result<String> {
 pub struct DockerPlatform {
     netprobe_image: String,
     memprobe_image: String,
+    /// The (netprobe, memprobe) images of each architecture a run names, found by
+    /// [`Platform::check_arches`].
+    by_arch: std::sync::Mutex<std::collections::BTreeMap<Arch, (String, String)>>,
     next: std::sync::atomic::AtomicU64,
     /// `--link`: the host side of each probe container's veth is shaped.
     link: Option<LinkSpec>,
@@ -142,6 +146,66 @@ async fn shape(container: &str, params: &TbfParams) -> Result<()> {
     Ok(())
 }
 
+/// The tag `scripts/build-images.sh` gives an architecture's image next to the plain one:
+/// `netprobe:latest` becomes `netprobe:latest-arm64` (a registry port is not a tag).
+pub fn arch_tag(image: &str, arch: Arch) -> String {
+    let name_start = image.rfind('/').map_or(0, |i| i + 1);
+    if image[name_start..].contains(':') {
+        format!("{image}-{}", arch.docker_name())
+    } else {
+        format!("{image}:latest-{}", arch.docker_name())
+    }
+}
+
+/// The image of `arch` among `image` and its [`arch_tag`]: the first whose architecture is
+/// `arch`, or an error that names both and the build command.
+async fn image_for(image: &str, arch: Arch) -> Result<String> {
+    let tagged = arch_tag(image, arch);
+    let mut found = Vec::new();
+    for candidate in [image.to_owned(), tagged.clone()] {
+        match docker(
+            &[
+                "image",
+                "inspect",
+                "--format",
+                "{{.Architecture}}",
+                &candidate,
+            ],
+            &[],
+        )
+        .await
+        {
+            Ok(built) if built.trim() == arch.docker_name() => return Ok(candidate),
+            Ok(built) => found.push(format!("{candidate} is {}", built.trim())),
+            Err(_) => found.push(format!("{candidate} does not exist")),
+        }
+    }
+    Err(err(format!(
+        "no {arch} image of {image}: {}; build one with scripts/build-images.sh --arch {} \
+         (or --arch both)",
+        found.join(" and "),
+        arch.docker_name()
+    )))
+}
+
+/// Whether this machine can run `arch` containers: natively, or through qemu registered with
+/// binfmt_misc (which `scripts/setup-cross.sh` does). Unknown (a remote engine) counts as yes.
+fn runnable_here(arch: Arch) -> std::result::Result<(), String> {
+    if Some(arch) == Arch::host() || std::env::var_os("DOCKER_HOST").is_some() {
+        return Ok(());
+    }
+    let handler = format!("/proc/sys/fs/binfmt_misc/qemu-{}", arch.rust_name());
+    if Path::new(&handler).exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "this {} machine cannot run {arch} containers: no qemu handler at {handler}; run \
+             scripts/setup-cross.sh (root) to install qemu-user-static and register it",
+            std::env::consts::ARCH
+        ))
+    }
+}
+
 fn network_name(run_id: &str) -> String {
     format!("fargate-bench-{run_id}")
 }
@@ -167,6 +231,7 @@ impl DockerPlatform {
         Ok(Self {
             netprobe_image: netprobe_image.to_owned(),
             memprobe_image: memprobe_image.to_owned(),
+            by_arch: Default::default(),
             next: std::sync::atomic::AtomicU64::new(1),
             link: None,
         })
@@ -186,6 +251,7 @@ impl DockerPlatform {
         let platform = DockerPlatform {
             netprobe_image: String::new(),
             memprobe_image: String::new(),
+            by_arch: Default::default(),
             next: std::sync::atomic::AtomicU64::new(1),
             link: None,
         };
@@ -281,10 +347,16 @@ impl Platform for DockerPlatform {
     async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("fb-{}-{}-{n}", spec.run_id, spec.role.name());
+        let by_arch = spec
+            .arch
+            .and_then(|a| self.by_arch.lock().expect("images lock").get(&a).cloned());
+        let (netprobe, memprobe) =
+            by_arch.unwrap_or_else(|| (self.netprobe_image.clone(), self.memprobe_image.clone()));
         let image = match spec.probe {
-            Probe::Netprobe => &self.netprobe_image,
-            Probe::Memprobe => &self.memprobe_image,
+            Probe::Netprobe => netprobe,
+            Probe::Memprobe => memprobe,
         };
+        let platform = spec.arch.map(|a| format!("linux/{}", a.docker_name()));
         let (run_label, item_label, role_label) = (
             format!("{RUN_LABEL}={}", spec.run_id),
             format!("fargate-bench.item={}", spec.item_id),
@@ -317,7 +389,10 @@ impl Platform for DockerPlatform {
         for (k, _) in &spec.env {
             args.extend(["-e", k.as_str()]);
         }
-        args.push(image);
+        if let Some(platform) = &platform {
+            args.extend(["--platform", platform.as_str()]);
+        }
+        args.push(&image);
         args.extend(spec.args.iter().map(String::as_str));
         docker(&args, &spec.env).await?;
         if let (Some(link), TaskRole::Server | TaskRole::Client) = (self.link, spec.role) {
@@ -431,8 +506,30 @@ impl Platform for DockerPlatform {
         Ok(stopped)
     }
 
-    fn emulated(&self, size: TaskSize) -> Vec<String> {
-        vec![
+    async fn check_arches(&self, arches: &[Arch]) -> Result<()> {
+        for &arch in arches {
+            runnable_here(arch).map_err(err)?;
+            let images = (
+                image_for(&self.netprobe_image, arch).await?,
+                image_for(&self.memprobe_image, arch).await?,
+            );
+            self.by_arch
+                .lock()
+                .expect("images lock")
+                .insert(arch, images);
+        }
+        Ok(())
+    }
+
+    fn emulated(&self, size: TaskSize, arch: Option<Arch>) -> Vec<String> {
+        let foreign = arch.filter(|a| Some(*a) != Arch::host()).map(|a| {
+            format!(
+                "{a}: qemu user-mode emulation on this {} host; functional only, not {a} \
+                 hardware's performance",
+                std::env::consts::ARCH
+            )
+        });
+        let mut e = vec![
             format!(
                 "{size}: docker --cpus {} (CFS quota) and --memory {}m on one Docker host",
                 size.vcpu(),
@@ -442,6 +539,8 @@ impl Platform for DockerPlatform {
                 Some(link) => link.describe(size),
                 None => "network: a Docker bridge on one host, not Fargate's network".to_owned(),
             },
-        ]
+        ];
+        e.extend(foreign);
+        e
     }
 }

@@ -240,7 +240,7 @@ impl Platform for FakePlatform {
         Ok(swept)
     }
 
-    fn emulated(&self, _size: TaskSize) -> Vec<String> {
+    fn emulated(&self, _size: TaskSize, _arch: Option<crate::sizes::Arch>) -> Vec<String> {
         vec!["everything (fake platform)".into()]
     }
 

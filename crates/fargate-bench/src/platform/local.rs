@@ -15,7 +15,7 @@ use super::link::{self, LinkSpec, RoutedLink};
 use super::poll::{self, Backoff};
 use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::{BenchError, Result};
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 
 /// Lines kept per task (the result line is last; the rest is for error messages).
 const MAX_LINES: usize = 20_000;
@@ -410,7 +410,21 @@ impl Platform for LocalPlatform {
         Ok(stopped)
     }
 
-    fn emulated(&self, size: TaskSize) -> Vec<String> {
+    /// The probes are this machine's binaries: another architecture needs the docker backend
+    /// (under emulation) or ECS.
+    async fn check_arches(&self, arches: &[Arch]) -> Result<()> {
+        match arches.iter().find(|a| Some(**a) != Arch::host()) {
+            None => Ok(()),
+            Some(other) => Err(err(format!(
+                "the local backend runs this machine's {} probes and cannot run {other}; \
+                 use --backend docker (ARM64 images under qemu emulation, functional only) or \
+                 --backend ecs, or drop {other} from `architectures`",
+                std::env::consts::ARCH
+            ))),
+        }
+    }
+
+    fn emulated(&self, size: TaskSize, _arch: Option<Arch>) -> Vec<String> {
         let n = (size.vcpu().ceil() as usize).clamp(1, self.cpus.len());
         let mut e = vec![
             format!(

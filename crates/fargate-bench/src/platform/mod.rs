@@ -13,7 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 
 /// Which probe a task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,9 @@ pub struct TaskSpec {
     pub env: Vec<(String, String)>,
     /// Size to run at (or emulate).
     pub size: TaskSize,
+    /// Architecture to run on; `None` is the backend's default (ECS settings'
+    /// `cpu_architecture`, or this machine's).
+    pub arch: Option<Arch>,
 }
 
 /// A launched task, as the backend knows it.
@@ -119,8 +122,14 @@ pub trait Platform: Send + Sync + 'static {
     /// Stops and lists every task of `run_id` (or of every run when `None`) still running.
     fn stop_run(&self, run_id: Option<&str>) -> impl Future<Output = Result<Vec<String>>> + Send;
 
-    /// What this backend emulates rather than provides for `size`.
-    fn emulated(&self, size: TaskSize) -> Vec<String>;
+    /// What this backend emulates rather than provides for `size` on `arch`.
+    fn emulated(&self, size: TaskSize, arch: Option<Arch>) -> Vec<String>;
+
+    /// Checks, before anything launches, that the backend can run tasks on each of `arches`
+    /// (the local backend runs only this machine's; docker needs an image of each).
+    fn check_arches(&self, _arches: &[Arch]) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 
     /// Sets up what a run's tasks share (a Docker network), before the first launch.
     fn prepare_run(&self, _run_id: &str) -> impl Future<Output = Result<()>> + Send {

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use crate::error::{describe, BenchError, Result};
 use crate::plan::{self, PlanItem};
 use crate::platform::{Platform, Probe, TaskId, TaskRole, TaskSpec};
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 use crate::store::{self, ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
 use crate::suite::{Suite, TestKind};
 
@@ -195,6 +195,10 @@ pub async fn run<P: Platform>(
         platform.name(),
         store.dir().display()
     );
+    let mut arches: Vec<Arch> = items.iter().filter_map(|i| i.arch).collect();
+    arches.sort();
+    arches.dedup();
+    platform.check_arches(&arches).await?;
     platform.prepare_run(&run_id).await?;
     let mut progress = Progress::new(total, done_ids.len(), plan_spec.progress);
     let mut queue = items.into_iter();
@@ -284,12 +288,13 @@ async fn run_item<P: Platform>(
         label: item.test.label(),
         kind: item.test.kind.name().to_owned(),
         size: item.size.to_string(),
+        arch: item.arch,
         repetition: item.repetition,
         status: ItemStatus::Ok,
         reports: Vec::new(),
         reason: None,
         last_lines: Vec::new(),
-        emulated: platform.emulated(item.size),
+        emulated: platform.emulated(item.size, item.arch),
         finished_at: String::new(),
     };
     let result = if item.test.kind == TestKind::Memory {
@@ -384,6 +389,7 @@ fn memory_spec(run_id: &str, item: &PlanItem) -> TaskSpec {
         args: with_run_id(item.test.probe_args(), run_id),
         env: Vec::new(),
         size: item.size,
+        arch: item.arch,
     }
 }
 
@@ -404,6 +410,7 @@ fn server_spec(run_id: &str, item: &PlanItem, ready: Duration, key: String) -> T
         ),
         env: vec![(contract::PSK_ENV.to_owned(), key)],
         size: item.size,
+        arch: item.arch,
     }
 }
 

@@ -24,6 +24,7 @@ fn plan(root: &std::path::Path, tests: Vec<TestSpec>, repetitions: u32) -> RunPl
         concurrency: 1,
         tests,
         ecs: None,
+        architectures: Vec::new(),
     };
     let sizes = suite.validate().unwrap();
     RunPlan {

@@ -134,6 +134,13 @@ struct RunArgs {
     /// Items run at once (default 1 locally, so runs do not disturb each other).
     #[arg(long)]
     concurrency: Option<u32>,
+    /// CPU architecture, X86_64 or ARM64 (repeatable, or comma-separated): every size runs
+    /// on each, priced as each, side by side in the report ("is Graviton worth it at this
+    /// size"). Replaces the suite's `architectures`. ECS: a task definition family per
+    /// architecture; docker: ARM64 images under qemu (functional only); local: this
+    /// machine's only. [default: ECS `cpu_architecture`, else this machine's]
+    #[arg(long = "architecture", value_name = "ARCH", value_delimiter = ',')]
+    architectures: Vec<String>,
     /// Where tasks run.
     #[arg(long, value_enum, default_value = "local")]
     backend: Backend,
@@ -141,7 +148,7 @@ struct RunArgs {
     #[arg(long, default_value = "results")]
     results: PathBuf,
     /// Complete an interrupted run: only missing items run.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["suite", "preset", "sizes", "tests", "duration", "receive_wait", "repetitions"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["suite", "preset", "sizes", "tests", "duration", "receive_wait", "repetitions", "architectures"])]
     resume: Option<PathBuf>,
     /// Directory holding netprobe and memprobe (searched after the controller's directory and PATH).
     #[arg(long, value_name = "DIR")]
@@ -401,6 +408,7 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         receive_wait: a.receive_wait,
         repetitions: a.repetitions,
         concurrency: a.concurrency,
+        architectures: a.architectures.clone(),
     };
     let source = match (&a.suite, &a.preset) {
         (Some(file), _) => SuiteSource::File(file),
@@ -420,11 +428,15 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         );
     }
     let ecs = match a.backend {
-        Backend::Ecs => Some(EcsSettings::resolve(
-            &a.ecs.overrides(&a.images, a.prices.region.as_deref()),
-            suite.ecs.as_ref(),
-            false,
-        )?),
+        Backend::Ecs => {
+            let settings = EcsSettings::resolve(
+                &a.ecs.overrides(&a.images, a.prices.region.as_deref()),
+                suite.ecs.as_ref(),
+                false,
+            )?;
+            settings.validate_arches(&suite.arches()?)?;
+            Some(settings)
+        }
         _ => None,
     };
     let link = a

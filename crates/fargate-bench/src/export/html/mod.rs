@@ -172,7 +172,7 @@ fn throughput_section(body: &mut String, summary: &Summary, records: &[ItemRecor
             lanes
                 .entry((
                     rec.label.clone(),
-                    rec.size.clone(),
+                    rec.placement(),
                     direction_name(d).to_owned(),
                 ))
                 .or_default()
@@ -328,7 +328,7 @@ pub(crate) fn merged_latency(
             continue;
         };
         let entry = out
-            .entry((rec.size.clone(), rec.label.clone()))
+            .entry((rec.placement(), rec.label.clone()))
             .or_insert_with(|| (LatencyHistogram::new(), None));
         let _ = entry.0.merge(&lat.rtt);
         if let Some(raw) = &lat.rtt_uncorrected {
@@ -425,10 +425,11 @@ fn latency_section(body: &mut String, summary: &Summary, records: &[ItemRecord])
 /// Sizes in the order of the run's summary rows, small to large.
 fn ordered_sizes<'a>(sizes: impl Iterator<Item = &'a String>) -> Vec<String> {
     let mut out: Vec<String> = sizes.cloned().collect();
+    // By size, then x86 before ARM64 at one size (labels from [`crate::sizes::placement`]).
     out.sort_by_key(|s| {
-        crate::sizes::TaskSize::parse(s)
-            .map(|t| (t.cpu_units, t.memory_mib))
-            .unwrap_or((u32::MAX, u32::MAX))
+        crate::sizes::parse_placement(s)
+            .map(|(t, arch)| (t.cpu_units, t.memory_mib, arch))
+            .unwrap_or((u32::MAX, u32::MAX, None))
     });
     out.dedup();
     out
@@ -536,11 +537,11 @@ fn memory_latency_section(body: &mut String, summary: &Summary, records: &[ItemR
     let labelled_size = sizes.last().cloned().unwrap_or_default();
     for rec in records
         .iter()
-        .filter(|r| r.status == ItemStatus::Ok && r.size == labelled_size)
+        .filter(|r| r.status == ItemStatus::Ok && r.placement() == labelled_size)
     {
         for report in &rec.reports {
             for plateau in &report.metrics.cache_plateaus {
-                if labelled.insert((rec.size.clone(), plateau.level.clone())) {
+                if labelled.insert((rec.placement(), plateau.level.clone())) {
                     notes.push(Note {
                         // Left of where the plateau ends, so the last label stays inside.
                         at: (plateau.up_to_bytes as f64 / 2.5, plateau.ns_per_load),
@@ -593,16 +594,16 @@ fn cost_section(body: &mut String, summary: &Summary) {
                 Some(_) => format!("{} baseline", r.test),
                 None => r.test.clone(),
             };
-            net.entry(name).or_default().push((r.size.clone(), v));
+            let (name, size) = lane(name, &r.size);
+            net.entry(name).or_default().push((size, v));
         }
         if let Some(v) = r
             .bucket
             .as_ref()
             .and_then(|b| b.burst_gbit_per_sec_per_dollar_hour)
         {
-            net.entry(format!("{} burst", r.test))
-                .or_default()
-                .push((r.size.clone(), v));
+            let (name, size) = lane(format!("{} burst", r.test), &r.size);
+            net.entry(name).or_default().push((size, v));
         }
     }
     let mut mem: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
@@ -612,9 +613,8 @@ fn cost_section(body: &mut String, summary: &Summary) {
         .filter(|r| r.kernel == "triad")
     {
         if let Some(v) = r.gb_per_sec_per_dollar_hour {
-            mem.entry(format!("triad {}", r.stores))
-                .or_default()
-                .push((r.size.clone(), v));
+            let (name, size) = lane(format!("triad {}", r.stores), &r.size);
+            mem.entry(name).or_default().push((size, v));
         }
     }
     if net.is_empty() && mem.is_empty() {
@@ -664,13 +664,73 @@ fn cost_section(body: &mut String, summary: &Summary) {
             },
         );
     }
+    if !summary.architectures.is_empty() {
+        versus_table(body, &summary.architectures);
+    }
+    let arch = if summary.architectures.is_empty() {
+        pricing.arch.ecs_name()
+    } else {
+        "X86_64 and ARM64"
+    };
     let _ = write!(
         body,
-        "<p class=\"meta\">Prices: {} {:?} {:?}, as of {}.</p></section>",
+        "<p class=\"meta\">Prices: {} {arch} {}, as of {}.</p></section>",
         escape(&pricing.region),
-        pricing.arch,
-        pricing.capacity,
+        pricing.capacity.provider(),
         escape(&pricing.as_of)
+    );
+}
+
+/// A cost chart's lane and category for a row: in a run over both architectures each
+/// architecture is its own line across the sizes (`tcp-stream ARM64` at `1x2`).
+fn lane(name: String, placement: &str) -> (String, String) {
+    match crate::sizes::parse_placement(placement) {
+        Some((size, Some(arch))) => (format!("{name} {arch}"), size.to_string()),
+        _ => (name, placement.to_owned()),
+    }
+}
+
+/// "Graviton or x86, at this size": each figure measured on both, per dollar, with a verdict.
+fn versus_table(body: &mut String, rows: &[crate::versus::ArchComparison]) {
+    let figure = |unit: &str, v: f64| match unit {
+        "bit/s" => format_bits_per_sec(v),
+        "B/s" => probe_core::units::format_bytes_per_sec(v),
+        _ => format!("{v:.0}/s"),
+    };
+    let per_dollar = |unit: &str, v: Option<f64>| {
+        let scale = if unit == "transactions/s" { 1.0 } else { 1e9 };
+        v.map_or_else(|| "-".into(), |v| format!("{:.1}", v / scale))
+    };
+    body.push_str("<h3>Graviton or x86, at this size</h3>");
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|c| {
+            vec![
+                c.what.clone(),
+                c.size.clone(),
+                figure(&c.unit, c.x86),
+                figure(&c.unit, c.arm),
+                per_dollar(&c.unit, c.x86_per_dollar_hour),
+                per_dollar(&c.unit, c.arm_per_dollar_hour),
+                c.arm_over_x86_per_dollar
+                    .map_or_else(|| "-".into(), |r| format!("{r:.2}x")),
+                c.verdict.clone(),
+            ]
+        })
+        .collect();
+    table(
+        body,
+        &[
+            "figure",
+            "size",
+            "X86_64",
+            "ARM64",
+            "X86_64 per $/h",
+            "ARM64 per $/h",
+            "ARM64/X86_64 per $",
+            "verdict",
+        ],
+        &rows,
     );
 }
 
@@ -762,13 +822,10 @@ fn context_section(body: &mut String, summary: &Summary, records: &[ItemRecord])
                 .and_then(|e| e.availability_zone.clone())
                 .unwrap_or_else(|| "-".into());
             hosts
-                .entry((
-                    rec.size.clone(),
-                    format!("{:?}", report.role).to_lowercase(),
-                ))
+                .entry((rec.placement(), format!("{:?}", report.role).to_lowercase()))
                 .or_insert_with(|| {
                     vec![
-                        rec.size.clone(),
+                        rec.placement(),
                         format!("{:?}", report.role).to_lowercase(),
                         h.cpu_model
                             .clone()

@@ -28,7 +28,7 @@ use self::taskdef::{log_stream, TaskDefPlan, CONTAINER, SERVER_PORT};
 use super::poll::{self, Backoff};
 use super::{Platform, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::Result;
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 use probe_core::contract;
 
 /// Tag keys on every task.
@@ -147,7 +147,8 @@ impl EcsPlatform {
         region: &str,
         spec: &TaskSpec,
     ) -> (TaskDefPlan, RunTaskPreview) {
-        let plan = TaskDefPlan::new(settings, region, spec.probe, spec.size);
+        let arch = spec.arch.unwrap_or(settings.arch());
+        let plan = TaskDefPlan::new(settings, region, spec.probe, spec.size, arch);
         let preview = RunTaskPreview {
             task_definition: plan.family.clone(),
             command: command(spec),
@@ -381,7 +382,27 @@ fn stopped_exit(d: &aws_sdk_ecs::types::Task) -> TaskExit {
         (Some(r), Some(c)) => Some(format!("{r} ({c})")),
         (r, c) => r.or(c.map(str::to_owned)),
     };
-    TaskExit { code, reason }
+    TaskExit {
+        code,
+        reason: reason.map(|r| with_arch_hint(&r)),
+    }
+}
+
+/// A stop reason that says the image is of another architecture gets the fix appended:
+/// Fargate reports "no matching manifest for linux/arm64" when a pull finds no entry for the
+/// task's `runtimePlatform`, and a task started from a foreign binary exits with
+/// "exec format error".
+fn with_arch_hint(reason: &str) -> String {
+    let r = reason.to_ascii_lowercase();
+    if r.contains("no matching manifest") || r.contains("exec format error") {
+        format!(
+            "{reason}; the image has no build for this task's cpu architecture: push both \
+             with scripts/push-images.sh --arch both (a multi-architecture manifest), or set \
+             cpu_architecture / --architecture to the image's"
+        )
+    } else {
+        reason.to_owned()
+    }
 }
 
 fn private_ip(task: &aws_sdk_ecs::types::Task) -> Option<String> {
@@ -399,7 +420,8 @@ impl Platform for EcsPlatform {
     }
 
     async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
-        let task_definition = self.task_definition(spec.probe, spec.size).await?;
+        let arch = spec.arch.unwrap_or(self.settings.arch());
+        let task_definition = self.task_definition(spec.probe, spec.size, arch).await?;
         let s = &self.settings;
         let vpc = AwsVpcConfiguration::builder()
             .subnets(&s.subnet)
@@ -724,7 +746,7 @@ impl Platform for EcsPlatform {
         Err(err(why))
     }
 
-    fn emulated(&self, _size: TaskSize) -> Vec<String> {
+    fn emulated(&self, _size: TaskSize, _arch: Option<Arch>) -> Vec<String> {
         Vec::new()
     }
 
@@ -755,6 +777,7 @@ mod tests {
             args: vec![],
             env: vec![],
             size: TaskSize::parse("16x120").unwrap(),
+            arch: None,
         };
         let t = client_token(&spec, 7);
         assert!(
@@ -785,6 +808,17 @@ mod tests {
     }
 
     #[test]
+    fn an_image_of_the_wrong_architecture_is_named_with_its_fix() {
+        let pulled = with_arch_hint(
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): \
+             no matching manifest for linux/arm64/v8 in the manifest list entries",
+        );
+        assert!(pulled.contains("push-images.sh --arch both"), "{pulled}");
+        assert!(with_arch_hint("exec /netprobe: exec format error").contains("--architecture"));
+        assert_eq!(with_arch_hint("OutOfMemoryError"), "OutOfMemoryError");
+    }
+
+    #[test]
     fn capacity_failures_are_told_apart() {
         assert!(is_capacity_failure(
             "Capacity is unavailable at this time. Please try again later or in a different availability zone"
@@ -807,9 +841,18 @@ mod tests {
             args: vec!["client".into()],
             env: vec![("NETPROBE_PSK".into(), "secret".into())],
             size: TaskSize::parse("1x2").unwrap(),
+            arch: None,
         };
         let (plan, preview) = EcsPlatform::preview(&settings, "us-east-1", &spec);
         assert_eq!(plan.family, "fargate-bench-netprobe-1024-2048");
+        assert_eq!(plan.cpu_architecture, "X86_64", "the settings' default");
+        let arm = TaskSpec {
+            arch: Some(Arch::Arm),
+            ..spec.clone()
+        };
+        let (arm_plan, _) = EcsPlatform::preview(&settings, "us-east-1", &arm);
+        assert_eq!(arm_plan.family, "fargate-bench-netprobe-arm64-1024-2048");
+        assert_eq!(arm_plan.cpu_architecture, "ARM64");
         let json = serde_json::to_string(&preview).unwrap();
         assert!(!json.contains("secret") && json.contains("NETPROBE_PSK"));
         assert!(json.contains(RUN_TAG) && json.contains("r1"));

@@ -10,7 +10,7 @@ use super::taskdef::{TaskDefPlan, CONTAINER};
 use super::{aws_err, err, EcsPlatform};
 use crate::error::Result;
 use crate::platform::Probe;
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 
 impl EcsPlatform {
     fn container_definition(plan: &TaskDefPlan) -> Result<ContainerDefinition> {
@@ -83,8 +83,13 @@ impl EcsPlatform {
     }
 
     /// The ARN of an active, identical revision, registering one if needed.
-    pub(super) async fn task_definition(&self, probe: Probe, size: TaskSize) -> Result<String> {
-        let plan = TaskDefPlan::new(&self.settings, &self.region, probe, size);
+    pub(super) async fn task_definition(
+        &self,
+        probe: Probe,
+        size: TaskSize,
+        arch: Arch,
+    ) -> Result<String> {
+        let plan = TaskDefPlan::new(&self.settings, &self.region, probe, size, arch);
         let mut cache = self.taskdefs.lock().await;
         if let Some(arn) = cache.get(&plan.family) {
             return Ok(arn.clone());
@@ -158,6 +163,7 @@ mod tests {
             "us-east-1",
             Probe::Netprobe,
             TaskSize::parse("1x2").unwrap(),
+            Arch::X86,
         )
     }
 

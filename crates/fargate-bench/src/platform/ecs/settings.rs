@@ -145,21 +145,23 @@ impl EcsSettings {
     /// else `AWS_REGION`/`AWS_DEFAULT_REGION`, else the base's), the architecture and the
     /// capacity provider.
     pub fn prices(&self, base: crate::sizes::Prices) -> crate::sizes::Prices {
-        use crate::sizes::{Arch, Capacity};
+        use crate::sizes::Capacity;
         let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
             .iter()
             .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
         let region = self.region.clone().or(env_region).unwrap_or(base.region);
         crate::sizes::Prices {
             region,
-            arch: if self.cpu_architecture == "ARM64" {
-                Arch::Arm
-            } else {
-                Arch::X86
-            },
+            arch: self.arch(),
             capacity: Capacity::from_provider(&self.capacity_provider),
             ..base
         }
+    }
+
+    /// The architecture tasks run on when the suite names none (`cpu_architecture`; a value
+    /// [`EcsSettings::validate`] refused counts as X86_64).
+    pub fn arch(&self) -> crate::sizes::Arch {
+        crate::sizes::Arch::parse(&self.cpu_architecture).unwrap_or(crate::sizes::Arch::X86)
     }
 
     /// Whether tasks run on FARGATE_SPOT.
@@ -256,6 +258,22 @@ impl EcsSettings {
                     why: missing(key, flag),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Checks the settings again for each architecture a suite crosses (the platform version
+    /// each needs), as if `cpu_architecture` named it.
+    ///
+    /// # Errors
+    /// [`BenchError::Suite`] naming the architecture.
+    pub fn validate_arches(&self, arches: &[crate::sizes::Arch]) -> Result<()> {
+        for arch in arches {
+            EcsSettings {
+                cpu_architecture: arch.ecs_name().to_owned(),
+                ..self.clone()
+            }
+            .validate_account()?;
         }
         Ok(())
     }

@@ -1,11 +1,11 @@
-//! Task definitions: one family per probe and size, reused when an identical active revision
-//! exists. Pure functions, so the shapes are unit-tested without AWS.
+//! Task definitions: one family per probe, size and architecture, reused when an identical
+//! active revision exists. Pure functions, so the shapes are unit-tested without AWS.
 
 use serde::Serialize;
 
 use super::settings::EcsSettings;
 use crate::platform::Probe;
-use crate::sizes::TaskSize;
+use crate::sizes::{Arch, TaskSize};
 
 /// Container name inside every task definition.
 pub const CONTAINER: &str = "probe";
@@ -37,10 +37,16 @@ pub struct TaskDefPlan {
     pub log_region: String,
 }
 
-/// The family name of a probe at a size.
-pub fn family(probe: Probe, size: TaskSize) -> String {
+/// The family name of a probe at a size on an architecture: `fargate-bench-netprobe-1024-2048`
+/// on X86_64, `fargate-bench-netprobe-arm64-1024-2048` on ARM64, so a run that crosses both
+/// keeps one active family of each instead of re-registering one family back and forth.
+pub fn family(probe: Probe, size: TaskSize, arch: Arch) -> String {
+    let arch = match arch {
+        Arch::X86 => "",
+        Arch::Arm => "-arm64",
+    };
     format!(
-        "fargate-bench-{}-{}-{}",
+        "fargate-bench-{}{arch}-{}-{}",
         probe.binary(),
         size.cpu_units,
         size.memory_mib
@@ -48,17 +54,25 @@ pub fn family(probe: Probe, size: TaskSize) -> String {
 }
 
 impl TaskDefPlan {
-    /// The definition for `probe` at `size`.
-    pub fn new(settings: &EcsSettings, region: &str, probe: Probe, size: TaskSize) -> Self {
+    /// The definition for `probe` at `size` on `arch`. The image is the settings' URI on
+    /// every architecture: `scripts/push-images.sh --arch both` pushes it as a manifest list
+    /// whose entries ECS picks by `runtimePlatform`.
+    pub fn new(
+        settings: &EcsSettings,
+        region: &str,
+        probe: Probe,
+        size: TaskSize,
+        arch: Arch,
+    ) -> Self {
         TaskDefPlan {
-            family: family(probe, size),
+            family: family(probe, size, arch),
             cpu: size.cpu_units.to_string(),
             memory: size.memory_mib.to_string(),
             image: match probe {
                 Probe::Netprobe => settings.netprobe_image.clone(),
                 Probe::Memprobe => settings.memprobe_image.clone(),
             },
-            cpu_architecture: settings.cpu_architecture.clone(),
+            cpu_architecture: arch.ecs_name().to_owned(),
             execution_role_arn: settings.execution_role_arn.clone(),
             log_group: settings.log_group.clone(),
             log_region: region.to_owned(),
@@ -91,12 +105,20 @@ mod tests {
     fn families_name_probe_and_size() {
         let size = TaskSize::parse("1x2").unwrap();
         assert_eq!(
-            family(Probe::Netprobe, size),
+            family(Probe::Netprobe, size, Arch::X86),
             "fargate-bench-netprobe-1024-2048"
         );
         assert_eq!(
-            family(Probe::Memprobe, TaskSize::parse("0.25x0.5").unwrap()),
+            family(
+                Probe::Memprobe,
+                TaskSize::parse("0.25x0.5").unwrap(),
+                Arch::X86
+            ),
             "fargate-bench-memprobe-256-512"
+        );
+        assert_eq!(
+            family(Probe::Memprobe, size, Arch::Arm),
+            "fargate-bench-memprobe-arm64-1024-2048"
         );
     }
 
@@ -113,8 +135,10 @@ mod tests {
             "eu-west-1",
             Probe::Netprobe,
             TaskSize::parse("0.5x1").unwrap(),
+            Arch::Arm,
         );
         assert_eq!((p.cpu.as_str(), p.memory.as_str()), ("512", "1024"));
+        assert_eq!(p.cpu_architecture, "ARM64");
         assert_eq!(p.image, "repo/netprobe:1");
         assert!(p.log_options().contains(&("mode", "blocking".into())));
         assert!(p
