@@ -22,22 +22,35 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Builds the arm64 images once, under their own prefix (the host's images stay as they are).
+/// Builds the images of both architectures once (`--arch both`), under their own prefix (the
+/// host's images stay as they are): `PROBE:VERSION` and `PROBE:VERSION-amd64` are this
+/// machine's, `PROBE:VERSION-arm64` the emulated one.
 fn arm64_images() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let out = Command::new(repo().join("scripts/build-images.sh"))
-            .args(["--arch", "arm64"])
+            .args(["--arch", "both"])
             .env("IMAGE_PREFIX", PREFIX)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success(),
-            "build-images.sh --arch arm64: {stderr}"
+            "build-images.sh --arch both: {stderr}"
         );
-        // It says which toolchain it used.
+        // It says which toolchain it used, for each.
         assert!(stderr.contains("static arm64 binaries"), "{stderr}");
+        assert!(
+            stderr.contains("amd64") || stderr.contains("x86_64"),
+            "{stderr}"
+        );
+        for (tag, arch) in [("", "amd64"), ("-amd64", "amd64"), ("-arm64", "arm64")] {
+            for probe in ["netprobe", "memprobe"] {
+                let name = format!("{}{tag}", image(probe));
+                let out = docker(&["image", "inspect", "-f", "{{.Architecture}}", &name]);
+                assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), arch, "{name}");
+            }
+        }
     });
 }
 
@@ -47,6 +60,10 @@ fn docker(args: &[&str]) -> Output {
 
 fn image(probe: &str) -> String {
     format!("{PREFIX}{probe}:{VERSION}")
+}
+
+fn arm64_image(probe: &str) -> String {
+    format!("{}-arm64", image(probe))
 }
 
 fn assert_emulated_aarch64(report: &Report) {
@@ -64,15 +81,10 @@ fn assert_emulated_aarch64(report: &Report) {
 #[ignore = "needs root, Docker and qemu-user-static (scripts/setup-cross.sh)"]
 fn the_arm64_memprobe_image_gives_a_valid_report_marked_as_emulated() {
     arm64_images();
-    let arch = docker(&[
-        "image",
-        "inspect",
-        "-f",
-        "{{.Architecture}}",
-        &image("memprobe"),
-    ]);
+    let memprobe = arm64_image("memprobe");
+    let arch = docker(&["image", "inspect", "-f", "{{.Architecture}}", &memprobe]);
     assert_eq!(String::from_utf8_lossy(&arch.stdout).trim(), "arm64");
-    let size = docker(&["image", "inspect", "-f", "{{.Size}}", &image("memprobe")]);
+    let size = docker(&["image", "inspect", "-f", "{{.Size}}", &memprobe]);
     let bytes: u64 = String::from_utf8_lossy(&size.stdout)
         .trim()
         .parse()
@@ -83,7 +95,7 @@ fn the_arm64_memprobe_image_gives_a_valid_report_marked_as_emulated() {
         "--rm",
         "--platform",
         "linux/arm64",
-        &image("memprobe"),
+        &memprobe,
         "--quick",
         "--no-latency",
     ]);
@@ -129,7 +141,7 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
             "host",
             "--name",
             &name,
-            &image("netprobe"),
+            &arm64_image("netprobe"),
             "server",
             "--bind",
             "127.0.0.1",
@@ -223,5 +235,233 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
             .any(|e| e.contains("aarch64 probes ran under emulation")),
         "{:?}",
         summary.emulated
+    );
+}
+
+/// Issue 15: one run over both architectures on the docker backend. Each item runs its own
+/// architecture's image (the ARM64 ones under qemu), the report puts the two side by side with
+/// each one's price, answers "Graviton or x86" per figure, and marks it functional only.
+#[test]
+#[ignore = "needs root, Docker and qemu-user-static (scripts/setup-cross.sh)"]
+fn one_docker_run_crosses_both_architectures_side_by_side() {
+    arm64_images();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            "--backend",
+            "docker",
+            "--no-progress",
+            "--format",
+            "json",
+        ])
+        .args(["--netprobe-image", &image("netprobe")])
+        .args(["--memprobe-image", &image("memprobe")])
+        .args([
+            "--architecture",
+            "X86_64,ARM64",
+            "--size",
+            "0.5x1",
+            "-n",
+            "1",
+        ])
+        .args([
+            "--test",
+            "tcp-rr",
+            "--test",
+            "tcp-stream",
+            "--duration",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["items_ok"], 4, "{summary}");
+    let sizes: Vec<&str> = summary["network"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["size"].as_str().unwrap())
+        .collect();
+    for placement in ["0.5x1 X86_64", "0.5x1 ARM64"] {
+        assert_eq!(
+            sizes.iter().filter(|s| **s == placement).count(),
+            2,
+            "{sizes:?}"
+        );
+    }
+    let emulated = summary["emulated"].to_string();
+    assert!(
+        emulated.contains("aarch64 probes ran under emulation")
+            && emulated.contains("ARM64: qemu user-mode emulation"),
+        "{emulated}"
+    );
+    let versus = summary["architectures"].as_array().unwrap();
+    assert_eq!(versus.len(), 2, "tcp-rr and tcp-stream: {versus:?}");
+    for c in versus {
+        assert!(c["arm_over_x86_per_dollar"].as_f64().unwrap() > 0.0, "{c}");
+        assert!(
+            c["verdict"].as_str().unwrap().contains("functional only"),
+            "{c}"
+        );
+    }
+    // The ARM64 rows are priced at the ARM64 rate.
+    let cost = |placement: &str| {
+        summary["network"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["size"] == placement)
+            .unwrap()["cost_per_hour"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(cost("0.5x1 ARM64") < cost("0.5x1 X86_64"));
+    // Each server ran its own architecture's image.
+    let records = std::fs::read_dir(tmp.path().join("results"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("results.jsonl");
+    let text = std::fs::read_to_string(records).unwrap();
+    for line in text.lines() {
+        let rec: ItemRecord = serde_json::from_str(line).unwrap();
+        let server = &rec.reports[1];
+        let want = match rec.arch {
+            Some(fargate_bench::sizes::Arch::Arm) => "aarch64",
+            _ => std::env::consts::ARCH,
+        };
+        assert_eq!(server.host.architecture, want, "{}", rec.id);
+        assert!(
+            rec.id.contains("/ARM64/") == (want == "aarch64"),
+            "{}",
+            rec.id
+        );
+    }
+}
+
+/// The local backend runs this machine's binaries: a foreign architecture is refused before
+/// anything runs, naming the backends that can run it.
+#[test]
+fn the_local_backend_refuses_a_foreign_architecture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let foreign = if std::env::consts::ARCH == "aarch64" {
+        "X86_64"
+    } else {
+        "ARM64"
+    };
+    let out = Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            "--no-progress",
+            "--test",
+            "tcp-rr",
+            "--duration",
+            "1",
+        ])
+        .args(["-n", "1", "--architecture", foreign])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(foreign) && stderr.contains("--backend docker"),
+        "{stderr}"
+    );
+    let ran = tmp.path().join("results");
+    let items = std::fs::read_dir(&ran)
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    std::fs::read_to_string(e.path().join("results.jsonl")).unwrap_or_default()
+                })
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    assert!(items.is_empty(), "nothing ran: {items}");
+}
+
+/// `push-images.sh --arch both` checks every image's architecture before it pushes, pushes
+/// each to URI-ARCH, and makes URI (what the task definitions name) a manifest list of the
+/// two; a foreign image under an architecture's tag is refused before anything is pushed.
+/// DRY_RUN prints the docker commands instead of running them (no registry here).
+#[test]
+#[ignore = "needs root, Docker and qemu-user-static (scripts/setup-cross.sh)"]
+fn push_images_makes_a_manifest_of_both_and_refuses_a_mismatch() {
+    arm64_images();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("ecs.toml");
+    let uri = "1.dkr.ecr.us-east-1.amazonaws.com/fb/netprobe:7";
+    std::fs::write(
+        &config,
+        format!(
+            "region = \"us-east-1\"\ncpu_architecture = \"X86_64\"\nnetprobe_image = \"{uri}\"\n\
+             memprobe_image = \"1.dkr.ecr.us-east-1.amazonaws.com/fb/memprobe:7\"\n"
+        ),
+    )
+    .unwrap();
+    let push = |prefix: &str, arch: &str| {
+        Command::new(repo().join("scripts/push-images.sh"))
+            .args(["--arch", arch])
+            .env("CONFIG", &config)
+            .env("IMAGE_PREFIX", prefix)
+            .env("SKIP_BUILD", "1")
+            .env("DRY_RUN", "1")
+            .output()
+            .unwrap()
+    };
+    let out = push(PREFIX, "both");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("docker push {uri}-arm64")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("docker push {uri}-amd64")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "docker manifest create --amend {uri} {uri}-amd64 {uri}-arm64"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("docker manifest push --purge {uri}")));
+    // An architecture the config does not run, alone, is refused.
+    let out = push(PREFIX, "arm64");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cpu_architecture"));
+    // An amd64 image under the arm64 tag is caught before any push.
+    let bad = format!("fbtest-mismatch-{}/", std::process::id());
+    for (from, to) in [("amd64", "arm64"), ("amd64", "amd64")] {
+        for probe in ["netprobe", "memprobe"] {
+            let src = format!("{}-{from}", image(probe));
+            let dst = format!("{bad}{probe}:{VERSION}-{to}");
+            assert!(docker(&["tag", &src, &dst]).status.success());
+        }
+    }
+    let out = push(&bad, "both");
+    for probe in ["netprobe", "memprobe"] {
+        for arch in ["amd64", "arm64"] {
+            let _ = docker(&["rmi", &format!("{bad}{probe}:{VERSION}-{arch}")]);
+        }
+    }
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is amd64, not arm64"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).is_empty(),
+        "nothing pushed"
     );
 }

@@ -380,9 +380,9 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
             _ => Cell::num(format!("{v:.0}/s"), v),
         };
         // Per USD per task-hour, in the unit people read (Gbit/s, GB/s, transactions/s).
-        let per_dollar = |unit: &str, v: Option<f64>| {
-            let scale = if unit == "transactions/s" { 1.0 } else { 1e9 };
-            opt_num(v, |v| format!("{:.1}", v / scale))
+        let per_dollar = |unit: &str, v: Option<f64>| match unit {
+            "transactions/s" => opt_num(v, |v| format!("{v:.0}")),
+            _ => opt_num(v, |v| format!("{:.1}", v / 1e9)),
         };
         out.push(Tabular {
             title: "Graviton or x86, at this size (the same figure on both; per $/h: \

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use crate::error::{describe, BenchError, Result};
 use crate::plan::{self, PlanItem};
 use crate::platform::{Platform, Probe, TaskId, TaskRole, TaskSpec};
-use crate::sizes::{Arch, TaskSize};
+use crate::sizes::TaskSize;
 use crate::store::{self, ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
 use crate::suite::{Suite, TestKind};
 
@@ -148,9 +148,15 @@ pub async fn run<P: Platform>(
     plan_spec: RunPlan,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunOutcome> {
+    // A backend that cannot run one of the architectures says so before a results
+    // directory exists (on resume, before anything more runs).
+    if plan_spec.resume.is_none() {
+        platform.check_arches(&plan_spec.suite.arches()?).await?;
+    }
     let (mut store, done_ids) = match &plan_spec.resume {
         Some(dir) => {
             let (store, records) = Store::reopen(dir)?;
+            platform.check_arches(&store.meta().suite.arches()?).await?;
             let done: HashSet<String> = records
                 .iter()
                 .filter(|r| r.status == ItemStatus::Ok)
@@ -195,10 +201,6 @@ pub async fn run<P: Platform>(
         platform.name(),
         store.dir().display()
     );
-    let mut arches: Vec<Arch> = items.iter().filter_map(|i| i.arch).collect();
-    arches.sort();
-    arches.dedup();
-    platform.check_arches(&arches).await?;
     platform.prepare_run(&run_id).await?;
     let mut progress = Progress::new(total, done_ids.len(), plan_spec.progress);
     let mut queue = items.into_iter();

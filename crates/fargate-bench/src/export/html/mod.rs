@@ -697,9 +697,10 @@ fn versus_table(body: &mut String, rows: &[crate::versus::ArchComparison]) {
         "B/s" => probe_core::units::format_bytes_per_sec(v),
         _ => format!("{v:.0}/s"),
     };
-    let per_dollar = |unit: &str, v: Option<f64>| {
-        let scale = if unit == "transactions/s" { 1.0 } else { 1e9 };
-        v.map_or_else(|| "-".into(), |v| format!("{:.1}", v / scale))
+    let per_dollar = |unit: &str, v: Option<f64>| match (unit, v) {
+        (_, None) => "-".into(),
+        ("transactions/s", Some(v)) => format!("{v:.0}"),
+        (_, Some(v)) => format!("{:.1}", v / 1e9),
     };
     body.push_str("<h3>Graviton or x86, at this size</h3>");
     let rows: Vec<Vec<String>> = rows
