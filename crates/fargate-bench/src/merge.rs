@@ -9,7 +9,7 @@ use probe_core::stats::SampleSummary;
 use probe_core::{HistogramSummary, LatencyHistogram};
 use serde::{Deserialize, Serialize};
 
-use crate::sizes::{parse_placement, Arch, Capacity, Prices};
+use crate::sizes::{parse_placement, placement_order, Arch, Capacity, Prices};
 use crate::store::{ItemRecord, ItemStatus, RunMeta};
 
 /// Version of the summary JSON.
@@ -557,6 +557,14 @@ impl Summarizer {
                 })
             })
             .collect();
+        // Sizes in size order (not text order), x86 before ARM64 at one size; the sorts are
+        // stable, so directions, kernels and working sets keep their order.
+        let mut network = network;
+        network.sort_by_key(|r| (r.test.clone(), placement_order(&r.size)));
+        let mut memory_bandwidth = memory_bandwidth;
+        memory_bandwidth.sort_by_key(|r| placement_order(&r.size));
+        let mut memory_latency: Vec<CurvePoint> = memory_latency;
+        memory_latency.sort_by_key(|p| placement_order(&p.size));
         let mut warnings = outlier_warnings(&network, &memory_bandwidth);
         if !short_runs.is_empty() {
             warnings.push(format!(
@@ -711,10 +719,10 @@ mod tests {
         let prices = Prices::new(None, None, Arch::X86).unwrap();
         let s = summarize(&meta(), &recs, Some(&prices));
         let sizes: Vec<&str> = s.network.iter().map(|r| r.size.as_str()).collect();
-        assert_eq!(sizes, ["1x2 ARM64", "1x2 X86_64"]);
+        assert_eq!(sizes, ["1x2 X86_64", "1x2 ARM64"], "x86 first at one size");
         let size = TaskSize::parse("1x2").unwrap();
         let arm_price = prices.table.hourly("us-east-1", Arch::Arm, size).unwrap();
-        let arm = &s.network[0];
+        let arm = &s.network[1];
         assert_eq!((arm.arch, arm.repetitions), (Some(Arch::Arm), 2));
         assert!((arm.cost_per_hour.unwrap() - arm_price).abs() < 1e-12);
         assert_eq!(s.architectures.len(), 1);

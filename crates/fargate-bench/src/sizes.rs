@@ -245,6 +245,14 @@ pub fn placement(size: &str, arch: Option<Arch>) -> String {
     }
 }
 
+/// A sort key for [`placement`] labels: by size (vCPU, then memory), x86 before ARM64 at one
+/// size; a label that does not parse sorts last.
+pub fn placement_order(label: &str) -> (u32, u32, Option<Arch>) {
+    parse_placement(label)
+        .map(|(t, arch)| (t.cpu_units, t.memory_mib, arch))
+        .unwrap_or((u32::MAX, u32::MAX, None))
+}
+
 /// The size and architecture of a [`placement`] label.
 pub fn parse_placement(label: &str) -> Option<(TaskSize, Option<Arch>)> {
     let mut parts = label.split(' ');

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use fargate_bench::sizes::Arch;
 use fargate_bench::store::{ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
 use fargate_bench::Suite;
 use probe_core::report::{Direction, IntervalSample, LatencyMetrics, LoadMode, Throughput};
@@ -243,6 +244,63 @@ fn the_page_has_a_chart_per_section_and_size_and_draws_the_stored_values() {
         assert!(!page.contains(request), "{request}");
     }
     assert!(page.contains("default-src 'none'"));
+}
+
+/// Issue 15: a run over both architectures draws each size's charts per architecture, a cost
+/// line per architecture across the sizes, and the "Graviton or x86" table.
+#[test]
+fn a_run_over_both_architectures_is_drawn_side_by_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut suite = Suite::default_suite();
+    suite.architectures = vec!["X86_64".into(), "ARM64".into()];
+    let meta = RunMeta {
+        run_id: "20261130000000-arch".into(),
+        backend: "ecs".into(),
+        suite,
+        controller_version: "0.1.0".into(),
+        started_at: "2026-11-30T00:00:00Z".into(),
+        status: RunStatus::Complete,
+        finished_at: None,
+        command_line: None,
+    };
+    let mut store = Store::create(tmp.path(), meta).unwrap();
+    for rep in 1..=2 {
+        for size in ["0.5x1", "1x2"] {
+            for arch in [Arch::X86, Arch::Arm] {
+                let mut rec = record(size, "tcp-stream", rep, vec![stream_report(size, rep)]);
+                rec.arch = Some(arch);
+                rec.id = format!("{rep}/{size}/{arch}/tcp-stream");
+                store.append(&rec).unwrap();
+            }
+        }
+    }
+    store.finish(RunStatus::Complete).unwrap();
+    let page_path = tmp.path().join("report.html");
+    report(store.dir(), "html", &page_path);
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    let sizes: Vec<&str> = figures(&page)
+        .iter()
+        .filter(|(tag, _)| attr(tag, "data-chart") == "throughput")
+        .map(|(tag, _)| attr(tag, "data-size"))
+        .collect();
+    assert_eq!(
+        sizes,
+        ["0.5x1 X86_64", "0.5x1 ARM64", "1x2 X86_64", "1x2 ARM64"],
+        "x86 before ARM64 at each size"
+    );
+    let cost = page
+        .split("data-chart=\"cost\"")
+        .nth(1)
+        .expect("a cost chart");
+    assert!(
+        cost.contains("data-series=\"tcp-stream ARM64|tcp-stream X86_64\""),
+        "a line per architecture: {}",
+        &cost[..400.min(cost.len())]
+    );
+    assert!(page.contains("Graviton or x86, at this size"));
+    // Equal throughput at a lower price: Graviton wins per dollar at both sizes.
+    assert_eq!(page.matches("ARM64 (Graviton): 1.2").count(), 2, "{page}");
+    assert!(page.contains("X86_64 and ARM64 FARGATE"));
 }
 
 #[test]

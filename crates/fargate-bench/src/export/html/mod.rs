@@ -190,7 +190,10 @@ fn throughput_section(body: &mut String, summary: &Summary, records: &[ItemRecor
         "<p>Every repetition's interval samples on one time axis per size and direction. Dashed: \
          the detected burst and baseline (medians over repetitions).</p>",
     );
-    for ((label, size, direction), reps) in &lanes {
+    // Each test's charts by size, x86 before ARM64 at one size.
+    let mut lanes: Vec<_> = lanes.iter().collect();
+    lanes.sort_by_key(|((label, size, _), _)| (label, crate::sizes::placement_order(size)));
+    for ((label, size, direction), reps) in lanes {
         let mut series = Vec::new();
         let mut end = 0.0_f64;
         for (rep, report) in reps {
@@ -426,11 +429,7 @@ fn latency_section(body: &mut String, summary: &Summary, records: &[ItemRecord])
 fn ordered_sizes<'a>(sizes: impl Iterator<Item = &'a String>) -> Vec<String> {
     let mut out: Vec<String> = sizes.cloned().collect();
     // By size, then x86 before ARM64 at one size (labels from [`crate::sizes::placement`]).
-    out.sort_by_key(|s| {
-        crate::sizes::parse_placement(s)
-            .map(|(t, arch)| (t.cpu_units, t.memory_mib, arch))
-            .unwrap_or((u32::MAX, u32::MAX, None))
-    });
+    out.sort_by_key(|s| crate::sizes::placement_order(s));
     out.dedup();
     out
 }
