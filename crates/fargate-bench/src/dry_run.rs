@@ -54,20 +54,24 @@ mod tests {
     use super::*;
     use crate::Suite;
 
-    #[test]
-    fn one_definition_per_probe_and_size_and_every_task_listed() {
-        let mut suite = Suite::default_suite();
-        suite.sizes = vec!["0.25x0.5".into(), "1x2".into()];
-        suite.repetitions = 2;
+    fn plan(suite: Suite) -> RunPlan {
         let sizes = suite.validate().unwrap();
-        let plan = RunPlan {
+        RunPlan {
             suite,
             sizes,
             results_root: "results".into(),
             resume: None,
             server_ready_timeout: std::time::Duration::from_secs(300),
             progress: false,
-        };
+        }
+    }
+
+    #[test]
+    fn one_definition_per_probe_and_size_and_every_task_listed() {
+        let mut suite = Suite::default_suite();
+        suite.sizes = vec!["0.25x0.5".into(), "1x2".into()];
+        suite.repetitions = 2;
+        let plan = plan(suite);
         let settings = EcsSettings {
             log_group: "/fb".into(),
             netprobe_image: "net:1".into(),
@@ -105,15 +109,7 @@ mod tests {
         suite.sizes = vec!["1x2".into()];
         suite.repetitions = 1;
         suite.architectures = vec!["X86_64".into(), "ARM64".into()];
-        let sizes = suite.validate().unwrap();
-        let plan = RunPlan {
-            suite,
-            sizes,
-            results_root: "results".into(),
-            resume: None,
-            server_ready_timeout: std::time::Duration::from_secs(300),
-            progress: false,
-        };
+        let plan = plan(suite);
         let settings = EcsSettings {
             log_group: "/fb".into(),
             netprobe_image: "1.dkr.ecr.us-east-1.amazonaws.com/fb/netprobe:0.1.0".into(),

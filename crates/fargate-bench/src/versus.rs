@@ -38,6 +38,26 @@ pub struct ArchComparison {
     pub verdict: String,
 }
 
+impl ArchComparison {
+    /// A figure in the unit people read (`7.08 Gbit/s`, `12.1 GB/s`, `26164/s`).
+    pub fn format_figure(&self, v: f64) -> String {
+        use probe_core::units::{format_bits_per_sec, format_bytes_per_sec};
+        match self.unit.as_str() {
+            "bit/s" => format_bits_per_sec(v),
+            "B/s" => format_bytes_per_sec(v),
+            _ => format!("{v:.0}/s"),
+        }
+    }
+
+    /// A figure per USD per task-hour, as Gbit/s, GB/s or transactions/s per $/h.
+    pub fn format_per_dollar(&self, v: f64) -> String {
+        match self.unit.as_str() {
+            "transactions/s" => format!("{v:.0}"),
+            _ => format!("{:.1}", v / 1e9),
+        }
+    }
+}
+
 /// A figure of one row: (what, unit, value, value per USD-hour).
 type Figure = (String, &'static str, f64, Option<f64>);
 

@@ -374,16 +374,6 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
         });
     }
     if !s.architectures.is_empty() {
-        let figure = |unit: &str, v: f64| match unit {
-            "bit/s" => Cell::num(format_bits_per_sec(v), v),
-            "B/s" => Cell::num(format_bytes_per_sec(v), v),
-            _ => Cell::num(format!("{v:.0}/s"), v),
-        };
-        // Per USD per task-hour, in the unit people read (Gbit/s, GB/s, transactions/s).
-        let per_dollar = |unit: &str, v: Option<f64>| match unit {
-            "transactions/s" => opt_num(v, |v| format!("{v:.0}")),
-            _ => opt_num(v, |v| format!("{:.1}", v / 1e9)),
-        };
         out.push(Tabular {
             title: "Graviton or x86, at this size (the same figure on both; per $/h: \
                     Gbit/s, GB/s or transactions/s per USD per task-hour)",
@@ -404,10 +394,10 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
                     vec![
                         Cell::text(&c.what),
                         Cell::text(&c.size),
-                        figure(&c.unit, c.x86),
-                        figure(&c.unit, c.arm),
-                        per_dollar(&c.unit, c.x86_per_dollar_hour),
-                        per_dollar(&c.unit, c.arm_per_dollar_hour),
+                        Cell::num(c.format_figure(c.x86), c.x86),
+                        Cell::num(c.format_figure(c.arm), c.arm),
+                        opt_num(c.x86_per_dollar_hour, |v| c.format_per_dollar(v)),
+                        opt_num(c.arm_per_dollar_hour, |v| c.format_per_dollar(v)),
                         opt_num(c.arm_over_x86_per_dollar, |v| format!("{v:.2}x")),
                         Cell::text(&c.verdict),
                     ]

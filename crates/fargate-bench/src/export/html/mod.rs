@@ -691,27 +691,19 @@ fn lane(name: String, placement: &str) -> (String, String) {
 
 /// "Graviton or x86, at this size": each figure measured on both, per dollar, with a verdict.
 fn versus_table(body: &mut String, rows: &[crate::versus::ArchComparison]) {
-    let figure = |unit: &str, v: f64| match unit {
-        "bit/s" => format_bits_per_sec(v),
-        "B/s" => probe_core::units::format_bytes_per_sec(v),
-        _ => format!("{v:.0}/s"),
-    };
-    let per_dollar = |unit: &str, v: Option<f64>| match (unit, v) {
-        (_, None) => "-".into(),
-        ("transactions/s", Some(v)) => format!("{v:.0}"),
-        (_, Some(v)) => format!("{:.1}", v / 1e9),
-    };
     body.push_str("<h3>Graviton or x86, at this size</h3>");
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|c| {
+            let per_dollar =
+                |v: Option<f64>| v.map_or_else(|| "-".into(), |v| c.format_per_dollar(v));
             vec![
                 c.what.clone(),
                 c.size.clone(),
-                figure(&c.unit, c.x86),
-                figure(&c.unit, c.arm),
-                per_dollar(&c.unit, c.x86_per_dollar_hour),
-                per_dollar(&c.unit, c.arm_per_dollar_hour),
+                c.format_figure(c.x86),
+                c.format_figure(c.arm),
+                per_dollar(c.x86_per_dollar_hour),
+                per_dollar(c.arm_per_dollar_hour),
                 c.arm_over_x86_per_dollar
                     .map_or_else(|| "-".into(), |r| format!("{r:.2}x")),
                 c.verdict.clone(),
