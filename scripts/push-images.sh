@@ -51,14 +51,24 @@ run() { if [ "${DRY_RUN:-0}" = 1 ]; then echo "$*"; else "$@"; fi; }
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   if [ ${#arches[@]} = 2 ]; then scripts/build-images.sh --arch both; else scripts/build-images.sh --arch "${arches[0]}"; fi
 fi
-# Every image is checked before anything is pushed.
+# Every image is checked before anything is pushed: PROBE:VERSION-ARCH, else the plain
+# PROBE:VERSION when it is that architecture.
+declare -A source
+arch_of() { docker image inspect -f '{{.Architecture}}' "$1" 2>/dev/null; }
 for a in "${arches[@]}"; do
   for probe in netprobe memprobe; do
-    image="${prefix}$probe:$version-$a"
-    built=$(docker image inspect -f '{{.Architecture}}' "$image" 2>/dev/null) ||
-      fail "no image $image; run scripts/build-images.sh --arch $a"
-    [ "$built" = "$a" ] ||
-      fail "$image is $built, not $a; rebuild with scripts/build-images.sh --arch $a"
+    tagged="${prefix}$probe:$version-$a" plain="${prefix}$probe:$version"
+    if built=$(arch_of "$tagged"); then
+      [ "$built" = "$a" ] ||
+        fail "$tagged is $built, not $a; rebuild with scripts/build-images.sh --arch $a"
+      source[$probe-$a]=$tagged
+    elif built=$(arch_of "$plain"); then
+      [ "$built" = "$a" ] ||
+        fail "$plain is $built but $config runs cpu_architecture = \"${cpu:-X86_64}\" ($a); rebuild with scripts/build-images.sh --arch $a, or set cpu_architecture to match"
+      source[$probe-$a]=$plain
+    else
+      fail "no image $tagged; run scripts/build-images.sh --arch $a"
+    fi
   done
 done
 for probe in netprobe memprobe; do
@@ -71,13 +81,13 @@ for probe in netprobe memprobe; do
     aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
   fi
   if [ ${#arches[@]} = 1 ]; then
-    run docker tag "${prefix}$probe:$version-${arches[0]}" "$uri"
+    run docker tag "${source[$probe-${arches[0]}]}" "$uri"
     run docker push "$uri"
     continue
   fi
   entries=()
   for a in "${arches[@]}"; do
-    run docker tag "${prefix}$probe:$version-$a" "$uri-$a"
+    run docker tag "${source[$probe-$a]}" "$uri-$a"
     run docker push "$uri-$a"
     entries+=("$uri-$a")
   done

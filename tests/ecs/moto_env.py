@@ -5,6 +5,7 @@ Usage (from the Rust tests):
   python moto_env.py running ENDPOINT CLUSTER -> number of tasks not yet STOPPED
   python moto_env.py launched ENDPOINT CLUSTER -> number of tasks ever launched
   python moto_env.py revisions ENDPOINT FAMILY... -> JSON {family: number of revisions}
+  python moto_env.py platforms ENDPOINT FAMILY... -> JSON {family: latest runtimePlatform}
 """
 import json
 import sys
@@ -85,6 +86,12 @@ def revisions(endpoint, families):
     return {f: len(ecs.list_task_definitions(familyPrefix=f)["taskDefinitionArns"]) for f in families}
 
 
+def platforms(endpoint, families):
+    ecs = client("ecs", endpoint)
+    return {f: ecs.describe_task_definition(taskDefinition=f)["taskDefinition"]
+            .get("runtimePlatform") for f in families}
+
+
 if __name__ == "__main__":
     cmd, endpoint = sys.argv[1], sys.argv[2]
     if cmd == "setup":
@@ -97,5 +104,7 @@ if __name__ == "__main__":
         print(launched(endpoint, sys.argv[3]))
     elif cmd == "revisions":
         print(json.dumps(revisions(endpoint, sys.argv[3:])))
+    elif cmd == "platforms":
+        print(json.dumps(platforms(endpoint, sys.argv[3:])))
     else:
         sys.exit(f"unknown command {cmd}")

@@ -14,6 +14,10 @@ Rules always on:
     ConflictException (RunTask, clientToken; Errors: ConflictException).
   - RegisterTaskDefinition for FARGATE: networkMode awsvpc, and cpu/memory one of the 74 Linux
     combinations (RegisterTaskDefinition, cpu and memory) -> ClientException.
+  - RegisterTaskDefinition runtimePlatform: cpuArchitecture one of X86_64 | ARM64 and
+    operatingSystemFamily one of the listed values (RuntimePlatform, Valid Values); ARM64 only
+    on Linux (RuntimePlatform, cpuArchitecture: "available for tasks that run on Linux")
+    -> ClientException.
   - Task lifecycle (Amazon ECS task lifecycle): PROVISIONING, PENDING, RUNNING, DEPROVISIONING,
     STOPPED, each held for the delays given; no private IP before PENDING, no startedAt before
     RUNNING, no exit code before STOPPED.
@@ -36,6 +40,9 @@ import time
 import urllib.error
 import urllib.request
 
+OS_FAMILIES = ("WINDOWS_SERVER_2019_FULL", "WINDOWS_SERVER_2019_CORE", "WINDOWS_SERVER_2016_FULL",
+               "WINDOWS_SERVER_2004_CORE", "WINDOWS_SERVER_2022_CORE", "WINDOWS_SERVER_2022_FULL",
+               "WINDOWS_SERVER_20H2_CORE", "LINUX")
 TAG_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$", re.UNICODE)
 CAPACITY = ("Capacity is unavailable at this time. Please try again later or in a different "
             "availability zone")
@@ -175,6 +182,17 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
     def op_RegisterTaskDefinition(self, request, body):
         check_tags(request.get("tags", []))
+        platform = request.get("runtimePlatform") or {}
+        arch = platform.get("cpuArchitecture", "X86_64")
+        family = platform.get("operatingSystemFamily", "LINUX")
+        if arch not in ("X86_64", "ARM64"):
+            raise ApiError("ClientException", f"runtimePlatform.cpuArchitecture {arch!r}: "
+                           "Valid Values: X86_64 | ARM64")
+        if family not in OS_FAMILIES:
+            raise ApiError("ClientException", f"runtimePlatform.operatingSystemFamily "
+                           f"{family!r} is not a valid value")
+        if arch == "ARM64" and family != "LINUX":
+            raise ApiError("ClientException", "ARM64 is available for Linux tasks only")
         if "FARGATE" in request.get("requiresCompatibilities", []):
             if request.get("networkMode") != "awsvpc":
                 raise ApiError("ClientException",

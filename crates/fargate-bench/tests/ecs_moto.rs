@@ -120,6 +120,12 @@ impl Moto {
         serde_json::from_slice(&py(&args).stdout).unwrap()
     }
 
+    fn platforms(&self, families: &[&str]) -> serde_json::Value {
+        let mut args = vec!["platforms", self.endpoint.as_str()];
+        args.extend(families);
+        serde_json::from_slice(&py(&args).stdout).unwrap()
+    }
+
     fn launched(&self) -> u64 {
         let out = py(&["launched", &self.endpoint, &self.field("cluster")]);
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
@@ -348,6 +354,59 @@ fn a_small_suite_completes_stops_every_task_and_reuses_task_definitions() {
     assert_eq!(
         revisions["fargate-bench-memprobe-256-512"], 1,
         "{revisions}"
+    );
+}
+
+/// Issue 15: a suite over both architectures, through the strict layer (RuntimePlatform in
+/// the API reference: cpuArchitecture X86_64 | ARM64, ARM64 on Linux only): a family of each
+/// with its runtimePlatform, both reused on a second run, every item priced at its
+/// architecture's rate and compared.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn a_suite_over_both_architectures_registers_and_reuses_a_family_of_each() {
+    let fargate = Fargate::start(&[], &[]);
+    let suite = fargate.suite(&format!("architectures = [\"X86_64\", \"ARM64\"]\n{SMALL}"));
+    for round in 1..=2 {
+        let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+        assert_eq!(summary["items_ok"], 4, "round {round}: {stderr}");
+        assert_eq!(fargate.moto.not_stopped(), 0, "round {round}");
+        assert_eq!(
+            stderr.matches("registered task definition").count(),
+            if round == 1 { 4 } else { 0 },
+            "round {round}: {stderr}"
+        );
+        let net = summary["network"].as_array().unwrap();
+        let placements: Vec<&str> = net.iter().map(|r| r["size"].as_str().unwrap()).collect();
+        assert_eq!(placements, ["0.25x0.5 X86_64", "0.25x0.5 ARM64"]);
+        assert!(net[1]["cost_per_hour"].as_f64() < net[0]["cost_per_hour"].as_f64());
+        assert_eq!(summary["architectures"][0]["size"], "0.25x0.5", "{summary}");
+        assert!(
+            stderr.contains("X86_64 and ARM64"),
+            "the estimate names both: {stderr}"
+        );
+    }
+    let families = [
+        "fargate-bench-netprobe-256-512",
+        "fargate-bench-netprobe-arm64-256-512",
+        "fargate-bench-memprobe-arm64-256-512",
+    ];
+    let platforms = fargate.moto.platforms(&families);
+    assert_eq!(
+        platforms[families[0]]["cpuArchitecture"], "X86_64",
+        "{platforms}"
+    );
+    assert_eq!(
+        platforms[families[1]]["cpuArchitecture"], "ARM64",
+        "{platforms}"
+    );
+    assert_eq!(
+        platforms[families[2]]["operatingSystemFamily"], "LINUX",
+        "{platforms}"
+    );
+    let revisions = fargate.moto.revisions(&families);
+    assert!(
+        families.iter().all(|f| revisions[f] == 1),
+        "one revision each: {revisions}"
     );
 }
 

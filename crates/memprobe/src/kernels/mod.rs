@@ -6,6 +6,8 @@ mod x86;
 
 #[cfg(target_arch = "aarch64")]
 mod neon;
+#[cfg(target_arch = "aarch64")]
+mod sve;
 
 mod portable;
 
@@ -85,6 +87,9 @@ pub enum Isa {
     Avx2,
     /// 128-bit vectors (every x86_64).
     Sse2,
+    /// aarch64 SVE, vector-length agnostic (256-bit on Graviton3), with `STNT1D`
+    /// non-temporal stores.
+    Sve,
     /// aarch64 NEON, 128-bit vectors, with `STNP` non-temporal stores (every aarch64).
     Neon,
     /// Plain Rust loops, cached stores only.
@@ -104,11 +109,13 @@ impl Isa {
             }
             Isa::Sse2
         }
-        // NEON is part of every aarch64 CPU. SVE kernels would need intrinsics Rust has not
-        // stabilised; on SVE cores (Graviton3, 4) NEON runs at the same 128-bit width on V2
-        // and at half of V1's 256-bit SVE, which memory-bound kernels do not notice.
+        // SVE where the core has it (Graviton3 and 4), NEON (part of every aarch64 CPU)
+        // otherwise.
         #[cfg(target_arch = "aarch64")]
         {
+            if std::arch::is_aarch64_feature_detected!("sve") {
+                return Isa::Sve;
+            }
             Isa::Neon
         }
         #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
@@ -126,6 +133,7 @@ impl Isa {
             Isa::Avx512 => "avx512",
             Isa::Avx2 => "avx2",
             Isa::Sse2 => "sse2",
+            Isa::Sve => "sve",
             Isa::Neon => "neon",
             Isa::Portable => "portable",
         };
@@ -173,6 +181,15 @@ pub(crate) fn execute(isa: Isa, kernel: Kernel, nontemporal: bool, ch: &mut Chun
         // SAFETY: the slices are valid for n elements, and NEON is on every aarch64 CPU.
         return unsafe { execute_neon(kernel, nontemporal, ch, n) };
     }
+    #[cfg(target_arch = "aarch64")]
+    if isa == Isa::Sve {
+        assert!(
+            std::arch::is_aarch64_feature_detected!("sve"),
+            "SVE kernels asked for on a CPU without SVE"
+        );
+        // SAFETY: the slices are valid for n elements, and the CPU has SVE (checked above).
+        return unsafe { execute_sve(kernel, nontemporal, ch, n) };
+    }
     let _ = (isa, nontemporal);
     match kernel {
         Kernel::Copy => portable::copy(ch.c, ch.a),
@@ -215,7 +232,7 @@ unsafe fn execute_x86(isa: Isa, kernel: Kernel, nt: bool, ch: &mut Chunk<'_>, n:
     match isa {
         Isa::Avx512 => run!(avx512),
         Isa::Avx2 => run!(avx2),
-        Isa::Sse2 | Isa::Neon | Isa::Portable => run!(sse2),
+        Isa::Sse2 | Isa::Sve | Isa::Neon | Isa::Portable => run!(sse2),
     }
     0.0
 }
@@ -239,6 +256,31 @@ unsafe fn execute_neon(kernel: Kernel, nt: bool, ch: &mut Chunk<'_>, n: usize) -
             (Kernel::Write, false) => neon::fill::<false>(c, FILL, n),
             (Kernel::Write, true) => neon::fill::<true>(c, FILL, n),
             (Kernel::Read, _) => return neon::sum(a, n),
+            (Kernel::Memcpy, _) => unreachable!("handled by the caller"),
+        }
+    }
+    0.0
+}
+
+/// # Safety
+/// Slices valid for `n` elements; the CPU has SVE.
+#[cfg(target_arch = "aarch64")]
+unsafe fn execute_sve(kernel: Kernel, nt: bool, ch: &mut Chunk<'_>, n: usize) -> f64 {
+    let (a, b, c) = (ch.a.as_mut_ptr(), ch.b.as_mut_ptr(), ch.c.as_mut_ptr());
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        match (kernel, nt) {
+            (Kernel::Copy, false) => sve::copy::<false>(c, a, n),
+            (Kernel::Copy, true) => sve::copy::<true>(c, a, n),
+            (Kernel::Scale, false) => sve::scale::<false>(b, c, SCALAR, n),
+            (Kernel::Scale, true) => sve::scale::<true>(b, c, SCALAR, n),
+            (Kernel::Add, false) => sve::add::<false>(c, a, b, n),
+            (Kernel::Add, true) => sve::add::<true>(c, a, b, n),
+            (Kernel::Triad, false) => sve::triad::<false>(a, b, c, SCALAR, n),
+            (Kernel::Triad, true) => sve::triad::<true>(a, b, c, SCALAR, n),
+            (Kernel::Write, false) => sve::fill::<false>(c, FILL, n),
+            (Kernel::Write, true) => sve::fill::<true>(c, FILL, n),
+            (Kernel::Read, _) => return sve::sum(a, n),
             (Kernel::Memcpy, _) => unreachable!("handled by the caller"),
         }
     }
@@ -311,9 +353,12 @@ mod tests {
         if detected == Isa::Avx512 {
             isas.push(Isa::Avx512);
         }
-        if detected == Isa::Neon {
+        if matches!(detected, Isa::Neon | Isa::Sve) {
             isas.retain(|i| *i == Isa::Portable);
             isas.push(Isa::Neon);
+        }
+        if detected == Isa::Sve {
+            isas.push(Isa::Sve);
         }
         // 1003 elements: exercises the vector body and the scalar tail.
         for isa in isas {
@@ -358,8 +403,9 @@ mod tests {
         }
     }
 
-    /// Issue 15: NEON kernels, cached and non-temporal, give what the portable kernels give
-    /// on the same arrays (arbitrary values, and a length with a tail).
+    /// Issue 15: NEON kernels (and SVE ones, on a CPU with SVE: qemu-aarch64's default CPU
+    /// has it), cached and non-temporal, give what the portable kernels give on the same
+    /// arrays (arbitrary values, and a length with a tail).
     #[cfg(target_arch = "aarch64")]
     #[test]
     fn neon_kernels_match_the_portable_ones_on_the_same_arrays() {
@@ -380,7 +426,11 @@ mod tests {
                 Kernel::Write,
             ] {
                 let mut outcome = Vec::new();
-                for isa in [Isa::Portable, Isa::Neon] {
+                let mut isas = vec![Isa::Portable, Isa::Neon];
+                if Isa::detect() == Isa::Sve {
+                    isas.push(Isa::Sve);
+                }
+                for &isa in &isas {
                     let (mut va, mut vb, mut vc) = (
                         aligned_vec(n, 0.0),
                         aligned_vec(n, 0.0),
@@ -397,25 +447,28 @@ mod tests {
                     let sum = execute(isa, k, nt && isa.has_nontemporal(), &mut chunk);
                     outcome.push((sum, chunk.a.to_vec(), chunk.b.to_vec(), chunk.c.to_vec()));
                 }
-                let (portable, neon) = (&outcome[0], &outcome[1]);
-                // Summation order differs (lanes), so sums agree to rounding; every stored
-                // element agrees exactly but triad's, where NEON fuses the multiply-add.
-                assert!(
-                    (portable.0 - neon.0).abs() <= 1e-9 * portable.0.abs().max(1.0),
-                    "{k:?} sums {} vs {}",
-                    portable.0,
-                    neon.0
-                );
-                for (name, p, q) in [
-                    ("a", &portable.1, &neon.1),
-                    ("b", &portable.2, &neon.2),
-                    ("c", &portable.3, &neon.3),
-                ] {
-                    for (i, (x, y)) in p.iter().zip(q.iter()).enumerate() {
-                        assert!(
-                            (x - y).abs() <= 1e-12 * x.abs().max(1.0),
-                            "{k:?} nt={nt}: {name}[{i}] portable {x} neon {y}"
-                        );
+                let portable = &outcome[0];
+                for (isa, vector) in isas.iter().zip(&outcome).skip(1) {
+                    // Summation order differs (lanes), so sums agree to rounding; every stored
+                    // element agrees exactly but triad's, where the vector kernels fuse the
+                    // multiply-add.
+                    assert!(
+                        (portable.0 - vector.0).abs() <= 1e-9 * portable.0.abs().max(1.0),
+                        "{isa:?} {k:?} sums {} vs {}",
+                        portable.0,
+                        vector.0
+                    );
+                    for (name, p, q) in [
+                        ("a", &portable.1, &vector.1),
+                        ("b", &portable.2, &vector.2),
+                        ("c", &portable.3, &vector.3),
+                    ] {
+                        for (i, (x, y)) in p.iter().zip(q.iter()).enumerate() {
+                            assert!(
+                                (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                                "{isa:?} {k:?} nt={nt}: {name}[{i}] portable {x}, {y}"
+                            );
+                        }
                     }
                 }
             }
