@@ -237,54 +237,44 @@ unsafe fn execute_x86(isa: Isa, kernel: Kernel, nt: bool, ch: &mut Chunk<'_>, n:
     0.0
 }
 
+/// Runs `kernel` with the aarch64 kernels of module `$m` (`neon` or `sve`).
+#[cfg(target_arch = "aarch64")]
+macro_rules! execute_aarch64 {
+    ($m:ident, $kernel:expr, $nt:expr, $ch:expr, $n:expr) => {{
+        let (a, b, c) = ($ch.a.as_mut_ptr(), $ch.b.as_mut_ptr(), $ch.c.as_mut_ptr());
+        let n = $n;
+        match ($kernel, $nt) {
+            (Kernel::Copy, false) => $m::copy::<false>(c, a, n),
+            (Kernel::Copy, true) => $m::copy::<true>(c, a, n),
+            (Kernel::Scale, false) => $m::scale::<false>(b, c, SCALAR, n),
+            (Kernel::Scale, true) => $m::scale::<true>(b, c, SCALAR, n),
+            (Kernel::Add, false) => $m::add::<false>(c, a, b, n),
+            (Kernel::Add, true) => $m::add::<true>(c, a, b, n),
+            (Kernel::Triad, false) => $m::triad::<false>(a, b, c, SCALAR, n),
+            (Kernel::Triad, true) => $m::triad::<true>(a, b, c, SCALAR, n),
+            (Kernel::Write, false) => $m::fill::<false>(c, FILL, n),
+            (Kernel::Write, true) => $m::fill::<true>(c, FILL, n),
+            (Kernel::Read, _) => return $m::sum(a, n),
+            (Kernel::Memcpy, _) => unreachable!("handled by the caller"),
+        }
+        0.0
+    }};
+}
+
 /// # Safety
 /// Slices valid for `n` elements.
 #[cfg(target_arch = "aarch64")]
 unsafe fn execute_neon(kernel: Kernel, nt: bool, ch: &mut Chunk<'_>, n: usize) -> f64 {
-    let (a, b, c) = (ch.a.as_mut_ptr(), ch.b.as_mut_ptr(), ch.c.as_mut_ptr());
-    // SAFETY: forwarded from this function's contract.
-    unsafe {
-        match (kernel, nt) {
-            (Kernel::Copy, false) => neon::copy::<false>(c, a, n),
-            (Kernel::Copy, true) => neon::copy::<true>(c, a, n),
-            (Kernel::Scale, false) => neon::scale::<false>(b, c, SCALAR, n),
-            (Kernel::Scale, true) => neon::scale::<true>(b, c, SCALAR, n),
-            (Kernel::Add, false) => neon::add::<false>(c, a, b, n),
-            (Kernel::Add, true) => neon::add::<true>(c, a, b, n),
-            (Kernel::Triad, false) => neon::triad::<false>(a, b, c, SCALAR, n),
-            (Kernel::Triad, true) => neon::triad::<true>(a, b, c, SCALAR, n),
-            (Kernel::Write, false) => neon::fill::<false>(c, FILL, n),
-            (Kernel::Write, true) => neon::fill::<true>(c, FILL, n),
-            (Kernel::Read, _) => return neon::sum(a, n),
-            (Kernel::Memcpy, _) => unreachable!("handled by the caller"),
-        }
-    }
-    0.0
+    // SAFETY: forwarded from this function's contract; NEON is on every aarch64 CPU.
+    unsafe { execute_aarch64!(neon, kernel, nt, ch, n) }
 }
 
 /// # Safety
 /// Slices valid for `n` elements; the CPU has SVE.
 #[cfg(target_arch = "aarch64")]
 unsafe fn execute_sve(kernel: Kernel, nt: bool, ch: &mut Chunk<'_>, n: usize) -> f64 {
-    let (a, b, c) = (ch.a.as_mut_ptr(), ch.b.as_mut_ptr(), ch.c.as_mut_ptr());
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        match (kernel, nt) {
-            (Kernel::Copy, false) => sve::copy::<false>(c, a, n),
-            (Kernel::Copy, true) => sve::copy::<true>(c, a, n),
-            (Kernel::Scale, false) => sve::scale::<false>(b, c, SCALAR, n),
-            (Kernel::Scale, true) => sve::scale::<true>(b, c, SCALAR, n),
-            (Kernel::Add, false) => sve::add::<false>(c, a, b, n),
-            (Kernel::Add, true) => sve::add::<true>(c, a, b, n),
-            (Kernel::Triad, false) => sve::triad::<false>(a, b, c, SCALAR, n),
-            (Kernel::Triad, true) => sve::triad::<true>(a, b, c, SCALAR, n),
-            (Kernel::Write, false) => sve::fill::<false>(c, FILL, n),
-            (Kernel::Write, true) => sve::fill::<true>(c, FILL, n),
-            (Kernel::Read, _) => return sve::sum(a, n),
-            (Kernel::Memcpy, _) => unreachable!("handled by the caller"),
-        }
-    }
-    0.0
+    unsafe { execute_aarch64!(sve, kernel, nt, ch, n) }
 }
 
 /// What the arrays hold after each kernel, following STREAM's validation: the same recurrence
