@@ -54,6 +54,17 @@ mod tests {
     use super::*;
     use crate::Suite;
 
+    fn settings(netprobe_image: &str, memprobe_image: &str) -> EcsSettings {
+        EcsSettings {
+            log_group: "/fb".into(),
+            netprobe_image: netprobe_image.into(),
+            memprobe_image: memprobe_image.into(),
+            execution_role_arn: "arn:aws:iam::1:role/x".into(),
+            cpu_architecture: "X86_64".into(),
+            ..Default::default()
+        }
+    }
+
     fn plan(suite: Suite) -> RunPlan {
         let sizes = suite.validate().unwrap();
         RunPlan {
@@ -72,14 +83,7 @@ mod tests {
         suite.sizes = vec!["0.25x0.5".into(), "1x2".into()];
         suite.repetitions = 2;
         let plan = plan(suite);
-        let settings = EcsSettings {
-            log_group: "/fb".into(),
-            netprobe_image: "net:1".into(),
-            memprobe_image: "mem:1".into(),
-            execution_role_arn: "arn:aws:iam::1:role/x".into(),
-            cpu_architecture: "X86_64".into(),
-            ..Default::default()
-        };
+        let settings = settings("net:1", "mem:1");
         let prices =
             settings.prices(Prices::new(None, Some("us-east-1"), crate::sizes::Arch::X86).unwrap());
         let doc = document(&plan, &settings, "us-east-1", &prices);
@@ -110,14 +114,10 @@ mod tests {
         suite.repetitions = 1;
         suite.architectures = vec!["X86_64".into(), "ARM64".into()];
         let plan = plan(suite);
-        let settings = EcsSettings {
-            log_group: "/fb".into(),
-            netprobe_image: "1.dkr.ecr.us-east-1.amazonaws.com/fb/netprobe:0.1.0".into(),
-            memprobe_image: "1.dkr.ecr.us-east-1.amazonaws.com/fb/memprobe:0.1.0".into(),
-            execution_role_arn: "arn:aws:iam::1:role/x".into(),
-            cpu_architecture: "X86_64".into(),
-            ..Default::default()
-        };
+        let settings = settings(
+            "1.dkr.ecr.us-east-1.amazonaws.com/fb/netprobe:0.1.0",
+            "1.dkr.ecr.us-east-1.amazonaws.com/fb/memprobe:0.1.0",
+        );
         let prices =
             settings.prices(Prices::new(None, Some("us-east-1"), crate::sizes::Arch::X86).unwrap());
         let doc = document(&plan, &settings, "us-east-1", &prices);

@@ -12,6 +12,18 @@ use crate::sizes::{parse_placement, Arch};
 /// size often spread this much.
 pub const EVEN_WITHIN: f64 = 0.05;
 
+/// The columns every format shows for [`ArchComparison`] rows.
+pub const COLUMNS: [&str; 8] = [
+    "figure",
+    "size",
+    "X86_64",
+    "ARM64",
+    "X86_64 per $/h",
+    "ARM64 per $/h",
+    "ARM64/X86_64 per $",
+    "verdict",
+];
+
 /// One figure on both architectures at one size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArchComparison {

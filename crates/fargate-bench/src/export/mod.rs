@@ -377,16 +377,7 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
         out.push(Tabular {
             title: "Graviton or x86, at this size (the same figure on both; per $/h: \
                     Gbit/s, GB/s or transactions/s per USD per task-hour)",
-            headers: vec![
-                "figure",
-                "size",
-                "X86_64",
-                "ARM64",
-                "X86_64 per $/h",
-                "ARM64 per $/h",
-                "ARM64/X86_64 per $",
-                "verdict",
-            ],
+            headers: crate::versus::COLUMNS.to_vec(),
             rows: s
                 .architectures
                 .iter()

@@ -710,20 +710,7 @@ fn versus_table(body: &mut String, rows: &[crate::versus::ArchComparison]) {
             ]
         })
         .collect();
-    table(
-        body,
-        &[
-            "figure",
-            "size",
-            "X86_64",
-            "ARM64",
-            "X86_64 per $/h",
-            "ARM64 per $/h",
-            "ARM64/X86_64 per $",
-            "verdict",
-        ],
-        &rows,
-    );
+    table(body, &crate::versus::COLUMNS, &rows);
 }
 
 fn failures_section(body: &mut String, records: &[ItemRecord]) {
