@@ -3,6 +3,8 @@
 //! Needs Docker; `scripts/test.sh` runs these with `--ignored`. The images are built once per
 //! test binary with `scripts/build-images.sh`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -420,11 +422,7 @@ fn a_link_shapes_the_containers_and_nothing_is_left_behind() {
     let bps = summary["network"][0]["throughput_bits_per_sec"]["median"]
         .as_f64()
         .unwrap();
-    let goodput = 200e6 * 1448.0 / 1514.0;
-    assert!(
-        (bps / goodput - 1.0).abs() < 0.03,
-        "{bps} against {goodput}"
-    );
+    common::assert_shaped_to(bps, 200e6);
     assert!(
         summary["emulated"]
             .to_string()

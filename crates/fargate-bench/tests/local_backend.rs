@@ -3,6 +3,8 @@
 //!
 //! The probes are found next to the controller binary; `cargo test --workspace` builds them.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -408,12 +410,7 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
     let bps = summary["network"][0]["throughput_bits_per_sec"]["median"]
         .as_f64()
         .unwrap();
-    // 1448 payload bytes in every 1514-byte frame of a 200 Mbit/s link.
-    let goodput = 200e6 * 1448.0 / 1514.0;
-    assert!(
-        (bps / goodput - 1.0).abs() < 0.03,
-        "{bps} against {goodput}"
-    );
+    common::assert_shaped_to(bps, 200e6);
     assert!(
         summary["emulated"]
             .to_string()
@@ -449,7 +446,7 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
     let baseline = bucket["baseline_bits_per_sec"]["median"]
         .as_f64()
         .unwrap_or(0.0);
-    let expected = 63e6 * 1448.0 / 1514.0;
+    let expected = common::tcp_goodput(63e6);
     assert!(
         (baseline / expected - 1.0).abs() < 0.05,
         "baseline {baseline} against {expected}: {}",
