@@ -6,21 +6,19 @@
 //! Needs root and Docker, and the cross toolchain and qemu-aarch64 that
 //! `scripts/setup-cross.sh` installs and registers (`scripts/test.sh` runs it first).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{controller_in, docker, repo, CONTROLLER};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use fargate_bench::store::{ItemRecord, ItemStatus, RunMeta, RunStatus};
 use probe_core::{result_line, Report};
 
-const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
 const PREFIX: &str = "fbtest-arm64/";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const KEY: &str = "arm64-emulation-test-key";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Builds the images of both architectures once (`--arch both`), under their own prefix (the
 /// host's images stay as they are): `PROBE:VERSION` and `PROBE:VERSION-amd64` are this
@@ -52,10 +50,6 @@ fn arm64_images() {
             }
         }
     });
-}
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().unwrap()
 }
 
 fn image(probe: &str) -> String {
@@ -249,8 +243,7 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
 fn one_docker_run_crosses_both_architectures_side_by_side() {
     arm64_images();
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(CONTROLLER)
-        .current_dir(tmp.path())
+    let out = controller_in(tmp.path())
         .args([
             "run",
             "--backend",
@@ -358,8 +351,7 @@ fn the_local_backend_refuses_a_foreign_architecture() {
     } else {
         "ARM64"
     };
-    let out = Command::new(CONTROLLER)
-        .current_dir(tmp.path())
+    let out = controller_in(tmp.path())
         .args([
             "run",
             "--no-progress",

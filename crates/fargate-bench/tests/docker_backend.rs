@@ -5,8 +5,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use common::{controller_in, docker, only_run_dir, repo, CONTROLLER};
+
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -22,12 +23,7 @@ fn engine() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
 const MAX_IMAGE_BYTES: u64 = 5_000_000;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn images() {
     static BUILT: OnceLock<()> = OnceLock::new();
@@ -41,10 +37,6 @@ fn images() {
             String::from_utf8_lossy(&out.stderr)
         );
     });
-}
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().unwrap()
 }
 
 fn labelled(kind: &str, run_id: &str) -> Vec<String> {
@@ -64,16 +56,6 @@ fn labelled(kind: &str, run_id: &str) -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
-}
-
-fn only_run_dir(root: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(root.join("results"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
-    assert_eq!(dirs.len(), 1);
-    dirs[0].clone()
 }
 
 #[test]
@@ -210,8 +192,7 @@ fn the_default_suite_on_two_sizes_completes_and_leaves_nothing_behind() {
     let _engine = engine();
     images();
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(CONTROLLER)
-        .current_dir(tmp.path())
+    let out = controller_in(tmp.path())
         .args([
             "run",
             "--backend",
@@ -273,8 +254,7 @@ fn killing_a_server_container_fails_only_that_pair() {
          [[test]]\nkind = \"tcp-rr\"\nduration = 1\n",
     )
     .unwrap();
-    let child = Command::new(CONTROLLER)
-        .current_dir(tmp.path())
+    let child = controller_in(tmp.path())
         .args([
             "run",
             "--backend",
@@ -396,8 +376,7 @@ fn a_link_shapes_the_containers_and_nothing_is_left_behind() {
     let _engine = engine();
     images();
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(CONTROLLER)
-        .current_dir(tmp.path())
+    let out = controller_in(tmp.path())
         .args([
             "run",
             "--backend",

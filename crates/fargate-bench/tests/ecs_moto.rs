@@ -10,11 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{repo, CONTROLLER};
 
 fn python() -> String {
     std::env::var("FARGATE_BENCH_PYTHON")

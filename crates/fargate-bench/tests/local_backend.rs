@@ -5,37 +5,11 @@
 
 mod common;
 
+use common::{controller, controller_in, run_dirs, CONTROLLER};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
-
-fn bin_dir() -> PathBuf {
-    let dir = Path::new(CONTROLLER).parent().unwrap().to_owned();
-    for probe in ["netprobe", "memprobe"] {
-        assert!(
-            dir.join(probe).is_file(),
-            "{probe} is not built next to the controller; run `cargo build --workspace` first"
-        );
-    }
-    dir
-}
-
-fn controller(dir: &Path, args: &[&str]) -> Output {
-    bin_dir();
-    Command::new(CONTROLLER)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn run_dirs(root: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(root.join("results"))
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default()
-}
 
 fn lines_of(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("results.jsonl"))
@@ -128,9 +102,7 @@ const SHORT_SUITE: &str =
 fn a_run_killed_with_sigkill_resumes_without_duplicates_or_gaps() {
     let tmp = tempfile::tempdir().unwrap();
     let suite = write_suite(tmp.path(), SHORT_SUITE);
-    bin_dir();
-    let mut child = Command::new(CONTROLLER)
-        .current_dir(tmp.path())
+    let mut child = controller_in(tmp.path())
         .args(["run", "--suite", suite.to_str().unwrap(), "--no-progress"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -184,9 +156,7 @@ fn sigterm_stops_every_task_and_says_where_the_results_are() {
 fn a_signal_stops_every_task_and_says_where_the_results_are(signal: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let suite = write_suite(tmp.path(), SHORT_SUITE);
-    bin_dir();
-    let child = Command::new(CONTROLLER)
-        .current_dir(tmp.path())
+    let child = controller_in(tmp.path())
         .args(["run", "--suite", suite.to_str().unwrap(), "--no-progress"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -238,7 +208,11 @@ fn a_probe_without_a_result_line_is_a_failed_item_with_its_output() {
     std::fs::create_dir(&bin).unwrap();
     // The controller finds probes next to itself: give it a memprobe that dies.
     std::fs::copy(CONTROLLER, bin.join("fargate-bench")).unwrap();
-    std::fs::copy(bin_dir().join("netprobe"), bin.join("netprobe")).unwrap();
+    std::fs::copy(
+        Path::new(CONTROLLER).with_file_name("netprobe"),
+        bin.join("netprobe"),
+    )
+    .unwrap();
     let fake = bin.join("memprobe");
     std::fs::write(
         &fake,

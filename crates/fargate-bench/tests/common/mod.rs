@@ -1,4 +1,57 @@
-//! Helpers shared by the integration tests that shape a link.
+//! Helpers shared by the controller's integration tests: the repository, the binaries, Docker,
+//! results directories and shaped links.
+// Each test binary includes this module and uses a part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The controller under test; its probes are built next to it.
+pub(crate) const CONTROLLER: &str = env!("CARGO_BIN_EXE_fargate-bench");
+
+/// The repository's root (scripts, deploy templates).
+pub(crate) fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The controller, to run in `dir` (its `results/` goes there). Checks the probes are built
+/// next to it, as the local backend expects.
+pub(crate) fn controller_in(dir: &Path) -> Command {
+    let bin = Path::new(CONTROLLER).parent().unwrap();
+    for probe in ["netprobe", "memprobe"] {
+        assert!(
+            bin.join(probe).is_file(),
+            "{probe} is not built next to the controller; run `cargo build --workspace` first"
+        );
+    }
+    let mut command = Command::new(CONTROLLER);
+    command.current_dir(dir);
+    command
+}
+
+/// Runs the controller in `dir` with `args` and waits for it.
+pub(crate) fn controller(dir: &Path, args: &[&str]) -> Output {
+    controller_in(dir).args(args).output().unwrap()
+}
+
+/// Runs `docker` with `args` and waits for it.
+pub(crate) fn docker(args: &[&str]) -> Output {
+    Command::new("docker").args(args).output().unwrap()
+}
+
+/// The run directories under `root/results` (none when nothing ran).
+pub(crate) fn run_dirs(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root.join("results"))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// The one run directory under `root/results`.
+pub(crate) fn only_run_dir(root: &Path) -> PathBuf {
+    let mut dirs = run_dirs(root);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.pop().unwrap()
+}
 
 /// TCP goodput of a link shaped to `rate_bits_per_sec`: 1448 payload bytes ride in every
 /// 1514-byte frame (1500 MTU, timestamps on, Ethernet header counted by `tc tbf`).
