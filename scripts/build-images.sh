@@ -8,6 +8,7 @@
 #   scripts/build-images.sh --arch amd64    for X86_64
 #   scripts/build-images.sh --arch both     both, for runs with architectures = ["X86_64", "ARM64"]
 #   IMAGE_PREFIX=fargate-bench/ scripts/build-images.sh
+#   CARGO_TARGET_DIR=DIR scripts/build-images.sh    cargo's target directory (scripts/test.sh's cache)
 #
 # Tags: PROBE:VERSION-ARCH and PROBE:latest-ARCH for each architecture built (the docker
 # backend and push-images.sh find each architecture's image by these), and PROBE:VERSION and
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --arch) arch=${2:-}; shift 2 || fail "--arch needs amd64, arm64 or both";;
     --arch=*) arch=${1#--arch=}; shift;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) fail "unknown argument $1 (use --arch amd64|arm64|both)";;
   esac
 done
@@ -77,7 +78,7 @@ else
   fail "cannot build for $arch here: \`rustup target add $musl\` failed (no rustup, or offline) and Debian's cross toolchain is not installed; run scripts/setup-cross.sh (Debian) or build on an $arch machine"
 fi
 for probe in netprobe memprobe; do
-  bin="target/$target/image/$probe"
+  bin="${CARGO_TARGET_DIR:-target}/$target/image/$probe"
   if ldd "$bin" 2>&1 | grep -q "=>"; then
     echo "build-images: $bin is dynamically linked; it would not run FROM scratch" >&2
     exit 1

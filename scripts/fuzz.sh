@@ -2,7 +2,7 @@
 # Fuzzes every decoder that reads outside input, for a set number of executions each, and
 # prints one line per target: executions, time, crashes. A crash input is copied into
 # fuzz/regressions/TARGET/, where the ordinary test run replays it
-# (crates/fargate-bench/tests/fuzz_regressions.rs), and the script exits 1.
+# (crates/fargate-bench/tests/fargate-bench/fuzz_regressions.rs), and the script exits 1.
 #
 #   scripts/fuzz.sh                 10,000,000 executions of each target
 #   scripts/fuzz.sh 100000          a quick pass

@@ -3,8 +3,19 @@
 #
 #   scripts/test.sh            everything: packages (with the arm64 cross toolchain and qemu),
 #                              lint, docs, unit tests, and the tests that need root, Docker,
-#                              qemu or moto (run with --ignored)
+#                              qemu or moto (run with --ignored, theme by theme)
 #   SKIP_INSTALL=1 scripts/test.sh   skip the apt/pip step (offline re-runs)
+#   CARGO_TARGET_DIR=DIR scripts/test.sh   build there instead of the machine's build cache
+#
+# Every artefact is built once: the test profile's binaries serve the unit tests and every
+# suite that spawns a probe or the controller; one `build-images.sh --arch both` serves the
+# docker and the arm64 suites. The build cache outlives a checkout: cargo's target directory
+# and the Python venv live under ~/.cache/fargate-bench (XDG_CACHE_HOME), so a new clone on a
+# machine that has built before compiles only the workspace's own crates. A fresh machine
+# builds everything from nothing, and passes the same way.
+#
+# Each stage's wall seconds are printed as it ends and in one table at the end (also when a
+# stage fails), so a slow change shows the day it lands.
 #
 # Needs: a Debian machine with the Rust toolchain; root (or sudo) for apt-get and the network
 # namespace tests; a running Docker engine for the container tests.
@@ -12,66 +23,161 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-step() { printf '\n==> %s\n' "$*"; }
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/fargate-bench
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache/target}
+mkdir -p "$CARGO_TARGET_DIR"
+
+# --- stage timing -------------------------------------------------------------------------
+started=$SECONDS
+stage_names=()
+stage_secs=()
+stage_marks=()
+current=""
+current_start=0
+
+stage() {
+  end_stage
+  current=$1
+  current_start=$SECONDS
+  printf '\n==> %s\n' "$current"
+}
+
+end_stage() {
+  if [ -n "$current" ]; then
+    local secs=$((SECONDS - current_start))
+    stage_names+=("$current")
+    stage_secs+=("$secs")
+    stage_marks+=("${1:-ok}")
+    printf -- '--- %s: %d s\n' "$current" "$secs"
+    current=""
+  fi
+}
+
+budget() {
+  local rc=$?
+  end_stage "$([ "$rc" = 0 ] && echo ok || echo FAILED)"
+  printf '\n==> Stage budget (wall seconds)\n'
+  local i
+  for i in "${!stage_names[@]}"; do
+    printf '%6d  %-6s  %s\n' "${stage_secs[$i]}" "${stage_marks[$i]}" "${stage_names[$i]}"
+  done
+  printf '%6d  %-6s  %s\n' "$((SECONDS - started))" "$([ "$rc" = 0 ] && echo ok || echo FAILED)" \
+    "total (target dir: $CARGO_TARGET_DIR)"
+  exit "$rc"
+}
+trap budget EXIT
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else
     echo "need root for: $*" >&2; return 1; fi
 }
 
+# --- what the tests need --------------------------------------------------------------------
 # Peers for the benchmark scripts and ground truth for the tests (shared/peers.md).
 DEBIAN_PACKAGES=(iperf3 sockperf qperf likwid sysbench mbw iproute2 python3-venv chromium)
+PYTHON_PACKAGES=('moto[cloudformation]==5.2.5' flask flask-cors boto3 cfn-lint 'hdrhistogram==0.10.8')
+# The venv is kept with the build cache, one per set of packages and Python.
+venv_key=$( { printf '%s\n' "${PYTHON_PACKAGES[@]}"; python3 --version; } | sha256sum | cut -c1-12)
+venv=$cache/venv-$venv_key
 
 if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-  step "Debian packages: ${DEBIAN_PACKAGES[*]}"
+  stage "Debian packages: ${DEBIAN_PACKAGES[*]}"
   missing=()
   for p in "${DEBIAN_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  step "ARM64 cross toolchain and qemu-aarch64 (the arm64 probes, run under emulation)"
+  stage "ARM64 cross toolchain and qemu-aarch64 (the arm64 probes, run under emulation)"
   scripts/setup-cross.sh
-  step "Python venv with moto (AWS API server for the ECS tests)"
-  python3 -m venv "$root/.venv"
-  "$root/.venv/bin/pip" install -q --disable-pip-version-check \
-    'moto[cloudformation]==5.2.5' flask flask-cors boto3 cfn-lint 'hdrhistogram==0.10.8'
+  stage "Python venv with moto (AWS API server for the ECS tests): $venv"
+  if [ ! -e "$venv/.complete" ]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
+    touch "$venv/.complete"
+  else
+    echo "kept from an earlier run"
+  fi
 fi
-export FARGATE_BENCH_MOTO_SERVER="$root/.venv/bin/moto_server"
-export FARGATE_BENCH_PYTHON="$root/.venv/bin/python"
+# The checkout's .venv (as earlier versions made it) still works for the tests' defaults.
+[ -e "$venv/bin/python" ] || venv=$root/.venv
+export FARGATE_BENCH_MOTO_SERVER="$venv/bin/moto_server"
+export FARGATE_BENCH_PYTHON="$venv/bin/python"
 # The ECS tests talk to moto on loopback with static test keys, never to AWS.
 export AWS_EC2_METADATA_DISABLED=true
 
-step "cfn-lint deploy/cloudformation.yaml"
-"$root/.venv/bin/cfn-lint" deploy/cloudformation.yaml
+stage "cfn-lint deploy/cloudformation.yaml"
+"$venv/bin/cfn-lint" deploy/cloudformation.yaml
 
-step "cargo fmt --check"
+stage "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets -- -D warnings
-
-step "cargo doc (warnings are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
-
-step "cargo build --release of the probes (the benchmark scripts measure them optimised)"
-cargo build --release -p netprobe -p memprobe --quiet
-
-step "cargo test: unit, property and loopback tests"
-cargo test --workspace --no-fail-fast
-
-step "memprobe's kernels on aarch64 under qemu (their results; timings under emulation mean nothing)"
-# The same choice as build-images.sh: rustup's musl target when it can be had, else Debian's
-# rustc-web (installed above by setup-cross.sh).
-if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl ||
-  rustup target add aarch64-unknown-linux-musl >/dev/null 2>&1; then
-  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
-    cargo test --target aarch64-unknown-linux-musl --target-dir target/arm64 -p memprobe --lib kernels
+# --- builds ----------------------------------------------------------------------------------
+if [ -d "$CARGO_TARGET_DIR/debug" ]; then
+  echo "build cache: $CARGO_TARGET_DIR ($(du -sh "$CARGO_TARGET_DIR" | cut -f1), from an earlier build)"
 else
-  RUSTC=/usr/bin/rustc CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-    RUSTFLAGS="-C target-feature=+crt-static" \
-    /usr/bin/cargo test --target aarch64-unknown-linux-gnu --target-dir target/arm64 -p memprobe --lib kernels
+  echo "build cache: $CARGO_TARGET_DIR (empty: everything builds from nothing)"
 fi
 
-step "cargo test --ignored: tests that need root (netns), Docker or moto"
-cargo test --workspace --no-fail-fast -- --ignored
+stage "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+stage "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+stage "cargo test --no-run: the test profile's libraries, binaries and test binaries"
+cargo test --workspace --no-run
+
+stage "cargo test: unit, property and loopback tests"
+cargo test --workspace --no-fail-fast
+
+# The same choice as build-images.sh: rustup's musl target when it can be had, else Debian's
+# rustc-web (installed above by setup-cross.sh).
+aarch64_target=aarch64-unknown-linux-gnu
+if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl ||
+  rustup target add aarch64-unknown-linux-musl >/dev/null 2>&1; then
+  aarch64_target=aarch64-unknown-linux-musl
+fi
+
+stage "probe images, both architectures (one build for the docker and arm64 suites)"
+image_log=$CARGO_TARGET_DIR/build-images.log
+scripts/build-images.sh --arch both 2>"$image_log" || { cat "$image_log" >&2; exit 1; }
+cat "$image_log" >&2
+export FARGATE_BENCH_IMAGE_BUILD_LOG=$image_log
+
+stage "memprobe's kernels on aarch64 under qemu (their results; timings under emulation mean nothing)"
+if [ "$aarch64_target" = aarch64-unknown-linux-musl ]; then
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
+    cargo test --target aarch64-unknown-linux-musl -p memprobe --lib kernels
+else
+  # Debian's rustc builds into its own directory: its artefacts cannot mix with rustup's.
+  RUSTC=/usr/bin/rustc CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+    RUSTFLAGS="-C target-feature=+crt-static" \
+    /usr/bin/cargo test --target aarch64-unknown-linux-gnu --target-dir "$CARGO_TARGET_DIR/debian-rustc" \
+    -p memprobe --lib kernels
+fi
+
+# --- the ignored tests, theme by theme ---------------------------------------------------------
+# One stage per theme, so each shows its own time and the themes that measure time never run
+# beside each other; the last stage runs every ignored test no theme named, so a new one is
+# never left out.
+themes=(
+  "netprobe netns_link:: root: two network namespaces, a veth pair shaped by tc tbf"
+  "netprobe token_bucket:: root: a token-bucket link in the path, with iperf3 beside"
+  "fargate-bench local_backend:: root: the local backend on shaped links"
+  "fargate-bench docker_backend:: Docker: the images and the docker backend"
+  "fargate-bench arm64_emulated:: Docker and qemu: ARM64 probes under emulation"
+  "fargate-bench ecs_moto:: moto behind the strict ECS layer"
+  "fargate-bench html_report:: Chromium and Python hdrhistogram: the HTML page and .hgrm"
+)
+skip=()
+for theme in "${themes[@]}"; do
+  read -r crate filter why <<<"$theme"
+  stage "ignored: $filter ($why)"
+  cargo test -p "$crate" --test integration --no-fail-fast -- --ignored "$filter"
+  skip+=(--skip "$filter")
+done
+stage "ignored: every other ignored test"
+cargo test --workspace --no-fail-fast -- --ignored "${skip[@]}"
+end_stage

@@ -1,6 +1,6 @@
 """A loopback proxy in front of moto that enforces what ECS and Fargate enforce and moto does
 not. Every rule comes from the Amazon ECS API reference (the operation named beside it); the
-tests in crates/fargate-bench/tests/ecs_moto.rs name the rule they rely on.
+tests in crates/fargate-bench/tests/fargate-bench/ecs_moto.rs name the rule they rely on.
 
   python strict_ecs.py PORT UPSTREAM [options]
 

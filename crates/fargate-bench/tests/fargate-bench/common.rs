@@ -1,7 +1,5 @@
 //! Helpers shared by the controller's integration tests: the repository, the binaries, Docker,
 //! results directories and shaped links.
-// Each test binary includes this module and uses a part of it.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -71,4 +69,67 @@ pub(crate) fn assert_shaped_to(bps: f64, rate_bits_per_sec: f64) {
         bps < goodput * 1.03 && bps > goodput * 0.90,
         "{bps} bit/s through a link shaped to {rate_bits_per_sec} bit/s (goodput {goodput})"
     );
+}
+
+/// The Docker engine: tests that measure time (a kill mid-test, a shaped link) hold it alone;
+/// the others share it and start their containers side by side.
+static ENGINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Holds the engine alone, for a test whose assertions depend on timing.
+pub(crate) fn engine_alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    ENGINE
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Shares the engine with the other tests that do not measure time.
+pub(crate) fn engine_shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    ENGINE
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Which probe images a test needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Images {
+    /// `PROBE:VERSION` (and `-ARCH`) for this machine's architecture.
+    Host,
+    /// Both architectures' (`--arch both`: the plain tags stay this machine's).
+    Both,
+}
+
+/// Builds the probe images once per test binary and returns what `scripts/build-images.sh`
+/// said on stderr (which toolchain built each architecture).
+///
+/// `scripts/test.sh` builds both architectures once, before the suites, and names its log in
+/// `FARGATE_BENCH_IMAGE_BUILD_LOG`: then nothing is rebuilt here, and the docker and arm64
+/// suites test the very images that stage built.
+pub(crate) fn images(needed: Images) -> String {
+    static BUILT: std::sync::Mutex<Option<(Images, String)>> = std::sync::Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((have, log)) = built.as_ref() {
+        if *have == Images::Both || needed == Images::Host {
+            return log.clone();
+        }
+    }
+    let (have, log) = match std::env::var("FARGATE_BENCH_IMAGE_BUILD_LOG") {
+        Ok(path) => {
+            let log = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!("FARGATE_BENCH_IMAGE_BUILD_LOG={path}: {e}; unset it to build here")
+            });
+            (Images::Both, log)
+        }
+        Err(_) => {
+            let mut build = Command::new(repo().join("scripts/build-images.sh"));
+            if needed == Images::Both {
+                build.args(["--arch", "both"]);
+            }
+            let out = build.output().unwrap();
+            let log = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(out.status.success(), "build-images.sh failed: {log}");
+            (needed, log)
+        }
+    };
+    *built = Some((have, log.clone()));
+    log
 }

@@ -7,34 +7,17 @@
 //! Needs root (network namespaces, tc) and iperf3; `scripts/test.sh` installs iperf3 and runs
 //! these with `--ignored`.
 
+use crate::common::{one_link_at_a_time, run, NETPROBE};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use probe_core::regime::{self, BurstBaseline, DetectorConfig, Regime, Sample};
 use probe_core::{result_line, Report};
 
-const NETPROBE: &str = env!("CARGO_BIN_EXE_netprobe");
 const CLIENT_IP: &str = "10.232.1.1";
 const ROUTER_C: &str = "10.232.1.2";
 const ROUTER_S: &str = "10.232.2.1";
 const SERVER_IP: &str = "10.232.2.2";
-
-fn run(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-static LINKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_link_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    LINKS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// Client, router and server namespaces, removed on drop (also when a test fails).
 struct RoutedLink {

@@ -3,9 +3,7 @@
 //!
 //! The probes are found next to the controller binary; `cargo test --workspace` builds them.
 
-mod common;
-
-use common::{controller, controller_in, run_dirs, CONTROLLER};
+use crate::common::{controller, controller_in, run_dirs, CONTROLLER};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -384,7 +382,7 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
     let bps = summary["network"][0]["throughput_bits_per_sec"]["median"]
         .as_f64()
         .unwrap();
-    common::assert_shaped_to(bps, 200e6);
+    crate::common::assert_shaped_to(bps, 200e6);
     assert!(
         summary["emulated"]
             .to_string()
@@ -420,7 +418,7 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
     let baseline = bucket["baseline_bits_per_sec"]["median"]
         .as_f64()
         .unwrap_or(0.0);
-    let expected = common::tcp_goodput(63e6);
+    let expected = crate::common::tcp_goodput(63e6);
     assert!(
         (baseline / expected - 1.0).abs() < 0.05,
         "baseline {baseline} against {expected}: {}",

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-const NETPROBE: &str = env!("CARGO_BIN_EXE_netprobe");
+use crate::common::NETPROBE;
 
 #[test]
 fn a_short_key_is_refused_with_the_fix_and_accepted_only_when_asked() {

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{repo, CONTROLLER};
+use crate::common::{repo, CONTROLLER};
 
 fn python() -> String {
     std::env::var("FARGATE_BENCH_PYTHON")

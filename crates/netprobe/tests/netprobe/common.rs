@@ -1,5 +1,5 @@
-//! A netprobe server binary under test: its address, its stderr as it comes, signals, RSS.
-#![allow(dead_code)] // each test file uses its own part
+//! Helpers shared by netprobe's integration tests: the binary, a server under test (its
+//! address, its stderr as it comes, signals, RSS), set-up commands and the one shaped link.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -8,6 +8,27 @@ use std::time::{Duration, Instant};
 
 pub(crate) const NETPROBE: &str = env!("CARGO_BIN_EXE_netprobe");
 pub(crate) const KEY: &str = "0123456789abcdef0123";
+
+/// Shaped links (`netns_link`, `token_bucket`) run one at a time: two at once on 2 cores starve
+/// each other, and they share this binary.
+static LINKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the one shaped link of the moment (a failed test does not poison it for the next).
+pub(crate) fn one_link_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    LINKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs a set-up command (`ip`, `tc`) and fails the test naming it when it fails.
+pub(crate) fn run(args: &[&str]) {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// A server child, its address, and its stderr lines as they come.
 pub(crate) struct Server {

@@ -5,9 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{client, Server};
+use crate::common::{client, Server};
 
 #[test]
 fn a_server_that_fails_mid_test_fails_the_client_with_a_message() {

@@ -4,22 +4,14 @@
 //!
 //! Needs root (network namespaces, tc); `scripts/test.sh` runs these with `--ignored`.
 
+use crate::common::{one_link_at_a_time, run, NETPROBE};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use probe_core::result_line;
 
-const NETPROBE: &str = env!("CARGO_BIN_EXE_netprobe");
 const SERVER_IP: &str = "10.231.0.2";
 const CLIENT_IP: &str = "10.231.0.1";
-
-static LINKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_link_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    LINKS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// Two namespaces and a shaped veth pair, removed on drop (also when the test fails).
 struct ShapedLink {
@@ -28,15 +20,6 @@ struct ShapedLink {
     /// Held for the link's life: rate tests run one at a time, since two shaped links in
     /// parallel on a 2-core machine starve each other's senders and miss their rates.
     _turn: std::sync::MutexGuard<'static, ()>,
-}
-
-fn run(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 impl ShapedLink {

@@ -15,9 +15,7 @@ use fargate_bench::Suite;
 use probe_core::report::{Direction, IntervalSample, LatencyMetrics, LoadMode, Throughput};
 use probe_core::{LatencyHistogram, Report, Role};
 
-mod common;
-
-use common::CONTROLLER;
+use crate::common::CONTROLLER;
 
 /// Gbit/s of repetition `rep`'s interval `i` of the stream test at `size`: a burst of 4 s, then
 /// a baseline (a token bucket's shape).

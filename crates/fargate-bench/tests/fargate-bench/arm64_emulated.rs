@@ -6,9 +6,7 @@
 //! Needs root and Docker, and the cross toolchain and qemu-aarch64 that
 //! `scripts/setup-cross.sh` installs and registers (`scripts/test.sh` runs it first).
 
-mod common;
-
-use common::{controller_in, docker, repo, CONTROLLER};
+use crate::common::{controller_in, docker, engine_shared, images, repo, Images, CONTROLLER};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -16,33 +14,23 @@ use std::sync::OnceLock;
 use fargate_bench::store::{ItemRecord, ItemStatus, RunMeta, RunStatus};
 use probe_core::{result_line, Report};
 
-const PREFIX: &str = "fbtest-arm64/";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const KEY: &str = "arm64-emulation-test-key";
 
-/// Builds the images of both architectures once (`--arch both`), under their own prefix (the
-/// host's images stay as they are): `PROBE:VERSION` and `PROBE:VERSION-amd64` are this
-/// machine's, `PROBE:VERSION-arm64` the emulated one.
+/// The images of both architectures (`--arch both`, built once: `common::images`):
+/// `PROBE:VERSION` and `PROBE:VERSION-amd64` are this machine's, `PROBE:VERSION-arm64` the
+/// emulated one. Checked once per binary: the build named its toolchain for each, and every
+/// image carries its architecture and stays under 5 MB (issue 15).
 fn arm64_images() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let out = Command::new(repo().join("scripts/build-images.sh"))
-            .args(["--arch", "both"])
-            .env("IMAGE_PREFIX", PREFIX)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "build-images.sh --arch both: {stderr}"
-        );
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let stderr = images(Images::Both);
         // It says which toolchain it used, for each.
         assert!(stderr.contains("static arm64 binaries"), "{stderr}");
         assert!(
             stderr.contains("amd64") || stderr.contains("x86_64"),
             "{stderr}"
         );
-        // Every image carries its architecture and stays under 5 MB (issue 15).
         for (tag, arch) in [("", "amd64"), ("-amd64", "amd64"), ("-arm64", "arm64")] {
             for probe in ["netprobe", "memprobe"] {
                 let name = format!("{}{tag}", image(probe));
@@ -64,7 +52,7 @@ fn arm64_images() {
 }
 
 fn image(probe: &str) -> String {
-    format!("{PREFIX}{probe}:{VERSION}")
+    format!("{probe}:{VERSION}")
 }
 
 fn arm64_image(probe: &str) -> String {
@@ -85,6 +73,7 @@ fn assert_emulated_aarch64(report: &Report) {
 #[test]
 #[ignore = "needs root, Docker and qemu-user-static (scripts/setup-cross.sh)"]
 fn the_arm64_memprobe_image_gives_a_valid_report_marked_as_emulated() {
+    let _engine = engine_shared();
     arm64_images();
     let memprobe = arm64_image("memprobe");
     let arch = docker(&["image", "inspect", "-f", "{{.Architecture}}", &memprobe]);
@@ -128,6 +117,7 @@ fn the_arm64_memprobe_image_gives_a_valid_report_marked_as_emulated() {
 #[test]
 #[ignore = "needs root, Docker and qemu-user-static (scripts/setup-cross.sh)"]
 fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
+    let _engine = engine_shared();
     arm64_images();
     let client_bin = Path::new(CONTROLLER).parent().unwrap().join("netprobe");
     let mut records = Vec::new();
@@ -246,6 +236,7 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
 #[test]
 #[ignore = "needs root, Docker and qemu-user-static (scripts/setup-cross.sh)"]
 fn one_docker_run_crosses_both_architectures_side_by_side() {
+    let _engine = engine_shared();
     arm64_images();
     let tmp = tempfile::tempdir().unwrap();
     let out = controller_in(tmp.path())
@@ -394,6 +385,7 @@ fn the_local_backend_refuses_a_foreign_architecture() {
 #[test]
 #[ignore = "needs root, Docker and qemu-user-static (scripts/setup-cross.sh)"]
 fn push_images_makes_a_manifest_of_both_and_refuses_a_mismatch() {
+    let _engine = engine_shared();
     arm64_images();
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("ecs.toml");
@@ -416,7 +408,7 @@ fn push_images_makes_a_manifest_of_both_and_refuses_a_mismatch() {
             .output()
             .unwrap()
     };
-    let out = push(PREFIX, "both");
+    let out = push("", "both");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -439,7 +431,7 @@ fn push_images_makes_a_manifest_of_both_and_refuses_a_mismatch() {
     );
     assert!(stdout.contains(&format!("docker manifest push --purge {uri}")));
     // An architecture the config does not run, alone, is refused.
-    let out = push(PREFIX, "arm64");
+    let out = push("", "arm64");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cpu_architecture"));
     // An amd64 image under the arm64 tag is caught before any push.

@@ -6,14 +6,12 @@
 use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::Server;
+use crate::common::Server;
 
 /// Starts a client test against `addr` and lets it get going for `settle` before the caller
 /// signals the server.
 fn started(addr: &str, args: &[&str], settle: Duration) -> Child {
-    let child = common::client(addr, args).spawn().unwrap();
+    let child = crate::common::client(addr, args).spawn().unwrap();
     std::thread::sleep(settle);
     child
 }
@@ -27,7 +25,7 @@ fn finish(child: Child) -> (Output, String) {
 
 /// Runs a client test against `addr` to its end.
 fn run(addr: &str, args: &[&str]) -> (Output, String) {
-    finish(common::client(addr, args).spawn().unwrap())
+    finish(crate::common::client(addr, args).spawn().unwrap())
 }
 
 #[test]

@@ -1,43 +1,19 @@
 //! Probe images and the docker backend against this machine's Docker engine.
 //!
-//! Needs Docker; `scripts/test.sh` runs these with `--ignored`. The images are built once per
-//! test binary with `scripts/build-images.sh`.
+//! Needs Docker; `scripts/test.sh` runs these with `--ignored`. The images are built once
+//! (`common::images`): by `scripts/test.sh` before the suites, or here by the first test.
 
-mod common;
-
-use common::{controller_in, docker, only_run_dir, repo, CONTROLLER};
+use crate::common::{
+    controller_in, docker, engine_alone, engine_shared, images, only_run_dir, repo, Images,
+    CONTROLLER,
+};
 
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use probe_core::result_line;
 
-/// The docker tests run one at a time: they share one engine and two cores, and the kill test's
-/// timing (kill the server mid-test) broke when the other suites ran beside it.
-static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn engine() -> std::sync::MutexGuard<'static, ()> {
-    ENGINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 const MAX_IMAGE_BYTES: u64 = 5_000_000;
-
-fn images() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let out = Command::new(repo().join("scripts/build-images.sh"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "build-images.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-}
 
 fn labelled(kind: &str, run_id: &str) -> Vec<String> {
     let filter = format!("label=fargate-bench.run={run_id}");
@@ -61,8 +37,8 @@ fn labelled(kind: &str, run_id: &str) -> Vec<String> {
 #[test]
 #[ignore = "needs docker"]
 fn both_images_are_from_scratch_static_and_under_5_mb() {
-    let _engine = engine();
-    images();
+    let _engine = engine_shared();
+    images(Images::Host);
     for image in ["netprobe:latest", "memprobe:latest"] {
         let out = docker(&[
             "image",
@@ -103,8 +79,8 @@ fn both_images_are_from_scratch_static_and_under_5_mb() {
 #[test]
 #[ignore = "needs docker"]
 fn memprobe_under_half_a_cpu_and_256_mib_finishes_and_reports_its_limits() {
-    let _engine = engine();
-    images();
+    let _engine = engine_alone();
+    images(Images::Host);
     let out = docker(&[
         "run",
         "--rm",
@@ -140,8 +116,8 @@ fn memprobe_under_half_a_cpu_and_256_mib_finishes_and_reports_its_limits() {
 #[test]
 #[ignore = "needs docker"]
 fn a_netprobe_server_and_client_in_two_containers_on_a_user_network() {
-    let _engine = engine();
-    images();
+    let _engine = engine_shared();
+    images(Images::Host);
     let net = format!("fb-test-{}", std::process::id());
     let server = format!("{net}-server");
     assert!(docker(&["network", "create", &net]).status.success());
@@ -189,8 +165,8 @@ fn a_netprobe_server_and_client_in_two_containers_on_a_user_network() {
 #[test]
 #[ignore = "needs docker"]
 fn the_default_suite_on_two_sizes_completes_and_leaves_nothing_behind() {
-    let _engine = engine();
-    images();
+    let _engine = engine_shared();
+    images(Images::Host);
     let tmp = tempfile::tempdir().unwrap();
     let out = controller_in(tmp.path())
         .args([
@@ -244,8 +220,8 @@ fn the_default_suite_on_two_sizes_completes_and_leaves_nothing_behind() {
 #[test]
 #[ignore = "needs docker"]
 fn killing_a_server_container_fails_only_that_pair() {
-    let _engine = engine();
-    images();
+    let _engine = engine_alone();
+    images(Images::Host);
     let tmp = tempfile::tempdir().unwrap();
     let suite = tmp.path().join("suite.toml");
     std::fs::write(
@@ -334,8 +310,8 @@ fn killing_a_server_container_fails_only_that_pair() {
 #[test]
 #[ignore = "needs docker"]
 fn cleanup_removes_what_a_killed_run_left() {
-    let _engine = engine();
-    images();
+    let _engine = engine_shared();
+    images(Images::Host);
     let run_id = format!("leftover{}", std::process::id());
     let label = format!("fargate-bench.run={run_id}");
     let net = format!("fargate-bench-{run_id}");
@@ -373,8 +349,8 @@ fn cleanup_removes_what_a_killed_run_left() {
 #[test]
 #[ignore = "needs docker and root (tc on the containers' host-side veths)"]
 fn a_link_shapes_the_containers_and_nothing_is_left_behind() {
-    let _engine = engine();
-    images();
+    let _engine = engine_alone();
+    images(Images::Host);
     let tmp = tempfile::tempdir().unwrap();
     let out = controller_in(tmp.path())
         .args([
@@ -401,7 +377,7 @@ fn a_link_shapes_the_containers_and_nothing_is_left_behind() {
     let bps = summary["network"][0]["throughput_bits_per_sec"]["median"]
         .as_f64()
         .unwrap();
-    common::assert_shaped_to(bps, 200e6);
+    crate::common::assert_shaped_to(bps, 200e6);
     assert!(
         summary["emulated"]
             .to_string()
@@ -427,8 +403,8 @@ fn a_link_shapes_the_containers_and_nothing_is_left_behind() {
 #[test]
 #[ignore = "needs Docker (scripts/test.sh runs it)"]
 fn images_carry_their_architecture_and_a_mismatch_is_not_pushed() {
-    let _engine = engine();
-    images();
+    let _engine = engine_shared();
+    images(Images::Host);
     let version = env!("CARGO_PKG_VERSION");
     let arch = String::from_utf8(
         docker(&[

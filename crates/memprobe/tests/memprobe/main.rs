@@ -1,0 +1,3 @@
+//! memprobe's integration tests, one binary with a module per theme.
+
+mod binary;

@@ -1,0 +1,15 @@
+//! netprobe's integration tests, one binary with a module per theme (like ripgrep's
+//! `tests/tests.rs`): the crate and its binary link once, not once per file.
+//!
+//! The ignored ones need root (network namespaces, `tc`) or iperf3; `scripts/test.sh` runs them
+//! theme by theme (`cargo test -p netprobe --test integration -- --ignored netns_link::`).
+
+mod common;
+
+mod hostile;
+mod loopback;
+mod netns_link;
+mod stopping;
+mod token_bucket;
+mod vanished_peer;
+mod weak_key;
