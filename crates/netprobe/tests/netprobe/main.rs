@@ -2,7 +2,7 @@
 //! `tests/tests.rs`): the crate and its binary link once, not once per file.
 //!
 //! The ignored ones need root (network namespaces, `tc`) or iperf3; `scripts/test.sh` runs them
-//! theme by theme (`cargo test -p netprobe --test integration -- --ignored netns_link::`).
+//! theme by theme (`cargo test --workspace --test integration -- --ignored netns_link::`).
 
 mod common;
 
