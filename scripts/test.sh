@@ -172,14 +172,27 @@ themes=(
   "fargate-bench html_report:: Chromium and Python hdrhistogram: the HTML page and .hgrm"
 )
 skip=()
+failed=()
 for theme in "${themes[@]}"; do
   read -r crate filter why <<<"$theme"
   stage "ignored: $crate $filter ($why)"
   # --workspace, not -p: with -p cargo resolves that crate's features alone (tokio's differ)
   # and rebuilds half the tree; the filter leaves the other crates' binaries with no test.
-  cargo test --workspace --test integration --no-fail-fast -- --ignored "$filter"
+  # A failed theme is marked and the next one still runs (like --no-fail-fast): one broken
+  # suite does not hide the state of the others; the command fails at the end.
+  if ! cargo test --workspace --test integration --no-fail-fast -- --ignored "$filter"; then
+    end_stage FAILED
+    failed+=("$crate $filter")
+  fi
   skip+=(--skip "$filter")
 done
 stage "ignored: every other ignored test"
-cargo test --workspace --no-fail-fast -- --ignored "${skip[@]}"
+if ! cargo test --workspace --no-fail-fast -- --ignored "${skip[@]}"; then
+  end_stage FAILED
+  failed+=("the other ignored tests")
+fi
 end_stage
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\nFAILED suites: %s\n' "${failed[*]}" >&2
+  exit 1
+fi

@@ -447,11 +447,26 @@ fn images_carry_their_architecture_and_a_mismatch_is_not_pushed() {
         ),
     )
     .unwrap();
+    // Only this machine's images, under a prefix of their own: the image stage of
+    // scripts/test.sh also built the other architecture's, which would match the config.
+    let prefix = format!("fbtest-hostonly-{}/", std::process::id());
+    for probe in ["netprobe", "memprobe"] {
+        let tagged = docker(&[
+            "tag",
+            &format!("{probe}:{version}"),
+            &format!("{prefix}{probe}:{version}"),
+        ]);
+        assert!(tagged.status.success());
+    }
     let out = Command::new(repo().join("scripts/push-images.sh"))
         .env("CONFIG", &config)
+        .env("IMAGE_PREFIX", &prefix)
         .env("SKIP_BUILD", "1")
         .output()
         .unwrap();
+    for probe in ["netprobe", "memprobe"] {
+        let _ = docker(&["rmi", &format!("{prefix}{probe}:{version}")]);
+    }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
