@@ -8,10 +8,11 @@ use std::sync::Arc;
 use crate::backend::{AnyPlatform, BackendConfig};
 use crate::error::{BenchError, Result};
 use crate::estimate;
-use crate::merge::{self, Summary};
+use crate::merge;
 use crate::runner::{self, RunPlan};
 use crate::sizes::Prices;
 use crate::store;
+use crate::summary::Merged;
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
@@ -64,10 +65,8 @@ pub fn check_cost(request: &RunRequest) -> Result<Option<estimate::Estimate>> {
 pub struct RunReport {
     /// The results directory.
     pub dir: PathBuf,
-    /// The merged report.
-    pub summary: Summary,
-    /// Every record it was merged from (the HTML page and `.hgrm` need them).
-    pub records: Vec<crate::store::ItemRecord>,
+    /// The merged document every report format reads.
+    pub merged: Merged,
 }
 
 impl RunReport {
@@ -77,12 +76,13 @@ impl RunReport {
     /// # Errors
     /// [`BenchError::ItemsFailed`].
     pub fn all_ok(&self) -> Result<()> {
-        if self.summary.failures.is_empty() {
+        let summary = &self.merged.summary;
+        if summary.failures.is_empty() {
             return Ok(());
         }
         Err(BenchError::ItemsFailed {
-            failed: self.summary.failures.len(),
-            total: self.summary.failures.len() + self.summary.items_ok as usize,
+            failed: summary.failures.len(),
+            total: summary.failures.len() + summary.items_ok as usize,
             dir: self.dir.clone(),
         })
     }
@@ -103,37 +103,23 @@ pub async fn run(request: RunRequest, shutdown: impl Future<Output = ()>) -> Res
     }
     let platform = AnyPlatform::start(&request.backend).await?;
     let outcome = runner::run(Arc::new(platform), request.plan, shutdown).await?;
-    let summary = merge::summarize(&outcome.meta, &outcome.records, Some(&request.prices));
+    let mut merged = merge::summarize(&outcome.meta, &outcome.records, Some(&request.prices));
+    merged.summary.warnings.extend(outcome.warnings);
     Ok(RunReport {
         dir: outcome.dir,
-        summary,
-        records: outcome.records,
+        merged,
     })
 }
 
-/// The merged report of a results directory.
+/// The merged document of a results directory, folded one record at a time: a 10,000-item
+/// run is merged without holding its records, for every format.
 ///
 /// # Errors
 /// [`BenchError::NotAResultsDir`] or store errors.
-pub fn summarize_dir(dir: &Path, prices: Option<&Prices>) -> Result<Summary> {
-    // One record at a time: a 10,000-item run is merged without holding its records.
+pub fn summarize_dir(dir: &Path, prices: Option<&Prices>) -> Result<Merged> {
     let mut summarizer = merge::Summarizer::new();
     let (meta, warnings) = store::fold_records(dir, |rec| summarizer.add(&rec))?;
-    let mut summary = summarizer.finish(&meta, prices);
-    summary.warnings.extend(warnings);
-    Ok(summary)
-}
-
-/// The merged report of a results directory and the records it was merged from.
-///
-/// # Errors
-/// [`BenchError::NotAResultsDir`] or store errors.
-pub fn load_dir(
-    dir: &Path,
-    prices: Option<&Prices>,
-) -> Result<(Summary, Vec<crate::store::ItemRecord>)> {
-    let loaded = store::load_checked(dir)?;
-    let mut summary = merge::summarize(&loaded.meta, &loaded.records, prices);
-    summary.warnings.extend(loaded.warnings);
-    Ok((summary, loaded.records))
+    let mut merged = summarizer.finish(&meta, prices);
+    merged.summary.warnings.extend(warnings);
+    Ok(merged)
 }

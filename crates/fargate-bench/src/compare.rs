@@ -1,68 +1,149 @@
-//! `fargate-bench compare A B`: the change of every metric two runs share, and whether their
-//! confidence intervals overlap (if they do, the change may be noise).
+//! `fargate-bench compare A B`: the change of every headline two runs share, as a ratio with
+//! its interval, and a change called only when that interval excludes "no change".
+//!
+//! Each row's figure is its headline ([`crate::summary::NetRow::headline`],
+//! [`crate::summary::MemRow::headline`]): the baseline where a bucket was found, what a
+//! throttled kernel sustains, the figure the reports show. The ratio's interval comes from the
+//! two medians' distribution-free 95 % intervals ([`probe_core::stats::median_interval`]):
+//! `[low B / high A, high B / low A]` holds the true ratio whenever both intervals hold their
+//! medians, so it covers it at least 90 % of the time (conservatively more).
 
 use std::io::{self, Write};
 
-use probe_core::stats::SampleSummary;
+use probe_core::stats::{SampleSummary, MIN_FOR_MEDIAN_INTERVAL};
 use serde::Serialize;
 
-use crate::merge::Summary;
+use crate::summary::{Headline, Placement, Summary, Unit};
 
-/// One compared metric.
+/// What a comparison can say of one figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The ratio's interval lies above 1.
+    Higher,
+    /// The ratio's interval lies below 1.
+    Lower,
+    /// The ratio's interval holds 1: the difference may be noise.
+    NoChangeShown,
+    /// A side has too few repetitions for an interval of its median.
+    TooFewRepetitions,
+    /// A's median is zero: no ratio to it.
+    ZeroBaseline,
+}
+
+impl Verdict {
+    /// In words, for tables and the page.
+    pub fn words(self) -> String {
+        match self {
+            Verdict::Higher => "higher: the interval excludes no change".into(),
+            Verdict::Lower => "lower: the interval excludes no change".into(),
+            Verdict::NoChangeShown => "no change shown: the interval holds 1 (may be noise)".into(),
+            Verdict::TooFewRepetitions => format!(
+                "unknown: too few repetitions for an interval ({MIN_FOR_MEDIAN_INTERVAL} per run)"
+            ),
+            Verdict::ZeroBaseline => "unknown: A is zero, no ratio".into(),
+        }
+    }
+}
+
+/// One compared figure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
-    /// What (test, size, direction or kernel).
+    /// What (test, direction or kernel, figure, size).
     pub metric: String,
+    /// Unit of `a` and `b`.
+    pub unit: Unit,
     /// Median in A.
     pub a: f64,
     /// Median in B.
     pub b: f64,
-    /// `(b - a) / a`.
-    pub change: f64,
-    /// Whether the 95 % intervals overlap (`None` when either has one repetition).
-    pub ci_overlap: Option<bool>,
+    /// B's median over A's; absent when A's is zero.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    /// The interval of the ratio (see the module doc), when both medians have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_interval: Option<(f64, f64)>,
+    /// What the interval says.
+    pub verdict: Verdict,
 }
 
-fn keyed(s: &Summary) -> Vec<(String, SampleSummary)> {
-    let mut out = Vec::new();
-    for r in &s.network {
-        let dir = r.direction.map(|d| format!(" {d:?}")).unwrap_or_default();
-        if let Some(t) = &r.throughput_bits_per_sec {
-            out.push((format!("{} {}{dir} bits/s", r.test, r.size), t.clone()));
-        }
-        if let Some(t) = &r.transactions_per_sec {
-            out.push((format!("{} {} transactions/s", r.test, r.size), t.clone()));
+impl Change {
+    /// The change in percent (`+9.1 %`), or why there is none.
+    pub fn percent(&self) -> String {
+        match self.ratio {
+            Some(r) => format!("{:+.1} %", (r - 1.0) * 100.0),
+            None => "n/a (A is 0)".into(),
         }
     }
-    for m in &s.memory_bandwidth {
-        out.push((
-            format!(
-                "{} {} {} x{} bytes/s",
-                m.size, m.kernel, m.stores, m.threads
-            ),
-            m.best_bytes_per_sec.clone(),
-        ));
+
+    /// The ratio's interval as changes in percent (`-2.0 % .. +15.3 %`), or `-`.
+    pub fn interval(&self) -> String {
+        self.ratio_interval.map_or_else(
+            || "-".into(),
+            |(lo, hi)| {
+                format!(
+                    "{:+.1} % .. {:+.1} %",
+                    (lo - 1.0) * 100.0,
+                    (hi - 1.0) * 100.0
+                )
+            },
+        )
     }
-    out
 }
 
-/// Metrics present in both summaries.
+/// (what, figure, placement) of a headline, and the headline.
+fn keyed(s: &Summary) -> Vec<((String, &'static str, Placement), Headline<'_>)> {
+    let net = s
+        .network
+        .iter()
+        .filter_map(|r| Some(((r.what(), r.size), r.headline()?)));
+    let mem = s
+        .memory_bandwidth
+        .iter()
+        .map(|r| ((r.what(), r.size), r.headline()));
+    net.chain(mem)
+        .map(|((what, at), h)| ((what, h.kind.name(), at), h))
+        .collect()
+}
+
+/// The ratio B/A of two medians, its interval and the verdict.
+fn judge(a: &SampleSummary, b: &SampleSummary) -> (Option<f64>, Option<(f64, f64)>, Verdict) {
+    if a.median == 0.0 {
+        return (None, None, Verdict::ZeroBaseline);
+    }
+    let ratio = b.median / a.median;
+    let interval = match (a.median_ci95(), b.median_ci95()) {
+        (Some((a_lo, a_hi)), Some((b_lo, b_hi))) if a_lo > 0.0 && a_hi > 0.0 => {
+            Some((b_lo / a_hi, b_hi / a_lo))
+        }
+        _ => None,
+    };
+    let verdict = match interval {
+        None => Verdict::TooFewRepetitions,
+        Some((lo, _)) if lo > 1.0 => Verdict::Higher,
+        Some((_, hi)) if hi < 1.0 => Verdict::Lower,
+        Some(_) => Verdict::NoChangeShown,
+    };
+    (Some(ratio), interval, verdict)
+}
+
+/// Headlines present in both summaries, in A's order.
 pub fn compare(a: &Summary, b: &Summary) -> Vec<Change> {
     let bs = keyed(b);
     keyed(a)
         .into_iter()
-        .filter_map(|(metric, sa)| {
-            let sb = &bs.iter().find(|(m, _)| *m == metric)?.1;
+        .filter_map(|(key, ha)| {
+            let hb = bs.iter().find(|(k, h)| *k == key && h.unit == ha.unit)?.1;
+            let (ratio, ratio_interval, verdict) = judge(ha.value, hb.value);
+            let (what, figure, at) = key;
             Some(Change {
-                change: if sa.median == 0.0 {
-                    0.0
-                } else {
-                    (sb.median - sa.median) / sa.median
-                },
-                a: sa.median,
-                b: sb.median,
-                ci_overlap: sa.ci_overlaps(sb),
-                metric,
+                metric: format!("{what} {figure} at {at}"),
+                unit: ha.unit,
+                a: ha.value.median,
+                b: hb.value.median,
+                ratio,
+                ratio_interval,
+                verdict,
             })
         })
         .collect()
@@ -73,24 +154,27 @@ pub fn compare(a: &Summary, b: &Summary) -> Vec<Change> {
 /// # Errors
 /// I/O errors of `out`.
 pub fn write_table(changes: &[Change], out: &mut dyn Write) -> io::Result<()> {
+    let width = changes
+        .iter()
+        .map(|c| c.metric.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("metric".len());
     writeln!(
         out,
-        "{:<50} {:>14} {:>14} {:>9}  CIs overlap",
-        "metric", "A", "B", "change"
+        "{:<width$}  {:>14}  {:>14}  {:>9}  {:<20}  verdict",
+        "metric", "A", "B", "change", "interval"
     )?;
     for c in changes {
-        let overlap = match c.ci_overlap {
-            Some(true) => "yes (may be noise)",
-            Some(false) => "no",
-            None => "n/a (1 repetition)",
-        };
         writeln!(
             out,
-            "{:<50} {:>14.4e} {:>14.4e} {:>+8.1}%  {overlap}",
+            "{:<width$}  {:>14}  {:>14}  {:>9}  {:<20}  {}",
             c.metric,
-            c.a,
-            c.b,
-            c.change * 100.0
+            c.unit.format(c.a),
+            c.unit.format(c.b),
+            c.percent(),
+            c.interval(),
+            c.verdict.words()
         )?;
     }
     Ok(())
@@ -99,8 +183,8 @@ pub fn write_table(changes: &[Change], out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merge::MemRow;
     use crate::store::{now_rfc3339, RunMeta, RunStatus};
+    use crate::summary::MemRow;
 
     fn summary(values: &[f64]) -> Summary {
         let s = SampleSummary::from_values(values).unwrap();
@@ -120,7 +204,7 @@ mod tests {
             pricing: None,
             network: vec![],
             memory_bandwidth: vec![MemRow {
-                size: "1x2".into(),
+                size: "1x2".parse().unwrap(),
                 arch: None,
                 kernel: "triad".into(),
                 stores: "cached".into(),
@@ -140,18 +224,35 @@ mod tests {
     }
 
     #[test]
-    fn change_and_overlap_per_metric() {
-        let a = summary(&[10.0, 11.0, 12.0]);
-        let near = summary(&[11.0, 12.0, 13.0]);
-        let far = summary(&[20.0, 21.0, 22.0]);
+    fn a_change_is_called_only_when_the_ratio_interval_excludes_one() {
+        let seven = |base: f64| -> Vec<f64> { (0..7).map(|i| base + f64::from(i)).collect() };
+        let a = summary(&seven(10.0)); // 10..16, median 13, interval 10..16
+        let near = summary(&seven(11.0));
+        let far = summary(&seven(30.0));
         let c = compare(&a, &near);
         assert_eq!(c.len(), 1);
-        assert!((c[0].change - 1.0 / 11.0).abs() < 1e-12);
-        assert_eq!(c[0].ci_overlap, Some(true));
+        assert_eq!(c[0].metric, "memory triad cached x1 best at 1x2");
+        assert!((c[0].ratio.unwrap() - 14.0 / 13.0).abs() < 1e-12);
+        let (lo, hi) = c[0].ratio_interval.unwrap();
+        assert!((lo - 11.0 / 16.0).abs() < 1e-12 && (hi - 17.0 / 10.0).abs() < 1e-12);
+        assert_eq!(c[0].verdict, Verdict::NoChangeShown);
         let c = compare(&a, &far);
-        assert_eq!(c[0].ci_overlap, Some(false));
+        assert_eq!(c[0].verdict, Verdict::Higher);
+        assert_eq!(compare(&far, &a)[0].verdict, Verdict::Lower);
         let mut out = Vec::new();
         write_table(&c, &mut out).unwrap();
-        assert!(String::from_utf8(out).unwrap().contains("+90.9%"));
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("+153.8 %"), "{text}");
+        assert!(text.contains("higher"), "{text}");
+    }
+
+    #[test]
+    fn few_repetitions_and_a_zero_baseline_call_nothing() {
+        let c = compare(&summary(&[10.0, 11.0, 12.0]), &summary(&[20.0, 21.0, 22.0]));
+        assert_eq!(c[0].verdict, Verdict::TooFewRepetitions);
+        assert_eq!(c[0].ratio_interval, None);
+        let c = compare(&summary(&[0.0, 0.0]), &summary(&[5.0, 6.0]));
+        assert_eq!((c[0].verdict, c[0].ratio), (Verdict::ZeroBaseline, None));
+        assert_eq!(c[0].percent(), "n/a (A is 0)", "not +0.0 %");
     }
 }

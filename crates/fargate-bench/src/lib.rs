@@ -3,8 +3,9 @@
 //! A [`Suite`] (tests x sizes x repetitions) is expanded by [`plan::expand`] into interleaved
 //! items; [`runner::run`] executes them on a [`platform::Platform`] (this machine, a Docker
 //! engine or ECS Fargate), appending each finished item to `results/<run-id>/results.jsonl`
-//! with an fsync; [`merge::summarize`] turns records into a [`merge::Summary`] that the
-//! [`export`] formats print.
+//! with an fsync; [`merge::summarize`] (or [`command::summarize_dir`], one record at a time)
+//! folds records into one [`summary::Merged`] document (the [`summary::Summary`] tables plus
+//! merged histograms, interval series and hosts) that every [`export`] format reads.
 //!
 //! The binary is a thin shell over [`command`]: flags become a [`command::RunRequest`] (a
 //! [`Suite`] with [`suite::SuiteOverrides`], a [`BackendConfig`], [`sizes::Prices`]) and
@@ -32,8 +33,7 @@
 //! let report = command::run(RunRequest { plan, backend, prices, max_cost_usd: None }, std::future::pending()).await?;
 //! fargate_bench::export::write_document(
 //!     fargate_bench::export::Format::Table,
-//!     &report.summary,
-//!     &report.records,
+//!     &report.merged,
 //!     &mut std::io::stdout(),
 //! )?;
 //! report.all_ok()?;
@@ -58,6 +58,7 @@ pub mod runner;
 pub mod sizes;
 pub mod store;
 pub mod suite;
+pub mod summary;
 pub mod versus;
 
 pub use backend::{Backend, BackendConfig};

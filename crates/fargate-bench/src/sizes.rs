@@ -236,34 +236,6 @@ impl fmt::Display for Arch {
     }
 }
 
-/// How reports name where an item ran: the size, followed by the architecture when the run
-/// named its architectures (`1x2`, `1x2 ARM64`), so rows of both sit side by side.
-pub fn placement(size: &str, arch: Option<Arch>) -> String {
-    match arch {
-        Some(a) => format!("{size} {a}"),
-        None => size.to_owned(),
-    }
-}
-
-/// A sort key for [`placement`] labels: by size (vCPU, then memory), x86 before ARM64 at one
-/// size; a label that does not parse sorts last.
-pub fn placement_order(label: &str) -> (u32, u32, Option<Arch>) {
-    parse_placement(label)
-        .map(|(t, arch)| (t.cpu_units, t.memory_mib, arch))
-        .unwrap_or((u32::MAX, u32::MAX, None))
-}
-
-/// The size and architecture of a [`placement`] label.
-pub fn parse_placement(label: &str) -> Option<(TaskSize, Option<Arch>)> {
-    let mut parts = label.split(' ');
-    let size = TaskSize::parse(parts.next()?).ok()?;
-    let arch = match parts.next() {
-        Some(a) => Some(Arch::parse(a).ok()?),
-        None => None,
-    };
-    parts.next().is_none().then_some((size, arch))
-}
-
 /// On-demand price per vCPU-hour and per GB-hour.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rate {

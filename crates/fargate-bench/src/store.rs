@@ -94,14 +94,6 @@ pub struct ItemRecord {
     pub finished_at: String,
 }
 
-impl ItemRecord {
-    /// Where it ran, as reports name it ([`crate::sizes::placement`]): `1x2`, or `1x2 ARM64`
-    /// in a run that crosses architectures.
-    pub fn placement(&self) -> String {
-        crate::sizes::placement(&self.size, self.arch)
-    }
-}
-
 /// An open results directory.
 #[derive(Debug)]
 pub struct Store {

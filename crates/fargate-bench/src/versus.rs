@@ -3,106 +3,31 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
-use crate::merge::{MemRow, NetRow};
-use crate::sizes::{parse_placement, Arch};
+use crate::sizes::{Arch, TaskSize};
+use crate::summary::{ArchComparison, Headline, MemRow, NetRow, Unit, HEADLINE_KERNEL};
 
 /// Below this difference per dollar the verdict is "even": repetitions of one figure on one
 /// size often spread this much.
 pub const EVEN_WITHIN: f64 = 0.05;
 
-/// The columns every format shows for [`ArchComparison`] rows.
-pub const COLUMNS: [&str; 8] = [
-    "figure",
-    "size",
-    "X86_64",
-    "ARM64",
-    "X86_64 per $/h",
-    "ARM64 per $/h",
-    "ARM64/X86_64 per $",
-    "verdict",
-];
-
-/// One figure on both architectures at one size.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArchComparison {
-    /// What was measured: `tcp-stream P2 client->server baseline`, `memory triad x4`.
-    pub what: String,
-    /// The size (without architecture).
-    pub size: String,
-    /// Unit of the two figures: `bit/s`, `B/s` or `transactions/s`.
-    pub unit: String,
-    /// The X86_64 figure (median over repetitions).
-    pub x86: f64,
-    /// The ARM64 figure.
-    pub arm: f64,
-    /// The X86_64 figure per USD per task-hour, when priced.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x86_per_dollar_hour: Option<f64>,
-    /// The ARM64 figure per USD per task-hour.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arm_per_dollar_hour: Option<f64>,
-    /// ARM64's figure per dollar over X86_64's (above 1: Graviton gives more per dollar).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arm_over_x86_per_dollar: Option<f64>,
-    /// The answer in words.
-    pub verdict: String,
+/// A row's headline, as compared: (what, unit, median, median per USD-hour).
+struct Figure {
+    what: String,
+    unit: Unit,
+    value: f64,
+    per_dollar_hour: Option<f64>,
 }
 
-impl ArchComparison {
-    /// A figure in the unit people read (`7.08 Gbit/s`, `12.1 GB/s`, `26164/s`).
-    pub fn format_figure(&self, v: f64) -> String {
-        use probe_core::units::{format_bits_per_sec, format_bytes_per_sec};
-        match self.unit.as_str() {
-            "bit/s" => format_bits_per_sec(v),
-            "B/s" => format_bytes_per_sec(v),
-            _ => format!("{v:.0}/s"),
+impl Figure {
+    fn of(what: String, h: Headline<'_>, cost_per_hour: Option<f64>) -> Figure {
+        let value = h.value.median;
+        Figure {
+            what: format!("{what} {}", h.kind.name()),
+            unit: h.unit,
+            value,
+            per_dollar_hour: cost_per_hour.filter(|c| *c > 0.0).map(|c| value / c),
         }
     }
-
-    /// A figure per USD per task-hour, as Gbit/s, GB/s or transactions/s per $/h.
-    pub fn format_per_dollar(&self, v: f64) -> String {
-        match self.unit.as_str() {
-            "transactions/s" => format!("{v:.0}"),
-            _ => format!("{:.1}", v / 1e9),
-        }
-    }
-}
-
-/// A figure of one row: (what, unit, value, value per USD-hour).
-type Figure = (String, &'static str, f64, Option<f64>);
-
-fn net_figure(r: &NetRow) -> Option<Figure> {
-    let per_dollar = |v: f64| r.cost_per_hour.filter(|c| *c > 0.0).map(|c| v / c);
-    let direction = match r.direction {
-        Some(probe_core::report::Direction::ClientToServer) => " client->server",
-        Some(probe_core::report::Direction::ServerToClient) => " server->client",
-        None => "",
-    };
-    if let Some((label, t)) = r.headline() {
-        let what = format!("{}{direction} {label}", r.test);
-        return Some((what, "bit/s", t.median, per_dollar(t.median)));
-    }
-    let t = r.transactions_per_sec.as_ref()?;
-    Some((
-        r.test.clone(),
-        "transactions/s",
-        t.median,
-        per_dollar(t.median),
-    ))
-}
-
-fn mem_figure(r: &MemRow) -> Figure {
-    // The figure the row's own cost column prices: sustained when a CPU quota throttled it.
-    let v = if r.quota_throttled {
-        r.sustained_bytes_per_sec.median
-    } else {
-        r.best_bytes_per_sec.median
-    };
-    let what = format!("memory {} {} x{}", r.kernel, r.stores, r.threads);
-    let per_dollar = r.cost_per_hour.filter(|c| *c > 0.0).map(|c| v / c);
-    (what, "B/s", v, per_dollar)
 }
 
 /// The verdict on one pair; `functional_only` when a probe ran under emulation.
@@ -130,8 +55,9 @@ fn verdict(ratio: Option<f64>, x86: f64, arm: f64, functional_only: bool) -> Str
     }
 }
 
-/// Every figure measured on both architectures at one size, in row order. Memory rows are
-/// compared for STREAM's headline kernel, triad, only: the other kernels tell the same story.
+/// Every figure measured on both architectures at one size, in row order: each row's
+/// [headline](NetRow::headline). Memory rows are compared for STREAM's headline kernel, triad,
+/// only: the other kernels tell the same story.
 pub fn compare(
     network: &[NetRow],
     memory: &[MemRow],
@@ -139,21 +65,24 @@ pub fn compare(
 ) -> Vec<ArchComparison> {
     let figures = network
         .iter()
-        .filter_map(|r| Some((r.arch?, &r.size, net_figure(r)?)))
+        .filter_map(|r| {
+            let figure = Figure::of(r.what(), r.headline()?, r.cost_per_hour);
+            Some((r.arch?, r.size.size, figure))
+        })
         .chain(
             memory
                 .iter()
-                .filter(|r| r.kernel == "triad")
-                .filter_map(|r| Some((r.arch?, &r.size, mem_figure(r)))),
+                .filter(|r| r.kernel == HEADLINE_KERNEL)
+                .filter_map(|r| {
+                    let figure = Figure::of(r.what(), r.headline(), r.cost_per_hour);
+                    Some((r.arch?, r.size.size, figure))
+                }),
         );
     // (what, size) -> figures by architecture, in first-seen order.
     let mut order = Vec::new();
-    let mut pairs: BTreeMap<(String, String), BTreeMap<Arch, Figure>> = BTreeMap::new();
-    for (arch, placement, figure) in figures {
-        let Some((size, _)) = parse_placement(placement) else {
-            continue;
-        };
-        let key = (figure.0.clone(), size.to_string());
+    let mut pairs: BTreeMap<(String, TaskSize), BTreeMap<Arch, Figure>> = BTreeMap::new();
+    for (arch, size, figure) in figures {
+        let key = (figure.what.clone(), size);
         if !pairs.contains_key(&key) {
             order.push(key.clone());
         }
@@ -164,19 +93,23 @@ pub fn compare(
         .filter_map(|key| {
             let both = pairs.get(&key)?;
             let (x, a) = (both.get(&Arch::X86)?, both.get(&Arch::Arm)?);
-            if x.2 <= 0.0 {
+            if x.value <= 0.0 {
                 return None;
             }
-            let ratio = x.3.zip(a.3).filter(|(x, _)| *x > 0.0).map(|(x, a)| a / x);
+            let ratio = x
+                .per_dollar_hour
+                .zip(a.per_dollar_hour)
+                .filter(|(x, _)| *x > 0.0)
+                .map(|(x, a)| a / x);
             Some(ArchComparison {
-                verdict: verdict(ratio, x.2, a.2, functional_only),
+                verdict: verdict(ratio, x.value, a.value, functional_only),
                 what: key.0,
                 size: key.1,
-                unit: x.1.to_owned(),
-                x86: x.2,
-                arm: a.2,
-                x86_per_dollar_hour: x.3,
-                arm_per_dollar_hour: a.3,
+                unit: x.unit,
+                x86: x.value,
+                arm: a.value,
+                x86_per_dollar_hour: x.per_dollar_hour,
+                arm_per_dollar_hour: a.per_dollar_hour,
                 arm_over_x86_per_dollar: ratio,
             })
         })
@@ -192,7 +125,7 @@ mod tests {
         NetRow {
             test: "tcp-stream".into(),
             kind: "tcp-stream".into(),
-            size: crate::sizes::placement(size, Some(arch)),
+            size: crate::summary::Placement::of(size, Some(arch)).unwrap(),
             arch: Some(arch),
             direction: None,
             repetitions: 3,
@@ -213,7 +146,7 @@ mod tests {
     fn mem(kernel: &str, arch: Arch, bytes: f64, cost: f64) -> MemRow {
         let s = SampleSummary::from_values(&[bytes]).unwrap();
         MemRow {
-            size: crate::sizes::placement("1x2", Some(arch)),
+            size: crate::summary::Placement::of("1x2", Some(arch)).unwrap(),
             arch: Some(arch),
             kernel: kernel.into(),
             stores: "temporal".into(),
@@ -235,7 +168,10 @@ mod tests {
         ];
         let c = compare(&rows, &[], false);
         assert_eq!(c.len(), 1);
-        assert_eq!((c[0].size.as_str(), c[0].unit.as_str()), ("1x2", "bit/s"));
+        assert_eq!(
+            (c[0].size.to_string(), c[0].unit),
+            ("1x2".into(), Unit::BitsPerSec)
+        );
         assert!((c[0].arm_over_x86_per_dollar.unwrap() - 1.25).abs() < 1e-9);
         assert!(
             c[0].verdict.starts_with("ARM64 (Graviton): 1.25x"),
@@ -253,7 +189,7 @@ mod tests {
             net("1x2", Arch::Arm, 4.1e9, 0.04),
         ];
         let c = compare(&rows, &[], true);
-        assert_eq!(c[0].size, "2x4");
+        assert_eq!(c[0].size.to_string(), "2x4");
         assert!(
             c[0].verdict.starts_with("X86_64: 1.33x"),
             "{}",
@@ -285,7 +221,7 @@ mod tests {
         ];
         let c = compare(&[], &memory, false);
         assert_eq!(c.len(), 1);
-        assert_eq!(c[0].what, "memory triad temporal x1");
+        assert_eq!(c[0].what, "memory triad temporal x1 best");
         assert!(
             c[0].verdict.starts_with("X86_64: 1.07x"),
             "{}",

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{tables, Exporter};
-use crate::merge::Summary;
+use crate::summary::Merged;
 
 /// Comma-separated values.
 #[derive(Debug)]
@@ -18,8 +18,8 @@ fn field(s: &str) -> String {
 }
 
 impl Exporter for CsvExporter {
-    fn write(&self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
-        for t in tables(summary, false) {
+    fn write(&self, doc: &Merged, out: &mut dyn Write) -> io::Result<()> {
+        for t in tables(&doc.summary, false) {
             let headers: Vec<String> = std::iter::once("table")
                 .chain(t.headers.iter().copied())
                 .map(field)

@@ -2,8 +2,40 @@
 //! `HistogramLogProcessor` read: one row per percentile step, values in microseconds.
 
 use std::fmt::Write as _;
+use std::io;
 
 use probe_core::histogram::LatencyHistogram;
+
+use super::Exporter;
+use crate::summary::Merged;
+
+/// Every merged round-trip histogram of a run, each under a `#` line naming test and size.
+#[derive(Debug)]
+pub(crate) struct HgrmExporter;
+
+impl Exporter for HgrmExporter {
+    fn write(&self, doc: &Merged, out: &mut dyn io::Write) -> io::Result<()> {
+        if doc.latency.is_empty() {
+            return Err(io::Error::other(
+                "no latency histogram in this run (no tcp-rr, udp-rr or tcp-crr test)",
+            ));
+        }
+        for m in &doc.latency {
+            let (label, size) = (&m.test, m.placement);
+            writeln!(out, "# {label} at {size}: round trips, microseconds")?;
+            out.write_all(percentile_distribution(&m.rtt).as_bytes())?;
+            if let Some(raw) = &m.uncorrected {
+                writeln!(
+                    out,
+                    "\n# {label} at {size}: raw (uncorrected), microseconds"
+                )?;
+                out.write_all(percentile_distribution(raw).as_bytes())?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
 
 /// Percentile steps per halving of the distance to 100 %, as HdrHistogram's own output uses.
 pub const TICKS_PER_HALF_DISTANCE: u32 = 5;

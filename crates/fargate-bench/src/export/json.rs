@@ -3,15 +3,15 @@
 use std::io::{self, Write};
 
 use super::Exporter;
-use crate::merge::Summary;
+use crate::summary::Merged;
 
 /// Pretty JSON.
 #[derive(Debug)]
 pub(crate) struct JsonExporter;
 
 impl Exporter for JsonExporter {
-    fn write(&self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, summary)?;
+    fn write(&self, doc: &Merged, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &doc.summary)?;
         writeln!(out)
     }
 }

@@ -3,15 +3,15 @@
 use std::io::{self, Write};
 
 use super::{footer, tables, Exporter};
-use crate::merge::Summary;
+use crate::summary::Merged;
 
 /// GitHub-flavoured Markdown tables.
 #[derive(Debug)]
 pub(crate) struct MarkdownExporter;
 
 impl Exporter for MarkdownExporter {
-    fn write(&self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
-        for t in tables(summary, true) {
+    fn write(&self, doc: &Merged, out: &mut dyn Write) -> io::Result<()> {
+        for t in tables(&doc.summary, true) {
             writeln!(out, "### {}\n", t.title)?;
             writeln!(out, "| {} |", t.headers.join(" | "))?;
             writeln!(out, "|{}", "---|".repeat(t.headers.len()))?;
@@ -21,7 +21,7 @@ impl Exporter for MarkdownExporter {
             }
             writeln!(out)?;
         }
-        for l in footer(summary) {
+        for l in footer(&doc.summary) {
             writeln!(out, "- {l}")?;
         }
         Ok(())

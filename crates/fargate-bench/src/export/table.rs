@@ -3,15 +3,15 @@
 use std::io::{self, Write};
 
 use super::{footer, tables, Exporter};
-use crate::merge::Summary;
+use crate::summary::Merged;
 
 /// Aligned columns.
 #[derive(Debug)]
 pub(crate) struct TableExporter;
 
 impl Exporter for TableExporter {
-    fn write(&self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
-        for t in tables(summary, true) {
+    fn write(&self, doc: &Merged, out: &mut dyn Write) -> io::Result<()> {
+        for t in tables(&doc.summary, true) {
             writeln!(out, "{}", t.title)?;
             let mut widths: Vec<usize> = t.headers.iter().map(|h| h.len()).collect();
             for row in &t.rows {
@@ -39,7 +39,7 @@ impl Exporter for TableExporter {
             }
             writeln!(out)?;
         }
-        for l in footer(summary) {
+        for l in footer(&doc.summary) {
             writeln!(out, "{l}")?;
         }
         Ok(())

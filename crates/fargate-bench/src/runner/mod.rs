@@ -48,6 +48,8 @@ pub struct RunOutcome {
     pub meta: RunMeta,
     /// Every record (last per item).
     pub records: Vec<ItemRecord>,
+    /// Lines of `results.jsonl` left out (torn or malformed), in words: the report says them.
+    pub warnings: Vec<String>,
 }
 
 /// A fresh random run id: time-sortable and unique.
@@ -270,11 +272,12 @@ pub async fn run<P: Platform>(
         }
     }
     store.finish(RunStatus::Complete)?;
-    let (meta, records) = store::load(store.dir())?;
+    let loaded = store::load_checked(store.dir())?;
     Ok(RunOutcome {
         dir: store.dir().to_owned(),
-        meta,
-        records,
+        meta: loaded.meta,
+        records: loaded.records,
+        warnings: loaded.warnings,
     })
 }
 

@@ -7,13 +7,13 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use fargate_bench::command::{self, RunRequest};
 use fargate_bench::export::{write_document, Format};
-use fargate_bench::merge::Summary;
 use fargate_bench::platform::ecs::settings::{EcsOverrides, EcsSettings};
 use fargate_bench::platform::link::LinkSpec;
 use fargate_bench::sizes::{all_sizes, Arch, Prices};
 use fargate_bench::suite::{
     receive_wait_parser, ReceiveWait, SuiteOverrides, SuiteSource, TestKind, PRESETS,
 };
+use fargate_bench::summary::Merged;
 use fargate_bench::{backend, runner, store, Backend, BackendConfig, BenchError, Suite};
 
 /// Measure network and memory performance of containers where they run: AWS ECS Fargate,
@@ -484,20 +484,15 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
     })
 }
 
-fn write_report(
-    summary: &Summary,
-    records: &[fargate_bench::store::ItemRecord],
-    format: Format,
-    output: &str,
-) -> Result<()> {
+fn write_report(doc: &Merged, format: Format, output: &str) -> Result<()> {
     if output == "-" {
         let mut out = std::io::stdout().lock();
-        write_document(format, summary, records, &mut out)?;
+        write_document(format, doc, &mut out)?;
         out.flush()?;
     } else {
         let mut file =
             std::fs::File::create(output).with_context(|| format!("cannot create {output}"))?;
-        write_document(format, summary, records, &mut file)?;
+        write_document(format, doc, &mut file)?;
         eprintln!("report written to {output}");
     }
     Ok(())
@@ -531,7 +526,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                 ));
             }
             let report = command::run(*request, shutdown_signal()).await?;
-            write_report(&report.summary, &report.records, format, &output)?;
+            write_report(&report.merged, format, &output)?;
             report.all_ok()?;
             eprintln!("results: {}", report.dir.display());
             Ok(())
@@ -542,18 +537,12 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             format,
             output,
         } => {
-            if matches!(format, Format::Html | Format::Hgrm) {
-                // The page and the histograms draw from the records themselves.
-                let (summary, records) = command::load_dir(&dir, Some(&prices))?;
-                write_report(&summary, &records, format, &output)
-            } else {
-                write_report(
-                    &command::summarize_dir(&dir, Some(&prices))?,
-                    &[],
-                    format,
-                    &output,
-                )
-            }
+            // Every format reads the one merged document, folded one record at a time.
+            write_report(
+                &command::summarize_dir(&dir, Some(&prices))?,
+                format,
+                &output,
+            )
         }
         Validated::Sizes(prices) => {
             let mut out = std::io::stdout().lock();
@@ -576,8 +565,8 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
         }
         Validated::Compare(a) => {
             let (sa, sb) = (
-                command::summarize_dir(&a.a, None)?,
-                command::summarize_dir(&a.b, None)?,
+                command::summarize_dir(&a.a, None)?.summary,
+                command::summarize_dir(&a.b, None)?.summary,
             );
             let changes = fargate_bench::compare::compare(&sa, &sb);
             if changes.is_empty() {

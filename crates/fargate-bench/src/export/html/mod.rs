@@ -8,12 +8,22 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use probe_core::report::Direction;
-use probe_core::units::{format_bits_per_sec, format_bytes_per_sec, format_ns};
+use probe_core::units::{format_bits_per_sec, format_ns};
 use probe_core::LatencyHistogram;
 
 use self::chart::{Chart, Note, Series};
-use crate::merge::Summary;
-use crate::store::{ItemRecord, ItemStatus};
+use super::{tables, Exporter, Tabular};
+use crate::summary::{Merged, Placement, Summary, HEADLINE_KERNEL};
+
+/// The page, as a format.
+#[derive(Debug)]
+pub(crate) struct HtmlExporter;
+
+impl Exporter for HtmlExporter {
+    fn write(&self, doc: &Merged, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(render(doc).as_bytes())
+    }
+}
 
 /// HTML-escapes text.
 pub(crate) fn escape(text: &str) -> String {
@@ -35,11 +45,9 @@ figure.chart{margin:.5em 0}figure.chart svg{max-width:100%;height:auto}\
 pre{font-size:.8em;overflow-x:auto;background:#f7f7f7;padding:.4em}\
 .meta{color:#444;font-size:.9em}.facts td{text-align:left}@media print{h2{break-before:auto}figure,table{break-inside:avoid}}";
 
-/// Network series grouped by (test, size, direction), repetitions in order.
-type Lanes<'a> = BTreeMap<(String, String, String), Vec<(u32, &'a probe_core::Report)>>;
-
-/// The page of a run: `records` as stored, `summary` merged from them.
-pub fn render(summary: &Summary, records: &[ItemRecord]) -> String {
+/// The page of a run's merged document.
+pub fn render(doc: &Merged) -> String {
+    let summary = &doc.summary;
     let mut body = String::new();
     let run = &summary.run;
     let _ = write!(
@@ -57,13 +65,13 @@ pub fn render(summary: &Summary, records: &[ItemRecord]) -> String {
             .unwrap_or_default()
     );
     body.push_str(&nav());
-    throughput_section(&mut body, summary, records);
-    latency_section(&mut body, summary, records);
+    throughput_section(&mut body, doc);
+    latency_section(&mut body, doc);
     memory_bandwidth_section(&mut body, summary);
-    memory_latency_section(&mut body, summary, records);
+    memory_latency_section(&mut body, doc);
     cost_section(&mut body, summary);
-    failures_section(&mut body, records);
-    context_section(&mut body, summary, records);
+    failures_section(&mut body, doc);
+    context_section(&mut body, doc);
     page(&format!("fargate-bench {}", run.run_id), &body)
 }
 
@@ -133,74 +141,46 @@ fn table(body: &mut String, head: &[&str], rows: &[Vec<String>]) {
     body.push_str("</table>");
 }
 
-fn direction_name(d: Option<Direction>) -> &'static str {
-    match d {
-        Some(Direction::ServerToClient) => "server to client",
-        Some(Direction::ClientToServer) | None => "client to server",
-    }
-}
-
-fn ok_client_reports(
-    records: &[ItemRecord],
-) -> impl Iterator<Item = (&ItemRecord, &probe_core::Report)> {
-    records
+/// A section's table, as every format builds it ([`super::tables`]): people's cells.
+fn tabular(body: &mut String, t: &Tabular) {
+    let rows: Vec<Vec<String>> = t
+        .rows
         .iter()
-        .filter(|r| r.status == ItemStatus::Ok && r.kind != "memory")
-        .filter_map(|r| {
-            r.reports
-                .iter()
-                .find(|p| p.role == probe_core::Role::Client)
-                .map(|p| (r, p))
-        })
+        .map(|r| r.iter().map(|c| c.human.clone()).collect())
+        .collect();
+    table(body, &t.headers, &rows);
 }
 
-fn throughput_section(body: &mut String, summary: &Summary, records: &[ItemRecord]) {
-    section(body, "throughput", "Throughput over time");
-    let mut lanes: Lanes<'_> = BTreeMap::new();
-    for (rec, report) in ok_client_reports(records) {
-        if report.intervals.iter().all(|i| i.transactions.is_some()) {
-            continue; // request/response tests: their intervals count transactions
-        }
-        let directions: Vec<Option<Direction>> = {
-            let mut d: Vec<_> = report.intervals.iter().map(|i| i.direction).collect();
-            d.dedup();
-            d.sort_by_key(|d| direction_name(*d));
-            d.dedup();
-            d
-        };
-        for d in directions {
-            lanes
-                .entry((
-                    rec.label.clone(),
-                    rec.placement(),
-                    direction_name(d).to_owned(),
-                ))
-                .or_default()
-                .push((rec.repetition, report));
-        }
+fn direction_words(d: Direction) -> &'static str {
+    match d {
+        Direction::ServerToClient => "server to client",
+        Direction::ClientToServer => "client to server",
     }
-    if lanes.is_empty() {
+}
+
+fn throughput_section(body: &mut String, doc: &Merged) {
+    section(body, "throughput", "Throughput over time");
+    let rows = tables::throughput(&doc.summary);
+    if doc.series.is_empty() && rows.rows.is_empty() {
         return empty(
             body,
             "No bulk network test in this run (tcp-stream or udp-stream), or none recorded \
              interval samples: nothing to plot over time.",
         );
     }
-    body.push_str(
+    body.push_str(if doc.series.is_empty() {
+        "<p class=\"why\">No repetition recorded interval samples: nothing to plot over time.</p>"
+    } else {
         "<p>Every repetition's interval samples on one time axis per size and direction. Dashed: \
-         the detected burst and baseline (medians over repetitions).</p>",
-    );
-    // Each test's charts by size, x86 before ARM64 at one size.
-    let mut lanes: Vec<_> = lanes.iter().collect();
-    lanes.sort_by_key(|((label, size, _), _)| (label, crate::sizes::placement_order(size)));
-    for ((label, size, direction), reps) in lanes {
+         the detected burst and baseline (medians over repetitions).</p>"
+    });
+    // Each test's charts by size, x86 before ARM64 at one size (the series' own order).
+    for lane in &doc.series {
         let mut series = Vec::new();
         let mut end = 0.0_f64;
-        for (rep, report) in reps {
-            let points: Vec<(f64, f64)> = report
-                .intervals
+        for (rep, samples) in &lane.repetitions {
+            let points: Vec<(f64, f64)> = samples
                 .iter()
-                .filter(|i| direction_name(i.direction) == direction)
                 .map(|i| {
                     let mid = (i.start_ns as f64 + i.duration_ns as f64 / 2.0) / 1e9;
                     end = end.max((i.start_ns + i.duration_ns) as f64 / 1e9);
@@ -213,9 +193,9 @@ fn throughput_section(body: &mut String, summary: &Summary, records: &[ItemRecor
                 reference: false,
             });
         }
-        let row = summary.network.iter().find(|r| {
-            &r.test == label && &r.size == size && direction_name(r.direction) == direction
-        });
+        let row = doc
+            .summary
+            .network_row(&lane.test, lane.placement, Some(lane.direction));
         if let Some(bucket) = row.and_then(|r| r.bucket.as_ref()) {
             for (name, value) in [
                 ("burst", bucket.burst_bits_per_sec.median),
@@ -232,7 +212,12 @@ fn throughput_section(body: &mut String, summary: &Summary, records: &[ItemRecor
             body,
             &Chart {
                 kind: "throughput",
-                title: format!("{label} at {size}, {direction}"),
+                title: format!(
+                    "{} at {}, {}",
+                    lane.test,
+                    lane.placement,
+                    direction_words(lane.direction)
+                ),
                 x_label: "time since the test started (s)".into(),
                 y_label: "throughput (Gbit/s)".into(),
                 x_log: false,
@@ -242,62 +227,16 @@ fn throughput_section(body: &mut String, summary: &Summary, records: &[ItemRecor
                 categories: Vec::new(),
                 series,
                 notes: Vec::new(),
-                size: size.clone(),
+                size: lane.placement.to_string(),
             },
         );
     }
-    let rows: Vec<Vec<String>> = summary
-        .network
-        .iter()
-        .filter_map(|r| {
-            let t = r.throughput_bits_per_sec.as_ref()?;
-            Some(vec![
-                r.test.clone(),
-                r.size.clone(),
-                direction_name(r.direction).to_owned(),
-                r.repetitions.to_string(),
-                format_bits_per_sec(t.median),
-                ci(t, format_bits_per_sec),
-                r.bucket
-                    .as_ref()
-                    .map(|b| format_bits_per_sec(b.burst_bits_per_sec.median))
-                    .unwrap_or_else(|| "-".into()),
-                r.bucket
-                    .as_ref()
-                    .map(|b| format!("{:.0} s", b.burst_duration_ns.median / 1e9))
-                    .unwrap_or_else(|| "-".into()),
-                r.bucket
-                    .as_ref()
-                    .map(|b| format_bits_per_sec(b.baseline_bits_per_sec.median))
-                    .unwrap_or_else(|| "-".into()),
-            ])
-        })
-        .collect();
-    table(
-        body,
-        &[
-            "test",
-            "size",
-            "direction",
-            "reps",
-            "median",
-            "95 % CI",
-            "burst",
-            "burst lasts",
-            "baseline",
-        ],
-        &rows,
-    );
-    body.push_str("</section>");
-}
-
-fn ci(s: &probe_core::stats::SampleSummary, f: fn(f64) -> String) -> String {
-    match (s.ci95_low, s.ci95_high) {
-        (Some(lo), Some(hi)) if lo >= 0.0 => format!("{} - {}", f(lo), f(hi)),
-        // A t interval on a few repetitions can reach below zero; no throughput does.
-        (Some(lo), Some(hi)) if lo < 0.0 => format!("{} - {}", f(0.0), f(hi)),
-        _ => "one repetition".into(),
+    tabular(body, &rows);
+    let buckets = tables::buckets(&doc.summary);
+    if !buckets.rows.is_empty() {
+        tabular(body, &buckets);
     }
+    body.push_str("</section>");
 }
 
 /// "Number of nines" of a quantile: 0.9 -> 1, 0.99 -> 2.
@@ -320,31 +259,9 @@ fn curve(h: &LatencyHistogram) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Merged round-trip histograms per (size, test): (corrected, raw when open loop).
-pub(crate) fn merged_latency(
-    records: &[ItemRecord],
-) -> BTreeMap<(String, String), (LatencyHistogram, Option<LatencyHistogram>)> {
-    let mut out: BTreeMap<(String, String), (LatencyHistogram, Option<LatencyHistogram>)> =
-        BTreeMap::new();
-    for (rec, report) in ok_client_reports(records) {
-        let Some(lat) = &report.metrics.latency else {
-            continue;
-        };
-        let entry = out
-            .entry((rec.placement(), rec.label.clone()))
-            .or_insert_with(|| (LatencyHistogram::new(), None));
-        let _ = entry.0.merge(&lat.rtt);
-        if let Some(raw) = &lat.rtt_uncorrected {
-            let _ = entry.1.get_or_insert_with(LatencyHistogram::new).merge(raw);
-        }
-    }
-    out
-}
-
-fn latency_section(body: &mut String, summary: &Summary, records: &[ItemRecord]) {
+fn latency_section(body: &mut String, doc: &Merged) {
     section(body, "latency", "Latency");
-    let merged = merged_latency(records);
-    if merged.is_empty() {
+    if doc.latency.is_empty() {
         return empty(
             body,
             "No request/response test in this run (tcp-rr, udp-rr, tcp-crr): no latency \
@@ -356,17 +273,17 @@ fn latency_section(body: &mut String, summary: &Summary, records: &[ItemRecord])
          histograms, never averaged), on HdrHistogram's axis: each step right is one more \
          nine. Open-loop runs show the corrected curve and the raw one.</p>",
     );
-    let mut by_size: BTreeMap<&str, Vec<Series>> = BTreeMap::new();
-    for ((size, label), (rtt, raw)) in &merged {
-        let lanes = by_size.entry(size).or_default();
+    let mut by_size: BTreeMap<Placement, Vec<Series>> = BTreeMap::new();
+    for m in &doc.latency {
+        let lanes = by_size.entry(m.placement).or_default();
         lanes.push(Series {
-            name: label.clone(),
-            points: curve(rtt),
+            name: m.test.clone(),
+            points: curve(&m.rtt),
             reference: false,
         });
-        if let Some(raw) = raw {
+        if let Some(raw) = &m.uncorrected {
             lanes.push(Series {
-                name: format!("{label} (raw, uncorrected)"),
+                name: format!("{} (raw, uncorrected)", m.test),
                 points: curve(raw),
                 reference: true,
             });
@@ -387,49 +304,18 @@ fn latency_section(body: &mut String, summary: &Summary, records: &[ItemRecord])
                 categories: Vec::new(),
                 series,
                 notes: Vec::new(),
-                size: size.to_owned(),
+                size: size.to_string(),
             },
         );
     }
-    let rows: Vec<Vec<String>> = summary
-        .network
-        .iter()
-        .filter_map(|r| {
-            let h = r.rtt.as_ref()?;
-            Some(vec![
-                r.test.clone(),
-                r.size.clone(),
-                h.count.to_string(),
-                format_ns(h.p50_ns as f64),
-                format_ns(h.p90_ns as f64),
-                format_ns(h.p99_ns as f64),
-                format_ns(h.p99_9_ns as f64),
-                format_ns(h.max_ns as f64),
-            ])
-        })
-        .collect();
-    table(
-        body,
-        &[
-            "test",
-            "size",
-            "round trips",
-            "p50",
-            "p90",
-            "p99",
-            "p99.9",
-            "max",
-        ],
-        &rows,
-    );
+    tabular(body, &tables::round_trips(&doc.summary));
     body.push_str("</section>");
 }
 
-/// Sizes in the order of the run's summary rows, small to large.
-fn ordered_sizes<'a>(sizes: impl Iterator<Item = &'a String>) -> Vec<String> {
-    let mut out: Vec<String> = sizes.cloned().collect();
-    // By size, then x86 before ARM64 at one size (labels from [`crate::sizes::placement`]).
-    out.sort_by_key(|s| crate::sizes::placement_order(s));
+/// Placements small to large, x86 before ARM64 at one size, each once.
+fn ordered<T: Ord + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = items.collect();
+    out.sort();
     out.dedup();
     out
 }
@@ -439,10 +325,10 @@ fn memory_bandwidth_section(body: &mut String, summary: &Summary) {
     if summary.memory_bandwidth.is_empty() {
         return empty(body, "No memory test in this run: no bandwidth to plot.");
     }
-    let sizes = ordered_sizes(summary.memory_bandwidth.iter().map(|r| &r.size));
+    let sizes = ordered(summary.memory_bandwidth.iter().map(|r| r.size));
     let mut lanes: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for r in &summary.memory_bandwidth {
-        let x = sizes.iter().position(|s| s == &r.size).unwrap_or(0) as f64;
+        let x = sizes.iter().position(|s| *s == r.size).unwrap_or(0) as f64;
         let name = if r.threads > 1 {
             format!("{} {} x{}", r.kernel, r.stores, r.threads)
         } else {
@@ -476,84 +362,49 @@ fn memory_bandwidth_section(body: &mut String, summary: &Summary) {
             y_log: false,
             legend_left: false,
             x_ticks: None,
-            categories: sizes.clone(),
+            categories: sizes.iter().map(ToString::to_string).collect(),
             series,
             notes: Vec::new(),
             size: "all".into(),
         },
     );
-    let rows: Vec<Vec<String>> = summary
-        .memory_bandwidth
-        .iter()
-        .map(|r| {
-            vec![
-                r.size.clone(),
-                r.kernel.clone(),
-                r.stores.clone(),
-                r.threads.to_string(),
-                format_bytes_per_sec(r.best_bytes_per_sec.median),
-                format_bytes_per_sec(r.sustained_bytes_per_sec.median),
-                if r.quota_throttled { "yes" } else { "no" }.into(),
-            ]
-        })
-        .collect();
-    table(
-        body,
-        &[
-            "size",
-            "kernel",
-            "stores",
-            "threads",
-            "best",
-            "sustained",
-            "throttled",
-        ],
-        &rows,
-    );
+    tabular(body, &tables::memory_bandwidth(summary));
     body.push_str("</section>");
 }
 
-fn memory_latency_section(body: &mut String, summary: &Summary, records: &[ItemRecord]) {
+fn memory_latency_section(body: &mut String, doc: &Merged) {
     section(body, "memory-latency", "Memory latency");
+    let summary = &doc.summary;
     if summary.memory_latency.is_empty() {
         return empty(
             body,
             "No memory latency curve in this run (memory tests ran with no_latency, or none ran).",
         );
     }
-    let mut lanes: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut lanes: BTreeMap<Placement, Vec<(f64, f64)>> = BTreeMap::new();
     for p in summary.memory_latency.iter().filter(|p| !p.huge_pages) {
         lanes
-            .entry(p.size.clone())
+            .entry(p.size)
             .or_default()
             .push((p.working_set_bytes as f64, p.ns_per_load.median));
     }
     // Cache plateaus the probes detected, labelled where they end: for the largest size only,
     // so labels do not pile up (the table of every size is the summary's).
-    let mut notes = Vec::new();
-    let mut labelled = std::collections::BTreeSet::new();
-    let sizes = ordered_sizes(lanes.keys());
-    let labelled_size = sizes.last().cloned().unwrap_or_default();
-    for rec in records
+    let labelled = lanes.keys().next_back().copied();
+    let notes = doc
+        .plateaus
         .iter()
-        .filter(|r| r.status == ItemStatus::Ok && r.placement() == labelled_size)
-    {
-        for report in &rec.reports {
-            for plateau in &report.metrics.cache_plateaus {
-                if labelled.insert((rec.placement(), plateau.level.clone())) {
-                    notes.push(Note {
-                        // Left of where the plateau ends, so the last label stays inside.
-                        at: (plateau.up_to_bytes as f64 / 2.5, plateau.ns_per_load),
-                        text: format!("{} {}", plateau.level, format_ns(plateau.ns_per_load)),
-                    });
-                }
-            }
-        }
-    }
+        .filter(|p| Some(p.placement) == labelled)
+        .map(|plateau| Note {
+            // Left of where the plateau ends, so the last label stays inside.
+            at: (plateau.up_to_bytes as f64 / 2.5, plateau.ns_per_load),
+            text: format!("{} {}", plateau.level, format_ns(plateau.ns_per_load)),
+        })
+        .collect();
     let series = lanes
         .into_iter()
         .map(|(size, points)| Series {
-            name: size,
+            name: size.to_string(),
             points,
             reference: false,
         })
@@ -586,14 +437,14 @@ fn cost_section(body: &mut String, summary: &Summary) {
     if let Some(why) = &pricing.unknown {
         return empty(body, why);
     }
-    let mut net: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    let mut net: BTreeMap<String, Vec<(crate::TaskSize, f64)>> = BTreeMap::new();
     for r in &summary.network {
         if let Some(v) = r.gbit_per_sec_per_dollar_hour {
-            let name = match &r.bucket {
-                Some(_) => format!("{} baseline", r.test),
-                None => r.test.clone(),
+            let name = match r.headline().map(|h| h.kind) {
+                Some(crate::summary::FigureKind::Baseline) => format!("{} baseline", r.test),
+                _ => r.test.clone(),
             };
-            let (name, size) = lane(name, &r.size);
+            let (name, size) = lane(name, r.size);
             net.entry(name).or_default().push((size, v));
         }
         if let Some(v) = r
@@ -601,18 +452,18 @@ fn cost_section(body: &mut String, summary: &Summary) {
             .as_ref()
             .and_then(|b| b.burst_gbit_per_sec_per_dollar_hour)
         {
-            let (name, size) = lane(format!("{} burst", r.test), &r.size);
+            let (name, size) = lane(format!("{} burst", r.test), r.size);
             net.entry(name).or_default().push((size, v));
         }
     }
-    let mut mem: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    let mut mem: BTreeMap<String, Vec<(crate::TaskSize, f64)>> = BTreeMap::new();
     for r in summary
         .memory_bandwidth
         .iter()
-        .filter(|r| r.kernel == "triad")
+        .filter(|r| r.kernel == HEADLINE_KERNEL)
     {
         if let Some(v) = r.gb_per_sec_per_dollar_hour {
-            let (name, size) = lane(format!("triad {}", r.stores), &r.size);
+            let (name, size) = lane(format!("{HEADLINE_KERNEL} {}", r.stores), r.size);
             mem.entry(name).or_default().push((size, v));
         }
     }
@@ -629,7 +480,7 @@ fn cost_section(body: &mut String, summary: &Summary) {
         if lanes.is_empty() {
             continue;
         }
-        let sizes = ordered_sizes(lanes.values().flatten().map(|(s, _)| s));
+        let sizes = ordered(lanes.values().flatten().map(|(s, _)| *s));
         let series = lanes
             .into_iter()
             .map(|(name, values)| {
@@ -656,7 +507,7 @@ fn cost_section(body: &mut String, summary: &Summary) {
                 y_log: false,
                 legend_left: false,
                 x_ticks: None,
-                categories: sizes,
+                categories: sizes.iter().map(ToString::to_string).collect(),
                 series,
                 notes: Vec::new(),
                 size: "all".into(),
@@ -664,7 +515,8 @@ fn cost_section(body: &mut String, summary: &Summary) {
         );
     }
     if !summary.architectures.is_empty() {
-        versus_table(body, &summary.architectures);
+        body.push_str("<h3>Graviton or x86, at this size</h3>");
+        tabular(body, &tables::architectures(summary));
     }
     let arch = if summary.architectures.is_empty() {
         pricing.arch.ecs_name()
@@ -682,63 +534,41 @@ fn cost_section(body: &mut String, summary: &Summary) {
 
 /// A cost chart's lane and category for a row: in a run over both architectures each
 /// architecture is its own line across the sizes (`tcp-stream ARM64` at `1x2`).
-fn lane(name: String, placement: &str) -> (String, String) {
-    match crate::sizes::parse_placement(placement) {
-        Some((size, Some(arch))) => (format!("{name} {arch}"), size.to_string()),
-        _ => (name, placement.to_owned()),
+fn lane(name: String, placement: Placement) -> (String, crate::TaskSize) {
+    match placement.arch {
+        Some(arch) => (format!("{name} {arch}"), placement.size),
+        None => (name, placement.size),
     }
 }
 
-/// "Graviton or x86, at this size": each figure measured on both, per dollar, with a verdict.
-fn versus_table(body: &mut String, rows: &[crate::versus::ArchComparison]) {
-    body.push_str("<h3>Graviton or x86, at this size</h3>");
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|c| {
-            let per_dollar =
-                |v: Option<f64>| v.map_or_else(|| "-".into(), |v| c.format_per_dollar(v));
-            vec![
-                c.what.clone(),
-                c.size.clone(),
-                c.format_figure(c.x86),
-                c.format_figure(c.arm),
-                per_dollar(c.x86_per_dollar_hour),
-                per_dollar(c.arm_per_dollar_hour),
-                c.arm_over_x86_per_dollar
-                    .map_or_else(|| "-".into(), |r| format!("{r:.2}x")),
-                c.verdict.clone(),
-            ]
-        })
-        .collect();
-    table(body, &crate::versus::COLUMNS, &rows);
-}
-
-fn failures_section(body: &mut String, records: &[ItemRecord]) {
+fn failures_section(body: &mut String, doc: &Merged) {
     section(body, "failures", "Failed items");
-    let failed: Vec<&ItemRecord> = records
-        .iter()
-        .filter(|r| r.status == ItemStatus::Failed)
-        .collect();
-    if failed.is_empty() {
+    if doc.summary.failures.is_empty() {
         return empty(body, "Every item succeeded.");
     }
-    for r in failed {
+    for f in &doc.summary.failures {
+        let reason = if f.reason.is_empty() {
+            "no reason recorded"
+        } else {
+            &f.reason
+        };
         let _ = write!(
             body,
             "<div class=\"failed\"><strong>{}</strong>: {}",
-            escape(&r.id),
-            escape(r.reason.as_deref().unwrap_or("no reason recorded"))
+            escape(&f.id),
+            escape(reason)
         );
-        if !r.last_lines.is_empty() {
-            let _ = write!(body, "<pre>{}</pre>", escape(&r.last_lines.join("\n")));
+        if let Some(lines) = doc.failed_output.get(&f.id) {
+            let _ = write!(body, "<pre>{}</pre>", escape(&lines.join("\n")));
         }
         body.push_str("</div>");
     }
     body.push_str("</section>");
 }
 
-fn context_section(body: &mut String, summary: &Summary, records: &[ItemRecord]) {
+fn context_section(body: &mut String, doc: &Merged) {
     section(body, "context", "Context");
+    let summary = &doc.summary;
     let run = &summary.run;
     let mut facts = vec![
         vec!["run id".to_owned(), run.run_id.clone()],
@@ -779,45 +609,25 @@ fn context_section(body: &mut String, summary: &Summary, records: &[ItemRecord])
     table(body, &["", ""], &facts);
     body.push_str("</div>");
     body.push_str("<h3>Hosts of the tasks</h3>");
-    let mut hosts: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for rec in records.iter().filter(|r| r.status == ItemStatus::Ok) {
-        for report in &rec.reports {
-            let h = &report.host;
-            let quota = h
-                .cgroup
-                .as_ref()
-                .and_then(|c| c.cpu_limit())
-                .map(|c| format!("{c:.2} vCPU"))
-                .unwrap_or_else(|| "none".into());
-            let memory = h
-                .cgroup
-                .as_ref()
-                .and_then(|c| c.memory_limit_bytes)
-                .map(|b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64))
-                .unwrap_or_else(|| "none".into());
-            let zone = h
-                .ecs
-                .as_ref()
-                .and_then(|e| e.availability_zone.clone())
-                .unwrap_or_else(|| "-".into());
-            hosts
-                .entry((rec.placement(), format!("{:?}", report.role).to_lowercase()))
-                .or_insert_with(|| {
-                    vec![
-                        rec.placement(),
-                        format!("{:?}", report.role).to_lowercase(),
-                        h.cpu_model
-                            .clone()
-                            .unwrap_or_else(|| h.architecture.clone()),
-                        quota,
-                        memory,
-                        h.kernel.clone().unwrap_or_default(),
-                        zone,
-                    ]
-                });
-        }
-    }
-    let rows: Vec<Vec<String>> = hosts.into_values().collect();
+    let rows: Vec<Vec<String>> = doc
+        .hosts
+        .iter()
+        .map(|h| {
+            vec![
+                h.placement.to_string(),
+                h.role.clone(),
+                h.cpu.clone(),
+                h.cpu_limit
+                    .map_or_else(|| "none".into(), |c| format!("{c:.2} vCPU")),
+                h.memory_limit_bytes.map_or_else(
+                    || "none".into(),
+                    |b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
+                ),
+                h.kernel.clone().unwrap_or_default(),
+                h.zone.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
     table(
         body,
         &[
@@ -834,8 +644,8 @@ fn context_section(body: &mut String, summary: &Summary, records: &[ItemRecord])
     body.push_str("</section>");
 }
 
-/// The page of a comparison: every shared metric of A and B, with the change and whether the
-/// 95 % confidence intervals overlap, and A and B side by side per metric.
+/// The page of a comparison: every headline A and B share, with the change, its interval and
+/// the verdict, and B relative to A per metric.
 pub fn render_compare(a: &Summary, b: &Summary, changes: &[crate::compare::Change]) -> String {
     let mut body = String::new();
     let _ = write!(
@@ -857,7 +667,7 @@ pub fn render_compare(a: &Summary, b: &Summary, changes: &[crate::compare::Chang
             points: changes
                 .iter()
                 .enumerate()
-                .map(|(i, c)| (i as f64, 100.0 * (1.0 + c.change)))
+                .filter_map(|(i, c)| Some((i as f64, 100.0 * c.ratio?)))
                 .collect(),
             reference: false,
         },
@@ -885,20 +695,24 @@ pub fn render_compare(a: &Summary, b: &Summary, changes: &[crate::compare::Chang
         .map(|(i, c)| {
             vec![
                 format!("#{} {}", i + 1, c.metric),
-                format!("{:.4e}", c.a),
-                format!("{:.4e}", c.b),
-                format!("{:+.1} %", c.change * 100.0),
-                match c.ci_overlap {
-                    Some(true) => "yes: may be noise".into(),
-                    Some(false) => "no: a real change".into(),
-                    None => "one repetition: unknown".into(),
-                },
+                c.unit.format(c.a),
+                c.unit.format(c.b),
+                c.percent(),
+                c.interval(),
+                c.verdict.words(),
             ]
         })
         .collect();
     table(
         &mut body,
-        &["metric", "A", "B", "change", "CIs overlap"],
+        &[
+            "metric",
+            "A",
+            "B",
+            "change",
+            "interval of the change",
+            "verdict",
+        ],
         &rows,
     );
     body.push_str("</section>");

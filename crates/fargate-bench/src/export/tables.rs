@@ -1,0 +1,362 @@
+//! One table builder per report section. The text, CSV, Markdown and HTML outputs all render
+//! these, so a column exists once: people's formats read [`Cell::human`], machines'
+//! [`Cell::raw`] (base units).
+
+use probe_core::stats::SampleSummary;
+use probe_core::units::{format_bits_per_sec, format_bytes, format_bytes_per_sec, format_ns};
+
+use crate::summary::{direction_name, FigureKind, Summary, Unit};
+
+/// A cell: scaled for people, and raw in base units for machines.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Cell {
+    pub(crate) human: String,
+    pub(crate) raw: String,
+}
+
+impl Cell {
+    fn text(s: impl Into<String>) -> Cell {
+        let s = s.into();
+        Cell {
+            human: s.clone(),
+            raw: s,
+        }
+    }
+
+    fn num(human: String, raw: f64) -> Cell {
+        Cell {
+            human,
+            raw: format!("{raw}"),
+        }
+    }
+
+    fn count(n: u64) -> Cell {
+        Cell::num(n.to_string(), n as f64)
+    }
+
+    fn empty() -> Cell {
+        Cell::text("")
+    }
+}
+
+/// One table of a report.
+#[derive(Debug)]
+pub(crate) struct Tabular {
+    /// The section's title.
+    pub(crate) title: &'static str,
+    /// Column names.
+    pub(crate) headers: Vec<&'static str>,
+    /// Rows, as many cells as headers.
+    pub(crate) rows: Vec<Vec<Cell>>,
+}
+
+/// The median with its range over repetitions and, with enough of them, the 95 % interval of
+/// the median (order statistics): never the mean's interval, which can cross zero for a rate.
+fn spread(s: &SampleSummary, fmt: impl Fn(f64) -> String) -> Cell {
+    let human = if s.n == 1 {
+        format!("{} (one repetition)", fmt(s.median))
+    } else {
+        let range = format!("{} [{} .. {}]", fmt(s.median), fmt(s.min), fmt(s.max));
+        match s.median_ci95() {
+            Some((lo, hi)) => format!("{range} (median 95% CI {} .. {})", fmt(lo), fmt(hi)),
+            None => range,
+        }
+    };
+    Cell::num(human, s.median)
+}
+
+fn opt_num(v: Option<f64>, fmt: impl Fn(f64) -> String) -> Cell {
+    v.map_or_else(Cell::empty, |v| Cell::num(fmt(v), v))
+}
+
+fn dollars(v: Option<f64>) -> Cell {
+    opt_num(v, |v| format!("${v:.4}"))
+}
+
+fn one_decimal(v: Option<f64>) -> Cell {
+    opt_num(v, |v| format!("{v:.1}"))
+}
+
+fn direction(d: Option<probe_core::report::Direction>) -> Cell {
+    Cell::text(d.map(direction_name).unwrap_or_default())
+}
+
+/// Whether a latency working set is shown in human formats: powers of four from 4 KiB, one
+/// point per two octaves (machine formats keep every point).
+fn shown_to_people(working_set_bytes: u64) -> bool {
+    working_set_bytes.is_power_of_two() && working_set_bytes.trailing_zeros().is_multiple_of(2)
+}
+
+/// Bulk network tests: each row's headline rate (the baseline where a bucket was found).
+pub(crate) fn throughput(s: &Summary) -> Tabular {
+    let rows = s
+        .network
+        .iter()
+        .filter_map(|r| {
+            let h = r.headline().filter(|h| h.unit == Unit::BitsPerSec)?;
+            let mut figure = spread(h.value, format_bits_per_sec);
+            if h.kind == FigureKind::Baseline {
+                figure.human = format!("baseline {}", figure.human);
+            }
+            Some(vec![
+                Cell::text(&r.test),
+                Cell::text(r.size.to_string()),
+                direction(r.direction),
+                Cell::count(r.repetitions),
+                figure,
+                opt_num(r.udp_loss_ratio, |v| format!("{:.3} %", v * 100.0)),
+                opt_num(r.udp_receiver_drop_ratio, |v| format!("{:.3} %", v * 100.0)),
+                r.udp_jitter_ns
+                    .as_ref()
+                    .map_or_else(Cell::empty, |j| Cell::num(format_ns(j.median), j.median)),
+                opt_num(r.retransmits.map(|v| v as f64), |v| format!("{v:.0}")),
+                dollars(r.cost_per_hour),
+                one_decimal(r.gbit_per_sec_per_dollar_hour),
+            ])
+        })
+        .collect();
+    Tabular {
+        title: "Network throughput (receiver, median [min .. max] over repetitions)",
+        headers: vec![
+            "test",
+            "size",
+            "direction",
+            "reps",
+            "throughput",
+            "udp loss",
+            "of it at receiver",
+            "jitter",
+            "retransmits",
+            "$/h per task",
+            "Gbit/s per $/h",
+        ],
+        rows,
+    }
+}
+
+/// The token bucket each bulk row's series showed.
+pub(crate) fn buckets(s: &Summary) -> Tabular {
+    let rows = s
+        .network
+        .iter()
+        .filter(|r| !r.regimes.is_empty())
+        .map(|r| {
+            let verdicts = r
+                .regimes
+                .iter()
+                .map(|(v, n)| format!("{n}x {}", v.replace('_', " ")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let b = r.bucket.as_ref();
+            let secs = |ns: f64| format!("{:.1} s", ns / 1e9);
+            let of = |f: &dyn Fn(&crate::summary::BucketRow) -> Cell| b.map_or_else(Cell::empty, f);
+            vec![
+                Cell::text(&r.test),
+                Cell::text(r.size.to_string()),
+                direction(r.direction),
+                Cell::text(verdicts),
+                of(&|b| spread(&b.burst_bits_per_sec, format_bits_per_sec)),
+                of(&|b| spread(&b.burst_duration_ns, secs)),
+                of(&|b| spread(&b.burst_bytes_above_baseline, |v| format_bytes(v as u64))),
+                of(&|b| spread(&b.baseline_bits_per_sec, format_bits_per_sec)),
+                one_decimal(b.and_then(|b| b.burst_gbit_per_sec_per_dollar_hour)),
+                one_decimal(b.and(r.gbit_per_sec_per_dollar_hour)),
+            ]
+        })
+        .collect();
+    Tabular {
+        title: "Burst and baseline (token bucket read from the interval samples)",
+        headers: vec![
+            "test",
+            "size",
+            "direction",
+            "series",
+            "burst",
+            "burst lasted",
+            "bucket",
+            "baseline",
+            "burst Gbit/s per $/h",
+            "baseline Gbit/s per $/h",
+        ],
+        rows,
+    }
+}
+
+/// Request/response tests: percentiles of the merged histograms and the transaction rate.
+pub(crate) fn round_trips(s: &Summary) -> Tabular {
+    let rows = s
+        .network
+        .iter()
+        .filter_map(|r| {
+            let h = r.rtt.as_ref()?;
+            let ns = |v: u64| Cell::num(format_ns(v as f64), v as f64);
+            Some(vec![
+                Cell::text(&r.test),
+                Cell::text(r.size.to_string()),
+                Cell::count(r.repetitions),
+                Cell::count(h.count),
+                ns(h.p50_ns),
+                ns(h.p90_ns),
+                ns(h.p99_ns),
+                ns(h.p99_9_ns),
+                ns(h.max_ns),
+                r.transactions_per_sec
+                    .as_ref()
+                    .map_or_else(Cell::empty, |t| {
+                        spread(t, |v| Unit::TransactionsPerSec.format(v))
+                    }),
+                dollars(r.cost_per_hour),
+            ])
+        })
+        .collect();
+    Tabular {
+        title: "Round trips (percentiles of all repetitions' merged histograms)",
+        headers: vec![
+            "test",
+            "size",
+            "reps",
+            "count",
+            "p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "max",
+            "transactions",
+            "$/h per task",
+        ],
+        rows,
+    }
+}
+
+/// Memory bandwidth per kernel, store variant and thread count.
+pub(crate) fn memory_bandwidth(s: &Summary) -> Tabular {
+    let rows = s
+        .memory_bandwidth
+        .iter()
+        .map(|r| {
+            let mut best = spread(&r.best_bytes_per_sec, format_bytes_per_sec);
+            let mut sustained = Cell::num(
+                format_bytes_per_sec(r.sustained_bytes_per_sec.median),
+                r.sustained_bytes_per_sec.median,
+            );
+            if r.headline().kind == FigureKind::Sustained {
+                best.human = format!("burst {}", best.human);
+                sustained.human = format!("{} (headline: CPU quota throttled)", sustained.human);
+            }
+            vec![
+                Cell::text(r.size.to_string()),
+                Cell::text(&r.kernel),
+                Cell::text(&r.stores),
+                Cell::count(u64::from(r.threads)),
+                best,
+                sustained,
+                dollars(r.cost_per_hour),
+                one_decimal(r.gb_per_sec_per_dollar_hour),
+            ]
+        })
+        .collect();
+    Tabular {
+        title: "Memory bandwidth (best pass per repetition, STREAM accounting, GB/s = 10^9 B/s)",
+        headers: vec![
+            "size",
+            "kernel",
+            "stores",
+            "threads",
+            "best",
+            "sustained",
+            "$/h per task",
+            "GB/s per $/h",
+        ],
+        rows,
+    }
+}
+
+/// The memory latency curve; `compact` keeps one point per two octaves for people.
+pub(crate) fn memory_latency(s: &Summary, compact: bool) -> Tabular {
+    let rows = s
+        .memory_latency
+        .iter()
+        .filter(|p| !compact || shown_to_people(p.working_set_bytes))
+        .map(|p| {
+            vec![
+                Cell::text(p.size.to_string()),
+                Cell::num(
+                    format_bytes(p.working_set_bytes),
+                    p.working_set_bytes as f64,
+                ),
+                Cell::text(if p.huge_pages { "yes" } else { "no" }),
+                Cell::num(format!("{:.1}", p.ns_per_load.median), p.ns_per_load.median),
+            ]
+        })
+        .collect();
+    Tabular {
+        title: "Memory latency (median ns per dependent load over repetitions)",
+        headers: vec!["size", "working set", "huge pages", "ns per load"],
+        rows,
+    }
+}
+
+/// "Graviton or x86, at this size": each headline measured on both, per dollar.
+pub(crate) fn architectures(s: &Summary) -> Tabular {
+    let rows = s
+        .architectures
+        .iter()
+        .map(|c| {
+            let per_dollar = |v| opt_num(v, |v| c.unit.format_per_dollar(v));
+            vec![
+                Cell::text(&c.what),
+                Cell::text(c.size.to_string()),
+                Cell::num(c.unit.format(c.x86), c.x86),
+                Cell::num(c.unit.format(c.arm), c.arm),
+                per_dollar(c.x86_per_dollar_hour),
+                per_dollar(c.arm_per_dollar_hour),
+                opt_num(c.arm_over_x86_per_dollar, |v| format!("{v:.2}x")),
+                Cell::text(&c.verdict),
+            ]
+        })
+        .collect();
+    Tabular {
+        title: "Graviton or x86, at this size (the same figure on both; per $/h: Gbit/s, GB/s \
+                or transactions/s per USD per task-hour)",
+        headers: vec![
+            "figure",
+            "size",
+            "X86_64",
+            "ARM64",
+            "X86_64 per $/h",
+            "ARM64 per $/h",
+            "ARM64/X86_64 per $",
+            "verdict",
+        ],
+        rows,
+    }
+}
+
+/// Items that failed, with why.
+pub(crate) fn failures(s: &Summary) -> Tabular {
+    Tabular {
+        title: "Failed items",
+        headers: vec!["item", "reason"],
+        rows: s
+            .failures
+            .iter()
+            .map(|f| vec![Cell::text(&f.id), Cell::text(&f.reason)])
+            .collect(),
+    }
+}
+
+/// Every section that has rows, in report order; `compact` thins the latency curve for people.
+pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
+    [
+        throughput(s),
+        buckets(s),
+        round_trips(s),
+        memory_bandwidth(s),
+        memory_latency(s, compact),
+        architectures(s),
+        failures(s),
+    ]
+    .into_iter()
+    .filter(|t| !t.rows.is_empty())
+    .collect()
+}

@@ -1,0 +1,304 @@
+//! Golden output of every text format for one fixed document: a column that drifts, a unit
+//! that changes or CSV escaping that breaks shows as a diff against `golden/`. After a change
+//! meant to alter the output, `UPDATE_GOLDEN=1 cargo test -p fargate-bench golden` rewrites the
+//! files; read the diff before committing it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use probe_core::report::Direction;
+use probe_core::stats::SampleSummary;
+use probe_core::LatencyHistogram;
+
+use super::{write_document, Format};
+use crate::sizes::{Arch, Capacity};
+use crate::store::{RunMeta, RunStatus};
+use crate::summary::{
+    ArchComparison, BucketRow, CurvePoint, Failure, MemRow, Merged, MergedLatency, NetRow,
+    Placement, Pricing, Summary, Unit, SUMMARY_SCHEMA_VERSION,
+};
+
+fn s(values: &[f64]) -> SampleSummary {
+    SampleSummary::from_values(values).unwrap()
+}
+
+fn at(text: &str) -> Placement {
+    text.parse().unwrap()
+}
+
+fn net(test: &str, kind: &str, size: &str) -> NetRow {
+    let size = at(size);
+    NetRow {
+        test: test.into(),
+        kind: kind.into(),
+        size,
+        arch: size.arch,
+        direction: None,
+        repetitions: 3,
+        throughput_bits_per_sec: None,
+        rtt: None,
+        transactions_per_sec: None,
+        udp_loss_ratio: None,
+        udp_receiver_drop_ratio: None,
+        udp_jitter_ns: None,
+        retransmits: None,
+        cost_per_hour: Some(0.04937),
+        gbit_per_sec_per_dollar_hour: None,
+        regimes: BTreeMap::new(),
+        bucket: None,
+    }
+}
+
+/// A document with one row of every kind: a stream that found a bucket, a UDP stream with
+/// loss, a request/response test, two memory rows (one throttled), a latency curve, an
+/// architecture comparison and a failure whose reason needs CSV quoting.
+pub(crate) fn fixed_document() -> Merged {
+    let mut stream = net("tcp-stream", "tcp-stream", "1x2");
+    stream.direction = Some(Direction::ClientToServer);
+    stream.throughput_bits_per_sec = Some(s(&[2.1e9, 2.2e9, 2.3e9]));
+    stream.retransmits = Some(12);
+    stream.regimes = BTreeMap::from([("burst_then_baseline".into(), 3)]);
+    stream.bucket = Some(BucketRow {
+        repetitions: 3,
+        burst_bits_per_sec: s(&[4.1e9, 4.2e9, 4.4e9]),
+        burst_duration_ns: s(&[8e9, 9e9, 7e9]),
+        burst_bytes_above_baseline: s(&[4.0e9, 4.5e9, 3.9e9]),
+        baseline_bits_per_sec: s(&[63e6, 60e6, 66e6, 64e6, 62e6, 65e6, 61e6]),
+        burst_gbit_per_sec_per_dollar_hour: Some(4.2 / 0.04937),
+    });
+    stream.gbit_per_sec_per_dollar_hour = Some(0.063 / 0.04937);
+    let mut udp = net("udp", "udp-stream", "1x2");
+    udp.direction = Some(Direction::ServerToClient);
+    udp.repetitions = 1;
+    udp.throughput_bits_per_sec = Some(s(&[950e6]));
+    udp.udp_loss_ratio = Some(0.0125);
+    udp.udp_receiver_drop_ratio = Some(0.0025);
+    udp.udp_jitter_ns = Some(s(&[41_000.0]));
+    udp.gbit_per_sec_per_dollar_hour = Some(0.95 / 0.04937);
+    let mut rr = net("tcp-rr", "tcp-rr", "1x2");
+    let mut h = LatencyHistogram::new();
+    (1..=1000u64).for_each(|v| h.record(v * 1_000));
+    rr.rtt = h.summary();
+    rr.transactions_per_sec = Some(s(&[26_000.0, 26_500.0, 25_800.0]));
+    let mem = |size: &str, kernel: &str, best: f64, sustained: f64, throttled: bool| MemRow {
+        size: at(size),
+        arch: at(size).arch,
+        kernel: kernel.into(),
+        stores: "temporal".into(),
+        threads: 1,
+        best_bytes_per_sec: s(&[best, best * 0.99, best * 1.01]),
+        sustained_bytes_per_sec: s(&[sustained]),
+        cost_per_hour: Some(0.01234),
+        gb_per_sec_per_dollar_hour: Some(sustained / 1e9 / 0.01234),
+        quota_throttled: throttled,
+    };
+    let summary = Summary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        run: RunMeta {
+            run_id: "golden".into(),
+            backend: "local".into(),
+            suite: crate::Suite::default_suite(),
+            controller_version: "0.0.0".into(),
+            started_at: "2026-12-04T00:00:00Z".into(),
+            status: RunStatus::Complete,
+            finished_at: None,
+            command_line: None,
+        },
+        pricing: Some(Pricing {
+            region: "us-east-1".into(),
+            arch: Arch::X86,
+            as_of: "2026-11-01".into(),
+            capacity: Capacity::OnDemand,
+            unknown: None,
+        }),
+        network: vec![rr, stream, udp],
+        memory_bandwidth: vec![
+            mem("0.25x0.5 X86_64", "triad", 43.7e9, 10.0e9, true),
+            mem("0.25x0.5 ARM64", "triad", 30.0e9, 29.0e9, false),
+        ],
+        memory_latency: vec![
+            CurvePoint {
+                size: at("1x2"),
+                working_set_bytes: 16 << 10,
+                huge_pages: false,
+                ns_per_load: s(&[1.2, 1.3, 1.25]),
+            },
+            CurvePoint {
+                size: at("1x2"),
+                working_set_bytes: 32 << 10,
+                huge_pages: false,
+                ns_per_load: s(&[1.3]),
+            },
+        ],
+        architectures: vec![ArchComparison {
+            what: "memory triad temporal x1 sustained".into(),
+            size: at("0.25x0.5").size,
+            unit: Unit::BytesPerSec,
+            x86: 10.0e9,
+            arm: 29.0e9,
+            x86_per_dollar_hour: Some(10.0e9 / 0.01234),
+            arm_per_dollar_hour: Some(29.0e9 / 0.01000),
+            arm_over_x86_per_dollar: Some(3.58),
+            verdict: "ARM64 (Graviton): 3.58x the figure per dollar".into(),
+        }],
+        emulated: vec!["network: tc tbf shaping".into()],
+        failures: vec![Failure {
+            id: "2/1x2/tcp-crr".into(),
+            reason: "CannotPullContainerError: \"manifest unknown\", retried".into(),
+        }],
+        items_ok: 8,
+        warnings: vec!["a warning, with a comma".into()],
+    };
+    let mut latency = LatencyHistogram::new();
+    (1..=100u64).for_each(|v| latency.record(v * 10_000));
+    Merged {
+        summary,
+        latency: vec![MergedLatency {
+            test: "tcp-rr".into(),
+            placement: at("1x2"),
+            rtt: latency,
+            uncorrected: None,
+        }],
+        series: Vec::new(),
+        hosts: Vec::new(),
+        plateaus: Vec::new(),
+        failed_output: BTreeMap::new(),
+    }
+}
+
+fn golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("src/export/golden")
+        .join(name)
+}
+
+fn check(format: Format, name: &str) {
+    let mut out = Vec::new();
+    write_document(format, &fixed_document(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let path = golden(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    if text != want {
+        let first = text
+            .lines()
+            .zip(want.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(text.lines().count().min(want.lines().count()));
+        panic!(
+            "{format:?} output differs from {} from line {}:\n got: {:?}\nwant: {:?}\n\
+             (UPDATE_GOLDEN=1 rewrites it if the change is meant)",
+            path.display(),
+            first + 1,
+            text.lines().nth(first),
+            want.lines().nth(first)
+        );
+    }
+}
+
+#[test]
+fn golden_table() {
+    check(Format::Table, "table.txt");
+}
+
+#[test]
+fn golden_csv() {
+    check(Format::Csv, "report.csv");
+}
+
+#[test]
+fn golden_markdown() {
+    check(Format::Markdown, "report.md");
+}
+
+#[test]
+fn golden_hgrm() {
+    check(Format::Hgrm, "latency.hgrm");
+}
+
+#[test]
+fn csv_quotes_what_needs_it_and_every_row_has_the_header_width() {
+    let mut out = Vec::new();
+    write_document(Format::Csv, &fixed_document(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(r#""CannotPullContainerError: ""manifest unknown"", retried""#),
+        "{text}"
+    );
+    // Every section's rows have as many fields as its header (no quoted comma split).
+    let fields = |line: &str| {
+        let mut n = 1;
+        let mut quoted = false;
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => n += 1,
+                _ => {}
+            }
+        }
+        n
+    };
+    let mut width = 0;
+    for line in text.lines() {
+        if line.starts_with("table,") {
+            width = fields(line);
+        } else {
+            assert_eq!(fields(line), width, "{line}");
+        }
+    }
+}
+
+#[test]
+fn the_headline_is_the_same_number_everywhere() {
+    let doc = fixed_document();
+    // The stream found a bucket: every output quotes the baseline's median (63 Mbit/s), never
+    // the mean over burst and baseline (2.2 Gbit/s).
+    let mut table = Vec::new();
+    write_document(Format::Table, &doc, &mut table).unwrap();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.contains("baseline 63.00 Mbit/s"), "{table}");
+    assert!(!table.contains("2.20 Gbit/s"), "{table}");
+    let mut page = Vec::new();
+    write_document(Format::Html, &doc, &mut page).unwrap();
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("baseline 63.00 Mbit/s"));
+    let changes = crate::compare::compare(&doc.summary, &doc.summary);
+    let stream = changes
+        .iter()
+        .find(|c| c.metric.starts_with("tcp-stream"))
+        .unwrap();
+    assert_eq!(
+        (stream.metric.as_str(), stream.a),
+        ("tcp-stream client->server baseline at 1x2", 63e6)
+    );
+    // The throttled kernel is quoted at what it sustains.
+    let mem = changes
+        .iter()
+        .find(|c| c.metric.contains("X86_64"))
+        .unwrap();
+    assert_eq!(mem.a, 10.0e9, "{mem:?}");
+}
+
+#[test]
+fn a_median_interval_needs_six_repetitions_and_one_repetition_says_so() {
+    let doc = fixed_document();
+    let mut out = Vec::new();
+    write_document(Format::Table, &doc, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    // Seven baseline values: the interval of their median is the minimum and maximum.
+    assert!(
+        text.contains("(median 95% CI 60.00 Mbit/s .. 66.00 Mbit/s)"),
+        "{text}"
+    );
+    assert!(text.contains("950.00 Mbit/s (one repetition)"), "{text}");
+    let negative = |w: &str| w.len() > 1 && w.starts_with('-') && w.as_bytes()[1].is_ascii_digit();
+    assert!(
+        !text.split_whitespace().any(negative),
+        "no negative figure: {text}"
+    );
+}
