@@ -112,19 +112,27 @@ fn judge(a: &SampleSummary, b: &SampleSummary) -> (Option<f64>, Option<(f64, f64
         return (None, None, Verdict::ZeroBaseline);
     }
     let ratio = b.median / a.median;
-    let interval = match (a.median_ci95(), b.median_ci95()) {
-        (Some((a_lo, a_hi)), Some((b_lo, b_hi))) if a_lo > 0.0 && a_hi > 0.0 => {
-            Some((b_lo / a_hi, b_hi / a_lo))
-        }
-        _ => None,
+    let (Some((a_lo, a_hi)), Some((b_lo, b_hi))) = (a.median_ci95(), b.median_ci95()) else {
+        return (Some(ratio), None, Verdict::TooFewRepetitions);
     };
-    let verdict = match interval {
-        None => Verdict::TooFewRepetitions,
-        Some((lo, _)) if lo > 1.0 => Verdict::Higher,
-        Some((_, hi)) if hi < 1.0 => Verdict::Lower,
-        Some(_) => Verdict::NoChangeShown,
+    // A's interval may reach zero (a repetition measured nothing): the ratio is then
+    // unbounded above, and only a lower bound above 1 calls a change.
+    let (lo, hi) = (
+        b_lo / a_hi,
+        if a_lo > 0.0 {
+            b_hi / a_lo
+        } else {
+            f64::INFINITY
+        },
+    );
+    let verdict = if lo > 1.0 {
+        Verdict::Higher
+    } else if hi < 1.0 {
+        Verdict::Lower
+    } else {
+        Verdict::NoChangeShown
     };
-    (Some(ratio), interval, verdict)
+    (Some(ratio), hi.is_finite().then_some((lo, hi)), verdict)
 }
 
 /// Headlines present in both summaries, in A's order.
@@ -254,5 +262,12 @@ mod tests {
         let c = compare(&summary(&[0.0, 0.0]), &summary(&[5.0, 6.0]));
         assert_eq!((c[0].verdict, c[0].ratio), (Verdict::ZeroBaseline, None));
         assert_eq!(c[0].percent(), "n/a (A is 0)", "not +0.0 %");
+        // An interval of A that reaches zero bounds the ratio below only: still a verdict,
+        // not "too few repetitions".
+        let a = summary(&[0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        let c = compare(&a, &summary(&[5.0; 7]));
+        assert_eq!((c[0].verdict, c[0].ratio_interval), (Verdict::Higher, None));
+        let c = compare(&a, &summary(&[0.9, 1.0, 1.0, 1.0, 1.0, 1.0, 1.1]));
+        assert_eq!(c[0].verdict, Verdict::NoChangeShown);
     }
 }

@@ -136,15 +136,6 @@ impl Unit {
             Unit::BitsPerSec | Unit::BytesPerSec => format!("{:.1}", v / 1e9),
         }
     }
-
-    /// What a value per USD per task-hour is counted in (`Gbit/s per $/h`).
-    pub fn per_dollar_name(self) -> &'static str {
-        match self {
-            Unit::BitsPerSec => "Gbit/s per $/h",
-            Unit::BytesPerSec => "GB/s per $/h",
-            Unit::TransactionsPerSec => "transactions/s per $/h",
-        }
-    }
 }
 
 /// Which of a row's figures is its headline.
