@@ -88,6 +88,7 @@ for probe in netprobe memprobe; do
   # --no-cache: the classic builder would reuse a cached layer of the other architecture.
   docker build --quiet --no-cache --platform "linux/$arch" -f "docker/$probe.Dockerfile" \
     --build-arg VERSION="$version" --label "org.opencontainers.image.architecture=$arch" \
+    ${IMAGE_SOURCE_KEY:+--label "fargate-bench.source=$IMAGE_SOURCE_KEY"} \
     -t "${prefix}$probe:$version-$arch" -t "${prefix}$probe:latest-$arch" "$ctx" >/dev/null 2>"$ctx.log" \
     || { cat "$ctx.log" >&2; exit 1; }
   rm -f "$ctx.log"
