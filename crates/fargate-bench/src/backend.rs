@@ -24,6 +24,17 @@ pub enum Backend {
     Ecs,
 }
 
+impl Backend {
+    /// The name a results directory records (`run.json`'s `backend`) and the flag takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Local => "local",
+            Backend::Docker => "docker",
+            Backend::Ecs => "ecs",
+        }
+    }
+}
+
 /// Images the docker backend runs when none are named (built by `scripts/build-images.sh`).
 pub const DEFAULT_DOCKER_IMAGES: (&str, &str) = ("netprobe:latest", "memprobe:latest");
 

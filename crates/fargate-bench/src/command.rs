@@ -37,7 +37,7 @@ pub fn check_cost(request: &RunRequest) -> Result<Option<estimate::Estimate>> {
     if request.backend.backend != crate::Backend::Ecs {
         return Ok(None);
     }
-    let items = crate::plan::expand(&request.plan.suite, &request.plan.sizes);
+    let items = request.plan.pending_items()?;
     let e = estimate::estimate(&items, request.plan.suite.concurrency, &request.prices);
     if let Some(max) = request.max_cost_usd {
         match e.usd {
@@ -95,7 +95,7 @@ impl RunReport {
 pub async fn run(request: RunRequest, shutdown: impl Future<Output = ()>) -> Result<RunReport> {
     if let Some(e) = check_cost(&request)? {
         let resumed = if request.plan.resume.is_some() {
-            " (at most: a resumed run skips what finished)"
+            " (the items this resume still runs)"
         } else {
             ""
         };

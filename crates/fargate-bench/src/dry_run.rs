@@ -10,16 +10,19 @@ use crate::sizes::Prices;
 
 /// The task definitions (one per probe, size and architecture, each with its
 /// `runtimePlatform` and its price per task-hour), every RunTask request of the plan, and what
-/// the run would cost ([`crate::estimate`]).
+/// the run would cost ([`crate::estimate`]); on a resumed plan, only the items still to run.
+///
+/// # Errors
+/// A resumed plan's results directory cannot be read.
 pub fn document(
     plan: &RunPlan,
     settings: &EcsSettings,
     region: &str,
     prices: &Prices,
-) -> serde_json::Value {
+) -> crate::Result<serde_json::Value> {
     let mut definitions = BTreeMap::new();
     let mut runs = Vec::new();
-    for (spec, _) in runner::preview_specs(plan) {
+    for (spec, _) in runner::preview_specs(plan)? {
         let (def, run) = EcsPlatform::preview(settings, region, &spec);
         let arch = spec.arch.unwrap_or(settings.arch());
         // RegisterTaskDefinition's own shape for the platform, and what a task of it costs.
@@ -39,14 +42,14 @@ pub fn document(
         definitions.insert(def.family.clone(), definition);
         runs.push(run);
     }
-    let items = crate::plan::expand(&plan.suite, &plan.sizes);
+    let items = plan.pending_items()?;
     let estimate = crate::estimate::estimate(&items, plan.suite.concurrency, prices);
-    serde_json::json!({
+    Ok(serde_json::json!({
         "register_task_definition": definitions.values().collect::<Vec<_>>(),
         "run_task": runs,
         "estimate": estimate,
         "estimate_line": estimate.line(),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -86,7 +89,7 @@ mod tests {
         let settings = settings("net:1", "mem:1");
         let prices =
             settings.prices(Prices::new(None, Some("us-east-1"), crate::sizes::Arch::X86).unwrap());
-        let doc = document(&plan, &settings, "us-east-1", &prices);
+        let doc = document(&plan, &settings, "us-east-1", &prices).unwrap();
         let defs = doc["register_task_definition"].as_array().unwrap();
         assert_eq!(defs.len(), 4, "netprobe and memprobe at two sizes");
         // 3 network tests x (server + client) + 1 memory test, x 2 sizes x 2 repetitions.
@@ -120,7 +123,7 @@ mod tests {
         );
         let prices =
             settings.prices(Prices::new(None, Some("us-east-1"), crate::sizes::Arch::X86).unwrap());
-        let doc = document(&plan, &settings, "us-east-1", &prices);
+        let doc = document(&plan, &settings, "us-east-1", &prices).unwrap();
         let defs = doc["register_task_definition"].as_array().unwrap();
         let by_family = |f: &str| defs.iter().find(|d| d["family"] == f).unwrap().clone();
         assert_eq!(defs.len(), 4);

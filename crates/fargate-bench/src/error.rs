@@ -66,6 +66,14 @@ pub enum BenchError {
         /// What is missing or wrong.
         why: String,
     },
+    /// A results directory cannot be resumed as asked.
+    #[error("cannot resume {}: {why}", .dir.display())]
+    Resume {
+        /// The results directory.
+        dir: PathBuf,
+        /// What does not match, and the command that resumes it.
+        why: String,
+    },
     /// The backend failed (launching, waiting, collecting, stopping).
     #[error("{backend} backend: {what}")]
     Backend {
@@ -123,6 +131,7 @@ impl BenchError {
             | BenchError::UnknownRegion { .. }
             | BenchError::ProbeNotFound { .. }
             | BenchError::NotAResultsDir { .. }
+            | BenchError::Resume { .. }
             | BenchError::NotIperf3 { .. }
             | BenchError::OverBudget { .. } => 2,
             _ => 1,

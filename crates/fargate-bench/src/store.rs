@@ -302,7 +302,11 @@ pub fn load_checked(dir: &Path) -> Result<Loaded> {
 pub const MAX_RECORD_BYTES: usize = 64 << 20;
 
 /// Reads `run.json` of a results directory.
-fn read_meta(dir: &Path) -> Result<RunMeta> {
+/// `run.json` alone: what a resumed run will run, without reading its records.
+///
+/// # Errors
+/// [`BenchError::NotAResultsDir`] when it is missing or malformed.
+pub fn read_meta(dir: &Path) -> Result<RunMeta> {
     let meta_path = dir.join(RUN_FILE);
     let meta_text =
         crate::files::read_text(&meta_path, crate::files::MAX_CONFIG_BYTES).map_err(|why| {
@@ -315,6 +319,20 @@ fn read_meta(dir: &Path) -> Result<RunMeta> {
         path: dir.to_owned(),
         why: format!("{RUN_FILE} is malformed: {e}"),
     })
+}
+
+/// The ids of the items whose last record is a success: what a resumed run skips.
+///
+/// # Errors
+/// As [`load`].
+pub fn finished_ids(dir: &Path) -> Result<std::collections::HashSet<String>> {
+    let mut done = std::collections::HashSet::new();
+    fold_records(dir, |rec| {
+        if rec.status == ItemStatus::Ok {
+            done.insert(rec.id);
+        }
+    })?;
+    Ok(done)
 }
 
 /// The id of a record line that starts `{"id": "..."` with no escape in the id.

@@ -515,6 +515,9 @@ pub enum SuiteSource<'a> {
         /// The run goes to ECS Fargate.
         ecs: bool,
     },
+    /// The suite stored in a results directory's `run.json`: what `--resume DIR` will run, so
+    /// the estimate, `--max-cost`, `--dry-run` and every size and architecture check see it.
+    Resumed(&'a Path),
 }
 
 /// What flags (or another tool) change in a suite; every field left empty keeps the suite's.
@@ -622,7 +625,24 @@ impl Suite {
             SuiteSource::Preset(name) => Suite::preset(name)?,
             SuiteSource::Default { ecs: false } => Suite::default_suite(),
             SuiteSource::Default { ecs: true } => Suite::default_ecs(),
+            SuiteSource::Resumed(dir) => crate::store::read_meta(dir)?.suite,
         };
+        if let SuiteSource::Resumed(dir) = source {
+            // A resumed run runs what is stored; only how many items run at once may change.
+            let only_concurrency = SuiteOverrides {
+                concurrency: overrides.concurrency,
+                ..SuiteOverrides::default()
+            };
+            if *overrides != only_concurrency {
+                return Err(BenchError::Resume {
+                    dir: dir.to_owned(),
+                    why: "a resumed run runs the suite stored in its run.json; only the \
+                          concurrency may change (drop the size, test, duration, receive-wait, \
+                          repetition and architecture flags, or start a new run)"
+                        .into(),
+                });
+            }
+        }
         suite.apply(overrides);
         let sizes = suite.validate().map_err(|e| match (e, file) {
             (BenchError::Suite { path: None, why }, Some(p)) => BenchError::Suite {

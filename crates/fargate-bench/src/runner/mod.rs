@@ -39,6 +39,64 @@ pub struct RunPlan {
     pub progress: bool,
 }
 
+impl RunPlan {
+    /// The items this plan still has to run: all of them on a new run; on a resumed one, those
+    /// whose last record is not a success. The estimate, `--max-cost` and `--dry-run` count
+    /// these, so they say what will be launched.
+    ///
+    /// # Errors
+    /// The results directory cannot be read.
+    pub fn pending_items(&self) -> Result<Vec<PlanItem>> {
+        let items = plan::expand(&self.suite, &self.sizes);
+        let Some(dir) = &self.resume else {
+            return Ok(items);
+        };
+        let done = store::finished_ids(dir)?;
+        Ok(items
+            .into_iter()
+            .filter(|i| !done.contains(&i.id))
+            .collect())
+    }
+}
+
+/// Refuses to resume `dir` on a backend other than the one it ran on, or with a suite other
+/// than the one stored in it (apart from its concurrency): items would run where the finished
+/// ones did not, or be skipped though they never ran. [`crate::Suite::load`] with
+/// [`crate::suite::SuiteSource::Resumed`] gives the suite that passes.
+///
+/// # Errors
+/// [`BenchError::Resume`] saying what differs; [`BenchError::NotAResultsDir`].
+pub fn check_resumable(dir: &std::path::Path, backend: &str, suite: &Suite) -> Result<()> {
+    let meta = store::read_meta(dir)?;
+    let refuse = |why: String| {
+        Err(BenchError::Resume {
+            dir: dir.to_owned(),
+            why,
+        })
+    };
+    if meta.backend != backend {
+        return refuse(format!(
+            "it ran on the {stored} backend, and its finished items are {stored} measurements; \
+             resume it with `fargate-bench run --backend {stored} --resume {dir}`, or start a \
+             new run on {backend}",
+            stored = meta.backend,
+            dir = dir.display(),
+        ));
+    }
+    let same_concurrency = Suite {
+        concurrency: meta.suite.concurrency,
+        ..suite.clone()
+    };
+    if same_concurrency != meta.suite {
+        return refuse(
+            "the plan's suite is not the one stored in its run.json (load it with \
+             `Suite::load(SuiteSource::Resumed(dir), ..)`)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -152,13 +210,13 @@ pub async fn run<P: Platform>(
 ) -> Result<RunOutcome> {
     // A backend that cannot run one of the architectures says so before a results
     // directory exists (on resume, before anything more runs).
-    if plan_spec.resume.is_none() {
-        platform.check_arches(&plan_spec.suite.arches()?).await?;
+    if let Some(dir) = &plan_spec.resume {
+        check_resumable(dir, platform.name(), &plan_spec.suite)?;
     }
+    platform.check_arches(&plan_spec.suite.arches()?).await?;
     let (mut store, done_ids) = match &plan_spec.resume {
         Some(dir) => {
             let (store, records) = Store::reopen(dir)?;
-            platform.check_arches(&store.meta().suite.arches()?).await?;
             let done: HashSet<String> = records
                 .iter()
                 .filter(|r| r.status == ItemStatus::Ok)
@@ -184,14 +242,10 @@ pub async fn run<P: Platform>(
             )
         }
     };
-    let suite = store.meta().suite.clone();
-    let sizes = if plan_spec.resume.is_some() {
-        suite.validate()?
-    } else {
-        plan_spec.sizes.clone()
-    };
+    // On resume this is the stored suite (checked above), with the concurrency asked for now.
+    let (suite, sizes) = (&plan_spec.suite, &plan_spec.sizes);
     let run_id = store.meta().run_id.clone();
-    let items: Vec<PlanItem> = plan::expand(&suite, &sizes)
+    let items: Vec<PlanItem> = plan::expand(suite, sizes)
         .into_iter()
         .filter(|i| !done_ids.contains(&i.id))
         .collect();
@@ -429,10 +483,14 @@ fn client_spec(server: &TaskSpec, item: &PlanItem, addr: String) -> TaskSpec {
     }
 }
 
-/// Every task a plan would launch, with a placeholder server address (for `--dry-run`).
-pub fn preview_specs(plan: &RunPlan) -> Vec<(TaskSpec, String)> {
+/// Every task a plan would launch (on resume, for the items still to run), with a placeholder
+/// server address (for `--dry-run`).
+///
+/// # Errors
+/// A resumed plan's results directory cannot be read.
+pub fn preview_specs(plan: &RunPlan) -> Result<Vec<(TaskSpec, String)>> {
     let mut out = Vec::new();
-    for item in plan::expand(&plan.suite, &plan.sizes) {
+    for item in plan.pending_items()? {
         if item.test.kind == TestKind::Memory {
             out.push((memory_spec("RUN-ID", &item), item.id.clone()));
         } else {
@@ -446,7 +504,7 @@ pub fn preview_specs(plan: &RunPlan) -> Vec<(TaskSpec, String)> {
             out.push((client, item.id.clone()));
         }
     }
-    out
+    Ok(out)
 }
 
 async fn run_memory<P: Platform>(platform: &P, run_id: &str, item: &PlanItem) -> ItemResult {

@@ -250,6 +250,86 @@ async fn resume_runs_only_what_did_not_finish() {
     assert_eq!(second.meta.status, RunStatus::Complete);
 }
 
+/// Issue 22 (D1): what a resumed plan counts, previews and checks is the stored suite's
+/// unfinished items, and a plan that is not the stored suite, or another backend, is refused
+/// before anything runs.
+#[tokio::test(start_paused = true)]
+async fn a_resumed_plan_is_the_stored_suite_less_what_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let tests = vec![test(TestKind::TCP_RR, "rr"), test(TestKind::Memory, "mem")];
+    let failing = Arc::new(FakePlatform::new(|spec| {
+        let mut t = FakeTask::ok(spec, Duration::from_secs(1));
+        if spec.role == TaskRole::Memory {
+            t.launch_error = Some("out of capacity".into());
+        }
+        t
+    }));
+    let mut stored = plan(dir.path(), tests.clone(), 2);
+    stored.suite.sizes = vec!["0.5x1".into()];
+    stored.sizes = stored.suite.validate().unwrap();
+    let first = run(failing, stored, std::future::pending()).await.unwrap();
+
+    // The suite a resume loads is the stored one, whatever the default would be.
+    let (suite, sizes) = Suite::load(
+        crate::suite::SuiteSource::Resumed(&first.dir),
+        &crate::suite::SuiteOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(suite, first.meta.suite);
+    let resumed = RunPlan {
+        suite: suite.clone(),
+        sizes,
+        resume: Some(first.dir.clone()),
+        ..plan(dir.path(), tests.clone(), 2)
+    };
+    let pending: Vec<String> = resumed
+        .pending_items()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    assert!(pending
+        .iter()
+        .all(|id| id.contains("0.5x1") && id.contains("mem")));
+    assert_eq!(
+        preview_specs(&resumed).unwrap().len(),
+        2,
+        "one memory task each"
+    );
+    check_resumable(&first.dir, "fake", &suite).unwrap();
+
+    // Only the concurrency may change; another backend or another suite is refused.
+    let overrides = crate::suite::SuiteOverrides {
+        concurrency: Some(4),
+        ..Default::default()
+    };
+    let (faster, _) =
+        Suite::load(crate::suite::SuiteSource::Resumed(&first.dir), &overrides).unwrap();
+    check_resumable(&first.dir, "fake", &faster).unwrap();
+    let overrides = crate::suite::SuiteOverrides {
+        sizes: vec!["1x2".into()],
+        ..Default::default()
+    };
+    let err = Suite::load(crate::suite::SuiteSource::Resumed(&first.dir), &overrides).unwrap_err();
+    assert!(matches!(err, BenchError::Resume { .. }), "{err}");
+    let err = check_resumable(&first.dir, "ecs", &suite).unwrap_err();
+    assert!(err.to_string().contains("--backend fake --resume"), "{err}");
+    let default = plan(dir.path(), tests, 2); // 1x2: the shape of the D1 defect
+    let err = check_resumable(&first.dir, "fake", &default.suite).unwrap_err();
+    assert!(err.to_string().contains("not the one stored"), "{err}");
+    let platform = Arc::new(all_ok());
+    let wrong = RunPlan {
+        resume: Some(first.dir.clone()),
+        ..default
+    };
+    let err = run(platform.clone(), wrong, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BenchError::Resume { .. }), "{err}");
+    assert!(platform.calls().launched.is_empty(), "nothing ran");
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_interrupt_stops_every_task_and_keeps_what_finished() {
     let dir = tempfile::tempdir().unwrap();

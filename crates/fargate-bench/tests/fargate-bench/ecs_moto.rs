@@ -460,6 +460,30 @@ fn resume_after_a_run_in_which_every_item_failed() {
     assert_eq!(summary["items_ok"], 0, "{stderr}");
     assert_eq!(summary["failures"].as_array().unwrap().len(), 2);
     let dir = results_dir(fargate.dir());
+    // Issue 22 (D1): the dry run and the estimate of a resume are the stored suite's unfinished
+    // items (0.25x0.5: tcp-rr's two tasks and one memory task), not the default ECS suite's.
+    let out = fargate
+        .controller(&["--resume", dir.to_str().unwrap(), "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["run_task"].as_array().unwrap().len(), 3, "{doc}");
+    let families: Vec<&str> = doc["register_task_definition"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["family"].as_str().unwrap())
+        .collect();
+    assert!(
+        families.iter().all(|f| f.ends_with("-256-512")),
+        "{families:?}"
+    );
+    assert_eq!(doc["estimate"]["tasks"], 3, "{doc}");
     fargate.restart_harness(&[]);
     let (summary, stderr) = run_ok(&mut fargate.controller(&["--resume", dir.to_str().unwrap()]));
     assert_eq!(summary["items_ok"], 2, "{stderr}");

@@ -135,6 +135,23 @@ fn a_run_killed_with_sigkill_resumes_without_duplicates_or_gaps() {
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(meta["status"], "complete");
+    // A local run's finished items are local measurements: resuming it elsewhere is refused,
+    // naming the command that resumes it (and, before the fix, a dry run previewed the default
+    // ECS suite instead of this one).
+    let out = controller(
+        tmp.path(),
+        &[
+            "run",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--backend",
+            "ecs",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--backend local --resume"), "{stderr}");
     // The killed controller's probes end by themselves; cleanup stops any still waiting.
     let run_id = dir.file_name().unwrap().to_str().unwrap();
     let out = controller(tmp.path(), &["cleanup", "--run", run_id]);

@@ -14,7 +14,7 @@ use fargate_bench::suite::{
     receive_wait_parser, ReceiveWait, SuiteOverrides, SuiteSource, TestKind, PRESETS,
 };
 use fargate_bench::summary::Merged;
-use fargate_bench::{backend, runner, store, Backend, BackendConfig, BenchError, Suite};
+use fargate_bench::{backend, runner, Backend, BackendConfig, BenchError, Suite};
 
 /// Measure network and memory performance of containers where they run: AWS ECS Fargate,
 /// any Docker host, or this machine.
@@ -410,16 +410,19 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         concurrency: a.concurrency,
         architectures: a.architectures.clone(),
     };
-    let source = match (&a.suite, &a.preset) {
-        (Some(file), _) => SuiteSource::File(file),
-        (None, Some(name)) => SuiteSource::Preset(name),
-        (None, None) => SuiteSource::Default {
+    // On --resume every check below (sizes, architectures, --link, the estimate, --max-cost,
+    // --dry-run) sees the stored suite: the one that will run.
+    let source = match (&a.resume, &a.suite, &a.preset) {
+        (Some(dir), _, _) => SuiteSource::Resumed(dir),
+        (None, Some(file), _) => SuiteSource::File(file),
+        (None, None, Some(name)) => SuiteSource::Preset(name),
+        (None, None, None) => SuiteSource::Default {
             ecs: a.backend == Backend::Ecs,
         },
     };
     let (suite, sizes) = Suite::load(source, &overrides)?;
     if let Some(dir) = &a.resume {
-        store::load(dir)?; // a clear error now if it is not a results directory
+        runner::check_resumable(dir, a.backend.name(), &suite)?;
     }
     if a.ecs.dry_run && a.backend != Backend::Ecs {
         bail!(
@@ -523,7 +526,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                     settings,
                     region,
                     &request.prices,
-                ));
+                )?);
             }
             let report = command::run(*request, shutdown_signal()).await?;
             write_report(&report.merged, format, &output)?;
