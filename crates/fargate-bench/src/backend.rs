@@ -77,12 +77,15 @@ impl BackendConfig {
     }
 
     fn ecs_settings(&self) -> Result<EcsSettings> {
-        self.ecs.clone().ok_or_else(|| crate::BenchError::Suite {
-            path: None,
-            why: "the ecs backend needs its settings: pass --ecs-config FILE (scripts/deploy.sh \
+        self.ecs
+            .clone()
+            .ok_or_else(|| crate::BenchError::EcsSettings {
+                path: None,
+                why:
+                    "the ecs backend needs its settings: pass --ecs-config FILE (scripts/deploy.sh \
                   writes it) or the --cluster, --subnet ... flags"
-                .into(),
-        })
+                        .into(),
+            })
     }
 }
 
@@ -108,10 +111,10 @@ impl AnyPlatform {
                 LocalPlatform::new(config.probe_dir.as_deref())?.with_link(config.link),
             ),
             Backend::Ecs if config.link.is_some() => {
-                return Err(crate::BenchError::Suite {
-                    path: None,
-                    why: "--link emulates Fargate's network; on ECS the network is Fargate's \
-                          own: drop --link"
+                return Err(crate::BenchError::Unsupported {
+                    backend: "ecs",
+                    why: "takes no --link: --link emulates Fargate's network, and on ECS the \
+                          network is Fargate's own (drop --link)"
                         .into(),
                 })
             }

@@ -26,6 +26,28 @@ pub enum BenchError {
         /// What is wrong and how to fix it.
         why: String,
     },
+    /// The ECS settings (config file, suite `[ecs]` table or flags) are incomplete or invalid.
+    #[error("ECS settings{}: {why}", .path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    EcsSettings {
+        /// The config file, when the setting came from one.
+        path: Option<PathBuf>,
+        /// What is missing or wrong, and the key or flag that sets it.
+        why: String,
+    },
+    /// `--link` (or `--link-time-scale`) cannot be emulated as given.
+    #[error("{why}")]
+    Link {
+        /// The value, what is wrong with it and what to give instead.
+        why: String,
+    },
+    /// The backend cannot run what the run asks for (an architecture, an emulated link).
+    #[error("the {backend} backend {why}")]
+    Unsupported {
+        /// `local`, `docker` or `ecs`.
+        backend: &'static str,
+        /// What it cannot do, and the backend or change that can.
+        why: String,
+    },
     /// A price file could not be used.
     #[error("cannot use price table {}: {why}", .path.display())]
     Prices {
@@ -127,6 +149,9 @@ impl BenchError {
         match self {
             BenchError::InvalidSize { .. }
             | BenchError::Suite { .. }
+            | BenchError::EcsSettings { .. }
+            | BenchError::Link { .. }
+            | BenchError::Unsupported { .. }
             | BenchError::Prices { .. }
             | BenchError::UnknownRegion { .. }
             | BenchError::ProbeNotFound { .. }
@@ -154,6 +179,26 @@ mod tests {
         assert_eq!(describe(&e), "ecs backend: RunTask: connection refused");
         let e = BenchError::Output(std::io::Error::other("disk full"));
         assert_eq!(describe(&e), "cannot write the report: disk full");
+    }
+
+    /// Issue 22 (D8): a bad --link, missing ECS settings and an architecture the backend cannot
+    /// run are usage errors of their own, not "invalid suite".
+    #[test]
+    fn link_settings_and_architecture_errors_name_themselves() {
+        let link = crate::platform::link::LinkSpec::parse("fast", 1.0).unwrap_err();
+        let settings = crate::platform::ecs::settings::EcsSettings::default()
+            .validate()
+            .unwrap_err();
+        for e in [link, settings] {
+            assert!(!e.to_string().contains("invalid suite"), "{e}");
+            assert_eq!(e.exit_code(), 2, "{e}");
+        }
+        let e = BenchError::Unsupported {
+            backend: "local",
+            why: "cannot run ARM64".into(),
+        };
+        assert_eq!(e.to_string(), "the local backend cannot run ARM64");
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]

@@ -171,11 +171,13 @@ impl fmt::Display for TaskSize {
 
 /// CPU architecture a task runs on (prices differ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Arch {
-    /// X86_64.
+    /// X86_64. Serialized by its ECS name, like every other place it is written (results
+    /// written before that said `x86`, and still load).
+    #[serde(rename = "X86_64", alias = "x86")]
     X86,
-    /// ARM64 (Graviton).
+    /// ARM64 (Graviton); written `arm` before.
+    #[serde(rename = "ARM64", alias = "arm")]
     Arm,
 }
 
@@ -511,6 +513,19 @@ impl Prices {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 22 (D11): one spelling of an architecture in a JSON document, its ECS name; the
+    /// old lower-case spelling still reads.
+    #[test]
+    fn an_architecture_is_written_by_its_ecs_name_and_reads_its_old_name() {
+        for arch in Arch::ALL {
+            let json = serde_json::to_string(&arch).unwrap();
+            assert_eq!(json, format!("\"{}\"", arch.ecs_name()));
+            assert_eq!(serde_json::from_str::<Arch>(&json).unwrap(), arch);
+        }
+        assert_eq!(serde_json::from_str::<Arch>("\"x86\"").unwrap(), Arch::X86);
+        assert_eq!(serde_json::from_str::<Arch>("\"arm\"").unwrap(), Arch::Arm);
+    }
 
     /// Issue 11, defect 3: an unknown region runs and says no price is known.
     #[test]

@@ -104,11 +104,6 @@ impl LatencyHistogram {
         &self.inner
     }
 
-    /// Wraps an existing HdrHistogram.
-    pub fn from_hdr(inner: Histogram<u64>) -> Self {
-        Self { inner }
-    }
-
     /// The summary every report shows, or `None` when nothing was recorded (an empty histogram
     /// has no minimum, mean or percentiles, and reports leave such values out).
     pub fn summary(&self) -> Option<HistogramSummary> {

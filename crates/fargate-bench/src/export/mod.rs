@@ -46,8 +46,8 @@ pub enum Format {
     Hgrm,
 }
 
-/// The exporter of `format`.
-pub fn exporter(format: Format) -> Box<dyn Exporter> {
+/// The exporter of `format` ([`write_document`] is the public way in).
+pub(crate) fn exporter(format: Format) -> Box<dyn Exporter> {
     match format {
         Format::Table => Box::new(table::TableExporter),
         Format::Json => Box::new(json::JsonExporter),

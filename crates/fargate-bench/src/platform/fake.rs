@@ -16,22 +16,22 @@ use crate::sizes::TaskSize;
 
 /// What one scripted task does.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FakeTask {
+pub(crate) struct FakeTask {
     /// `launch` fails with this message.
-    pub launch_error: Option<String>,
+    pub(crate) launch_error: Option<String>,
     /// `address` fails with this message (servers).
-    pub address_error: Option<String>,
+    pub(crate) address_error: Option<String>,
     /// How long the task runs before it exits (on tokio's clock).
-    pub runs_for: Duration,
+    pub(crate) runs_for: Duration,
     /// Its exit code.
-    pub exit_code: i32,
+    pub(crate) exit_code: i32,
     /// What it printed.
-    pub lines: Vec<String>,
+    pub(crate) lines: Vec<String>,
 }
 
 impl FakeTask {
     /// A task that runs `runs_for` and prints a valid result line for its role.
-    pub fn ok(spec: &TaskSpec, runs_for: Duration) -> Self {
+    pub(crate) fn ok(spec: &TaskSpec, runs_for: Duration) -> Self {
         Self {
             launch_error: None,
             address_error: None,
@@ -44,7 +44,7 @@ impl FakeTask {
 
 /// A result line such as the probe of `spec` prints: 1 Gbit/s for clients, a report without
 /// metrics for servers and memory tasks.
-pub fn result_line_for(spec: &TaskSpec) -> String {
+pub(crate) fn result_line_for(spec: &TaskSpec) -> String {
     let role = match spec.role {
         TaskRole::Server => Role::Server,
         TaskRole::Client => Role::Client,
@@ -66,21 +66,21 @@ pub fn result_line_for(spec: &TaskSpec) -> String {
 }
 
 /// Decides each launched task's behaviour from its spec.
-pub type Script = Box<dyn Fn(&TaskSpec) -> FakeTask + Send + Sync>;
+pub(crate) type Script = Box<dyn Fn(&TaskSpec) -> FakeTask + Send + Sync>;
 
 /// Everything the platform was asked, for assertions.
 #[derive(Debug, Default, Clone)]
-pub struct Calls {
+pub(crate) struct Calls {
     /// Every spec launched, in order (failed launches included).
-    pub launched: Vec<TaskSpec>,
+    pub(crate) launched: Vec<TaskSpec>,
     /// Tasks stopped one by one.
-    pub stopped: Vec<TaskId>,
+    pub(crate) stopped: Vec<TaskId>,
     /// Runs swept by `stop_run`, and what each sweep stopped.
-    pub swept: Vec<(Option<String>, Vec<String>)>,
+    pub(crate) swept: Vec<(Option<String>, Vec<String>)>,
     /// `prepare_run` and `finish_run` calls.
-    pub prepared: usize,
+    pub(crate) prepared: usize,
     /// `finish_run` calls.
-    pub finished: usize,
+    pub(crate) finished: usize,
 }
 
 struct Running {
@@ -91,7 +91,7 @@ struct Running {
 }
 
 /// The scripted platform.
-pub struct FakePlatform {
+pub(crate) struct FakePlatform {
     script: Script,
     tasks: Mutex<HashMap<TaskId, Running>>,
     calls: Mutex<Calls>,
@@ -113,7 +113,7 @@ fn fail(what: String) -> BenchError {
 
 impl FakePlatform {
     /// A platform whose tasks do what `script` says.
-    pub fn new(script: impl Fn(&TaskSpec) -> FakeTask + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(script: impl Fn(&TaskSpec) -> FakeTask + Send + Sync + 'static) -> Self {
         Self {
             script: Box::new(script),
             tasks: Mutex::new(HashMap::new()),
@@ -122,13 +122,13 @@ impl FakePlatform {
     }
 
     /// What was asked so far.
-    pub fn calls(&self) -> Calls {
+    pub(crate) fn calls(&self) -> Calls {
         self.calls.lock().expect("calls lock").clone()
     }
 
     /// Tasks launched and never stopped whose time has not run out: what a real backend would
     /// still be paying for.
-    pub fn still_running(&self) -> Vec<TaskSpec> {
+    pub(crate) fn still_running(&self) -> Vec<TaskSpec> {
         let now = tokio::time::Instant::now();
         self.tasks
             .lock()

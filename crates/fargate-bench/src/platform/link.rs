@@ -83,8 +83,7 @@ fn interpolate(memory_gb: f64, pick: impl Fn(&(f64, f64, f64, f64)) -> f64) -> f
 }
 
 fn bad(value: &str, why: String) -> BenchError {
-    BenchError::Suite {
-        path: None,
+    BenchError::Link {
         why: format!("--link {value}: {why}"),
     }
 }
@@ -93,7 +92,7 @@ impl LinkSpec {
     /// `fargate`, or a rate with decimal suffixes (`200M`, `1G`).
     ///
     /// # Errors
-    /// [`BenchError::Suite`] naming the value and what to give instead.
+    /// [`BenchError::Link`] naming the value and what to give instead.
     pub fn parse(value: &str, time_scale: f64) -> Result<LinkSpec> {
         if !time_scale.is_finite() || time_scale <= 0.0 {
             return Err(bad(
@@ -120,7 +119,7 @@ impl LinkSpec {
     /// The shaping for a task of `size`.
     ///
     /// # Errors
-    /// [`BenchError::Suite`] when the kernel's shaper cannot hold the bucket (raise the time
+    /// [`BenchError::Link`] when the kernel's shaper cannot hold the bucket (raise the time
     /// scale).
     pub fn params(&self, size: TaskSize) -> Result<TbfParams> {
         match *self {

@@ -415,10 +415,10 @@ impl Platform for LocalPlatform {
     async fn check_arches(&self, arches: &[Arch]) -> Result<()> {
         match arches.iter().find(|a| Some(**a) != Arch::host()) {
             None => Ok(()),
-            Some(other) => Err(BenchError::Suite {
-                path: None,
+            Some(other) => Err(BenchError::Unsupported {
+                backend: "local",
                 why: format!(
-                    "the local backend runs this machine's {} probes and cannot run {other}; \
+                    "runs this machine's {} probes and cannot run {other}; \
                      use --backend docker (ARM64 images under qemu emulation, functional only) \
                      or --backend ecs, or drop {other} from `architectures`",
                     std::env::consts::ARCH

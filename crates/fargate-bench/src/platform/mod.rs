@@ -4,7 +4,8 @@
 
 pub mod docker;
 pub mod ecs;
-pub mod fake;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod link;
 pub mod local;
 pub mod poll;

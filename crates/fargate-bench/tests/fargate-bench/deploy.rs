@@ -11,6 +11,7 @@ fn deploy(env: &[(&str, &str)]) -> (Option<i32>, String) {
         // An empty PATH for aws: were a check missed, the script would stop at "aws CLI".
         .env("PATH", "/usr/bin:/bin")
         .env_remove("STACK")
+        .env_remove("REGION")
         .env_remove("EXISTING_VPC")
         .env_remove("EXISTING_SUBNET");
     for (k, v) in env {
@@ -40,20 +41,60 @@ fn bad_combinations_are_named_before_anything_is_deployed() {
     }
 }
 
+/// A PATH of this machine's tools without any `aws`, and a second one whose `aws` is a
+/// recorder (it logs its arguments and answers nothing): the checks hold whether or not the
+/// machine has an aws CLI (issue 22, D7: the test returned early, passing, when it had one).
+fn paths(tmp: &Path) -> (String, String, std::path::PathBuf) {
+    let tools = tmp.join("tools");
+    std::fs::create_dir(&tools).unwrap();
+    for dir in ["/usr/bin", "/bin"] {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = entry.file_name();
+            let link = tools.join(&name);
+            if name != "aws" && std::fs::symlink_metadata(&link).is_err() {
+                std::os::unix::fs::symlink(entry.path(), link).unwrap();
+            }
+        }
+    }
+    let recorder = tmp.join("recorder");
+    std::fs::create_dir(&recorder).unwrap();
+    let log = tmp.join("aws-calls");
+    let aws = recorder.join("aws");
+    std::fs::write(
+        &aws,
+        format!("#!/bin/sh\necho \"$*\" >> {}\nexit 1\n", log.display()),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&aws).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&aws, perms).unwrap();
+    let without = tools.display().to_string();
+    let with = format!("{}:{}", recorder.display(), without);
+    (without, with, log)
+}
+
 #[test]
 fn a_good_combination_reaches_the_aws_step() {
-    if Command::new("sh")
-        .args(["-c", "PATH=/usr/bin:/bin command -v aws"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return; // an aws CLI here would try to deploy; the check above is what matters
-    }
-    let (code, stderr) = deploy(&[
+    let tmp = tempfile::tempdir().unwrap();
+    let (without_aws, with_recorder, log) = paths(tmp.path());
+    let good = [
         ("STACK", "bench-2"),
         ("EXISTING_VPC", "vpc-1"),
         ("EXISTING_SUBNET", "subnet-1"),
-    ]);
+    ];
+    let (code, stderr) = deploy(&[&good[..], &[("PATH", without_aws.as_str())]].concat());
     assert_eq!(code, Some(2));
     assert!(stderr.contains("aws CLI is needed"), "{stderr}");
+    assert!(!log.exists());
+
+    // With an aws CLI, the first call is the region lookup, and nothing answers it.
+    let (code, stderr) = deploy(&[&good[..], &[("PATH", with_recorder.as_str())]].concat());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no region"), "{stderr}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls.lines().next(),
+        Some("configure get region"),
+        "{calls}"
+    );
 }

@@ -172,9 +172,9 @@ impl EcsSettings {
     /// Reads a config file.
     ///
     /// # Errors
-    /// [`BenchError::Suite`] naming the file and the key.
+    /// [`BenchError::EcsSettings`] naming the file and the key.
     pub fn from_file(path: &Path) -> Result<EcsSettings> {
-        let bad = |why: String| BenchError::Suite {
+        let bad = |why: String| BenchError::EcsSettings {
             path: Some(path.to_owned()),
             why,
         };
@@ -187,7 +187,7 @@ impl EcsSettings {
     /// since cleanup launches nothing).
     ///
     /// # Errors
-    /// [`BenchError::Suite`] naming the file or the setting and the flag that sets it.
+    /// [`BenchError::EcsSettings`] naming the file or the setting and the flag that sets it.
     pub fn resolve(
         overrides: &EcsOverrides,
         from_suite: Option<&EcsSettings>,
@@ -245,7 +245,7 @@ impl EcsSettings {
     /// Checks every setting; the error names the flag or key to set.
     ///
     /// # Errors
-    /// [`BenchError::Suite`].
+    /// [`BenchError::EcsSettings`].
     pub fn validate(&self) -> Result<()> {
         self.validate_account()?;
         for (value, key, flag) in [
@@ -253,7 +253,7 @@ impl EcsSettings {
             (&self.memprobe_image, "memprobe_image", "memprobe-image"),
         ] {
             if value.trim().is_empty() {
-                return Err(BenchError::Suite {
+                return Err(BenchError::EcsSettings {
                     path: None,
                     why: missing(key, flag),
                 });
@@ -266,7 +266,7 @@ impl EcsSettings {
     /// each needs), as if `cpu_architecture` named it.
     ///
     /// # Errors
-    /// [`BenchError::Suite`] naming the architecture.
+    /// [`BenchError::EcsSettings`] naming the architecture.
     pub fn validate_arches(&self, arches: &[crate::sizes::Arch]) -> Result<()> {
         for arch in arches {
             EcsSettings {
@@ -281,9 +281,9 @@ impl EcsSettings {
     /// Checks what finding and stopping tasks needs (everything but the images).
     ///
     /// # Errors
-    /// [`BenchError::Suite`].
+    /// [`BenchError::EcsSettings`].
     pub fn validate_account(&self) -> Result<()> {
-        let bad = |why: String| Err(BenchError::Suite { path: None, why });
+        let bad = |why: String| Err(BenchError::EcsSettings { path: None, why });
         for (value, key, flag) in [
             (&self.cluster, "cluster", "cluster"),
             (&self.subnet, "subnet", "subnet"),
