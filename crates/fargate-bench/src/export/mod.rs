@@ -32,8 +32,10 @@ pub trait Exporter {
 /// The formats `--format` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Aligned text for terminals.
+    /// Aligned text for terminals, about 120 columns: medians with ± half their range.
     Table,
+    /// The table with every column, the ranges and the median's 95% intervals (`--wide`).
+    Wide,
     /// The full summary as JSON.
     Json,
     /// Comma-separated, base units.
@@ -49,7 +51,8 @@ pub enum Format {
 /// The exporter of `format` ([`write_document`] is the public way in).
 pub(crate) fn exporter(format: Format) -> Box<dyn Exporter> {
     match format {
-        Format::Table => Box::new(table::TableExporter),
+        Format::Table => Box::new(table::TableExporter { wide: false }),
+        Format::Wide => Box::new(table::TableExporter { wide: true }),
         Format::Json => Box::new(json::JsonExporter),
         Format::Csv => Box::new(csv::CsvExporter),
         Format::Markdown => Box::new(markdown::MarkdownExporter),

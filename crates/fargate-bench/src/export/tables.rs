@@ -1,6 +1,7 @@
 //! One table builder per report section. The text, CSV, Markdown and HTML outputs all render
 //! these, so a column exists once: people's formats read [`Cell::human`], machines'
-//! [`Cell::raw`] (base units).
+//! [`Cell::raw`] (base units), and the terminal's default table [`Cell::brief`] without the
+//! columns a section marks [`Tabular::wide_only`], so it fits 120 columns (`--wide` has all).
 
 use probe_core::stats::SampleSummary;
 use probe_core::units::{format_bits_per_sec, format_bytes, format_bytes_per_sec, format_ns};
@@ -12,6 +13,9 @@ use crate::summary::{direction_name, FigureKind, Summary, Unit};
 pub(crate) struct Cell {
     pub(crate) human: String,
     pub(crate) raw: String,
+    /// A shorter form for the narrow table (the median with ± half the range, where `human`
+    /// has the range and the interval); `None` when `human` is already short.
+    pub(crate) brief: Option<String>,
 }
 
 impl Cell {
@@ -20,6 +24,7 @@ impl Cell {
         Cell {
             human: s.clone(),
             raw: s,
+            brief: None,
         }
     }
 
@@ -27,7 +32,20 @@ impl Cell {
         Cell {
             human,
             raw: format!("{raw}"),
+            brief: None,
         }
+    }
+
+    /// What the narrow table prints.
+    pub(crate) fn short(&self) -> &str {
+        self.brief.as_deref().unwrap_or(&self.human)
+    }
+
+    /// Puts `prefix` before both human forms (`baseline 63 Mbit/s`).
+    fn prefixed(mut self, prefix: &str) -> Cell {
+        self.human = format!("{prefix}{}", self.human);
+        self.brief = self.brief.map(|b| format!("{prefix}{b}"));
+        self
     }
 
     fn count(n: u64) -> Cell {
@@ -48,6 +66,16 @@ pub(crate) struct Tabular {
     pub(crate) headers: Vec<&'static str>,
     /// Rows, as many cells as headers.
     pub(crate) rows: Vec<Vec<Cell>>,
+    /// Columns the narrow terminal table leaves out (`--wide`, CSV, Markdown, HTML and JSON
+    /// keep them): costs the section's neighbours already give, and secondary detail.
+    pub(crate) wide_only: &'static [&'static str],
+}
+
+impl Tabular {
+    /// Whether the narrow table shows column `i`.
+    pub(crate) fn narrow_shows(&self, i: usize) -> bool {
+        !self.wide_only.contains(&self.headers[i])
+    }
 }
 
 /// The median with its range over repetitions and, with enough of them, the 95 % interval of
@@ -62,8 +90,26 @@ fn spread(s: &SampleSummary, fmt: impl Fn(f64) -> String) -> Cell {
             None => range,
         }
     };
-    Cell::num(human, s.median)
+    let mut cell = Cell::num(human, s.median);
+    if s.n > 1 {
+        cell.brief = Some(match half_range_percent(s) {
+            Some(p) if p >= 10.0 => format!("{} ±{p:.0}%", fmt(s.median)),
+            Some(p) => format!("{} ±{p:.1}%", fmt(s.median)),
+            None => fmt(s.median),
+        });
+    }
+    cell
 }
+
+/// Half the range over repetitions, in percent of the median (the narrow table's `±`).
+fn half_range_percent(s: &SampleSummary) -> Option<f64> {
+    (s.median > 0.0).then(|| (s.max - s.min) / 2.0 / s.median * 100.0)
+}
+
+/// The lines under the narrow table that say what it left out.
+pub(crate) const NARROW_NOTE: &str = "figures are medians over repetitions, ± half their range \
+    (series: bucket = burst then baseline);\n--wide adds the ranges, the median's 95% intervals \
+    and the cost columns";
 
 fn opt_num(v: Option<f64>, fmt: impl Fn(f64) -> String) -> Cell {
     v.map_or_else(Cell::empty, |v| Cell::num(fmt(v), v))
@@ -96,7 +142,7 @@ pub(crate) fn throughput(s: &Summary) -> Tabular {
             let h = r.headline().filter(|h| h.unit == Unit::BitsPerSec)?;
             let mut figure = spread(h.value, format_bits_per_sec);
             if h.kind == FigureKind::Baseline {
-                figure.human = format!("baseline {}", figure.human);
+                figure = figure.prefixed("baseline ");
             }
             Some(vec![
                 Cell::text(&r.test),
@@ -131,6 +177,7 @@ pub(crate) fn throughput(s: &Summary) -> Tabular {
             "Gbit/s per $/h",
         ],
         rows,
+        wide_only: &["of it at receiver", "$/h per task"],
     }
 }
 
@@ -141,12 +188,21 @@ pub(crate) fn buckets(s: &Summary) -> Tabular {
         .iter()
         .filter(|r| !r.regimes.is_empty())
         .map(|r| {
-            let verdicts = r
-                .regimes
-                .iter()
-                .map(|(v, n)| format!("{n}x {}", v.replace('_', " ")))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let series = |name: &dyn Fn(&str) -> String| {
+                r.regimes
+                    .iter()
+                    .map(|(v, n)| format!("{n}x {}", name(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            // The narrow table calls the token-bucket series by its short name.
+            let verdicts = Cell {
+                brief: Some(series(&|v| match v {
+                    "burst_then_baseline" => "bucket".to_owned(),
+                    v => v.replace('_', " "),
+                })),
+                ..Cell::text(series(&|v| v.replace('_', " ")))
+            };
             let b = r.bucket.as_ref();
             let secs = |ns: f64| format!("{:.1} s", ns / 1e9);
             let of = |f: &dyn Fn(&crate::summary::BucketRow) -> Cell| b.map_or_else(Cell::empty, f);
@@ -154,7 +210,7 @@ pub(crate) fn buckets(s: &Summary) -> Tabular {
                 Cell::text(&r.test),
                 Cell::text(r.size.to_string()),
                 direction(r.direction),
-                Cell::text(verdicts),
+                verdicts,
                 of(&|b| spread(&b.burst_bits_per_sec, format_bits_per_sec)),
                 of(&|b| spread(&b.burst_duration_ns, secs)),
                 of(&|b| spread(&b.burst_bytes_above_baseline, |v| format_bytes(v as u64))),
@@ -179,6 +235,8 @@ pub(crate) fn buckets(s: &Summary) -> Tabular {
             "baseline Gbit/s per $/h",
         ],
         rows,
+        // The baseline's per-dollar figure is the throughput table's headline.
+        wide_only: &["burst Gbit/s per $/h", "baseline Gbit/s per $/h"],
     }
 }
 
@@ -225,6 +283,7 @@ pub(crate) fn round_trips(s: &Summary) -> Tabular {
             "$/h per task",
         ],
         rows,
+        wide_only: &["count"],
     }
 }
 
@@ -240,7 +299,8 @@ pub(crate) fn memory_bandwidth(s: &Summary) -> Tabular {
                 r.sustained_bytes_per_sec.median,
             );
             if r.headline().kind == FigureKind::Sustained {
-                best.human = format!("burst {}", best.human);
+                best = best.prefixed("burst ");
+                sustained.brief = Some(format!("{}, quota throttled", sustained.human));
                 sustained.human = format!("{} (headline: CPU quota throttled)", sustained.human);
             }
             vec![
@@ -268,6 +328,7 @@ pub(crate) fn memory_bandwidth(s: &Summary) -> Tabular {
             "GB/s per $/h",
         ],
         rows,
+        wide_only: &["$/h per task"],
     }
 }
 
@@ -293,6 +354,7 @@ pub(crate) fn memory_latency(s: &Summary, compact: bool) -> Tabular {
         title: "Memory latency (median ns per dependent load over repetitions)",
         headers: vec!["size", "working set", "huge pages", "ns per load"],
         rows,
+        wide_only: &[],
     }
 }
 
@@ -311,7 +373,10 @@ pub(crate) fn architectures(s: &Summary) -> Tabular {
                 per_dollar(c.x86_per_dollar_hour),
                 per_dollar(c.arm_per_dollar_hour),
                 opt_num(c.arm_over_x86_per_dollar, |v| format!("{v:.2}x")),
-                Cell::text(&c.verdict),
+                Cell {
+                    brief: Some(brief_verdict(&c.verdict)),
+                    ..Cell::text(&c.verdict)
+                },
             ]
         })
         .collect();
@@ -329,6 +394,23 @@ pub(crate) fn architectures(s: &Summary) -> Tabular {
             "verdict",
         ],
         rows,
+        wide_only: &["X86_64 per $/h", "ARM64 per $/h"],
+    }
+}
+
+/// The verdict's winner alone ("ARM64 (Graviton)", "even per dollar"), with the emulation
+/// caveat kept short: the ratio column beside it says by how much.
+fn brief_verdict(verdict: &str) -> String {
+    let (core, emulated) = match verdict.split_once(" (under emulation") {
+        Some((core, _)) => (core, true),
+        None => (verdict, false),
+    };
+    let head = core.split_once(": ").map_or(core, |(winner, _)| winner);
+    let head = head.split(" (within").next().unwrap_or(head);
+    if emulated {
+        format!("{head} (emulated)")
+    } else {
+        head.to_owned()
     }
 }
 
@@ -342,6 +424,7 @@ pub(crate) fn failures(s: &Summary) -> Tabular {
             .iter()
             .map(|f| vec![Cell::text(&f.id), Cell::text(&f.reason)])
             .collect(),
+        wide_only: &[],
     }
 }
 

@@ -97,12 +97,26 @@ struct PriceArgs {
 
 #[derive(Debug, clap::Args)]
 struct OutputArgs {
-    /// Report format.
+    /// Report format. `table` fits 120 columns (medians with ± half their range); `wide` adds
+    /// every column, the ranges and the median's 95% intervals.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// The table with every column, ranges and intervals (same as --format wide).
+    #[arg(long, conflicts_with = "format")]
+    wide: bool,
     /// Write the report here (`-` = stdout).
     #[arg(long, short, default_value = "-")]
     output: String,
+}
+
+impl OutputArgs {
+    fn format(&self) -> Format {
+        if self.wide {
+            Format::Wide
+        } else {
+            self.format
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -363,7 +377,7 @@ impl Args {
             Command::Report(a) => Validated::Report {
                 dir: a.dir,
                 prices: prices(&a.prices)?,
-                format: a.output.format,
+                format: a.output.format(),
                 output: a.output.output,
             },
             Command::Sizes(a) => {
@@ -482,7 +496,7 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
             max_cost_usd: a.max_cost,
         }),
         dry_run: a.ecs.dry_run,
-        format: a.output.format,
+        format: a.output.format(),
         output: a.output.output,
     })
 }
