@@ -37,6 +37,7 @@ class Harness:
         self.ecs = client("ecs", args.endpoint)
         self.logs = client("logs", args.endpoint)
         self.servers = {}  # ENI address -> loopback port
+        self.definition_memory = {}  # task definition ARN -> its memory (MiB)
         self.lock = threading.Lock()
 
     def write_log(self, arn, lines):
@@ -59,6 +60,19 @@ class Harness:
             self.logs.put_log_events(logGroupName=self.args.log_group, logStreamName=stream,
                                      logEvents=events[start:start + 1000])
 
+    def task_memory_mib(self, task):
+        memory = task.get("memory")
+        if not memory:
+            arn = task["taskDefinitionArn"]
+            with self.lock:
+                memory = self.definition_memory.get(arn)
+            if memory is None:
+                definition = self.ecs.describe_task_definition(taskDefinition=arn)
+                memory = definition["taskDefinition"]["memory"]
+                with self.lock:
+                    self.definition_memory[arn] = memory
+        return int(memory)
+
     def stop(self, arn, reason):
         self.ecs.stop_task(cluster=self.args.cluster, task=arn, reason=reason)
 
@@ -78,6 +92,11 @@ class Harness:
             for d in attachment.get("details", []):
                 if d["name"] == "privateIPv4Address":
                     ip = d["value"]
+        if probe == "memprobe":
+            # Fargate holds a task to its memory with a cgroup; here the probe runs as a plain
+            # process, so the task's memory is handed to it as the limit a cgroup would be
+            # (otherwise it sizes its arrays from this host's memory and cache).
+            command += ["--memory-limit", f"{self.task_memory_mib(task)}M"]
         if probe == "netprobe" and command and command[0] == "server":
             port = free_port()
             with self.lock:

@@ -75,6 +75,10 @@ pub struct MemConfig {
     pub latency_max_bytes: Option<u64>,
     /// Memory limit to honour on top of the cgroup's (used to emulate a task size).
     pub memory_limit_bytes: Option<u64>,
+    /// The most the automatic array size may be (`None`: 4x the last-level cache, as STREAM
+    /// asks). A quick run caps it, so a host with a very large cache (300 MiB here) still
+    /// finishes in seconds; an explicit `array_bytes` is never capped.
+    pub max_auto_array_bytes: Option<u64>,
     /// Run id for the report.
     pub run_id: Option<String>,
 }
@@ -98,10 +102,14 @@ impl Default for MemConfig {
             latency_min_time: Duration::from_millis(20),
             latency_max_bytes: None,
             memory_limit_bytes: None,
+            max_auto_array_bytes: None,
             run_id: None,
         }
     }
 }
+
+/// A quick run's largest automatic array: three of them (192 MiB) pass in tens of milliseconds.
+pub const QUICK_MAX_ARRAY_BYTES: u64 = 64 << 20;
 
 impl MemConfig {
     /// A run of a few seconds for smoke tests and short suites.
@@ -115,6 +123,7 @@ impl MemConfig {
             latency_points_per_octave: 2,
             latency_min_time: Duration::from_millis(4),
             latency_max_bytes: Some(64 << 20),
+            max_auto_array_bytes: Some(QUICK_MAX_ARRAY_BYTES),
             ..Self::default()
         }
     }

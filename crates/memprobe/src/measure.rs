@@ -33,6 +33,7 @@ pub(crate) fn run_bandwidth(
         llc_bytes: llc,
         headroom_bytes: headroom,
         requested_bytes: config.array_bytes,
+        cap_bytes: config.max_auto_array_bytes,
     })?;
     report.set_parameter("array_bytes_each", sizing.array_bytes);
     report.set_parameter("llc_bytes_used", sizing.llc_bytes);

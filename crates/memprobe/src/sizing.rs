@@ -20,6 +20,8 @@ pub struct SizingInput {
     pub headroom_bytes: Option<u64>,
     /// `--size`, bytes per array.
     pub requested_bytes: Option<u64>,
+    /// The most the automatic size may be (a short run's cap; `--size` is not capped).
+    pub cap_bytes: Option<u64>,
 }
 
 /// The chosen size and why.
@@ -79,6 +81,20 @@ pub fn choose(input: SizingInput) -> Result<Sizing> {
         });
     }
     let want = round_down(4 * llc);
+    if let Some(short) = input.cap_bytes.map(round_down) {
+        if short < want && cap.is_none_or(|cap| short <= cap) {
+            return Ok(Sizing {
+                array_bytes: short,
+                llc_bytes: llc,
+                llc_source: source,
+                warning: Some(format!(
+                    "arrays are {short} bytes, under 4x the last-level cache ({llc} bytes), as \
+                     a short run caps them: figures may include cache hits (run without \
+                     --quick for the full size)"
+                )),
+            });
+        }
+    }
     match cap {
         Some(cap) if cap < want => Ok(Sizing {
             array_bytes: cap,
@@ -108,6 +124,7 @@ mod tests {
             llc_bytes: Some(32 << 20),
             headroom_bytes: Some(8 << 30),
             requested_bytes: None,
+            cap_bytes: None,
         })
         .unwrap();
         assert_eq!(s.array_bytes, 128 << 20);
@@ -121,6 +138,7 @@ mod tests {
             llc_bytes: Some(32 << 20),
             headroom_bytes: Some(500 << 20),
             requested_bytes: None,
+            cap_bytes: None,
         })
         .unwrap();
         assert!(s.array_bytes * 3 <= (500 << 20) * 6 / 10);
@@ -133,6 +151,7 @@ mod tests {
             llc_bytes: Some(32 << 20),
             headroom_bytes: Some(256 << 20),
             requested_bytes: Some(200 << 20),
+            cap_bytes: None,
         })
         .unwrap_err();
         assert!(err.to_string().contains("smaller --size"));
@@ -144,9 +163,42 @@ mod tests {
             llc_bytes: None,
             headroom_bytes: None,
             requested_bytes: None,
+            cap_bytes: None,
         })
         .unwrap();
         assert_eq!(s.llc_bytes, ASSUMED_LLC_BYTES);
         assert!(s.llc_source.starts_with("assumed"));
+    }
+
+    #[test]
+    fn a_short_run_caps_the_arrays_on_a_large_cache_and_says_so() {
+        // A 300 MiB last-level cache would want 1.2 GiB arrays: a quick run stops at its cap.
+        let s = choose(SizingInput {
+            llc_bytes: Some(300 << 20),
+            headroom_bytes: Some(20 << 30),
+            requested_bytes: None,
+            cap_bytes: Some(64 << 20),
+        })
+        .unwrap();
+        assert_eq!(s.array_bytes, 64 << 20);
+        assert!(s.warning.as_deref().unwrap().contains("short run"));
+        // The memory limit still wins when it is tighter, and a small cache needs no cap.
+        let tight = choose(SizingInput {
+            llc_bytes: Some(300 << 20),
+            headroom_bytes: Some(200 << 20),
+            requested_bytes: None,
+            cap_bytes: Some(64 << 20),
+        })
+        .unwrap();
+        assert!(tight.array_bytes * 3 <= (200 << 20) * 6 / 10);
+        assert!(tight.warning.as_deref().unwrap().contains("memory limit"));
+        let small = choose(SizingInput {
+            llc_bytes: Some(8 << 20),
+            headroom_bytes: None,
+            requested_bytes: None,
+            cap_bytes: Some(64 << 20),
+        })
+        .unwrap();
+        assert_eq!((small.array_bytes, small.warning), (32 << 20, None));
     }
 }

@@ -22,10 +22,11 @@ use memprobe::{MemConfig, MemError};
 #[derive(Debug, Parser)]
 #[command(name = "memprobe", version, verbatim_doc_comment)]
 struct Args {
-    /// A short run (5 passes per kernel, fewer latency points).
+    /// A short run: 5 passes per kernel, arrays of at most 64 MiB (under 4x a large cache, and
+    /// then it says so), fewer latency points.
     #[arg(long)]
     quick: bool,
-    /// Bytes per array (K/M/G binary suffixes); default 4x the last-level cache.
+    /// Bytes per array (K/M/G binary suffixes); default 4x the last-level cache (never capped).
     #[arg(long)]
     size: Option<String>,
     /// Exactly this many workers (default: 1 and the effective CPU count).
