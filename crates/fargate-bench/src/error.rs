@@ -131,9 +131,17 @@ pub enum BenchError {
         /// What is missing or wrong.
         why: String,
     },
-    /// Writing a report failed.
+    /// Writing a report to standard output failed.
     #[error("cannot write the report: {0}")]
     Output(#[source] std::io::Error),
+    /// A report file could not be created or written.
+    #[error("cannot write {}", .path.display())]
+    OutputFile {
+        /// The file (`--output`).
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
     /// The run would cost more than the operator allowed.
     #[error("{why}; nothing was launched (raise --max-cost, or run fewer sizes, repetitions or shorter tests)")]
     OverBudget {
@@ -179,6 +187,11 @@ mod tests {
         assert_eq!(describe(&e), "ecs backend: RunTask: connection refused");
         let e = BenchError::Output(std::io::Error::other("disk full"));
         assert_eq!(describe(&e), "cannot write the report: disk full");
+        let e = BenchError::OutputFile {
+            path: "report.html".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        assert_eq!(describe(&e), "cannot write report.html: disk full");
     }
 
     /// Issue 22 (D8): a bad --link, missing ECS settings and an architecture the backend cannot

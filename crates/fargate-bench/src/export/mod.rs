@@ -2,19 +2,32 @@
 //! ([`crate::summary::Merged`]): a table for terminals, JSON (with `schema_version` and run
 //! metadata), CSV (base units), Markdown, the HTML page and HdrHistogram's `.hgrm`. The text,
 //! CSV, Markdown and HTML tables come from one builder per section (`export/tables.rs`).
+//!
+//! Every other output of the command line is written here too: the comparison of two runs
+//! ([`compare`]), the sizes and their prices ([`sizes`]), the built-in suites ([`presets`]) and
+//! the analysis of an iperf3 run ([`analyze`]), each to an [`Output`].
 
+pub mod analyze;
+pub mod compare;
 mod csv;
 pub mod hgrm;
 pub mod html;
 mod json;
 mod markdown;
+pub mod presets;
+pub mod sizes;
 mod table;
 pub(crate) mod tables;
 #[cfg(test)]
 mod tests;
 
+use std::fs::File;
 use std::io::{self, Write};
+use std::path::PathBuf;
 
+use serde::Serialize;
+
+use crate::error::{BenchError, Result};
 use crate::summary::{Merged, Summary};
 
 pub(crate) use tables::{tables, Tabular};
@@ -67,6 +80,60 @@ pub(crate) fn exporter(format: Format) -> Box<dyn Exporter> {
 /// I/O errors of `out`; see [`Exporter::write`].
 pub fn write_document(format: Format, doc: &Merged, out: &mut dyn Write) -> io::Result<()> {
     exporter(format).write(doc, out)
+}
+
+/// Writes `value` as pretty JSON and a newline (`compare --format json`, `analyze --json`,
+/// `--dry-run`).
+///
+/// # Errors
+/// I/O errors of `out`.
+pub fn write_json(value: &impl Serialize, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
+/// Where an output goes: standard output or a file (`--output -` is standard output).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Standard output, locked while written and flushed after.
+    Stdout,
+    /// A file, created or truncated.
+    File(PathBuf),
+}
+
+impl Output {
+    /// The target an `--output` value names: `-` is standard output, anything else a file.
+    pub fn from_arg(arg: &str) -> Output {
+        if arg == "-" {
+            Output::Stdout
+        } else {
+            Output::File(arg.into())
+        }
+    }
+
+    /// Runs `write` on the target and flushes it (a file through a buffer).
+    ///
+    /// # Errors
+    /// [`BenchError::Output`] when standard output fails (a closed pipe among others);
+    /// [`BenchError::OutputFile`] naming the file that cannot be created or written.
+    pub fn write(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+        match self {
+            Output::Stdout => {
+                let mut out = io::stdout().lock();
+                write(&mut out)
+                    .and_then(|()| out.flush())
+                    .map_err(BenchError::Output)
+            }
+            Output::File(path) => {
+                let failed = |source| BenchError::OutputFile {
+                    path: path.clone(),
+                    source,
+                };
+                let mut out = io::BufWriter::new(File::create(path).map_err(failed)?);
+                write(&mut out).and_then(|()| out.flush()).map_err(failed)
+            }
+        }
+    }
 }
 
 /// Lines under the tables: run, prices, emulation.

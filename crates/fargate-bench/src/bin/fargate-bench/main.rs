@@ -1,14 +1,17 @@
-//! `fargate-bench`: the operator's command. A thin shell over the `fargate_bench` library.
+//! `fargate-bench`: the operator's command. A thin shell over the `fargate_bench` library:
+//! flags (`args`) are validated into a command (`validate`) before any work starts, and
+//! `cli` dispatches it.
 
+mod args;
 mod cli;
+mod validate;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
-    let command = match args.validate() {
+    let command = match validate::validate(args::Args::parse()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("fargate-bench: {e:#}");

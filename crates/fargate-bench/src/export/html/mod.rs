@@ -3,6 +3,7 @@
 //! section a chart above its table, readable on a laptop and printable.
 
 mod chart;
+pub(crate) mod compare;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,0 +1,299 @@
+//! The command line as clap types, nothing more: `validate.rs` turns them into a
+//! [`crate::validate::Validated`] command before any work starts (ripgrep's low-level
+//! arguments).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use fargate_bench::export::compare::FORMATS;
+use fargate_bench::export::Format;
+use fargate_bench::suite::{receive_wait_parser, ReceiveWait, TestKind};
+use fargate_bench::Backend;
+
+/// Measure network and memory performance of containers where they run: AWS ECS Fargate,
+/// any Docker host, or this machine.
+///
+/// `fargate-bench run` with no flags runs a short default suite (tcp-stream, tcp-rr,
+/// udp-stream, memory; about a minute) on this machine and prints the report. Results go to
+/// results/<run-id>/ as they finish; `report` prints them again in other formats.
+///
+/// Examples:
+///   fargate-bench run
+///   fargate-bench run --size 0.25x0.5 --size 1x2 --test tcp-stream --duration 30 -n 5
+///   fargate-bench run --suite suite.toml --format markdown -o report.md
+///   fargate-bench run --resume results/20261124213000-ab12
+///   fargate-bench report results/20261124213000-ab12 --format csv -o -
+///   fargate-bench compare results/A results/B
+///   fargate-bench sizes --region ap-northeast-2 --arch arm
+#[derive(Debug, Parser)]
+#[command(name = "fargate-bench", version, verbatim_doc_comment)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run a suite and print its report.
+    Run(Box<RunArgs>),
+    /// Print the report of a results directory.
+    Report(ReportArgs),
+    /// List valid Fargate sizes with hourly prices.
+    Sizes(PriceArgs),
+    /// Compare two results directories metric by metric.
+    Compare(CompareArgs),
+    /// Stop and list tasks a run left behind.
+    Cleanup(Box<CleanupArgs>),
+    /// List the built-in suites, or print one (TOML) to copy and edit.
+    Presets(PresetsArgs),
+    /// Read burst, burst length, bucket and baseline out of an iperf3 --json run.
+    ///
+    /// Fargate's network is a token bucket: a burst of several Gbit/s for minutes, then a
+    /// baseline. iperf3 reports the mean of both; this reads its per-interval samples.
+    /// Example: iperf3 -c HOST -t 1800 -J > run.json && fargate-bench analyze run.json
+    #[command(verbatim_doc_comment)]
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PresetsArgs {
+    /// The preset to print.
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AnalyzeArgs {
+    /// The iperf3 --json (-J) output.
+    pub(crate) file: PathBuf,
+    /// Print the analysis as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ArchArg {
+    X86,
+    Arm,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PriceArgs {
+    /// AWS region: where ECS tasks run and whose prices apply [default prices: us-east-1].
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// CPU architecture whose prices to use.
+    #[arg(long, value_enum, default_value = "x86")]
+    pub(crate) arch: ArchArg,
+    /// A TOML price table replacing the built-in dated one.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) prices: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct OutputArgs {
+    /// Report format. `table` fits 120 columns (medians with ± half their range); `wide` adds
+    /// every column, the ranges and the median's 95% intervals.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+    /// The table with every column, ranges and intervals (same as --format wide).
+    #[arg(long, conflicts_with = "format")]
+    pub(crate) wide: bool,
+    /// Write the report here (`-` = stdout).
+    #[arg(long, short, default_value = "-")]
+    pub(crate) output: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// A TOML suite file (tests, sizes, repetitions, concurrency).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) suite: Option<PathBuf>,
+    /// A built-in suite: published-2021 (the 2021 blog method) or sizing (until the
+    /// baseline holds); `fargate-bench presets NAME` prints one to copy and edit.
+    #[arg(long, value_name = "NAME", conflicts_with = "suite")]
+    pub(crate) preset: Option<String>,
+    /// Task size VCPUxGB (repeatable), e.g. 0.25x0.5 or 1x2.
+    #[arg(long = "size", value_name = "SIZE")]
+    pub(crate) sizes: Vec<String>,
+    /// Test kind (repeatable); replaces the suite's tests.
+    #[arg(long = "test", value_parser = TestKind::value_parser())]
+    pub(crate) tests: Vec<TestKind>,
+    /// Seconds per network test (the cap of until-baseline tests).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) duration: Option<f64>,
+    /// How tcp-stream and udp-stream receivers wait for data. `auto` (netprobe's default)
+    /// polls where each data thread has a whole CPU, never on fractional-vCPU sizes; `block`
+    /// makes receiver CPU time the true cost per byte.
+    #[arg(long, value_parser = receive_wait_parser())]
+    pub(crate) receive_wait: Option<ReceiveWait>,
+    /// Repetitions of each test on each size (interleaved).
+    #[arg(long, short = 'n')]
+    pub(crate) repetitions: Option<u32>,
+    /// Items run at once (default 1 locally, so runs do not disturb each other).
+    #[arg(long)]
+    pub(crate) concurrency: Option<u32>,
+    /// CPU architecture, X86_64 or ARM64 (repeatable, or comma-separated): every size runs
+    /// on each, priced as each, side by side in the report ("is Graviton worth it at this
+    /// size"). Replaces the suite's `architectures`. ECS: a task definition family per
+    /// architecture; docker: ARM64 images under qemu (functional only); local: this
+    /// machine's only. [default: ECS `cpu_architecture`, else this machine's]
+    #[arg(long = "architecture", value_name = "ARCH", value_delimiter = ',')]
+    pub(crate) architectures: Vec<String>,
+    /// Where tasks run.
+    #[arg(long, value_enum, default_value = "local")]
+    pub(crate) backend: Backend,
+    /// Root directory for results.
+    #[arg(long, default_value = "results")]
+    pub(crate) results: PathBuf,
+    /// Complete an interrupted run: only missing items run.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["suite", "preset", "sizes", "tests", "duration", "receive_wait", "repetitions", "architectures"])]
+    pub(crate) resume: Option<PathBuf>,
+    /// Directory holding netprobe and memprobe (searched after the controller's directory and PATH).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) probe_dir: Option<PathBuf>,
+    /// Run each server/client pair over an emulated link, shaped in the path (needs root):
+    /// locally in a router namespace between them, on docker on the host side of each
+    /// container's veth. RATE (200M, 1G) is a plain link; `fargate` gives each size Fargate's
+    /// published burst, bucket and baseline.
+    #[arg(long, value_name = "RATE|fargate")]
+    pub(crate) link: Option<String>,
+    /// With --link fargate: burst windows run this many times faster than on Fargate.
+    #[arg(long, value_name = "X", default_value_t = fargate_bench::platform::link::DEFAULT_TIME_SCALE)]
+    pub(crate) link_time_scale: f64,
+    /// ECS: do not start when the estimated cost (printed before every ECS run and in
+    /// --dry-run) exceeds this many USD.
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    pub(crate) max_cost: Option<f64>,
+    /// No progress bar, plain lines.
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+    #[command(flatten)]
+    pub(crate) images: ImageArgs,
+    #[command(flatten)]
+    pub(crate) ecs: EcsArgs,
+    #[command(flatten)]
+    pub(crate) prices: PriceArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// Probe images for the docker (and ECS) backends.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct ImageArgs {
+    /// netprobe image [docker default: netprobe:latest, built by scripts/build-images.sh;
+    /// ecs: the ECR URI from the config file].
+    #[arg(long)]
+    pub(crate) netprobe_image: Option<String>,
+    /// memprobe image [docker default: memprobe:latest].
+    #[arg(long)]
+    pub(crate) memprobe_image: Option<String>,
+}
+
+/// Where ECS tasks run; every flag overrides the config file that scripts/deploy.sh writes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct EcsArgs {
+    /// Config file written by scripts/deploy.sh (cluster, subnet, security group, role, log
+    /// group, images).
+    #[arg(long, value_name = "FILE", env = "FARGATE_BENCH_ECS_CONFIG")]
+    pub(crate) ecs_config: Option<PathBuf>,
+    /// ECS cluster.
+    #[arg(long)]
+    pub(crate) cluster: Option<String>,
+    /// The one subnet all tasks run in (one AZ).
+    #[arg(long)]
+    pub(crate) subnet: Option<String>,
+    /// Security group (repeatable).
+    #[arg(long = "security-group")]
+    pub(crate) security_groups: Vec<String>,
+    /// Give tasks a public IP, so they pull images in a public subnet without a NAT gateway
+    /// [default: the config file's, else true]; `--assign-public-ip false` turns it off.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) assign_public_ip: Option<bool>,
+    /// Fargate platform version (LATEST, 1.4.0); FARGATE_SPOT needs 1.3.0+, ARM64 1.4.0+.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) platform_version: Option<String>,
+    /// Seconds to keep retrying RunTask while Fargate has no capacity [default: 600].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) capacity_wait: Option<u64>,
+    /// Task execution role ARN.
+    #[arg(long)]
+    pub(crate) execution_role_arn: Option<String>,
+    /// CloudWatch Logs group.
+    #[arg(long)]
+    pub(crate) log_group: Option<String>,
+    /// X86_64 or ARM64.
+    #[arg(long)]
+    pub(crate) cpu_architecture: Option<String>,
+    /// FARGATE or FARGATE_SPOT.
+    #[arg(long)]
+    pub(crate) capacity_provider: Option<String>,
+    /// AWS profile.
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    /// AWS endpoint override (tests use moto on loopback).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub(crate) endpoint_url: Option<String>,
+    /// Print the task definitions and RunTask requests instead of calling AWS.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    /// A results directory (results/<run-id>).
+    pub(crate) dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) prices: PriceArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompareArgs {
+    /// The baseline results directory.
+    pub(crate) a: PathBuf,
+    /// The results directory to compare with it.
+    pub(crate) b: PathBuf,
+    /// table, json, or html (one self-contained page: A and B overlaid, change, CI overlap).
+    #[arg(long, value_parser = compare_format(), default_value = "table")]
+    pub(crate) format: Format,
+    /// Write the comparison here (`-` = stdout).
+    #[arg(long, short, default_value = "-")]
+    pub(crate) output: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CleanupArgs {
+    /// Where to look.
+    #[arg(long, value_enum, default_value = "local")]
+    pub(crate) backend: Backend,
+    /// Only this run's tasks (default: every fargate-bench task).
+    #[arg(long)]
+    pub(crate) run: Option<String>,
+    /// Directory holding the probes (local backend).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) probe_dir: Option<PathBuf>,
+    /// AWS region (ecs backend).
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    #[command(flatten)]
+    pub(crate) ecs: EcsArgs,
+}
+
+/// The formats `compare` writes ([`fargate_bench::export::compare::FORMATS`]), so `--help`
+/// lists them and another is a usage error.
+fn compare_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    let names = FORMATS.map(|f| f.to_possible_value().expect("no format is skipped"));
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| Format::from_str(&name, false).expect("a listed name"))
+}
+
+fn parse_usd(text: &str) -> std::result::Result<f64, String> {
+    match text.trim_start_matches('$').parse::<f64>() {
+        Ok(v) if (0.0..=1e6).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{text:?} is not an amount of USD between 0 and 1000000 (for example 2.50)"
+        )),
+    }
+}
