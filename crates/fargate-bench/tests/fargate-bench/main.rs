@@ -14,3 +14,4 @@ mod ecs_moto;
 mod fuzz_regressions;
 mod html_report;
 mod local_backend;
+mod schema;
