@@ -38,54 +38,75 @@ impl Backend {
 /// Images the docker backend runs when none are named (built by `scripts/build-images.sh`).
 pub const DEFAULT_DOCKER_IMAGES: (&str, &str) = ("netprobe:latest", "memprobe:latest");
 
-/// What a backend needs to start.
+/// What a backend needs to start: one variant per backend, each with what it takes.
 #[derive(Debug, Clone)]
-pub struct BackendConfig {
-    /// Which backend.
-    pub backend: Backend,
-    /// Local: where the probe binaries are (else next to the controller, then PATH).
-    pub probe_dir: Option<PathBuf>,
-    /// Docker: the netprobe image (default [`DEFAULT_DOCKER_IMAGES`]).
-    pub netprobe_image: Option<String>,
-    /// Docker: the memprobe image.
-    pub memprobe_image: Option<String>,
-    /// ECS: resolved settings ([`EcsSettings::resolve`]); required for [`Backend::Ecs`].
-    pub ecs: Option<EcsSettings>,
-    /// Local: pairs run over an emulated link ([`LinkSpec`], needs root).
-    pub link: Option<LinkSpec>,
+pub enum BackendConfig {
+    /// Child processes on this machine.
+    Local {
+        /// Where the probe binaries are (else next to the controller, then PATH).
+        probe_dir: Option<PathBuf>,
+        /// Pairs run over an emulated link ([`LinkSpec`], needs root).
+        link: Option<LinkSpec>,
+    },
+    /// Containers on this machine's Docker engine.
+    Docker {
+        /// The netprobe image (default [`DEFAULT_DOCKER_IMAGES`]).
+        netprobe_image: Option<String>,
+        /// The memprobe image.
+        memprobe_image: Option<String>,
+        /// Pairs run over an emulated link, shaped on the host side of each veth.
+        link: Option<LinkSpec>,
+    },
+    /// ECS Fargate, with resolved settings ([`EcsSettings::resolve`]; boxed: they are large).
+    Ecs(Box<EcsSettings>),
 }
 
 impl BackendConfig {
     /// The local backend with probes found next to the controller or on PATH.
     pub fn local() -> Self {
-        Self {
-            backend: Backend::Local,
+        BackendConfig::Local {
             probe_dir: None,
-            netprobe_image: None,
-            memprobe_image: None,
-            ecs: None,
             link: None,
         }
     }
 
-    /// How long a server may take to accept clients: ECS pulls images and attaches an ENI.
-    pub fn server_ready_timeout(&self) -> Duration {
-        match self.backend {
-            Backend::Ecs => Duration::from_secs(300),
-            Backend::Local | Backend::Docker => Duration::from_secs(30),
+    /// Which backend this configures.
+    pub fn backend(&self) -> Backend {
+        match self {
+            BackendConfig::Local { .. } => Backend::Local,
+            BackendConfig::Docker { .. } => Backend::Docker,
+            BackendConfig::Ecs(_) => Backend::Ecs,
         }
     }
 
-    fn ecs_settings(&self) -> Result<EcsSettings> {
-        self.ecs
-            .clone()
-            .ok_or_else(|| crate::BenchError::EcsSettings {
-                path: None,
-                why:
-                    "the ecs backend needs its settings: pass --ecs-config FILE (scripts/deploy.sh \
-                  writes it) or the --cluster, --subnet ... flags"
+    /// The ECS settings, on the ECS backend.
+    pub fn ecs(&self) -> Option<&EcsSettings> {
+        match self {
+            BackendConfig::Ecs(settings) => Some(settings),
+            _ => None,
+        }
+    }
+
+    /// This backend with its pairs run over `link` (`None` leaves it as it is).
+    ///
+    /// # Errors
+    /// [`crate::BenchError::Unsupported`] on ECS, whose network is Fargate's own.
+    pub fn with_link(mut self, link: Option<LinkSpec>) -> Result<Self> {
+        let Some(link) = link else { return Ok(self) };
+        match &mut self {
+            BackendConfig::Local { link: l, .. } | BackendConfig::Docker { link: l, .. } => {
+                *l = Some(link);
+            }
+            BackendConfig::Ecs(_) => {
+                return Err(crate::BenchError::Unsupported {
+                    backend: "ecs",
+                    why: "takes no --link: --link emulates Fargate's network, and on ECS the \
+                          network is Fargate's own (drop --link)"
                         .into(),
-            })
+                })
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -106,31 +127,27 @@ impl AnyPlatform {
     /// # Errors
     /// A probe or image that cannot be found, or invalid ECS settings.
     pub async fn start(config: &BackendConfig) -> Result<Self> {
-        Ok(match config.backend {
-            Backend::Local => AnyPlatform::Local(
-                LocalPlatform::new(config.probe_dir.as_deref())?.with_link(config.link),
-            ),
-            Backend::Ecs if config.link.is_some() => {
-                return Err(crate::BenchError::Unsupported {
-                    backend: "ecs",
-                    why: "takes no --link: --link emulates Fargate's network, and on ECS the \
-                          network is Fargate's own (drop --link)"
-                        .into(),
-                })
+        Ok(match config {
+            BackendConfig::Local { probe_dir, link } => {
+                AnyPlatform::Local(LocalPlatform::new(probe_dir.as_deref())?.with_link(*link))
             }
-            Backend::Docker => {
+            BackendConfig::Docker {
+                netprobe_image,
+                memprobe_image,
+                link,
+            } => {
                 let (net, mem) = DEFAULT_DOCKER_IMAGES;
                 AnyPlatform::Docker(
                     DockerPlatform::new(
-                        config.netprobe_image.as_deref().unwrap_or(net),
-                        config.memprobe_image.as_deref().unwrap_or(mem),
+                        netprobe_image.as_deref().unwrap_or(net),
+                        memprobe_image.as_deref().unwrap_or(mem),
                     )
                     .await?
-                    .with_link(config.link),
+                    .with_link(*link),
                 )
             }
-            Backend::Ecs => {
-                AnyPlatform::Ecs(Box::new(EcsPlatform::new(config.ecs_settings()?).await?))
+            BackendConfig::Ecs(settings) => {
+                AnyPlatform::Ecs(Box::new(EcsPlatform::new((**settings).clone()).await?))
             }
         })
     }
@@ -142,15 +159,15 @@ impl AnyPlatform {
 /// # Errors
 /// The backend's own errors (no Docker engine, AWS errors).
 pub async fn cleanup(config: &BackendConfig, run_id: Option<&str>) -> Result<Vec<String>> {
-    match config.backend {
-        Backend::Local => {
-            LocalPlatform::new(config.probe_dir.as_deref())?
+    match config {
+        BackendConfig::Local { probe_dir, .. } => {
+            LocalPlatform::new(probe_dir.as_deref())?
                 .stop_run(run_id)
                 .await
         }
-        Backend::Docker => DockerPlatform::stop_run_without_images(run_id).await,
-        Backend::Ecs => {
-            EcsPlatform::for_cleanup(config.ecs_settings()?)
+        BackendConfig::Docker { .. } => DockerPlatform::stop_run_without_images(run_id).await,
+        BackendConfig::Ecs(settings) => {
+            EcsPlatform::for_cleanup((**settings).clone())
                 .await?
                 .stop_run(run_id)
                 .await
@@ -197,6 +214,10 @@ impl Platform for AnyPlatform {
         each!(self, p => p.stop_run(run_id).await)
     }
 
+    fn server_ready_timeout(&self) -> Duration {
+        each!(self, p => p.server_ready_timeout())
+    }
+
     fn emulated(&self, size: TaskSize, arch: Option<Arch>) -> Vec<String> {
         each!(self, p => p.emulated(size, arch))
     }
@@ -211,5 +232,40 @@ impl Platform for AnyPlatform {
 
     async fn finish_run(&self, run_id: &str) -> Result<()> {
         each!(self, p => p.finish_run(run_id).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "The ecs backend needs its settings" cannot happen: the ECS variant holds them. What
+    /// the ECS backend cannot take, an emulated link, is refused by name.
+    #[test]
+    fn a_link_goes_to_local_and_docker_and_is_refused_on_ecs() {
+        let link = LinkSpec::parse("200M", 1.0).unwrap();
+        let local = BackendConfig::local().with_link(Some(link)).unwrap();
+        assert!(matches!(local, BackendConfig::Local { link: Some(l), .. } if l == link));
+        let docker = BackendConfig::Docker {
+            netprobe_image: None,
+            memprobe_image: None,
+            link: None,
+        };
+        let docker = docker.with_link(Some(link)).unwrap();
+        assert!(matches!(
+            docker,
+            BackendConfig::Docker { link: Some(_), .. }
+        ));
+        assert_eq!(docker.backend(), Backend::Docker);
+        let ecs = BackendConfig::Ecs(Box::default());
+        assert_eq!(ecs.backend(), Backend::Ecs);
+        assert!(ecs.ecs().is_some());
+        let ecs = ecs.with_link(None).unwrap();
+        let e = ecs.with_link(Some(link)).unwrap_err();
+        assert!(
+            matches!(e, crate::BenchError::Unsupported { backend: "ecs", .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("drop --link"), "{e}");
     }
 }

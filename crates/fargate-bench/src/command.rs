@@ -17,7 +17,7 @@ use crate::summary::Merged;
 /// Everything a run needs.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
-    /// What to run ([`crate::Suite::load`] gives the suite and sizes).
+    /// What to run ([`crate::Suite::load`] gives the suite).
     pub plan: RunPlan,
     /// Where.
     pub backend: BackendConfig,
@@ -34,7 +34,7 @@ pub struct RunRequest {
 /// [`BenchError::OverBudget`] when the estimate exceeds the cap, or no price is known to check
 /// it against.
 pub fn check_cost(request: &RunRequest) -> Result<Option<estimate::Estimate>> {
-    if request.backend.backend != crate::Backend::Ecs {
+    if request.backend.backend() != crate::Backend::Ecs {
         return Ok(None);
     }
     let items = request.plan.pending_items()?;

@@ -22,7 +22,7 @@ pub fn document(
 ) -> crate::Result<serde_json::Value> {
     let mut definitions = BTreeMap::new();
     let mut runs = Vec::new();
-    for (spec, _) in runner::preview_specs(plan)? {
+    for (spec, _) in runner::preview_specs(plan, crate::platform::ecs::SERVER_READY_TIMEOUT)? {
         let (def, run) = EcsPlatform::preview(settings, region, &spec);
         let arch = spec.arch.unwrap_or(settings.arch());
         // RegisterTaskDefinition's own shape for the platform, and what a task of it costs.
@@ -55,6 +55,7 @@ pub fn document(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sizes::Arch;
     use crate::Suite;
 
     fn settings(netprobe_image: &str, memprobe_image: &str) -> EcsSettings {
@@ -68,14 +69,15 @@ mod tests {
         }
     }
 
+    fn size(text: &str) -> crate::TaskSize {
+        crate::TaskSize::parse(text).unwrap()
+    }
+
     fn plan(suite: Suite) -> RunPlan {
-        let sizes = suite.validate().unwrap();
         RunPlan {
             suite,
-            sizes,
             results_root: "results".into(),
             resume: None,
-            server_ready_timeout: std::time::Duration::from_secs(300),
             progress: false,
         }
     }
@@ -83,12 +85,11 @@ mod tests {
     #[test]
     fn one_definition_per_probe_and_size_and_every_task_listed() {
         let mut suite = Suite::default_suite();
-        suite.sizes = vec!["0.25x0.5".into(), "1x2".into()];
+        suite.sizes = vec![size("0.25x0.5"), size("1x2")];
         suite.repetitions = 2;
         let plan = plan(suite);
         let settings = settings("net:1", "mem:1");
-        let prices =
-            settings.prices(Prices::new(None, Some("us-east-1"), crate::sizes::Arch::X86).unwrap());
+        let prices = settings.prices(Prices::new(None, Some("us-east-1"), Arch::X86).unwrap());
         let doc = document(&plan, &settings, "us-east-1", &prices).unwrap();
         let defs = doc["register_task_definition"].as_array().unwrap();
         assert_eq!(defs.len(), 4, "netprobe and memprobe at two sizes");
@@ -113,16 +114,15 @@ mod tests {
     #[test]
     fn both_architectures_get_their_own_families_and_prices() {
         let mut suite = Suite::default_suite();
-        suite.sizes = vec!["1x2".into()];
+        suite.sizes = vec![size("1x2")];
         suite.repetitions = 1;
-        suite.architectures = vec!["X86_64".into(), "ARM64".into()];
+        suite.architectures = vec![Arch::X86, Arch::Arm];
         let plan = plan(suite);
         let settings = settings(
             "1.dkr.ecr.us-east-1.amazonaws.com/fb/netprobe:0.1.0",
             "1.dkr.ecr.us-east-1.amazonaws.com/fb/memprobe:0.1.0",
         );
-        let prices =
-            settings.prices(Prices::new(None, Some("us-east-1"), crate::sizes::Arch::X86).unwrap());
+        let prices = settings.prices(Prices::new(None, Some("us-east-1"), Arch::X86).unwrap());
         let doc = document(&plan, &settings, "us-east-1", &prices).unwrap();
         let defs = doc["register_task_definition"].as_array().unwrap();
         let by_family = |f: &str| defs.iter().find(|d| d["family"] == f).unwrap().clone();

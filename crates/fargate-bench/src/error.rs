@@ -151,6 +151,17 @@ pub enum BenchError {
 }
 
 impl BenchError {
+    /// This error said of the suite file `path` when it is a suite error; any other unchanged.
+    pub(crate) fn in_file(self, path: &std::path::Path) -> BenchError {
+        match self {
+            BenchError::Suite { why, .. } => BenchError::Suite {
+                path: Some(path.to_owned()),
+                why,
+            },
+            other => other,
+        }
+    }
+
     /// The process exit code for this error: 2 for usage and setup errors (fix the command),
     /// 1 for measurement failures and interruptions.
     pub fn exit_code(&self) -> u8 {

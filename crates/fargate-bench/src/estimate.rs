@@ -179,7 +179,7 @@ pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estima
 mod tests {
     use super::*;
     use crate::sizes::{Arch, Capacity, TaskSize};
-    use crate::suite::{Suite, TestSpec};
+    use crate::suite::TestSpec;
 
     fn items(tests: Vec<TestSpec>, sizes: &[&str], repetitions: u32) -> Vec<PlanItem> {
         crossed(tests, sizes, repetitions, &[])
@@ -191,16 +191,7 @@ mod tests {
         repetitions: u32,
         arches: &[&str],
     ) -> Vec<PlanItem> {
-        let suite = Suite {
-            repetitions,
-            sizes: sizes.iter().map(|s| (*s).to_owned()).collect(),
-            concurrency: 1,
-            ecs: None,
-            architectures: arches.iter().map(|a| (*a).to_owned()).collect(),
-            tests,
-        };
-        let sizes = suite.validate().unwrap();
-        crate::plan::expand(&suite, &sizes)
+        crate::plan::expand(&crate::suite::test_suite(tests, sizes, arches, repetitions))
     }
 
     fn rr(secs: f64) -> TestSpec {

@@ -1,6 +1,6 @@
 //! The fargate-bench controller: suites, planning, backends, the results store and reports.
 //!
-//! A [`Suite`] (tests x sizes x repetitions) is expanded by [`plan::expand`] into interleaved
+//! A validated [`Suite`] (tests x sizes x architectures x repetitions) is expanded by [`plan::expand`] into interleaved
 //! items; [`runner::run`] executes them on a [`platform::Platform`] (this machine, a Docker
 //! engine or ECS Fargate), appending each finished item to `results/<run-id>/results.jsonl`
 //! with an fsync; [`merge::summarize`] (or [`command::summarize_dir`], one record at a time)
@@ -8,8 +8,9 @@
 //! merged histograms, interval series and hosts) that every [`export`] format reads.
 //!
 //! The binary is a thin shell over [`command`]: flags become a [`command::RunRequest`] (a
-//! [`Suite`] with [`suite::SuiteOverrides`], a [`BackendConfig`], [`sizes::Prices`]) and
-//! [`command::run`] does the rest, so another tool drives a run exactly as the CLI does.
+//! validated [`Suite`] from a [`suite::SuiteSource`] with [`suite::SuiteOverrides`], a
+//! [`BackendConfig`], [`sizes::Prices`]) and [`command::run`] does the rest, so another tool
+//! drives a run exactly as the CLI does; every output it prints is written by [`export`].
 //!
 //! # Example
 //!
@@ -19,14 +20,12 @@
 //! use fargate_bench::{BackendConfig, Suite};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let (suite, sizes) = Suite::load(SuiteSource::Default { ecs: false }, &SuiteOverrides::default())?;
+//! let suite = Suite::load(SuiteSource::Default { ecs: false }, &SuiteOverrides::default())?;
 //! let backend = BackendConfig::local();
 //! let plan = RunPlan {
 //!     suite,
-//!     sizes,
 //!     results_root: "results".into(),
 //!     resume: None,
-//!     server_ready_timeout: backend.server_ready_timeout(),
 //!     progress: false,
 //! };
 //! let prices = Prices::new(None, None, Arch::X86)?;

@@ -126,6 +126,12 @@ pub trait Platform: Send + Sync + 'static {
     /// What this backend emulates rather than provides for `size` on `arch`.
     fn emulated(&self, size: TaskSize, arch: Option<Arch>) -> Vec<String>;
 
+    /// How long a server may take to accept clients once launched: 30 s unless the backend
+    /// says otherwise (ECS pulls images and attaches an ENI first).
+    fn server_ready_timeout(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
     /// Checks, before anything launches, that the backend can run tasks on each of `arches`
     /// (the local backend runs only this machine's; docker needs an image of each).
     fn check_arches(&self, _arches: &[Arch]) -> impl Future<Output = Result<()>> + Send {

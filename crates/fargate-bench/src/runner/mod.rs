@@ -15,26 +15,22 @@ use tokio::task::JoinSet;
 use crate::error::{describe, BenchError, Result};
 use crate::plan::{self, PlanItem};
 use crate::platform::{Platform, Probe, TaskId, TaskRole, TaskSpec};
-use crate::sizes::TaskSize;
 use crate::store::{self, ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
 use crate::suite::{Suite, TestKind};
 
 /// Lines of a failed task's output kept in its record.
 const LAST_LINES: usize = 20;
 
-/// Where and how to run.
+/// What to run and where its results go.
 #[derive(Debug, Clone)]
 pub struct RunPlan {
-    /// The suite (validated).
+    /// The suite ([`Suite::load`]; on resume, loaded from the results directory with
+    /// [`crate::suite::SuiteSource::Resumed`]).
     pub suite: Suite,
-    /// Its sizes.
-    pub sizes: Vec<TaskSize>,
     /// `results/` root for a new run.
     pub results_root: PathBuf,
     /// An existing run directory to complete instead.
     pub resume: Option<PathBuf>,
-    /// How long a server may take to accept clients (ECS: image pull and ENI).
-    pub server_ready_timeout: Duration,
     /// Show a progress bar (else plain lines) on stderr.
     pub progress: bool,
 }
@@ -47,7 +43,7 @@ impl RunPlan {
     /// # Errors
     /// The results directory cannot be read.
     pub fn pending_items(&self) -> Result<Vec<PlanItem>> {
-        let items = plan::expand(&self.suite, &self.sizes);
+        let items = plan::expand(&self.suite);
         let Some(dir) = &self.resume else {
             return Ok(items);
         };
@@ -61,7 +57,7 @@ impl RunPlan {
 
 /// Refuses to resume `dir` on a backend other than the one it ran on, or with a suite other
 /// than the one stored in it (apart from its concurrency): items would run where the finished
-/// ones did not, or be skipped though they never ran. [`crate::Suite::load`] with
+/// ones did not, or be skipped though they never ran. [`Suite::load`] with
 /// [`crate::suite::SuiteSource::Resumed`] gives the suite that passes.
 ///
 /// # Errors
@@ -213,7 +209,9 @@ pub async fn run<P: Platform>(
     if let Some(dir) = &plan_spec.resume {
         check_resumable(dir, platform.name(), &plan_spec.suite)?;
     }
-    platform.check_arches(&plan_spec.suite.arches()?).await?;
+    platform
+        .check_arches(&plan_spec.suite.architectures)
+        .await?;
     let (mut store, done_ids) = match &plan_spec.resume {
         Some(dir) => {
             let (store, records) = Store::reopen(dir)?;
@@ -243,9 +241,9 @@ pub async fn run<P: Platform>(
         }
     };
     // On resume this is the stored suite (checked above), with the concurrency asked for now.
-    let (suite, sizes) = (&plan_spec.suite, &plan_spec.sizes);
+    let suite = &plan_spec.suite;
     let run_id = store.meta().run_id.clone();
-    let items: Vec<PlanItem> = plan::expand(suite, sizes)
+    let items: Vec<PlanItem> = plan::expand(suite)
         .into_iter()
         .filter(|i| !done_ids.contains(&i.id))
         .collect();
@@ -262,7 +260,7 @@ pub async fn run<P: Platform>(
     let mut queue = items.into_iter();
     let mut running: JoinSet<ItemRecord> = JoinSet::new();
     let concurrency = suite.concurrency.max(1) as usize;
-    let ready = plan_spec.server_ready_timeout;
+    let ready = platform.server_ready_timeout();
     tokio::pin!(shutdown);
     // The loop ends normally, on shutdown, or on a store error; in every case the launched
     // tasks are stopped and the run's shared resources removed before returning.
@@ -484,17 +482,18 @@ fn client_spec(server: &TaskSpec, item: &PlanItem, addr: String) -> TaskSpec {
 }
 
 /// Every task a plan would launch (on resume, for the items still to run), with a placeholder
-/// server address (for `--dry-run`).
+/// server address (for `--dry-run`); servers wait `ready` for their clients, as the platform's
+/// [`Platform::server_ready_timeout`] says.
 ///
 /// # Errors
 /// A resumed plan's results directory cannot be read.
-pub fn preview_specs(plan: &RunPlan) -> Result<Vec<(TaskSpec, String)>> {
+pub fn preview_specs(plan: &RunPlan, ready: Duration) -> Result<Vec<(TaskSpec, String)>> {
     let mut out = Vec::new();
     for item in plan.pending_items()? {
         if item.test.kind == TestKind::Memory {
             out.push((memory_spec("RUN-ID", &item), item.id.clone()));
         } else {
-            let server = server_spec("RUN-ID", &item, plan.server_ready_timeout, "KEY".into());
+            let server = server_spec("RUN-ID", &item, ready, "KEY".into());
             let client = client_spec(
                 &server,
                 &item,

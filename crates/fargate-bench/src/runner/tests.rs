@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::platform::fake::{FakePlatform, FakeTask};
+use crate::sizes::TaskSize;
 use crate::store::RunStatus;
 use crate::suite::TestSpec;
 
@@ -18,21 +19,10 @@ fn test(kind: TestKind, name: &str) -> TestSpec {
 }
 
 fn plan(root: &std::path::Path, tests: Vec<TestSpec>, repetitions: u32) -> RunPlan {
-    let suite = Suite {
-        repetitions,
-        sizes: vec!["1x2".into()],
-        concurrency: 1,
-        tests,
-        ecs: None,
-        architectures: Vec::new(),
-    };
-    let sizes = suite.validate().unwrap();
     RunPlan {
-        suite,
-        sizes,
+        suite: crate::suite::test_suite(tests, &["1x2"], &[], repetitions),
         results_root: root.to_owned(),
         resume: None,
-        server_ready_timeout: Duration::from_secs(30),
         progress: false,
     }
 }
@@ -265,12 +255,11 @@ async fn a_resumed_plan_is_the_stored_suite_less_what_finished() {
         t
     }));
     let mut stored = plan(dir.path(), tests.clone(), 2);
-    stored.suite.sizes = vec!["0.5x1".into()];
-    stored.sizes = stored.suite.validate().unwrap();
+    stored.suite.sizes = vec![TaskSize::parse("0.5x1").unwrap()];
     let first = run(failing, stored, std::future::pending()).await.unwrap();
 
     // The suite a resume loads is the stored one, whatever the default would be.
-    let (suite, sizes) = Suite::load(
+    let suite = Suite::load(
         crate::suite::SuiteSource::Resumed(&first.dir),
         &crate::suite::SuiteOverrides::default(),
     )
@@ -278,7 +267,6 @@ async fn a_resumed_plan_is_the_stored_suite_less_what_finished() {
     assert_eq!(suite, first.meta.suite);
     let resumed = RunPlan {
         suite: suite.clone(),
-        sizes,
         resume: Some(first.dir.clone()),
         ..plan(dir.path(), tests.clone(), 2)
     };
@@ -293,7 +281,9 @@ async fn a_resumed_plan_is_the_stored_suite_less_what_finished() {
         .iter()
         .all(|id| id.contains("0.5x1") && id.contains("mem")));
     assert_eq!(
-        preview_specs(&resumed).unwrap().len(),
+        preview_specs(&resumed, Duration::from_secs(30))
+            .unwrap()
+            .len(),
         2,
         "one memory task each"
     );
@@ -304,8 +294,7 @@ async fn a_resumed_plan_is_the_stored_suite_less_what_finished() {
         concurrency: Some(4),
         ..Default::default()
     };
-    let (faster, _) =
-        Suite::load(crate::suite::SuiteSource::Resumed(&first.dir), &overrides).unwrap();
+    let faster = Suite::load(crate::suite::SuiteSource::Resumed(&first.dir), &overrides).unwrap();
     check_resumable(&first.dir, "fake", &faster).unwrap();
     let overrides = crate::suite::SuiteOverrides {
         sizes: vec!["1x2".into()],

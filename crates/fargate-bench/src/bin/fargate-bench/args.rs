@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use fargate_bench::export::compare::FORMATS;
 use fargate_bench::export::Format;
-use fargate_bench::suite::{receive_wait_parser, ReceiveWait, TestKind};
+use fargate_bench::suite::{ReceiveWait, TestKind};
 use fargate_bench::Backend;
 
 /// Measure network and memory performance of containers where they run: AWS ECS Fargate,
@@ -116,7 +116,7 @@ pub(crate) struct RunArgs {
     #[arg(long = "size", value_name = "SIZE")]
     pub(crate) sizes: Vec<String>,
     /// Test kind (repeatable); replaces the suite's tests.
-    #[arg(long = "test", value_parser = TestKind::value_parser())]
+    #[arg(long = "test", value_parser = test_kind())]
     pub(crate) tests: Vec<TestKind>,
     /// Seconds per network test (the cap of until-baseline tests).
     #[arg(long, allow_hyphen_values = true)]
@@ -278,6 +278,21 @@ pub(crate) struct CleanupArgs {
     pub(crate) region: Option<String>,
     #[command(flatten)]
     pub(crate) ecs: EcsArgs,
+}
+
+/// A parser of the test kinds' names, listing them in `--help`.
+fn test_kind() -> impl clap::builder::TypedValueParser<Value = TestKind> {
+    use clap::builder::TypedValueParser as _;
+    let names: Vec<&'static str> = TestKind::all().map(TestKind::name).collect();
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| name.parse::<TestKind>().expect("a listed name"))
+}
+
+/// A parser of [`ReceiveWait`] names, listing them in `--help`.
+fn receive_wait_parser() -> impl clap::builder::TypedValueParser<Value = ReceiveWait> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(ReceiveWait::ALL.map(ReceiveWait::name))
+        .map(|name| name.parse::<ReceiveWait>().expect("a listed name"))
 }
 
 /// The formats `compare` writes ([`fargate_bench::export::compare::FORMATS`]), so `--help`

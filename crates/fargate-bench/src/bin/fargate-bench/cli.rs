@@ -32,7 +32,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             output,
         } => {
             if dry_run {
-                let settings = request.backend.ecs.as_ref().expect("validated for ecs");
+                let settings = request.backend.ecs().expect("validated for ecs");
                 let region = settings.region.as_deref().unwrap_or(&request.prices.region);
                 // The same check a real run makes: a dry run over the cap says so.
                 command::check_cost(&request)?;

@@ -123,23 +123,24 @@ fn ecs_overrides(ecs: EcsArgs, images: ImageArgs, region: Option<String>) -> Ecs
 }
 
 fn validate_cleanup(a: CleanupArgs) -> Result<Validated> {
-    let ecs = match a.backend {
-        Backend::Ecs => Some(EcsSettings::resolve(
+    let backend = match a.backend {
+        Backend::Local => BackendConfig::Local {
+            probe_dir: a.probe_dir,
+            link: None,
+        },
+        Backend::Docker => BackendConfig::Docker {
+            netprobe_image: None,
+            memprobe_image: None,
+            link: None,
+        },
+        Backend::Ecs => BackendConfig::Ecs(Box::new(EcsSettings::resolve(
             &ecs_overrides(a.ecs, ImageArgs::default(), a.region),
             None,
             true,
-        )?),
-        _ => None,
+        )?)),
     };
     Ok(Validated::Cleanup {
-        backend: Box::new(BackendConfig {
-            backend: a.backend,
-            probe_dir: a.probe_dir,
-            netprobe_image: None,
-            memprobe_image: None,
-            ecs,
-            link: None,
-        }),
+        backend: Box::new(backend),
         run: a.run,
     })
 }
@@ -164,28 +165,36 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
             ecs: a.backend == Backend::Ecs,
         },
     };
-    let (suite, sizes) = Suite::load(source, &overrides)?;
+    let suite = Suite::load(source, &overrides)?;
     if let Some(dir) = &a.resume {
         runner::check_resumable(dir, a.backend.name(), &suite)?;
     }
-    if a.ecs.dry_run && a.backend != Backend::Ecs {
+    let dry_run = a.ecs.dry_run;
+    if dry_run && a.backend != Backend::Ecs {
         bail!(
             "--dry-run prints the ECS task definitions and RunTask requests, so it needs \
              --backend ecs; the local and docker backends have nothing to preview"
         );
     }
-    let dry_run = a.ecs.dry_run;
-    let ecs = match a.backend {
+    let backend = match a.backend {
+        Backend::Local => BackendConfig::Local {
+            probe_dir: a.probe_dir,
+            link: None,
+        },
+        Backend::Docker => BackendConfig::Docker {
+            netprobe_image: a.images.netprobe_image,
+            memprobe_image: a.images.memprobe_image,
+            link: None,
+        },
         Backend::Ecs => {
             let settings = EcsSettings::resolve(
-                &ecs_overrides(a.ecs, a.images.clone(), a.prices.region.clone()),
+                &ecs_overrides(a.ecs, a.images, a.prices.region.clone()),
                 suite.ecs.as_ref(),
                 false,
             )?;
-            settings.validate_arches(&suite.arches()?)?;
-            Some(settings)
+            settings.validate_arches(&suite.architectures)?;
+            BackendConfig::Ecs(Box::new(settings))
         }
-        _ => None,
     };
     let link = a
         .link
@@ -194,35 +203,25 @@ fn validate_run(a: RunArgs) -> Result<Validated> {
         .transpose()?;
     if let Some(link) = link {
         // Refuse a link that cannot be built for a size now, not when its item comes up.
-        for size in &sizes {
+        for size in &suite.sizes {
             link.params(*size)?;
         }
     }
     // ECS runs are priced where and as they run: the effective region, architecture and
     // capacity provider, whichever of flags, config file and suite set them.
     let mut prices = prices(&a.prices)?;
-    if let Some(settings) = &ecs {
+    if let Some(settings) = backend.ecs() {
         prices = settings.prices(prices);
     }
-    let backend = BackendConfig {
-        backend: a.backend,
-        probe_dir: a.probe_dir,
-        netprobe_image: a.images.netprobe_image,
-        memprobe_image: a.images.memprobe_image,
-        ecs,
-        link,
-    };
     Ok(Validated::Run {
         request: Box::new(RunRequest {
             plan: runner::RunPlan {
                 suite,
-                sizes,
                 results_root: a.results,
                 resume: a.resume,
-                server_ready_timeout: backend.server_ready_timeout(),
                 progress: !a.no_progress,
             },
-            backend,
+            backend: backend.with_link(link)?,
             prices,
             max_cost_usd: a.max_cost,
         }),

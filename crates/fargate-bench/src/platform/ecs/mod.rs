@@ -7,6 +7,7 @@ mod logs;
 mod register;
 mod sdk;
 pub mod settings;
+pub mod tags;
 pub mod taskdef;
 
 use sdk::{aws_err, err};
@@ -24,12 +25,17 @@ use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 
 use self::settings::EcsSettings;
+use self::tags::tag_value;
 use self::taskdef::{log_stream, TaskDefPlan, CONTAINER, SERVER_PORT};
 use super::poll::{self, Backoff};
 use super::{Platform, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::Result;
 use crate::sizes::{Arch, TaskSize};
 use probe_core::contract;
+
+/// How long a server task may take to accept clients: Fargate pulls its image and attaches
+/// an ENI first.
+pub const SERVER_READY_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Tag keys on every task.
 pub const RUN_TAG: &str = "fargate-bench:run";
@@ -316,17 +322,6 @@ fn command(spec: &TaskSpec) -> Vec<String> {
     spec.args.clone()
 }
 
-/// A tag value ECS accepts (Tag in the API reference: letters, digits, spaces and
-/// `+ - = . _ : / @`, at most 256 characters). Suite names are checked at load; this keeps any
-/// other value (a run id given by another tool) from failing RunTask.
-fn tag_value(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| if crate::suite::is_tag_char(c) { c } else { '_' })
-        .take(256)
-        .collect()
-}
-
 fn tags(spec: &TaskSpec) -> Vec<Tag> {
     vec![
         Tag::builder()
@@ -417,6 +412,14 @@ fn private_ip(task: &aws_sdk_ecs::types::Task) -> Option<String> {
 impl Platform for EcsPlatform {
     fn name(&self) -> &'static str {
         "ecs"
+    }
+
+    fn server_ready_timeout(&self) -> Duration {
+        SERVER_READY_TIMEOUT
+    }
+
+    async fn check_arches(&self, arches: &[Arch]) -> Result<()> {
+        self.settings.validate_arches(arches)
     }
 
     async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
@@ -798,13 +801,6 @@ mod tests {
             ..spec.clone()
         };
         assert!(client_token(&long_run, u64::MAX).len() <= 64);
-    }
-
-    #[test]
-    fn tag_values_are_what_ecs_accepts() {
-        assert_eq!(tag_value("1/1x2/tcp-rr P4 @1G"), "1/1x2/tcp-rr P4 @1G");
-        assert_eq!(tag_value("a,b#c"), "a_b_c");
-        assert_eq!(tag_value(&"x".repeat(300)).len(), 256);
     }
 
     #[test]

@@ -1,0 +1,408 @@
+//! One test of a suite: what it runs, its options, and the probe arguments they become.
+
+use serde::{Deserialize, Serialize};
+
+use probe_core::contract::{
+    ClientOptions, Flow, ReceiveWait, RequestCaps, TestKind as NetTestKind,
+};
+
+use super::kind::TestKind;
+use crate::platform::ecs::tags;
+
+/// One test of a suite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSpec {
+    /// What to run.
+    pub kind: TestKind,
+    /// Label in reports (default: derived from kind and options).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Measured seconds (network tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// Warm-up seconds excluded from the figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omit: Option<f64>,
+    /// Parallel streams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams: Option<u32>,
+    /// Server sends.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reverse: bool,
+    /// Both directions.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bidir: bool,
+    /// Write, datagram or request size (`128K`, `1400`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Response size of rr tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// UDP bit rate (`1G`) or open-loop requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// How bulk receivers wait (tcp-stream, udp-stream); netprobe's default is `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_wait: Option<ReceiveWait>,
+    /// memprobe `--quick`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick: Option<bool>,
+    /// memprobe: skip the latency curve.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_latency: bool,
+    /// tcp-stream, udp-stream: run until the burst has ended and the baseline held
+    /// `baseline_hold` seconds, at most `max_duration` seconds.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub until_baseline: bool,
+    /// With `until_baseline`: the cap in seconds (default [`DEFAULT_MAX_DURATION_SECS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<f64>,
+    /// With `until_baseline`: seconds the baseline must hold (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_hold: Option<f64>,
+    /// Interval sample length in seconds (0.1 to 10; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<f64>,
+}
+
+/// The cap of an until-baseline test when the suite names none: 20 minutes, past the longest
+/// published Fargate burst (about 19 minutes at 1 vCPU / 4 GB).
+pub const DEFAULT_MAX_DURATION_SECS: f64 = 1200.0;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl TestSpec {
+    /// A test of `kind` with its defaults.
+    pub fn new(kind: TestKind) -> Self {
+        TestSpec {
+            kind,
+            name: None,
+            duration: None,
+            omit: None,
+            streams: None,
+            reverse: false,
+            bidir: false,
+            message: None,
+            response: None,
+            rate: None,
+            receive_wait: None,
+            quick: None,
+            no_latency: false,
+            until_baseline: false,
+            max_duration: None,
+            baseline_hold: None,
+            interval: None,
+        }
+    }
+
+    /// A test of `kind` as `--test KIND` adds it: memory quick, udp-stream at 1 Gbit/s, the
+    /// others at the probe's defaults.
+    pub fn from_flag(kind: TestKind) -> Self {
+        let mut t = TestSpec::new(kind);
+        if kind == TestKind::Memory {
+            t.quick = Some(true);
+        } else if kind == TestKind::UDP_STREAM {
+            t.rate = Some("1G".into());
+        }
+        t
+    }
+
+    /// The label used to group results: the name, or kind plus distinguishing options.
+    pub fn label(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let mut label = self.kind.name().to_owned();
+        if let Some(p) = self.streams.filter(|p| *p > 1) {
+            label.push_str(&format!(" P{p}"));
+        }
+        if self.reverse {
+            label.push_str(" reverse");
+        }
+        if self.bidir {
+            label.push_str(" bidir");
+        }
+        if let Some(m) = &self.message {
+            label.push_str(&format!(" {m}"));
+        }
+        if let Some(r) = &self.rate {
+            label.push_str(&format!(" @{r}"));
+        }
+        if self.until_baseline {
+            label.push_str(" until-baseline");
+        }
+        if let Some(w) = self.receive_wait {
+            label.push_str(&format!(" rx-{}", w.name()));
+        }
+        label
+    }
+
+    /// Seconds the test occupies a task pair, for planning and deadlines.
+    pub fn expected_secs(&self) -> f64 {
+        match self.kind {
+            TestKind::Memory => {
+                if self.quick.unwrap_or(false) {
+                    10.0
+                } else {
+                    60.0
+                }
+            }
+            // An until-baseline test is planned (and priced) at its cap.
+            _ if self.until_baseline => {
+                self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS) + self.omit.unwrap_or(0.0)
+            }
+            _ => self.duration.unwrap_or(10.0) + self.omit.unwrap_or(0.0),
+        }
+    }
+
+    /// The netprobe client options of a network test (the probe contract's defaults for what
+    /// the suite leaves out); `None` for memory tests.
+    pub fn client_options(&self) -> Option<ClientOptions> {
+        let kind = self.kind.network()?;
+        let mut o = ClientOptions::new(kind);
+        if let Some(d) = self.duration {
+            o.duration_secs = d;
+        }
+        if let Some(omit) = self.omit {
+            o.omit_secs = omit;
+        }
+        if let Some(p) = self.streams {
+            o.streams = p;
+        }
+        o.flow = match (self.reverse, self.bidir) {
+            (true, _) => Flow::Reverse,
+            (_, true) => Flow::Bidirectional,
+            _ => Flow::Forward,
+        };
+        o.length.clone_from(&self.message);
+        o.response_size.clone_from(&self.response);
+        o.rate.clone_from(&self.rate);
+        if let Some(w) = self.receive_wait {
+            o.receive_wait = w;
+        }
+        if let Some(i) = self.interval {
+            o.interval_secs = i;
+        }
+        if self.until_baseline {
+            o.until_baseline = true;
+            o.duration_secs = self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS);
+            if let Some(h) = self.baseline_hold {
+                o.baseline_hold_secs = h;
+            }
+        }
+        Some(o)
+    }
+
+    /// The netprobe client arguments (after `client --server ADDR`), or memprobe arguments.
+    pub fn probe_args(&self) -> Vec<String> {
+        match self.client_options() {
+            Some(options) => options.to_args(),
+            None => {
+                let mut out = Vec::new();
+                if self.quick.unwrap_or(false) {
+                    out.push("--quick".to_owned());
+                }
+                if self.no_latency {
+                    out.push("--no-latency".to_owned());
+                }
+                out
+            }
+        }
+    }
+
+    /// Checks the test as the `index`-th (0-based) of its suite: every key applies to its kind
+    /// and holds a value the probe and its server accept. The error names the test and the key.
+    pub(super) fn validate(&self, index: usize) -> std::result::Result<(), String> {
+        let at = format!("test #{} ({})", index + 1, self.kind.name());
+        if let Some(name) = &self.name {
+            tags::check_name(name).map_err(|why| format!("{at}: `name = {name:?}` {why}"))?;
+        }
+        let secs = |v: Option<f64>, key: &str, min: f64| -> std::result::Result<(), String> {
+            match v {
+                Some(s) if !s.is_finite() || s < min || s > 3600.0 => Err(format!(
+                    "{at}: `{key} = {s}` must be between {min} and 3600 seconds"
+                )),
+                _ => Ok(()),
+            }
+        };
+        if self.kind == TestKind::Memory {
+            for (key, set) in [
+                ("duration", self.duration.is_some()),
+                ("omit", self.omit.is_some()),
+                ("streams", self.streams.is_some()),
+                ("reverse", self.reverse),
+                ("bidir", self.bidir),
+                ("message", self.message.is_some()),
+                ("response", self.response.is_some()),
+                ("rate", self.rate.is_some()),
+                ("receive_wait", self.receive_wait.is_some()),
+                ("until_baseline", self.until_baseline),
+                ("max_duration", self.max_duration.is_some()),
+                ("baseline_hold", self.baseline_hold.is_some()),
+                ("interval", self.interval.is_some()),
+            ] {
+                if set {
+                    return Err(format!(
+                        "{at}: `{key}` does not apply to memory tests; remove it"
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        if self.quick.is_some() || self.no_latency {
+            return Err(format!(
+                "{at}: `quick`/`no_latency` apply to memory tests only; remove them"
+            ));
+        }
+        secs(self.duration, "duration", 0.1)?;
+        secs(self.max_duration, "max_duration", 0.1)?;
+        secs(self.baseline_hold, "baseline_hold", 0.1)?;
+        if self.until_baseline && self.duration.is_some() {
+            return Err(format!(
+                "{at}: an until_baseline test has no fixed `duration`; give its cap as \
+                 `max_duration` (default {DEFAULT_MAX_DURATION_SECS} s)"
+            ));
+        }
+        if !self.until_baseline && (self.max_duration.is_some() || self.baseline_hold.is_some()) {
+            return Err(format!(
+                "{at}: `max_duration` and `baseline_hold` go with `until_baseline = true`; add \
+                 it, or use `duration` for a fixed length"
+            ));
+        }
+        secs(self.omit, "omit", 0.0)?;
+        if let Some(p) = self.streams {
+            if p == 0 || p > 128 {
+                return Err(format!("{at}: `streams = {p}` must be 1..=128"));
+            }
+        }
+        if self.reverse && self.bidir {
+            return Err(format!(
+                "{at}: `reverse` and `bidir` exclude each other; keep one"
+            ));
+        }
+        if (self.reverse || self.bidir) && !self.kind.network().is_some_and(NetTestKind::is_bulk) {
+            return Err(format!(
+                "{at}: `reverse`/`bidir` apply to tcp-stream and udp-stream only"
+            ));
+        }
+        if self.receive_wait.is_some() && !self.kind.network().is_some_and(NetTestKind::is_bulk) {
+            return Err(format!(
+                "{at}: `receive_wait` applies to tcp-stream and udp-stream only; remove it"
+            ));
+        }
+        if self.kind == TestKind::TCP_STREAM && self.rate.is_some() {
+            return Err(format!(
+                "{at}: `rate` does not apply to tcp-stream; TCP runs as fast as it can"
+            ));
+        }
+        // The probe's own check and the caps its server runs with: a suite accepted here is
+        // never refused by a probe after its tasks were launched.
+        let options = self.client_options().expect("a network test");
+        let request = options.to_request().map_err(|e| {
+            let e = e
+                .to_string()
+                .replace("--length", "`message`")
+                .replace("--response-size", "`response`")
+                .replace("--rate", "`rate`")
+                .replace("--time", "`duration`")
+                .replace("--omit", "`omit`");
+            format!("{at}: {e}")
+        })?;
+        RequestCaps::default()
+            .check(&request)
+            .map_err(|e| format!("{at}: {e}"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Result;
+    use crate::platform::ecs::tags::MAX_NAME_CHARS;
+    use crate::suite::Suite;
+
+    fn parse(text: &str) -> Result<Suite> {
+        Suite::from_toml(text)
+    }
+
+    #[test]
+    fn a_full_suite_parses() {
+        let s = parse(
+            "repetitions = 2\nsizes = [\"0.25x0.5\", \"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\n\
+             duration = 5\nstreams = 4\nreverse = true\nreceive_wait = \"block\"\n\
+             [[test]]\nkind = \"memory\"\nquick = true\n",
+        )
+        .unwrap();
+        assert_eq!(s.tests.len(), 2);
+        assert_eq!(s.tests[0].label(), "tcp-stream P4 reverse rx-block");
+        assert_eq!(
+            s.tests[0].probe_args(),
+            [
+                "--test",
+                "tcp-stream",
+                "--time",
+                "5",
+                "--parallel",
+                "4",
+                "--reverse",
+                "--receive-wait",
+                "block"
+            ]
+        );
+    }
+
+    /// Issue 11, defect 8: names become ECS tag values (API reference, Tag: letters, digits,
+    /// spaces and `+ - = . _ : / @`, values up to 256 characters).
+    #[test]
+    fn test_names_obey_the_ecs_tag_rules() {
+        let suite = |name: &str| {
+            parse(&format!(
+                "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nname = {name:?}\n"
+            ))
+        };
+        suite("rr 64B: p99/@edge=1+2_x").unwrap();
+        for bad in ["a,b", "quote\"d", "tab\there", "", "x#y"] {
+            let e = suite(bad).unwrap_err().to_string();
+            assert!(e.contains("name") && e.contains("test #1"), "{bad:?}: {e}");
+        }
+        let e = suite(&"n".repeat(MAX_NAME_CHARS + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("longer than 200"), "{e}");
+        // The longest item id still fits a tag value.
+        let id = format!("9999/16x120/{}", "n".repeat(MAX_NAME_CHARS));
+        assert!(id.len() <= 256);
+    }
+
+    #[test]
+    fn until_baseline_keys_are_checked() {
+        for (text, needle) in [
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nuntil_baseline = true\nduration = 60\n",
+                "`max_duration`",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nmax_duration = 60\n",
+                "until_baseline = true",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nuntil_baseline = true\nmax_duration = 60\n",
+                "tcp-rr",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nuntil_baseline = true\nmax_duration = 2000\n",
+                "over the server's cap",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"memory\"\nuntil_baseline = true\n",
+                "does not apply to memory",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?} gave {err}");
+        }
+    }
+}

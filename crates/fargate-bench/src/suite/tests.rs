@@ -1,0 +1,114 @@
+//! Loading and validating whole suites: defaults, presets, overrides and the stored form.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Suite> {
+    Suite::from_toml(text)
+}
+
+#[test]
+fn the_default_suite_is_valid_and_short() {
+    let s = Suite::default_suite();
+    assert_eq!(SuiteFile::default_suite().validate().unwrap(), s);
+    let secs: f64 =
+        s.tests.iter().map(TestSpec::expected_secs).sum::<f64>() * f64::from(s.repetitions);
+    assert!(secs <= 60.0, "{secs}");
+}
+
+#[test]
+fn a_suite_may_carry_ecs_settings() {
+    let s = parse(
+        "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\n[ecs]\ncluster = \"bench\"\nsubnet = \"subnet-1\"\n",
+    )
+    .unwrap();
+    let ecs = s.ecs.unwrap();
+    assert_eq!(
+        (ecs.cluster.as_str(), ecs.subnet.as_str()),
+        ("bench", "subnet-1")
+    );
+}
+
+#[test]
+fn flags_override_the_suite_where_they_apply() {
+    let o = SuiteOverrides {
+        tests: vec![TestKind::UDP_STREAM, TestKind::Memory, TestKind::TCP_STREAM],
+        duration: Some(3.0),
+        receive_wait: Some(ReceiveWait::Block),
+        repetitions: Some(2),
+        sizes: vec!["0.5x1".into()],
+        concurrency: None,
+        architectures: vec!["ARM64".into()],
+    };
+    let s = Suite::load(SuiteSource::Default { ecs: false }, &o).unwrap();
+    assert_eq!(s.sizes, [TaskSize::parse("0.5x1").unwrap()]);
+    assert_eq!(s.repetitions, 2);
+    assert_eq!(s.architectures, [Arch::Arm]);
+    assert_eq!(s.tests[0].rate.as_deref(), Some("1G"));
+    assert_eq!(s.tests[1].quick, Some(true));
+    assert_eq!(s.tests[1].duration, None, "memory has no duration");
+    assert_eq!(s.tests[2].receive_wait, Some(ReceiveWait::Block));
+    assert_eq!(s.tests[2].duration, Some(3.0));
+    let bad = SuiteOverrides {
+        duration: Some(-5.0),
+        ..Default::default()
+    };
+    let e = Suite::load(SuiteSource::Default { ecs: false }, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("duration = -5"), "{e}");
+}
+
+#[test]
+fn presets_and_the_ecs_default_are_valid_and_say_what_they_are() {
+    for (name, _, text) in PRESETS {
+        let suite = Suite::load(SuiteSource::Preset(name), &Default::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(suite.sizes.len(), 10, "{name}");
+        assert!(text.starts_with(&format!("# {name}:")), "{name}");
+        assert!(suite.tests.iter().any(|t| t.kind == TestKind::Memory));
+    }
+    let sizing = Suite::preset("sizing").unwrap();
+    let stream = &sizing.tests[0];
+    assert!(stream.until_baseline);
+    assert_eq!(
+        stream.expected_secs(),
+        1200.0,
+        "planned and priced at its cap"
+    );
+    let args = stream.probe_args();
+    assert!(args.contains(&"--until-baseline".to_owned()), "{args:?}");
+    assert!(
+        args.windows(2).any(|w| w[0] == "--time" && w[1] == "1200"),
+        "{args:?}"
+    );
+    let ecs = Suite::load(SuiteSource::Default { ecs: true }, &Default::default()).unwrap();
+    assert!(ecs.tests[0].until_baseline);
+    let e = Suite::preset("fastest").unwrap_err().to_string();
+    assert!(e.contains("published-2021, sizing"), "{e}");
+}
+
+/// `run.json` stores a suite as its file has it, and reads it back validated: the same
+/// suite, sizes and architectures by their names.
+#[test]
+fn a_stored_suite_reads_back_as_it_was_run() {
+    let s = parse(
+        "sizes = [\"1X2\", \"0.25x0.5\"]\narchitectures = [\"arm64\", \"x86_64\"]\n\
+         [[test]]\nkind = \"tcp-rr\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.architectures, [Arch::Arm, Arch::X86]);
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["sizes"], serde_json::json!(["1x2", "0.25x0.5"]));
+    assert_eq!(
+        json["architectures"],
+        serde_json::json!(["ARM64", "X86_64"])
+    );
+    assert_eq!(json["test"][0]["kind"], "tcp-rr");
+    assert_eq!(serde_json::from_value::<Suite>(json.clone()).unwrap(), s);
+    let mut bad = json;
+    bad["repetitions"] = serde_json::json!(0);
+    let e = serde_json::from_value::<Suite>(bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("repetitions = 0"), "{e}");
+}
