@@ -12,7 +12,10 @@ use std::process::Command;
 use fargate_bench::sizes::Arch;
 use fargate_bench::store::{ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
 use fargate_bench::Suite;
-use probe_core::report::{Direction, IntervalSample, LatencyMetrics, LoadMode, Throughput};
+use probe_core::report::{
+    BandwidthResult, CachePlateau, Direction, IntervalSample, LatencyMetrics, LatencyPoint,
+    LoadMode, Throughput,
+};
 use probe_core::{LatencyHistogram, Report, Role};
 
 use crate::common::CONTROLLER;
@@ -407,6 +410,338 @@ fn chromium_renders_the_page_with_no_console_error_and_no_request() {
         dom.matches("<svg").count(),
         5,
         "2 throughput, 2 latency, 1 cost"
+    );
+}
+
+/// Ten Fargate sizes, small to large: the first one or all ten make a layout test's run.
+const TEN_SIZES: [&str; 10] = [
+    "0.25x0.5", "0.5x1", "1x2", "1x4", "2x4", "2x8", "4x8", "4x16", "8x16", "16x32",
+];
+
+/// The cache levels memprobe found on a 2-vCPU Xeon (level, up to bytes, ns per load).
+const LEVELS: [(&str, u64, f64); 5] = [
+    ("L1", 32 << 10, 1.9),
+    ("L2", 741_440, 6.5),
+    ("L3", 1_482_880, 12.4),
+    ("L4", 4 << 20, 57.5),
+    ("DRAM", 47_453_120, 178.9),
+];
+
+/// Levels half an octave apart, as a host with a split L3 shows them (the largest size's, so
+/// in a run of ten sizes the labelled curve is this one among nine of the other shape).
+const CROWDED_LEVELS: [(&str, u64, f64); 5] = [
+    ("L1", 46_336, 1.6),
+    ("L2", 1 << 20, 5.2),
+    ("L3", 1_482_880, 9.0),
+    ("L4", 2 << 20, 14.0),
+    ("DRAM", 47_453_120, 120.0),
+];
+
+/// A memprobe report shaped like a real one at `size`: every kernel with cached and
+/// non-temporal stores at 1 thread and at the size's vCPUs, a latency curve with five plateaus.
+fn memory_report(size: &str, rep: u32) -> Report {
+    let levels = if size == "16x32" {
+        CROWDED_LEVELS
+    } else {
+        LEVELS
+    };
+    let vcpu: f64 = size.split('x').next().unwrap().parse().unwrap();
+    let mut r = Report::new("memprobe", "0.1.0", Role::Standalone, "memory");
+    let mut threads = vec![1u32];
+    if vcpu >= 2.0 {
+        threads.push(vcpu as u32);
+    }
+    // GB/s of one thread, as measured: (kernel, stores, best).
+    let kernels = [
+        ("read", "none", 8.2),
+        ("write", "cached", 4.7),
+        ("copy", "cached", 8.8),
+        ("scale", "cached", 8.0),
+        ("add", "cached", 9.2),
+        ("triad", "cached", 9.4),
+        ("write", "nontemporal", 20.5),
+        ("copy", "nontemporal", 12.9),
+        ("scale", "nontemporal", 13.6),
+        ("add", "nontemporal", 12.0),
+        ("triad", "nontemporal", 12.3),
+        ("memcpy", "libc", 13.0),
+    ];
+    for t in threads {
+        for (kernel, stores, gbps) in kernels {
+            let best = (gbps * f64::from(t).sqrt() + 0.1 * f64::from(rep)) * 1e9;
+            r.metrics.memory_bandwidth.push(BandwidthResult {
+                kernel: kernel.into(),
+                stores: stores.into(),
+                implementation: "avx2".into(),
+                threads: t,
+                array_bytes: 3 << 27,
+                bytes_per_pass: 1 << 28,
+                passes: 10,
+                best_bytes_per_sec: best,
+                median_bytes_per_sec: best * 0.95,
+                worst_bytes_per_sec: best * 0.9,
+                cv: 0.02,
+                bus_bytes_per_sec: best,
+                sustained_bytes_per_sec: best * 0.93,
+                throttled_periods: Some(0),
+                throttled_ns: Some(0),
+            });
+        }
+    }
+    // Two points per octave from 4 KiB to 64 MiB (whole cache lines, as memprobe walks them),
+    // each on the level that holds it.
+    for half_octave in 0..=28 {
+        let ws = (4096.0 * 2f64.powf(f64::from(half_octave) / 2.0) / 64.0) as u64 * 64;
+        let level = levels
+            .iter()
+            .find(|(_, up_to, _)| ws <= *up_to)
+            .map_or(240.0, |l| l.2);
+        r.metrics.memory_latency.push(LatencyPoint {
+            working_set_bytes: ws,
+            ns_per_load: level * (1.0 + 0.01 * f64::from(rep)) * (1.0 + vcpu / 400.0),
+            huge_pages: false,
+        });
+    }
+    for (level, up_to_bytes, ns_per_load) in levels {
+        r.metrics.cache_plateaus.push(CachePlateau {
+            level: level.into(),
+            up_to_bytes,
+            ns_per_load: ns_per_load * (1.0 + 0.01 * f64::from(rep)) * (1.0 + vcpu / 400.0),
+            claimed_bytes: None,
+        });
+    }
+    r.measured_duration_ns = 5_000_000_000;
+    r
+}
+
+/// A results directory over the first `sizes` of [`TEN_SIZES`]: tcp-stream, tcp-rr and a
+/// memory test at each, two repetitions.
+fn sized_run(root: &Path, sizes: usize) -> PathBuf {
+    let meta = RunMeta {
+        run_id: format!("20261130000000-{sizes}-sizes"),
+        backend: "local".into(),
+        suite: Suite::default_suite(),
+        controller_version: "0.1.0".into(),
+        started_at: "2026-11-30T00:00:00Z".into(),
+        status: RunStatus::Complete,
+        finished_at: None,
+        command_line: None,
+    };
+    let mut store = Store::create(root, meta).unwrap();
+    for rep in 1..=2 {
+        for size in &TEN_SIZES[..sizes] {
+            let items = [
+                ("tcp-stream", stream_report(size, rep)),
+                ("tcp-rr", rr_report(rep)),
+                ("memory", memory_report(size, rep)),
+            ];
+            for (label, report) in items {
+                store
+                    .append(&record(size, label, rep, vec![report]))
+                    .unwrap();
+            }
+        }
+    }
+    store.finish(RunStatus::Complete).unwrap();
+    store.dir().to_owned()
+}
+
+/// What Chromium measures in the laid-out page, run inside it (the page's own policy forbids
+/// scripts, so the test's copy allows inline ones; still nothing may be fetched). One line per
+/// problem: two texts of one chart that overlap, a text cut by its chart's edge, a text a
+/// series' line or bar runs through, a chart with no series drawn as a line or a bar inside its
+/// plot area.
+const LAYOUT_CHECK: &str = r#"<script>
+(() => {
+  const problems = [];
+  const figures = [...document.querySelectorAll('figure.chart')];
+  figures.forEach((figure, n) => {
+    const name = `chart ${n + 1} (${figure.dataset.chart} at ${figure.dataset.size})`;
+    const svg = figure.querySelector('svg');
+    const edge = svg.getBoundingClientRect();
+    const texts = [...svg.querySelectorAll('text')]
+      .filter((t) => t.textContent.trim() !== '')
+      .map((t) => ({ text: t.textContent.trim(), box: t.getBoundingClientRect() }));
+    for (const { text, box } of texts) {
+      if (box.width === 0 || box.height === 0) {
+        problems.push(`${name}: "${text}" has no size`);
+      } else if (box.left < edge.left - 0.5 || box.right > edge.right + 0.5
+          || box.top < edge.top - 0.5 || box.bottom > edge.bottom + 0.5) {
+        problems.push(`${name}: "${text}" is cut by the chart's edge`);
+      }
+    }
+    for (let i = 0; i < texts.length; i++) {
+      for (let j = i + 1; j < texts.length; j++) {
+        const a = texts[i].box, b = texts[j].box;
+        const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (w > 1 && h > 1) {
+          problems.push(`${name}: "${texts[i].text}" overlaps "${texts[j].text}"`);
+        }
+      }
+    }
+    // A series' line or bar through a text (Liang-Barsky on each segment, in page pixels).
+    const ctm = svg.getScreenCTM();
+    const crosses = (box, a, b) => {
+      const [dx, dy] = [b.x - a.x, b.y - a.y];
+      let [t0, t1] = [0, 1];
+      for (const [p, q] of [[-dx, a.x - box.left - 1], [dx, box.right - 1 - a.x],
+                            [-dy, a.y - box.top - 1], [dy, box.bottom - 1 - a.y]]) {
+        if (p === 0) { if (q < 0) return false; continue; }
+        const t = q / p;
+        if (p < 0) t0 = Math.max(t0, t); else t1 = Math.min(t1, t);
+        if (t0 > t1) return false;
+      }
+      return true;
+    };
+    for (const series of svg.querySelectorAll('g.series')) {
+      const points = [...series.querySelectorAll('polyline')].map((line) =>
+        [...line.points].map((p) => new DOMPoint(p.x, p.y).matrixTransform(ctm)));
+      const bars = [...series.querySelectorAll('rect')].map((r) => r.getBoundingClientRect());
+      for (const { text, box } of texts) {
+        const hit = points.some((line) => line.some((p, i) => i > 0 && crosses(box, line[i - 1], p)))
+          || bars.some((b) => Math.min(b.right, box.right) - Math.max(b.left, box.left) > 1
+            && Math.min(b.bottom, box.bottom) - Math.max(b.top, box.top) > 1);
+        if (hit) {
+          problems.push(`${name}: "${text}" is crossed by series "${series.dataset.name}"`);
+        }
+      }
+    }
+    const [left, top, right, bottom] = figure.dataset.plotArea.split(',').map(Number);
+    const drawn = [...svg.querySelectorAll('polyline, rect')].filter((mark) => {
+      if (!mark.closest('g.series')) return false;
+      const b = mark.getBBox();
+      const inside = b.x >= left - 3 && b.x + b.width <= right + 3
+        && b.y >= top - 3 && b.y + b.height <= bottom + 3;
+      const line = mark.tagName === 'polyline' && (b.width >= 2 || b.height >= 2);
+      const bar = mark.tagName === 'rect' && b.width >= 2 && b.height >= 1;
+      return inside && (line || bar);
+    });
+    if (drawn.length === 0) {
+      problems.push(`${name}: empty, no series drawn as a line or a bar in its plot area`);
+    }
+  });
+  const out = document.createElement('pre');
+  out.id = 'layout-check';
+  out.textContent = [`charts ${figures.length}`, ...problems].join('\n');
+  document.body.appendChild(out);
+})();
+</script>"#;
+
+/// Renders `page` in Chromium with [`LAYOUT_CHECK`] and returns what it found: the number of
+/// charts and the problems. With `FARGATE_BENCH_HTML_KEEP=DIR` the page and a screenshot of it
+/// stay in DIR as `NAME.html` and `NAME.png`, for a person to look at.
+fn layout_problems(page: &Path, name: &str) -> (usize, Vec<String>) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let policy = "default-src 'none';";
+    assert!(html.contains(policy), "the page's policy");
+    let checked = html
+        .replacen(policy, "default-src 'none'; script-src 'unsafe-inline';", 1)
+        .replacen("</body>", &format!("{LAYOUT_CHECK}</body>"), 1);
+    let copy = page.with_extension("checked.html");
+    std::fs::write(&copy, checked).unwrap();
+    if let Ok(keep) = std::env::var("FARGATE_BENCH_HTML_KEEP") {
+        let keep = Path::new(&keep);
+        std::fs::create_dir_all(keep).unwrap();
+        std::fs::copy(page, keep.join(format!("{name}.html"))).unwrap();
+        let shot = Command::new(chromium())
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg("--window-size=1280,9000")
+            .arg(format!(
+                "--screenshot={}",
+                keep.join(format!("{name}.png")).display()
+            ))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        assert!(
+            shot.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shot.stderr)
+        );
+    }
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1280,4000",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", copy.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let found = dom
+        .split("<pre id=\"layout-check\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the check did not run in {name}: {dom}"));
+    let found = found
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    let mut lines = found.lines();
+    let charts = lines
+        .next()
+        .and_then(|l| l.strip_prefix("charts "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{found}"));
+    (charts, lines.map(str::to_owned).collect())
+}
+
+/// Issue 22: a person reads every chart at one size and at ten: no label overlaps another or
+/// leaves its chart, and no chart is empty (the memory bandwidth of one size was a column of
+/// dots, the cache plateaus' labels ran into each other).
+#[test]
+#[ignore = "needs Chromium (scripts/test.sh installs Debian's chromium)"]
+fn chromium_lays_out_every_chart_readably_at_one_size_and_at_ten() {
+    let mut found = Vec::new();
+    for sizes in [1, 10] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = sized_run(tmp.path(), sizes);
+        let page_path = tmp.path().join("report.html");
+        report(&dir, "html", &page_path);
+        let page = std::fs::read_to_string(&page_path).unwrap();
+        let expected = figures(&page).len();
+        for kind in [
+            "throughput",
+            "latency",
+            "memory-bandwidth",
+            "memory-latency",
+            "cost",
+        ] {
+            assert!(
+                page.contains(&format!("data-chart=\"{kind}\"")),
+                "a {kind} chart at {sizes} sizes"
+            );
+        }
+        let (charts, problems) = layout_problems(&page_path, &format!("{sizes}-sizes"));
+        assert_eq!(
+            charts, expected,
+            "Chromium sees every chart at {sizes} sizes"
+        );
+        found.extend(
+            problems
+                .into_iter()
+                .map(|p| format!("at {sizes} sizes, {p}")),
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "a person would find:\n{}",
+        found.join("\n")
     );
 }
 

@@ -4,17 +4,17 @@
 
 mod chart;
 pub(crate) mod compare;
+mod cost;
+mod layout;
+mod marks;
+mod memory;
+mod network;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use probe_core::report::Direction;
-use probe_core::units::{format_bits_per_sec, format_ns};
-use probe_core::LatencyHistogram;
-
-use self::chart::{Chart, Note, Series};
-use super::{tables, Exporter, Tabular};
-use crate::summary::{Merged, Placement, Summary, HEADLINE_KERNEL};
+use self::chart::{Chart, Series, Style};
+use super::{Exporter, Tabular};
+use crate::summary::{Merged, Summary};
 
 /// The page, as a format.
 #[derive(Debug)]
@@ -66,11 +66,11 @@ pub fn render(doc: &Merged) -> String {
             .unwrap_or_default()
     );
     body.push_str(&nav());
-    throughput_section(&mut body, doc);
-    latency_section(&mut body, doc);
-    memory_bandwidth_section(&mut body, summary);
-    memory_latency_section(&mut body, doc);
-    cost_section(&mut body, summary);
+    network::throughput_section(&mut body, doc);
+    network::latency_section(&mut body, doc);
+    memory::memory_bandwidth_section(&mut body, summary);
+    memory::memory_latency_section(&mut body, doc);
+    cost::cost_section(&mut body, summary);
     failures_section(&mut body, doc);
     context_section(&mut body, doc);
     page(&format!("fargate-bench {}", run.run_id), &body)
@@ -113,7 +113,12 @@ fn empty(body: &mut String, why: &str) {
 }
 
 fn figure(body: &mut String, chart: &Chart) {
-    match chart::render(chart) {
+    figure_styled(body, chart, &Style::default());
+}
+
+/// A chart drawn as `style` says (bars, a colour and dash per series).
+fn figure_styled(body: &mut String, chart: &Chart, style: &Style) {
+    match chart::render(chart, style) {
         Ok(svg) => body.push_str(&svg),
         Err(e) => {
             let _ = write!(
@@ -142,177 +147,6 @@ fn table(body: &mut String, head: &[&str], rows: &[Vec<String>]) {
     body.push_str("</table>");
 }
 
-/// A section's table, as every format builds it ([`super::tables`]): people's cells.
-fn tabular(body: &mut String, t: &Tabular) {
-    let rows: Vec<Vec<String>> = t
-        .rows
-        .iter()
-        .map(|r| r.iter().map(|c| c.human.clone()).collect())
-        .collect();
-    table(body, &t.headers, &rows);
-}
-
-fn direction_words(d: Direction) -> &'static str {
-    match d {
-        Direction::ServerToClient => "server to client",
-        Direction::ClientToServer => "client to server",
-    }
-}
-
-fn throughput_section(body: &mut String, doc: &Merged) {
-    section(body, "throughput", "Throughput over time");
-    let rows = tables::throughput(&doc.summary);
-    if doc.series.is_empty() && rows.rows.is_empty() {
-        return empty(
-            body,
-            "No bulk network test in this run (tcp-stream or udp-stream), or none recorded \
-             interval samples: nothing to plot over time.",
-        );
-    }
-    body.push_str(if doc.series.is_empty() {
-        "<p class=\"why\">No repetition recorded interval samples: nothing to plot over time.</p>"
-    } else {
-        "<p>Every repetition's interval samples on one time axis per size and direction. Dashed: \
-         the detected burst and baseline (medians over repetitions).</p>"
-    });
-    // Each test's charts by size, x86 before ARM64 at one size (the series' own order).
-    for lane in &doc.series {
-        let mut series = Vec::new();
-        let mut end = 0.0_f64;
-        for (rep, samples) in &lane.repetitions {
-            let points: Vec<(f64, f64)> = samples
-                .iter()
-                .map(|i| {
-                    let mid = (i.start_ns as f64 + i.duration_ns as f64 / 2.0) / 1e9;
-                    end = end.max((i.start_ns + i.duration_ns) as f64 / 1e9);
-                    (mid, i.bits_per_sec / 1e9)
-                })
-                .collect();
-            series.push(Series {
-                name: format!("repetition {rep}"),
-                points,
-                reference: false,
-            });
-        }
-        let row = doc
-            .summary
-            .network_row(&lane.test, lane.placement, Some(lane.direction));
-        if let Some(bucket) = row.and_then(|r| r.bucket.as_ref()) {
-            for (name, value) in [
-                ("burst", bucket.burst_bits_per_sec.median),
-                ("baseline", bucket.baseline_bits_per_sec.median),
-            ] {
-                series.push(Series {
-                    name: format!("{name} {}", format_bits_per_sec(value)),
-                    points: vec![(0.0, value / 1e9), (end, value / 1e9)],
-                    reference: true,
-                });
-            }
-        }
-        figure(
-            body,
-            &Chart {
-                kind: "throughput",
-                title: format!(
-                    "{} at {}, {}",
-                    lane.test,
-                    lane.placement,
-                    direction_words(lane.direction)
-                ),
-                x_label: "time since the test started (s)".into(),
-                y_label: "throughput (Gbit/s)".into(),
-                x_log: false,
-                y_log: false,
-                legend_left: false,
-                x_ticks: None,
-                categories: Vec::new(),
-                series,
-                notes: Vec::new(),
-                size: lane.placement.to_string(),
-            },
-        );
-    }
-    tabular(body, &rows);
-    let buckets = tables::buckets(&doc.summary);
-    if !buckets.rows.is_empty() {
-        tabular(body, &buckets);
-    }
-    body.push_str("</section>");
-}
-
-/// "Number of nines" of a quantile: 0.9 -> 1, 0.99 -> 2.
-fn nines(q: f64) -> f64 {
-    -(1.0 - q.min(0.999_999_9)).log10()
-}
-
-fn percent_label(nines: f64) -> String {
-    let p = 100.0 * (1.0 - 10f64.powf(-nines));
-    let text = format!("{p:.4}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text}%")
-}
-
-/// The percentile curve of a histogram: (nines, microseconds).
-fn curve(h: &LatencyHistogram) -> Vec<(f64, f64)> {
-    super::hgrm::steps(h, super::hgrm::TICKS_PER_HALF_DISTANCE)
-        .into_iter()
-        .map(|s| (nines(s.quantile), s.value_ns as f64 / 1e3))
-        .collect()
-}
-
-fn latency_section(body: &mut String, doc: &Merged) {
-    section(body, "latency", "Latency");
-    if doc.latency.is_empty() {
-        return empty(
-            body,
-            "No request/response test in this run (tcp-rr, udp-rr, tcp-crr): no latency \
-             distribution to plot.",
-        );
-    }
-    body.push_str(
-        "<p>Percentile distribution of every round trip of every repetition (merged \
-         histograms, never averaged), on HdrHistogram's axis: each step right is one more \
-         nine. Open-loop runs show the corrected curve and the raw one.</p>",
-    );
-    let mut by_size: BTreeMap<Placement, Vec<Series>> = BTreeMap::new();
-    for m in &doc.latency {
-        let lanes = by_size.entry(m.placement).or_default();
-        lanes.push(Series {
-            name: m.test.clone(),
-            points: curve(&m.rtt),
-            reference: false,
-        });
-        if let Some(raw) = &m.uncorrected {
-            lanes.push(Series {
-                name: format!("{} (raw, uncorrected)", m.test),
-                points: curve(raw),
-                reference: true,
-            });
-        }
-    }
-    for (size, series) in by_size {
-        figure(
-            body,
-            &Chart {
-                kind: "latency",
-                title: format!("Round-trip latency at {size}"),
-                x_label: "percentile".into(),
-                y_label: "round trip (µs, log scale)".into(),
-                x_log: false,
-                y_log: true,
-                legend_left: true,
-                x_ticks: Some(percent_label),
-                categories: Vec::new(),
-                series,
-                notes: Vec::new(),
-                size: size.to_string(),
-            },
-        );
-    }
-    tabular(body, &tables::round_trips(&doc.summary));
-    body.push_str("</section>");
-}
-
 /// Placements small to large, x86 before ARM64 at one size, each once.
 fn ordered<T: Ord + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut out: Vec<T> = items.collect();
@@ -321,225 +155,14 @@ fn ordered<T: Ord + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
     out
 }
 
-fn memory_bandwidth_section(body: &mut String, summary: &Summary) {
-    section(body, "memory-bandwidth", "Memory bandwidth");
-    if summary.memory_bandwidth.is_empty() {
-        return empty(body, "No memory test in this run: no bandwidth to plot.");
-    }
-    let sizes = ordered(summary.memory_bandwidth.iter().map(|r| r.size));
-    let mut lanes: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for r in &summary.memory_bandwidth {
-        let x = sizes.iter().position(|s| *s == r.size).unwrap_or(0) as f64;
-        let name = if r.threads > 1 {
-            format!("{} {} x{}", r.kernel, r.stores, r.threads)
-        } else {
-            format!("{} {}", r.kernel, r.stores)
-        };
-        lanes
-            .entry(name)
-            .or_default()
-            .push((x, r.best_bytes_per_sec.median / 1e9));
-    }
-    let series = lanes
-        .into_iter()
-        .map(|(name, mut points)| {
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Series {
-                name,
-                points,
-                reference: false,
-            }
-        })
-        .collect();
-    figure(
-        body,
-        &Chart {
-            kind: "memory-bandwidth",
-            title: "Memory bandwidth by kernel and size (best pass, median over repetitions)"
-                .into(),
-            x_label: "task size (vCPU x GB)".into(),
-            y_label: "bandwidth (GB/s)".into(),
-            x_log: false,
-            y_log: false,
-            legend_left: false,
-            x_ticks: None,
-            categories: sizes.iter().map(ToString::to_string).collect(),
-            series,
-            notes: Vec::new(),
-            size: "all".into(),
-        },
-    );
-    tabular(body, &tables::memory_bandwidth(summary));
-    body.push_str("</section>");
-}
-
-fn memory_latency_section(body: &mut String, doc: &Merged) {
-    section(body, "memory-latency", "Memory latency");
-    let summary = &doc.summary;
-    if summary.memory_latency.is_empty() {
-        return empty(
-            body,
-            "No memory latency curve in this run (memory tests ran with no_latency, or none ran).",
-        );
-    }
-    let mut lanes: BTreeMap<Placement, Vec<(f64, f64)>> = BTreeMap::new();
-    for p in summary.memory_latency.iter().filter(|p| !p.huge_pages) {
-        lanes
-            .entry(p.size)
-            .or_default()
-            .push((p.working_set_bytes as f64, p.ns_per_load.median));
-    }
-    // Cache plateaus the probes detected, labelled where they end: for the largest size only,
-    // so labels do not pile up (the table of every size is the summary's).
-    let labelled = lanes.keys().next_back().copied();
-    let notes = doc
-        .plateaus
+/// A section's table, as every format builds it ([`super::tables`]): people's cells.
+fn tabular(body: &mut String, t: &Tabular) {
+    let rows: Vec<Vec<String>> = t
+        .rows
         .iter()
-        .filter(|p| Some(p.placement) == labelled)
-        .map(|plateau| Note {
-            // Left of where the plateau ends, so the last label stays inside.
-            at: (plateau.up_to_bytes as f64 / 2.5, plateau.ns_per_load),
-            text: format!("{} {}", plateau.level, format_ns(plateau.ns_per_load)),
-        })
+        .map(|r| r.iter().map(|c| c.human.clone()).collect())
         .collect();
-    let series = lanes
-        .into_iter()
-        .map(|(size, points)| Series {
-            name: size.to_string(),
-            points,
-            reference: false,
-        })
-        .collect();
-    figure(
-        body,
-        &Chart {
-            kind: "memory-latency",
-            title: "Load-to-load latency by working set (pointer chase)".into(),
-            x_label: "working set (bytes, log scale)".into(),
-            y_label: "latency per load (ns, log scale)".into(),
-            x_log: true,
-            y_log: true,
-            legend_left: true,
-            x_ticks: None,
-            categories: Vec::new(),
-            series,
-            notes,
-            size: "all".into(),
-        },
-    );
-    body.push_str("</section>");
-}
-
-fn cost_section(body: &mut String, summary: &Summary) {
-    section(body, "cost", "Cost efficiency");
-    let Some(pricing) = &summary.pricing else {
-        return empty(body, "No prices were applied to this report.");
-    };
-    if let Some(why) = &pricing.unknown {
-        return empty(body, why);
-    }
-    let mut net: BTreeMap<String, Vec<(crate::TaskSize, f64)>> = BTreeMap::new();
-    for r in &summary.network {
-        if let Some(v) = r.gbit_per_sec_per_dollar_hour {
-            let name = match r.headline().map(|h| h.kind) {
-                Some(crate::summary::FigureKind::Baseline) => format!("{} baseline", r.test),
-                _ => r.test.clone(),
-            };
-            let (name, size) = lane(name, r.size);
-            net.entry(name).or_default().push((size, v));
-        }
-        if let Some(v) = r
-            .bucket
-            .as_ref()
-            .and_then(|b| b.burst_gbit_per_sec_per_dollar_hour)
-        {
-            let (name, size) = lane(format!("{} burst", r.test), r.size);
-            net.entry(name).or_default().push((size, v));
-        }
-    }
-    let mut mem: BTreeMap<String, Vec<(crate::TaskSize, f64)>> = BTreeMap::new();
-    for r in summary
-        .memory_bandwidth
-        .iter()
-        .filter(|r| r.kernel == HEADLINE_KERNEL)
-    {
-        if let Some(v) = r.gb_per_sec_per_dollar_hour {
-            let (name, size) = lane(format!("{HEADLINE_KERNEL} {}", r.stores), r.size);
-            mem.entry(name).or_default().push((size, v));
-        }
-    }
-    if net.is_empty() && mem.is_empty() {
-        return empty(
-            body,
-            "No throughput or bandwidth figure to price in this run.",
-        );
-    }
-    for (kind, lanes, unit) in [
-        ("network", net, "Gbit/s per USD-hour"),
-        ("memory", mem, "GB/s per USD-hour"),
-    ] {
-        if lanes.is_empty() {
-            continue;
-        }
-        let sizes = ordered(lanes.values().flatten().map(|(s, _)| *s));
-        let series = lanes
-            .into_iter()
-            .map(|(name, values)| {
-                let mut points: Vec<(f64, f64)> = values
-                    .iter()
-                    .map(|(s, v)| (sizes.iter().position(|x| x == s).unwrap_or(0) as f64, *v))
-                    .collect();
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                Series {
-                    name,
-                    points,
-                    reference: false,
-                }
-            })
-            .collect();
-        figure(
-            body,
-            &Chart {
-                kind: "cost",
-                title: format!("{kind}: what a dollar-hour buys, by size"),
-                x_label: "task size (vCPU x GB)".into(),
-                y_label: unit.into(),
-                x_log: false,
-                y_log: false,
-                legend_left: false,
-                x_ticks: None,
-                categories: sizes.iter().map(ToString::to_string).collect(),
-                series,
-                notes: Vec::new(),
-                size: "all".into(),
-            },
-        );
-    }
-    if !summary.architectures.is_empty() {
-        body.push_str("<h3>Graviton or x86, at this size</h3>");
-        tabular(body, &tables::architectures(summary));
-    }
-    let arch = if summary.architectures.is_empty() {
-        pricing.arch.ecs_name()
-    } else {
-        "X86_64 and ARM64"
-    };
-    let _ = write!(
-        body,
-        "<p class=\"meta\">Prices: {} {arch} {}, as of {}.</p></section>",
-        escape(&pricing.region),
-        pricing.capacity.provider(),
-        escape(&pricing.as_of)
-    );
-}
-
-/// A cost chart's lane and category for a row: in a run over both architectures each
-/// architecture is its own line across the sizes (`tcp-stream ARM64` at `1x2`).
-fn lane(name: String, placement: Placement) -> (String, crate::TaskSize) {
-    match placement.arch {
-        Some(arch) => (format!("{name} {arch}"), placement.size),
-        None => (name, placement.size),
-    }
+    table(body, &t.headers, &rows);
 }
 
 fn failures_section(body: &mut String, doc: &Merged) {

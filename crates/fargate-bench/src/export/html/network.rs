@@ -1,0 +1,195 @@
+//! The network sections: throughput over time per size and direction, and round-trip latency
+//! percentiles per size.
+
+use std::collections::BTreeMap;
+
+use probe_core::report::Direction;
+use probe_core::units::format_bits_per_sec;
+use probe_core::LatencyHistogram;
+
+use super::chart::{Chart, Series};
+use super::{empty, figure, section, tabular};
+use crate::export::{hgrm, tables};
+use crate::summary::{Merged, Placement};
+
+fn direction_words(d: Direction) -> &'static str {
+    match d {
+        Direction::ServerToClient => "server to client",
+        Direction::ClientToServer => "client to server",
+    }
+}
+
+pub(super) fn throughput_section(body: &mut String, doc: &Merged) {
+    section(body, "throughput", "Throughput over time");
+    let rows = tables::throughput(&doc.summary);
+    if doc.series.is_empty() && rows.rows.is_empty() {
+        return empty(
+            body,
+            "No bulk network test in this run (tcp-stream or udp-stream), or none recorded \
+             interval samples: nothing to plot over time.",
+        );
+    }
+    body.push_str(if doc.series.is_empty() {
+        "<p class=\"why\">No repetition recorded interval samples: nothing to plot over time.</p>"
+    } else {
+        "<p>Every repetition's interval samples on one time axis per size and direction. Dashed: \
+         the detected burst and baseline (medians over repetitions).</p>"
+    });
+    // Each test's charts by size, x86 before ARM64 at one size (the series' own order).
+    for lane in &doc.series {
+        let mut series = Vec::new();
+        let mut end = 0.0_f64;
+        for (rep, samples) in &lane.repetitions {
+            let points: Vec<(f64, f64)> = samples
+                .iter()
+                .map(|i| {
+                    let mid = (i.start_ns as f64 + i.duration_ns as f64 / 2.0) / 1e9;
+                    end = end.max((i.start_ns + i.duration_ns) as f64 / 1e9);
+                    (mid, i.bits_per_sec / 1e9)
+                })
+                .collect();
+            series.push(Series {
+                name: format!("repetition {rep}"),
+                points,
+                reference: false,
+            });
+        }
+        let row = doc
+            .summary
+            .network_row(&lane.test, lane.placement, Some(lane.direction));
+        if let Some(bucket) = row.and_then(|r| r.bucket.as_ref()) {
+            for (name, value) in [
+                ("burst", bucket.burst_bits_per_sec.median),
+                ("baseline", bucket.baseline_bits_per_sec.median),
+            ] {
+                series.push(Series {
+                    name: format!("{name} {}", format_bits_per_sec(value)),
+                    points: vec![(0.0, value / 1e9), (end, value / 1e9)],
+                    reference: true,
+                });
+            }
+        }
+        figure(
+            body,
+            &Chart {
+                kind: "throughput",
+                title: format!(
+                    "{} at {}, {}",
+                    lane.test,
+                    lane.placement,
+                    direction_words(lane.direction)
+                ),
+                x_label: "time since the test started (s)".into(),
+                y_label: "throughput (Gbit/s)".into(),
+                x_log: false,
+                y_log: false,
+                legend_left: false,
+                x_ticks: None,
+                categories: Vec::new(),
+                series,
+                notes: Vec::new(),
+                size: lane.placement.to_string(),
+            },
+        );
+    }
+    tabular(body, &rows);
+    let buckets = tables::buckets(&doc.summary);
+    if !buckets.rows.is_empty() {
+        tabular(body, &buckets);
+    }
+    body.push_str("</section>");
+}
+
+/// "Number of nines" of a quantile: 0.9 -> 1, 0.99 -> 2.
+fn nines(q: f64) -> f64 {
+    -(1.0 - q.min(0.999_999_9)).log10()
+}
+
+/// A percentile tick: as many decimals as its nines need, so 7 nines reads 99.99999%, not 100%.
+fn percent_label(nines: f64) -> String {
+    let p = 100.0 * (1.0 - 10f64.powf(-nines));
+    let decimals = (nines.ceil() as usize).saturating_sub(2);
+    let text = format!("{p:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}%")
+}
+
+/// The percentile curve of a histogram: (nines, microseconds).
+fn curve(h: &LatencyHistogram) -> Vec<(f64, f64)> {
+    hgrm::steps(h, hgrm::TICKS_PER_HALF_DISTANCE)
+        .into_iter()
+        .map(|s| (nines(s.quantile), s.value_ns as f64 / 1e3))
+        .collect()
+}
+
+pub(super) fn latency_section(body: &mut String, doc: &Merged) {
+    section(body, "latency", "Latency");
+    if doc.latency.is_empty() {
+        return empty(
+            body,
+            "No request/response test in this run (tcp-rr, udp-rr, tcp-crr): no latency \
+             distribution to plot.",
+        );
+    }
+    body.push_str(
+        "<p>Percentile distribution of every round trip of every repetition (merged \
+         histograms, never averaged), on HdrHistogram's axis: each step right is one more \
+         nine. Open-loop runs show the corrected curve and the raw one.</p>",
+    );
+    let mut by_size: BTreeMap<Placement, Vec<Series>> = BTreeMap::new();
+    for m in &doc.latency {
+        let lanes = by_size.entry(m.placement).or_default();
+        lanes.push(Series {
+            name: m.test.clone(),
+            points: curve(&m.rtt),
+            reference: false,
+        });
+        if let Some(raw) = &m.uncorrected {
+            lanes.push(Series {
+                name: format!("{} (raw, uncorrected)", m.test),
+                points: curve(raw),
+                reference: true,
+            });
+        }
+    }
+    for (size, series) in by_size {
+        figure(
+            body,
+            &Chart {
+                kind: "latency",
+                title: format!("Round-trip latency at {size}"),
+                x_label: "percentile".into(),
+                y_label: "round trip (µs, log scale)".into(),
+                x_log: false,
+                y_log: true,
+                legend_left: true,
+                x_ticks: Some(percent_label),
+                categories: Vec::new(),
+                series,
+                notes: Vec::new(),
+                size: size.to_string(),
+            },
+        );
+    }
+    tabular(body, &tables::round_trips(&doc.summary));
+    body.push_str("</section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_ticks_keep_every_nine() {
+        assert_eq!(percent_label(0.0), "0%");
+        assert_eq!(percent_label(1.0), "90%");
+        assert_eq!(percent_label(2.0), "99%");
+        assert_eq!(percent_label(3.0), "99.9%");
+        assert_eq!(percent_label(7.0), "99.99999%");
+        assert_eq!(percent_label(2.5), "99.7%");
+    }
+}
