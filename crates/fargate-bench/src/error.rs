@@ -142,6 +142,20 @@ pub enum BenchError {
         /// Cause.
         source: std::io::Error,
     },
+    /// A traffic profile given to `simulate` cannot be read.
+    #[error("traffic profile {source_name}: {why}")]
+    Profile {
+        /// The profile as named (a file or a pattern).
+        source_name: String,
+        /// What is wrong, and how to write it.
+        why: String,
+    },
+    /// `simulate` has nothing to replay against.
+    #[error("cannot simulate: {why}")]
+    Simulate {
+        /// What is missing, and how to measure it.
+        why: String,
+    },
     /// The run would cost more than the operator allowed.
     #[error("{why}; nothing was launched (raise --max-cost, or run fewer sizes, repetitions or shorter tests)")]
     OverBudget {
@@ -177,6 +191,8 @@ impl BenchError {
             | BenchError::NotAResultsDir { .. }
             | BenchError::Resume { .. }
             | BenchError::NotIperf3 { .. }
+            | BenchError::Profile { .. }
+            | BenchError::Simulate { .. }
             | BenchError::OverBudget { .. } => 2,
             _ => 1,
         }

@@ -54,6 +54,7 @@ pub mod merge;
 pub mod plan;
 pub mod platform;
 pub mod runner;
+pub mod simulate;
 pub mod sizes;
 pub mod store;
 pub mod suite;

@@ -19,7 +19,7 @@ pub mod sizes;
 mod table;
 pub(crate) mod tables;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fs::File;
 use std::io::{self, Write};
