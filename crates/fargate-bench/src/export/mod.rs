@@ -15,6 +15,7 @@ pub mod html;
 mod json;
 mod markdown;
 pub mod presets;
+pub mod simulate;
 pub mod sizes;
 mod table;
 pub(crate) mod tables;

@@ -19,7 +19,7 @@ pub(crate) struct Cell {
 }
 
 impl Cell {
-    fn text(s: impl Into<String>) -> Cell {
+    pub(crate) fn text(s: impl Into<String>) -> Cell {
         let s = s.into();
         Cell {
             human: s.clone(),
@@ -28,7 +28,7 @@ impl Cell {
         }
     }
 
-    fn num(human: String, raw: f64) -> Cell {
+    pub(crate) fn num(human: String, raw: f64) -> Cell {
         Cell {
             human,
             raw: format!("{raw}"),
@@ -52,7 +52,7 @@ impl Cell {
         Cell::num(n.to_string(), n as f64)
     }
 
-    fn empty() -> Cell {
+    pub(crate) fn empty() -> Cell {
         Cell::text("")
     }
 }

@@ -57,8 +57,12 @@ impl MeasuredBucket {
 pub struct SizeOutcome {
     /// The size (and architecture).
     pub size: Placement,
-    /// The bucket replayed against, or why there is none.
-    pub bucket: std::result::Result<MeasuredBucket, String>,
+    /// The bucket replayed against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<MeasuredBucket>,
+    /// Why there is none: the size is listed, never simulated on a guess.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_measured: Option<String>,
     /// The replay (with a bucket).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
@@ -135,10 +139,12 @@ pub fn simulate(profile: &Profile, runs: &[Merged], direction: Direction) -> Res
     let mut assumptions = profile.assumptions.clone();
     let mut sizes = Vec::new();
     for (size, rows) in by_size {
-        let bucket = read_bucket(&rows);
+        let (bucket, not_measured) = match read_bucket(&rows) {
+            Ok(b) => (Some(b), None),
+            Err(why) => (None, Some(why)),
+        };
         let outcome = bucket
             .as_ref()
-            .ok()
             .map(|b| model::replay(profile, &b.model(), step_secs));
         let hourly = rows.iter().find_map(|r| r.cost_per_hour);
         let cost_usd = outcome
@@ -148,13 +154,14 @@ pub fn simulate(profile: &Profile, runs: &[Merged], direction: Direction) -> Res
         sizes.push(SizeOutcome {
             size,
             bucket,
+            not_measured,
             outcome,
             cost_usd,
         });
     }
     if sizes
         .iter()
-        .any(|s| s.bucket.as_ref().is_ok_and(|b| b.refill_assumed))
+        .any(|s| s.bucket.as_ref().is_some_and(|b| b.refill_assumed))
     {
         assumptions.push(
             "refill: a bucket refills at its baseline rate (as Linux tbf does); no refill test \
@@ -311,14 +318,14 @@ mod tests {
         let flat = by("1x4");
         assert!(flat.outcome.is_none() && flat.cost_usd.is_none());
         assert!(
-            flat.bucket.as_ref().unwrap_err().contains("3x flat"),
+            flat.not_measured.as_ref().unwrap().contains("3x flat"),
             "{flat:?}"
         );
         let memory_only = by("0.25x0.5 X86_64");
         assert!(memory_only
-            .bucket
+            .not_measured
             .as_ref()
-            .unwrap_err()
+            .unwrap()
             .contains("no tcp-stream"));
         assert!(sim
             .assumptions

@@ -442,6 +442,49 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
         summary["network"][0]
     );
     assert!(link_namespaces().is_empty(), "{:?}", link_namespaces());
+
+    // Issue 24: `simulate` replays traffic against the bucket this run read. Half the
+    // baseline is never throttled; twice the burst rate waits from the first second.
+    let dir = tmp
+        .path()
+        .join("results")
+        .join(summary["run"]["run_id"].as_str().unwrap());
+    let burst = bucket["burst_bits_per_sec"]["median"].as_f64().unwrap();
+    let simulate = |profile: String| -> serde_json::Value {
+        let out = controller(
+            tmp.path(),
+            &[
+                "simulate",
+                &profile,
+                dir.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{profile}: {stderr}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let calm = simulate(format!("{} for 60s", (baseline / 2.0) as u64));
+    let size = &calm["sizes"][0];
+    assert_eq!(size["size"], "0.25x0.5", "{calm}");
+    assert_eq!(
+        size["bucket"]["baseline_bits_per_sec"].as_f64(),
+        Some(baseline)
+    );
+    assert_eq!(size["outcome"]["throttled_secs"], 0.0, "{calm}");
+    assert_eq!(calm["cheapest_unthrottled"], "0.25x0.5", "{calm}");
+    let flood = simulate(format!("{} for 10s", (burst * 2.0) as u64));
+    let outcome = &flood["sizes"][0]["outcome"];
+    assert!(
+        outcome["throttled_secs"].as_f64().unwrap() >= 10.0,
+        "{flood}"
+    );
+    assert!(
+        outcome["over_burst_secs"].as_f64().unwrap() > 0.0,
+        "{flood}"
+    );
+    assert!(flood["cheapest_unthrottled"].is_null(), "{flood}");
 }
 
 #[test]
@@ -568,4 +611,39 @@ fn a_full_disk_loses_no_finished_result_and_resume_finishes_the_run() {
     assert_eq!(ok_ids(&dir), expected, "every item exactly once");
     let out = controller(tmp.path(), &["report", dir.to_str().unwrap()]);
     assert!(out.status.success());
+}
+
+/// Issue 24: a profile that cannot be read, and results with no bucket to replay against, are
+/// usage errors that name the value and the fix, before anything is replayed.
+#[test]
+fn simulate_refuses_bad_profiles_and_results_it_cannot_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("out-of-order.csv");
+    std::fs::write(&csv, "time,bytes\n10,5\n5,5\n").unwrap();
+    let empty = tmp.path().join("empty.csv");
+    std::fs::write(&empty, "time,bytes\n").unwrap();
+    let not_results = tmp.path().join("nothing-here");
+    std::fs::create_dir(&not_results).unwrap();
+    for (profile, needle) in [
+        ("2G for 0s every 1h", "zero"),
+        ("lots of traffic", "2G for 20m every 1h"),
+        ("2G for 2h every 1h", "must fit"),
+        (csv.to_str().unwrap(), "out of order"),
+        (empty.to_str().unwrap(), "no rows"),
+        ("1G for 60s", "not a fargate-bench results directory"),
+    ] {
+        let out = controller(
+            tmp.path(),
+            &["simulate", profile, not_results.to_str().unwrap()],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{profile}: {stderr}");
+        assert!(stderr.contains(needle), "{profile}: {stderr}");
+    }
+    let out = controller(tmp.path(), &["simulate", "1G for 60s"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no results directory is a usage error"
+    );
 }

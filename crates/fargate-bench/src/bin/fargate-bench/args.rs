@@ -53,6 +53,49 @@ pub(crate) enum Command {
     /// Example: iperf3 -c HOST -t 1800 -J > run.json && fargate-bench analyze run.json
     #[command(verbatim_doc_comment)]
     Analyze(AnalyzeArgs),
+    /// Replay a traffic profile against each measured size's token bucket: seconds throttled,
+    /// bytes delayed, the largest backlog, when it is all delivered, the cost, and the
+    /// cheapest size that never throttles it.
+    ///
+    /// PROFILE is a pattern (rates in bit/s: `2G for 20m every 1h`, `500M for 90s`,
+    /// `1G for 10m every 1h over 3d`), a CSV file (a time column, then `bytes`,
+    /// `bytes_per_sec` or `bits_per_sec`), or the JSON of `aws cloudwatch
+    /// get-metric-statistics` / `get-metric-data` for the task's network bytes.
+    /// RESULTS are run directories holding tcp-stream tests that read a bucket (the `sizing`
+    /// preset does); a size whose bucket was not read is listed, never guessed.
+    ///
+    /// Examples:
+    ///   fargate-bench simulate "2G for 20m every 1h" results/A results/B
+    ///   fargate-bench simulate egress.csv results/A --format json -o sim.json
+    #[command(verbatim_doc_comment)]
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct SimulateArgs {
+    /// The traffic: a pattern, a CSV file or a CloudWatch JSON export.
+    pub(crate) profile: String,
+    /// Results directories (results/<run-id>), one or more.
+    #[arg(required = true)]
+    pub(crate) results: Vec<PathBuf>,
+    /// Whose bucket the traffic meets: the task's sending (`client-to-server` in a
+    /// tcp-stream test) or its receiving.
+    #[arg(long, value_enum, default_value = "client-to-server")]
+    pub(crate) direction: DirectionArg,
+    #[command(flatten)]
+    pub(crate) prices: PriceArgs,
+    /// table, wide (every column) or json.
+    #[arg(long, value_parser = simulate_format(), default_value = "table")]
+    pub(crate) format: Format,
+    /// Write it here (`-` = stdout).
+    #[arg(long, short, default_value = "-")]
+    pub(crate) output: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum DirectionArg {
+    ClientToServer,
+    ServerToClient,
 }
 
 #[derive(Debug, clap::Args)]
@@ -300,6 +343,15 @@ fn receive_wait_parser() -> impl clap::builder::TypedValueParser<Value = Receive
 fn compare_format() -> impl clap::builder::TypedValueParser<Value = Format> {
     use clap::builder::TypedValueParser as _;
     let names = FORMATS.map(|f| f.to_possible_value().expect("no format is skipped"));
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| Format::from_str(&name, false).expect("a listed name"))
+}
+
+/// The formats `simulate` writes.
+fn simulate_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    let names = fargate_bench::export::simulate::FORMATS
+        .map(|f| f.to_possible_value().expect("no format is skipped"));
     clap::builder::PossibleValuesParser::new(names)
         .map(|name| Format::from_str(&name, false).expect("a listed name"))
 }

@@ -87,6 +87,23 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
                 export::compare::write_comparison(format, &a, &b, &changes, out)
             })
         }
+        Validated::Simulate {
+            profile,
+            results,
+            direction,
+            prices,
+            format,
+            output,
+        } => {
+            let runs = results
+                .iter()
+                .map(|dir| command::summarize_dir(dir, Some(&prices)))
+                .collect::<fargate_bench::Result<Vec<_>>>()?;
+            let sim = fargate_bench::simulate::simulate(&profile, &runs, direction)?;
+            write_to(&output, "simulation", |out| {
+                export::simulate::write_simulation(&sim, format, out)
+            })
+        }
         Validated::Presets(name) => write_to(&Output::Stdout, "presets", |out| {
             export::presets::write_presets(name.as_deref(), out)
         }),

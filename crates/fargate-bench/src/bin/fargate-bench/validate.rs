@@ -14,7 +14,8 @@ use fargate_bench::suite::{SuiteOverrides, SuiteSource};
 use fargate_bench::{runner, Backend, BackendConfig, Suite};
 
 use crate::args::{
-    ArchArg, Args, CleanupArgs, Command, EcsArgs, ImageArgs, OutputArgs, PriceArgs, RunArgs,
+    ArchArg, Args, CleanupArgs, Command, DirectionArg, EcsArgs, ImageArgs, OutputArgs, PriceArgs,
+    RunArgs,
 };
 
 /// A validated command.
@@ -41,6 +42,14 @@ pub(crate) enum Validated {
     Analyze {
         file: PathBuf,
         json: bool,
+    },
+    Simulate {
+        profile: Box<fargate_bench::simulate::Profile>,
+        results: Vec<PathBuf>,
+        direction: probe_core::report::Direction,
+        prices: Prices,
+        format: Format,
+        output: Output,
     },
     /// Every preset, or the one named (known to exist).
     Presets(Option<String>),
@@ -82,6 +91,17 @@ pub(crate) fn validate(args: Args) -> Result<Validated> {
             Validated::Presets(a.name)
         }
         Command::Cleanup(a) => validate_cleanup(*a)?,
+        Command::Simulate(a) => Validated::Simulate {
+            profile: Box::new(fargate_bench::simulate::Profile::load(&a.profile)?),
+            results: a.results,
+            direction: match a.direction {
+                DirectionArg::ClientToServer => probe_core::report::Direction::ClientToServer,
+                DirectionArg::ServerToClient => probe_core::report::Direction::ServerToClient,
+            },
+            prices: prices(&a.prices)?,
+            format: a.format,
+            output: Output::from_arg(&a.output),
+        },
     })
 }
 
