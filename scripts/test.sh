@@ -184,26 +184,31 @@ fi
 # --- the ignored tests, theme by theme ---------------------------------------------------------
 # One stage per theme, so each shows its own time and the themes that measure time never run
 # beside each other; the last stage runs every ignored test no theme named, so a new one is
-# never left out.
+# never left out. The third field is the theme's test threads (`-`: one per CPU): the moto
+# tests measure no time and mostly wait on task lifecycles, each with its own moto server, so
+# four of them share the two CPUs.
 themes=(
-  "netprobe netns_link:: root: two network namespaces, a veth pair shaped by tc tbf"
-  "netprobe token_bucket:: root: a token-bucket link in the path, with iperf3 beside"
-  "fargate-bench local_backend:: root: the local backend on shaped links"
-  "fargate-bench docker_backend:: Docker: the images and the docker backend"
-  "fargate-bench arm64_emulated:: Docker and qemu: ARM64 probes under emulation"
-  "fargate-bench ecs_moto:: moto behind the strict ECS layer"
-  "fargate-bench html_report:: Chromium and Python hdrhistogram: the HTML page and .hgrm"
+  "netprobe netns_link:: - root: two network namespaces, a veth pair shaped by tc tbf"
+  "netprobe token_bucket:: - root: a token-bucket link in the path, with iperf3 beside"
+  "fargate-bench local_backend:: - root: the local backend on shaped links"
+  "fargate-bench docker_backend:: - Docker: the images and the docker backend"
+  "fargate-bench arm64_emulated:: - Docker and qemu: ARM64 probes under emulation"
+  "fargate-bench ecs_moto:: 4 moto behind the strict ECS layer"
+  "fargate-bench html_report:: - Chromium and Python hdrhistogram: the HTML page and .hgrm"
 )
 skip=()
 failed=()
 for theme in "${themes[@]}"; do
-  read -r crate filter why <<<"$theme"
+  read -r crate filter threads why <<<"$theme"
   stage "ignored: $crate $filter ($why)"
+  threads_arg=()
+  [ "$threads" = - ] || threads_arg=(--test-threads "$threads")
   # --workspace, not -p: with -p cargo resolves that crate's features alone (tokio's differ)
   # and rebuilds half the tree; the filter leaves the other crates' binaries with no test.
   # A failed theme is marked and the next one still runs (like --no-fail-fast): one broken
   # suite does not hide the state of the others; the command fails at the end.
-  if ! cargo test --workspace --test integration --no-fail-fast -- --ignored "$filter"; then
+  if ! cargo test --workspace --test integration --no-fail-fast -- --ignored "$filter" \
+    ${threads_arg[@]+"${threads_arg[@]}"}; then
     end_stage FAILED
     failed+=("$crate $filter")
   fi
