@@ -57,19 +57,6 @@ impl TryFrom<SuiteFile> for Suite {
     }
 }
 
-/// For code written when a suite's architectures were strings
-/// (`suite.architectures = vec!["ARM64".into()]`, as `tests/fargate-bench/html_report.rs` still
-/// does); new code writes [`Arch::Arm`], and input goes through [`Arch::parse`], which says what
-/// is wrong instead.
-///
-/// # Panics
-/// On a name [`Arch::parse`] refuses.
-impl From<&str> for Arch {
-    fn from(name: &str) -> Arch {
-        Arch::parse(name).unwrap_or_else(|e| panic!("{e}"))
-    }
-}
-
 /// Where a run's suite comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SuiteSource<'a> {

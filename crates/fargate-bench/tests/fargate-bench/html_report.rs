@@ -255,7 +255,7 @@ fn the_page_has_a_chart_per_section_and_size_and_draws_the_stored_values() {
 fn a_run_over_both_architectures_is_drawn_side_by_side() {
     let tmp = tempfile::tempdir().unwrap();
     let mut suite = Suite::default_suite();
-    suite.architectures = vec!["X86_64".into(), "ARM64".into()];
+    suite.architectures = vec![Arch::X86, Arch::Arm];
     let meta = RunMeta {
         run_id: "20261130000000-arch".into(),
         backend: "ecs".into(),
