@@ -11,10 +11,11 @@ use crate::conn::Control;
 use crate::data::{Window, SEND_TAIL};
 use crate::error::{NetError, Result};
 use crate::protocol::{
-    Message, TestKind, TestRequest, MAGIC, MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION,
+    Message, SideResult, TestKind, TestRequest, MAGIC, MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION,
 };
+use crate::refill;
 use crate::report::{build_report, ReportContext};
-use crate::session::{self, DataSockets, End};
+use crate::session::{self, DataSockets, End, SideOutput};
 use crate::until;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -98,6 +99,8 @@ fn has_port(server: &str) -> bool {
 /// # Errors
 /// Connection, protocol, refusal (the server's reason, naming the cap) and data-plane errors.
 pub async fn run_test(config: &ClientConfig) -> Result<Report> {
+    // Read before the test, so nothing between a refill test's phases waits on it.
+    let host = probe_core::HostFacts::collect();
     let server = resolve(&config.server).await?;
     let timeout = config.control_timeout;
     // A full server (its test cap, or its handshake slots) says so; retry with backoff within
@@ -134,103 +137,191 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
         backoff = (backoff * 2).min(Duration::from_secs(2));
     };
     let data_addr = SocketAddr::new(server.ip(), data_port);
-    let req = config.request.clone();
-    let sockets = tokio::task::spawn_blocking(move || -> std::io::Result<DataSockets> {
-        Ok(match req.kind {
-            TestKind::TcpStream | TestKind::TcpRr => {
-                DataSockets::Tcp(session::connect_streams(data_addr, &req, &cookie)?)
-            }
-            TestKind::TcpCrr => DataSockets::CrrClient(data_addr),
-            TestKind::UdpStream | TestKind::UdpRr => {
-                let local = SocketAddr::new(unspecified_like(data_addr), 0);
-                let socket = session::bind_udp(local, &req.socket)?;
-                socket.connect(data_addr)?;
-                DataSockets::Udp(socket)
-            }
-        })
-    })
-    .await
-    .map_err(|e| NetError::io("data setup", std::io::Error::other(e)))?
-    .map_err(|e| NetError::io(format!("opening data connections to {data_addr}"), e))?;
-
-    control.send(&Message::Start).await?;
-    let window = (if config.request.baseline_hold_ms.is_some() {
-        Window::live
-    } else {
-        Window::fixed
-    })(
-        Instant::now(),
-        Duration::from_millis(config.request.omit_ms),
-        Duration::from_millis(config.request.duration_ms),
-        Duration::from_millis(config.request.interval_ms),
-    );
+    let req = &config.request;
     let started_at = SystemTime::now();
-    let (req, cpus, data_window) = (config.request.clone(), config.cpus.clone(), window.clone());
-    let data = tokio::task::spawn_blocking(move || {
-        session::run_side(End::Client, &req, sockets, data_window, &cookie, &cpus)
-    });
-    // The server finishes a few seconds after its window at most; wait a little longer.
-    let result_wait = SEND_TAIL + Duration::from_secs(15);
-    let (done, early) = until::await_data(
-        &mut control,
-        &window,
-        until::Role::of(&config.request, End::Client),
-        data,
-        true,
-        window.omit + window.duration + result_wait,
-    )
-    .await?;
-    let local = match done.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
-        Ok(local) => local,
-        Err(data_error) => {
-            // The server usually knows why (it was stopped, or its side failed): ask briefly,
-            // so one cause gives one message whatever the test kind.
-            let said = match early {
-                Some(message) => Some(message),
-                None => control
-                    .recv(SERVER_REASON_WAIT, "the server's reason")
-                    .await
-                    .ok(),
-            };
-            return Err(match said {
-                Some(Message::Failed { reason }) => NetError::Protocol {
-                    peer: control.peer().to_owned(),
-                    reason: format!("the server's side of the test failed: {reason}"),
-                },
-                _ => NetError::io(
-                    format!(
-                        "the test's data connections to {data_addr} broke mid-test and the \
-                         server gave no reason (it may have crashed or been killed)"
-                    ),
-                    data_error,
-                ),
-            });
-        }
+    let session = Session {
+        config,
+        data_addr,
+        cookie,
+        epoch: Instant::now(),
     };
-    let answer = match early {
-        Some(message) => message,
-        None => control.recv(result_wait, "the server's result").await?,
-    };
-    let remote = match answer {
-        Message::Result(r) => r,
-        Message::Failed { reason } => {
-            return Err(NetError::Protocol {
-                peer: control.peer().to_owned(),
-                reason: format!("the server's side of the test failed: {reason}"),
-            })
-        }
-        other => return Err(unexpected(&control, "Result", &other)),
-    };
-    Ok(build_report(&ReportContext {
+    let drain = session
+        .run_phase(&mut control, until::Role::of(req, End::Client))
+        .await?;
+    let mut report = build_report(&ReportContext {
         end: End::Client,
-        request: &config.request,
-        local: &local,
-        remote: Some(&remote),
+        request: req,
+        local: &drain.local,
+        remote: Some(&drain.remote),
         started_at,
         run_id: config.run_id.clone(),
         peer: server.to_string(),
-        host: probe_core::HostFacts::collect(),
-    }))
+        host,
+    });
+    if !req.refill_idle_ms.is_empty() {
+        let rebursts = session.rebursts(&mut control, &report).await?;
+        let end = until::receiver(req);
+        let sides: Vec<&SideResult> = rebursts.iter().map(|p| p.receiver(end)).collect();
+        report.metrics.refill = refill::analyze(req, &report, drain.receiver(end), &sides);
+    }
+    Ok(report)
+}
+
+/// What both sides measured in one phase of a test (the whole of it, unless it is a refill
+/// test).
+struct Phase {
+    local: SideOutput,
+    remote: SideResult,
+}
+
+impl Phase {
+    /// What the receiving `end` counted.
+    fn receiver(&self, end: End) -> &SideResult {
+        match end {
+            End::Client => &self.local.side,
+            End::Server => &self.remote,
+        }
+    }
+}
+
+/// An agreed test: the server's data port, the cookie, and when this side's first phase began.
+struct Session<'a> {
+    config: &'a ClientConfig,
+    data_addr: SocketAddr,
+    cookie: [u8; 16],
+    epoch: Instant,
+}
+
+impl Session<'_> {
+    /// Refill test: after the drain, one re-burst per idle time (or none, telling the server,
+    /// when the drain found no bucket to refill).
+    async fn rebursts<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        control: &mut Control<S>,
+        drained: &Report,
+    ) -> Result<Vec<Phase>> {
+        let req = &self.config.request;
+        let (Some(below), Some(hold)) = (refill::quiet_below(drained), req.baseline_hold_ms) else {
+            control.send(&Message::RefillEnd).await?;
+            return Ok(Vec::new());
+        };
+        let rule = until::StopRule::Quiet {
+            hold: Duration::from_millis(hold),
+            below_bits_per_sec: below,
+        };
+        let mut phases = Vec::with_capacity(req.refill_idle_ms.len());
+        for idle in &req.refill_idle_ms {
+            control
+                .send(&Message::Reburst {
+                    quiet_below_bits_per_sec: below,
+                })
+                .await?;
+            // Both sides' data of the phase before is in: from here the link is quiet.
+            tokio::time::sleep(Duration::from_millis(*idle)).await;
+            let role = until::Role::with_rule(req, End::Client, rule);
+            phases.push(self.run_phase(control, role).await?);
+        }
+        Ok(phases)
+    }
+
+    /// Opens the data connections, starts the clock and runs this side's data plane in `role`
+    /// until both sides are done; returns both sides' measurements.
+    async fn run_phase<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        control: &mut Control<S>,
+        role: until::Role,
+    ) -> Result<Phase> {
+        let (config, data_addr, cookie) = (self.config, self.data_addr, self.cookie);
+        let req = config.request.clone();
+        let sockets = tokio::task::spawn_blocking(move || -> std::io::Result<DataSockets> {
+            Ok(match req.kind {
+                TestKind::TcpStream | TestKind::TcpRr => {
+                    DataSockets::Tcp(session::connect_streams(data_addr, &req, &cookie)?)
+                }
+                TestKind::TcpCrr => DataSockets::CrrClient(data_addr),
+                TestKind::UdpStream | TestKind::UdpRr => {
+                    let local = SocketAddr::new(unspecified_like(data_addr), 0);
+                    let socket = session::bind_udp(local, &req.socket)?;
+                    socket.connect(data_addr)?;
+                    DataSockets::Udp(socket)
+                }
+            })
+        })
+        .await
+        .map_err(|e| NetError::io("data setup", std::io::Error::other(e)))?
+        .map_err(|e| NetError::io(format!("opening data connections to {data_addr}"), e))?;
+
+        control.send(&Message::Start).await?;
+        let window = (if role == until::Role::Neither {
+            Window::fixed
+        } else {
+            Window::live
+        })(
+            Instant::now(),
+            Duration::from_millis(config.request.omit_ms),
+            Duration::from_millis(config.request.duration_ms),
+            Duration::from_millis(config.request.interval_ms),
+        )
+        .in_session(self.epoch);
+        let (req, cpus, data_window) =
+            (config.request.clone(), config.cpus.clone(), window.clone());
+        let data = tokio::task::spawn_blocking(move || {
+            session::run_side(End::Client, &req, sockets, data_window, &cookie, &cpus)
+        });
+        // The server finishes a few seconds after its window at most; wait a little longer.
+        let result_wait = SEND_TAIL + Duration::from_secs(15);
+        let (done, early) = until::await_data(
+            control,
+            &window,
+            role,
+            data,
+            true,
+            window.omit + window.duration + result_wait,
+        )
+        .await?;
+        let local = match done.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
+            Ok(local) => local,
+            Err(data_error) => {
+                // The server usually knows why (it was stopped, or its side failed): ask
+                // briefly, so one cause gives one message whatever the test kind.
+                let said = match early {
+                    Some(message) => Some(message),
+                    None => control
+                        .recv(SERVER_REASON_WAIT, "the server's reason")
+                        .await
+                        .ok(),
+                };
+                return Err(match said {
+                    Some(Message::Failed { reason }) => NetError::Protocol {
+                        peer: control.peer().to_owned(),
+                        reason: format!("the server's side of the test failed: {reason}"),
+                    },
+                    _ => NetError::io(
+                        format!(
+                            "the test's data connections to {data_addr} broke mid-test and the \
+                             server gave no reason (it may have crashed or been killed)"
+                        ),
+                        data_error,
+                    ),
+                });
+            }
+        };
+        let answer = match early {
+            Some(message) => message,
+            None => control.recv(result_wait, "the server's result").await?,
+        };
+        let remote = match answer {
+            Message::Result(r) => r,
+            Message::Failed { reason } => {
+                return Err(NetError::Protocol {
+                    peer: control.peer().to_owned(),
+                    reason: format!("the server's side of the test failed: {reason}"),
+                })
+            }
+            other => return Err(unexpected(control, "Result", &other)),
+        };
+        Ok(Phase { local, remote })
+    }
 }
 
 /// How long a client whose data connections broke waits for the server to say why.

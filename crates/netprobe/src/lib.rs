@@ -13,6 +13,9 @@
 //! * Tests: `tcp-stream` (parallel, reverse, bidirectional, zero-copy), `udp-stream` (paced,
 //!   loss, duplicates, reordering, RFC 3550 jitter), `tcp-rr`, `udp-rr` (per-request timeout),
 //!   `tcp-crr`, and open-loop request/response with coordinated-omission correction.
+//! * Token buckets: bulk tests can run until the baseline holds (`baseline_hold_ms`), and a
+//!   `tcp-stream` refill test (`refill_idle_ms`) drains the bucket, idles, and bursts again to
+//!   measure how fast it refills ([`probe_core::refill`]).
 //! * Bulk receivers poll rather than sleep when each data thread has a CPU of its own
 //!   ([`ReceiveWait`]): the wake-up a sleeping receiver needs is paid on the sender's CPU, and
 //!   on a 2-vCPU VM it cost a quarter of loopback TCP throughput.
@@ -48,6 +51,7 @@ pub mod guard;
 mod handshake_tests;
 pub mod limits;
 pub mod protocol;
+mod refill;
 pub mod report;
 mod server;
 mod session;

@@ -13,8 +13,11 @@ pub use probe_core::contract::{
     TestRequest,
 };
 
-/// Version of the control protocol; a server refuses any other.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// Version of the control protocol; a server refuses any other. Bump it on any change to a
+/// message (postcard is positional: an added field shifts every field after it).
+/// 4: refill test (`TestRequest::refill_idle_ms`, `Reburst`, `RefillEnd`, first and last byte
+/// times of each stream).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
 pub const MAGIC: [u8; 8] = *b"NETPROBE";
@@ -82,6 +85,15 @@ pub enum Message {
         /// Measured window length to end at.
         measured_ms: u64,
     },
+    /// Refill test, client to server after the server's result of the drain or a re-burst:
+    /// the next re-burst follows after its idle time (new data connections, then `Start`); its
+    /// receiver ends it once the rate is back below this.
+    Reburst {
+        /// The re-burst is over once its intervals stay below this rate for the baseline hold.
+        quiet_below_bits_per_sec: f64,
+    },
+    /// Refill test, client to server: no more re-bursts (the drain found no bucket to refill).
+    RefillEnd,
 }
 
 /// Per-stream measurements from one side.
@@ -101,6 +113,11 @@ pub struct StreamSide {
     pub sender: bool,
     /// The receiver saw the stream end before the window closed.
     pub ended_early: bool,
+    /// Receivers: when the first payload byte arrived, in ns from the start of the session
+    /// (the first test phase) on this side.
+    pub first_byte_ns: Option<u64>,
+    /// Receivers: when the last payload byte arrived (inside the window or after it).
+    pub last_byte_ns: Option<u64>,
 }
 
 /// One side's measurements, sent by the server at the end of a test.
@@ -212,6 +229,16 @@ pub fn decode_body(body: &[u8]) -> Result<Message, FrameError> {
 /// negative. Found by fuzzing: a peer's `Result` with a NaN jitter decoded, and would have made
 /// the client's report unencodable (JSON has no NaN).
 fn check_numbers(message: &Message) -> Result<(), FrameError> {
+    if let Message::Reburst {
+        quiet_below_bits_per_sec: rate,
+    } = message
+    {
+        if !(rate.is_finite() && *rate >= 0.0) {
+            return Err(FrameError::Malformed(format!(
+                "a re-burst threshold of {rate} bit/s is not a finite, non-negative number"
+            )));
+        }
+    }
     if let Message::Result(SideResult { udp: Some(udp), .. }) = message {
         if !(udp.jitter_ns.is_finite() && udp.jitter_ns >= 0.0) {
             return Err(FrameError::Malformed(format!(
@@ -272,6 +299,7 @@ mod tests {
             receive_wait: ReceiveWait::Block,
             request_timeout_ms: 100,
             baseline_hold_ms: Some(60_000),
+            refill_idle_ms: vec![4_000, 20_000],
         }
     }
 
@@ -297,6 +325,22 @@ mod tests {
     }
 
     #[test]
+    fn a_reburst_threshold_no_rate_can_be_is_malformed() {
+        for rate in [f64::NAN, f64::NEG_INFINITY, -1.0] {
+            let frame = encode_frame(&Message::Reburst {
+                quiet_below_bits_per_sec: rate,
+            });
+            assert!(
+                matches!(
+                    decode_frame(&frame, MAX_CLIENT_FRAME_BYTES),
+                    Err(FrameError::Malformed(why)) if why.contains("re-burst")
+                ),
+                "{rate}"
+            );
+        }
+    }
+
+    #[test]
     fn round_trip_every_kind_of_message() {
         let messages = [
             Message::ClientHello {
@@ -311,10 +355,18 @@ mod tests {
             }),
             Message::Result(SideResult {
                 measured_ns: 1,
-                streams: vec![StreamSide::default()],
+                streams: vec![StreamSide {
+                    first_byte_ns: Some(5),
+                    last_byte_ns: Some(9),
+                    ..Default::default()
+                }],
                 udp: Some(UdpCounts::default()),
                 ..Default::default()
             }),
+            Message::Reburst {
+                quiet_below_bits_per_sec: 137.5e6,
+            },
+            Message::RefillEnd,
         ];
         for m in messages {
             let frame = encode_frame(&m);

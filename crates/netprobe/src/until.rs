@@ -3,6 +3,9 @@
 //! [`probe_core::regime::detect`]); when the baseline has held long enough it ends its window
 //! at the end of the interval in progress and tells the sending side with [`Message::Stop`],
 //! which ends its own window there too. Both sides' caps still bound the test.
+//!
+//! A refill test's re-bursts end the same way, by another rule ([`StopRule::Quiet`]): once the
+//! rate has stayed below a threshold set from the drain for the hold.
 
 use std::time::Duration;
 
@@ -16,32 +19,79 @@ use crate::protocol::{Flow, Message, TestRequest};
 use crate::session::{End, SideOutput};
 use probe_core::regime::{self, DetectorConfig, Sample};
 
+/// When a receiving side ends a test early.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum StopRule {
+    /// Once a burst then a baseline is seen and the baseline has held this long ([`decide`]).
+    Baseline(Duration),
+    /// A refill test's re-burst: once every interval of the last `hold` ran below
+    /// `below_bits_per_sec` ([`probe_core::refill::back_at_baseline`]).
+    Quiet {
+        hold: Duration,
+        below_bits_per_sec: f64,
+    },
+}
+
+impl StopRule {
+    /// `Some(measured length)` to end at, from the bytes of the intervals completed so far.
+    fn decide(&self, completed: &[u64], interval: Duration) -> Option<Duration> {
+        match *self {
+            StopRule::Baseline(hold) => decide(completed, interval, hold),
+            StopRule::Quiet {
+                hold,
+                below_bits_per_sec,
+            } => {
+                let ns = interval.as_nanos() as u64;
+                probe_core::refill::back_at_baseline(
+                    completed,
+                    ns,
+                    hold.as_nanos() as u64,
+                    below_bits_per_sec,
+                )
+                .then(|| Duration::from_nanos((completed.len() as u64 + 1) * ns))
+            }
+        }
+    }
+}
+
 /// What this side does while the data plane runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Role {
     /// A fixed-length test: nothing.
     Neither,
-    /// This side receives: watch for the baseline, hold it this long, then stop both.
-    Watch(Duration),
+    /// This side receives: watch the series, and stop both once the rule says so.
+    Watch(StopRule),
     /// This side sends: apply the peer's `Stop`.
     Listen,
 }
 
 impl Role {
+    /// The role of `end` in a test's first (or only) phase.
     pub(crate) fn of(req: &TestRequest, end: End) -> Role {
-        let Some(hold) = req.baseline_hold_ms else {
-            return Role::Neither;
-        };
-        let receiver = if req.flow == Flow::Reverse {
-            End::Client
-        } else {
-            End::Server
-        };
-        if receiver == end {
-            Role::Watch(Duration::from_millis(hold))
+        match req.baseline_hold_ms {
+            Some(hold) => {
+                Role::with_rule(req, end, StopRule::Baseline(Duration::from_millis(hold)))
+            }
+            None => Role::Neither,
+        }
+    }
+
+    /// The role of `end` when the receiver stops by `rule`.
+    pub(crate) fn with_rule(req: &TestRequest, end: End, rule: StopRule) -> Role {
+        if receiver(req) == end {
+            Role::Watch(rule)
         } else {
             Role::Listen
         }
+    }
+}
+
+/// The end that receives in a one-direction bulk test.
+pub(crate) fn receiver(req: &TestRequest) -> End {
+    if req.flow == Flow::Reverse {
+        End::Client
+    } else {
+        End::Server
     }
 }
 
@@ -65,13 +115,13 @@ pub(crate) fn decide(completed: &[u64], interval: Duration, hold: Duration) -> O
         .then(|| Duration::from_nanos((completed.len() as u64 + 1) * ns))
 }
 
-/// Resolves with the measured length to end at once [`decide`] says so; checks after every
+/// Resolves with the measured length to end at once `rule` says so; checks after every
 /// interval.
-async fn watch(window: Window, hold: Duration) -> Duration {
+async fn watch(window: Window, rule: StopRule) -> Duration {
     loop {
         tokio::time::sleep(window.interval).await;
         let done = window.completed(std::time::Instant::now());
-        if let Some(measured) = decide(&done, window.interval, hold) {
+        if let Some(measured) = rule.decide(&done, window.interval) {
             return measured;
         }
     }
@@ -93,8 +143,8 @@ pub(crate) async fn await_data<S: AsyncRead + AsyncWrite + Unpin>(
     tokio::pin!(data);
     match role {
         Role::Neither => Ok((data.await, None)),
-        Role::Watch(hold) => {
-            let watcher = watch(window.clone(), hold);
+        Role::Watch(rule) => {
+            let watcher = watch(window.clone(), rule);
             tokio::pin!(watcher);
             let mut told = false;
             loop {
@@ -176,10 +226,36 @@ mod tests {
         let mut r = TestRequest::tcp_stream(Duration::from_secs(100));
         assert_eq!(Role::of(&r, End::Server), Role::Neither);
         r.baseline_hold_ms = Some(10_000);
-        assert_eq!(Role::of(&r, End::Server), Role::Watch(10 * S));
+        let hold = Role::Watch(StopRule::Baseline(10 * S));
+        assert_eq!(Role::of(&r, End::Server), hold);
         assert_eq!(Role::of(&r, End::Client), Role::Listen);
         r.flow = Flow::Reverse;
-        assert_eq!(Role::of(&r, End::Client), Role::Watch(10 * S));
+        assert_eq!(Role::of(&r, End::Client), hold);
         assert_eq!(Role::of(&r, End::Server), Role::Listen);
+        let quiet = StopRule::Quiet {
+            hold: 3 * S,
+            below_bits_per_sec: 1e8,
+        };
+        assert_eq!(Role::with_rule(&r, End::Client, quiet), Role::Watch(quiet));
+        assert_eq!(Role::with_rule(&r, End::Server, quiet), Role::Listen);
+    }
+
+    #[test]
+    fn a_reburst_stops_once_the_rate_stayed_low_for_the_hold() {
+        let rule = StopRule::Quiet {
+            hold: 2 * S,
+            below_bits_per_sec: 137.5e6,
+        };
+        // 1 s intervals: 50 MB is 400 Mbit/s, 6.25 MB is 50.
+        let mut done = vec![50_000_000u64, 6_250_000];
+        assert_eq!(rule.decide(&done, S), None);
+        done.push(6_250_000);
+        assert_eq!(
+            rule.decide(&done, S),
+            Some(4 * S),
+            "the interval in progress ends it"
+        );
+        // No refill at all: the hold alone.
+        assert_eq!(rule.decide(&[6_250_000; 2], S), Some(3 * S));
     }
 }

@@ -12,6 +12,8 @@
 //! * [`histogram`]: [`LatencyHistogram`], an HdrHistogram of nanoseconds serialized as base64 of the
 //!   standard V2+DEFLATE encoding, so any HdrHistogram tool can read it; merging is lossless.
 //! * [`regime`]: burst then baseline: a token bucket read out of a throughput series.
+//! * [`refill`]: how fast that bucket fills again after an idle time, from the re-bursts that
+//!   follow a drain.
 //! * [`result_line`]: encoding a report as one line and finding it again in a stream of lines.
 //! * [`stats`]: summaries across repetitions (median, spread, 95 % confidence interval).
 //! * [`host`]: host and container facts (CPU model, cgroup quota and memory limit, ECS task
@@ -42,6 +44,7 @@ pub mod contract;
 pub mod error;
 pub mod histogram;
 pub mod host;
+pub mod refill;
 pub mod regime;
 pub mod report;
 pub mod result_line;

@@ -155,6 +155,10 @@ pub struct Metrics {
     /// Cache levels detected from the latency curve.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cache_plateaus: Vec<CachePlateau>,
+    /// A refill test's answer: how fast the token bucket drained in `throughput` fills again
+    /// after each idle time ([`crate::refill::analyze`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill: Option<crate::refill::Refill>,
 }
 
 /// Bytes received in one direction over the measured window.

@@ -84,6 +84,9 @@ pub(crate) struct Window {
     /// Until-baseline only: the agreed end, which can move earlier, and the bytes received per
     /// interval so far, which the receiving side's watcher reads while the test runs.
     pub(crate) live: Option<Arc<Live>>,
+    /// Start of the session on this side (the first phase's `t0`; a refill test runs several
+    /// phases): receivers' first and last byte times count from it.
+    pub(crate) epoch: Instant,
 }
 
 /// The shared, moving part of an until-baseline window.
@@ -107,7 +110,19 @@ impl Window {
             duration,
             interval,
             live: None,
+            epoch: t0,
         }
+    }
+
+    /// The same window in a session that started at `epoch`.
+    pub(crate) fn in_session(mut self, epoch: Instant) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// Nanoseconds from the session's start to `t` (0 before it).
+    pub(crate) fn since_epoch_ns(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// A window that may end early (until-baseline), counting received bytes where a watcher

@@ -19,6 +19,9 @@ pub(crate) struct Received {
     pub(crate) interval_bytes: Vec<u64>,
     /// The stream ended (EOF or error) before the window closed.
     pub(crate) ended_early: bool,
+    /// When the first and the last payload bytes arrived, inside the window or not.
+    pub(crate) first_data_at: Option<Instant>,
+    pub(crate) last_data_at: Option<Instant>,
 }
 
 /// Writes `buf` (or the zero-copy source) until the window's send deadline, then half-closes.
@@ -66,6 +69,7 @@ pub(crate) fn receive(
     let fd = stream.as_raw_fd();
     let mut waiter = ReceiveWaiter::new(poll, zerocopy);
     let mut eof_at = None;
+    let (mut first_data_at, mut last_data_at) = (None, None);
     loop {
         let result = sys::recv(fd, buf, waiter.flags());
         let now = Instant::now();
@@ -76,6 +80,9 @@ pub(crate) fn receive(
             }
             Ok(n) => {
                 waiter.got_data();
+                // Two stores of the time already read: the quiet time between refill phases.
+                first_data_at = first_data_at.or(Some(now));
+                last_data_at = Some(now);
                 if let Some(slot) = window.slot(now) {
                     interval_bytes[slot] += n as u64;
                     window_bytes += n as u64;
@@ -106,6 +113,8 @@ pub(crate) fn receive(
         window_bytes,
         interval_bytes,
         ended_early: eof_at.is_none_or(|t| t < window.end()),
+        first_data_at,
+        last_data_at,
     })
 }
 
@@ -147,5 +156,11 @@ mod tests {
         // Warm-up and tail are excluded, so the window saw strictly less than was sent.
         assert!(received.window_bytes < sent);
         assert!(!received.ended_early);
+        let (first, last) = (
+            received.first_data_at.unwrap(),
+            received.last_data_at.unwrap(),
+        );
+        assert!(window.t0 <= first && first < last, "{first:?} {last:?}");
+        assert!(last >= window.end(), "the tail arrives after the window");
     }
 }

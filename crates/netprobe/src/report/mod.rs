@@ -142,6 +142,10 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
         report.set_parameter("until_baseline_hold_ms", hold);
         report.set_parameter("until_baseline_cap_ms", req.duration_ms);
     }
+    if !req.refill_idle_ms.is_empty() {
+        let idle_ns: Vec<u64> = req.refill_idle_ms.iter().map(|ms| ms * 1_000_000).collect();
+        report.set_parameter("refill_idle_ns", idle_ns);
+    }
     report.set_host(ctx.host.clone());
     set_parameters(&mut report, req, ctx);
 

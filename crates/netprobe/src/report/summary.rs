@@ -5,7 +5,7 @@ use probe_core::Report;
 
 /// A few lines for people: the headline figures of a netprobe report.
 pub fn human_summary(report: &Report) -> String {
-    use probe_core::units::{format_bits_per_sec, format_ns};
+    use probe_core::units::{format_bits_per_sec, format_bytes, format_ns};
     use std::fmt::Write as _;
     let mut out = String::new();
     let secs = report.measured_duration_ns as f64 / 1e9;
@@ -39,6 +39,25 @@ pub fn human_summary(report: &Report) -> String {
                     info.snd_cwnd_segments
                 );
             }
+        }
+    }
+    if let Some(r) = &report.metrics.refill {
+        let _ = writeln!(out, "  refill: {}", r.summary);
+        for b in &r.rebursts {
+            let _ = writeln!(
+                out,
+                "    after {} idle (link quiet {}): {} above the baseline, {} of burst -> {}{}",
+                format_ns(b.idle_ns as f64),
+                format_ns(b.quiet_ns as f64),
+                format_bytes(b.bytes_above_baseline),
+                format_ns(b.burst_duration_ns as f64),
+                format_bits_per_sec(b.refill_bits_per_sec),
+                match (b.full, b.reached_cap) {
+                    (_, true) => " (never back to the baseline: at least)",
+                    (true, _) => " (bucket full again: at least)",
+                    _ => "",
+                }
+            );
         }
     }
     if let Some(u) = &report.metrics.udp {

@@ -127,6 +127,8 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                 side.received_bytes = got.window_bytes;
                 side.interval_bytes = got.interval_bytes;
                 side.ended_early = got.ended_early;
+                side.first_byte_ns = got.first_data_at.map(|t| ctx.window.since_epoch_ns(t));
+                side.last_byte_ns = got.last_data_at.map(|t| ctx.window.since_epoch_ns(t));
             }
             side.tcp_info = tcp_info(s);
             out.stream = Some(side);

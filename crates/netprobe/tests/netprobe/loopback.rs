@@ -365,7 +365,69 @@ async fn caps_are_refused_with_their_name() {
     fast.rate = Some(1_000_000_000);
     let err = run_test(&server.client(fast)).await.unwrap_err();
     assert!(matches!(err, NetError::Refused(Refusal::Rate { .. })));
+
+    // A refill test counts its drain and every re-burst at the cap, plus the idle times.
+    let mut refill = short(TestKind::TcpStream);
+    refill.duration_ms = 900;
+    refill.baseline_hold_ms = Some(600);
+    refill.refill_idle_ms = vec![300];
+    let err = run_test(&server.client(refill)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Refused(Refusal::RefillDuration {
+                requested_ms: 2_100,
+                phases: 2,
+                cap_ms: 2_000
+            })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--refill idle times"), "{err}");
     server.stop().await;
+}
+
+/// Loopback has no bucket: the drain runs to its cap and says so, and the client ends the
+/// refill test there (or, should the loopback rate have stepped down, runs the re-burst).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refill_test_without_a_bucket_ends_after_the_drain() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut req = short(TestKind::TcpStream);
+    req.duration_ms = 1_500;
+    req.baseline_hold_ms = Some(600);
+    req.refill_idle_ms = vec![300];
+    for flow in [Flow::Forward, Flow::Reverse] {
+        req.flow = flow;
+        let report = run_test(&server.client(req.clone())).await.unwrap();
+        assert_schema_valid(&report);
+        let refill = report.metrics.refill.as_ref().expect("a refill section");
+        let expected_dir = match flow {
+            Flow::Forward => Direction::ClientToServer,
+            _ => Direction::ServerToClient,
+        };
+        assert_eq!(refill.direction, expected_dir);
+        match refill.verdict {
+            probe_core::refill::RefillVerdict::NoBucket => {
+                assert!(refill.rebursts.is_empty());
+                assert!(
+                    refill.summary.starts_with("no refill measured"),
+                    "{}",
+                    refill.summary
+                );
+            }
+            _ => assert_eq!(refill.rebursts.len(), 1, "{}", refill.summary),
+        }
+        assert_eq!(
+            report.test.parameters["refill_idle_ns"],
+            serde_json::json!([300_000_000])
+        );
+    }
+    // The server is still serving after both.
+    assert!(run_test(&server.client(short(TestKind::TcpRr)))
+        .await
+        .is_ok());
+    let summary = server.stop().await;
+    assert_eq!(summary.completed, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ mod common;
 mod hostile;
 mod loopback;
 mod netns_link;
+mod refill;
 mod stopping;
 mod token_bucket;
 mod vanished_peer;

@@ -20,7 +20,7 @@ const ROUTER_S: &str = "10.232.2.1";
 const SERVER_IP: &str = "10.232.2.2";
 
 /// Client, router and server namespaces, removed on drop (also when a test fails).
-struct RoutedLink {
+pub(crate) struct RoutedLink {
     ns: [String; 3],
     to_client: String,
     to_server: String,
@@ -30,7 +30,7 @@ struct RoutedLink {
 }
 
 impl RoutedLink {
-    fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         let id = format!("{tag}{}", std::process::id() % 100_000);
         let link = Self {
             _turn: one_link_at_a_time(),
@@ -108,7 +108,7 @@ impl RoutedLink {
     }
 
     /// (Re)shapes the router's egress towards both sides: a full bucket again.
-    fn shape(&self, params: &[&str]) {
+    pub(crate) fn shape(&self, params: &[&str]) {
         for dev in [&self.to_client, &self.to_server] {
             let mut args = vec![
                 "tc",
@@ -145,7 +145,9 @@ impl RoutedLink {
             .unwrap()
     }
 
-    fn netprobe(&self, args: &[&str]) -> (Report, Duration) {
+    /// A netprobe client run against a `--once` server across the link: its report and how
+    /// long it took.
+    pub(crate) fn netprobe(&self, args: &[&str]) -> (Report, Duration) {
         let mut server =
             Killed(self.spawn_in(2, &[NETPROBE, "server", "--bind", SERVER_IP, "--once"]));
         let start = Instant::now();

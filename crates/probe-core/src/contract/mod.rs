@@ -9,7 +9,7 @@
 //!   ([`TestRequest::validate`]) and a server's caps ([`RequestCaps`]);
 //! * how flags and suite entries become a request ([`ClientOptions`]) and the probe arguments
 //!   that carry them;
-//! * `k`/`M`/`G` quantities ([`quantity`]);
+//! * `k`/`M`/`G` quantities and times like `30s` ([`quantity`]);
 //! * the server's port, its readiness line, the environment variable of the pre-shared key
 //!   and how per-run keys are made;
 //! * what crosses the control channel about sockets ([`SocketReadback`], [`TcpInfoReadback`],
@@ -25,7 +25,7 @@ pub use readback::{CpuTimes, SocketReadback, TcpInfoReadback};
 pub use request::{
     Flow, ReceiveWait, Refusal, RequestCaps, SocketRequest, TestKind, TestRequest,
     DATA_HEADER_BYTES, MAX_DATAGRAM_BYTES, MAX_INTERVAL_MS, MAX_MESSAGE_BYTES, MAX_OPEN_LOOP_RATE,
-    MIN_BASELINE_SAMPLES,
+    MAX_REFILL_IDLES, MIN_BASELINE_SAMPLES, MIN_REFILL_IDLE_MS,
 };
 
 /// The control port a netprobe server listens on unless told otherwise.

@@ -53,6 +53,9 @@ pub struct ClientOptions {
     pub until_baseline: bool,
     /// How long the baseline must hold (`--baseline-hold`).
     pub baseline_hold_secs: f64,
+    /// Refill test (`--refill 30s,120s`): idle times as written, each followed by a re-burst
+    /// after the until-baseline drain. Implies until-baseline.
+    pub refill: Vec<String>,
 }
 
 /// Defaults of the flags, as `netprobe client --help` shows them.
@@ -90,6 +93,7 @@ impl ClientOptions {
             timeout_ms: defaults::TIMEOUT_MS,
             until_baseline: false,
             baseline_hold_secs: defaults::BASELINE_HOLD_SECS,
+            refill: Vec::new(),
         }
     }
 
@@ -133,9 +137,14 @@ impl ClientOptions {
         r.receive_wait = self.receive_wait;
         r.server_cpus.clone_from(&self.server_cpus);
         r.request_timeout_ms = self.timeout_ms;
-        if self.until_baseline {
+        if self.until_baseline || !self.refill.is_empty() {
             r.baseline_hold_ms = Some(millis(self.baseline_hold_secs, "--baseline-hold")?);
         }
+        r.refill_idle_ms = self
+            .refill
+            .iter()
+            .map(|text| quantity::parse_duration_ms(text).map_err(|e| option("--refill", text, e)))
+            .collect::<Result<_>>()?;
         r.validate().map_err(CoreError::InvalidRequest)?;
         Ok(r)
     }
@@ -180,6 +189,9 @@ impl ClientOptions {
         if !self.server_cpus.is_empty() {
             let list: Vec<String> = self.server_cpus.iter().map(u32::to_string).collect();
             push("--server-cpus", list.join(","));
+        }
+        if !self.refill.is_empty() {
+            push("--refill", self.refill.join(","));
         }
         if self.timeout_ms != d.timeout_ms {
             push("--timeout-ms", self.timeout_ms.to_string());
@@ -317,6 +329,46 @@ mod tests {
         o.until_baseline = true;
         o.duration_secs = 120.0;
         assert!(o.to_request().unwrap_err().to_string().contains("tcp-rr"));
+    }
+
+    #[test]
+    fn refill_implies_until_baseline_and_names_a_bad_idle_time() {
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.duration_secs = 60.0;
+        o.baseline_hold_secs = 3.0;
+        o.refill = vec!["4s".into(), "20s".into()];
+        let r = o.to_request().unwrap();
+        assert_eq!(r.baseline_hold_ms, Some(3_000));
+        assert_eq!(r.refill_idle_ms, [4_000, 20_000]);
+        assert_eq!(
+            o.to_args(),
+            [
+                "--test",
+                "tcp-stream",
+                "--time",
+                "60",
+                "--refill",
+                "4s,20s",
+                "--baseline-hold",
+                "3"
+            ]
+        );
+        for (idle, needle) in [
+            (
+                "-4s",
+                "--refill \"-4s\" is a negative time; give a time like 30s",
+            ),
+            ("soon", "--refill \"soon\" is not a time"),
+            ("0", "a refill idle time of 0 s is too short"),
+            (
+                "2m",
+                "a refill idle time of 120 s is longer than the test's cap of 60 s (--time)",
+            ),
+        ] {
+            o.refill = vec!["4s".into(), idle.into()];
+            let e = o.to_request().unwrap_err().to_string();
+            assert!(e.contains(needle), "{idle}: {e}");
+        }
     }
 
     #[test]

@@ -50,6 +50,49 @@ pub fn parse_rate(text: &str) -> Result<u64> {
     Ok(value.round() as u64)
 }
 
+/// A time as milliseconds: `30s`, `2m`, `1h`, `500ms`, `1.5s`, or bare seconds (`120`).
+/// Negative times, `1e3` and the like are refused; zero is left to the caller (a zero idle time
+/// parses, and the caller says why it is no good).
+///
+/// # Errors
+/// [`CoreError::Quantity`] naming the text and an example of a valid one.
+pub fn parse_duration_ms(text: &str) -> Result<u64> {
+    const EXAMPLE: &str = "give a time like 30s, 2m, 500ms or 1.5h";
+    let t = text.trim();
+    if t.starts_with('-') {
+        return Err(bad(text, &format!("is a negative time; {EXAMPLE}")));
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let ms_per_unit = match unit.trim() {
+        "ms" => 1.0,
+        "" | "s" | "sec" | "secs" => 1e3,
+        "m" | "min" | "mins" => 60e3,
+        "h" | "hour" | "hours" => 3600e3,
+        _ => return Err(bad(text, &format!("is not a time; {EXAMPLE}"))),
+    };
+    let plain = digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1;
+    let number: f64 = match digits.parse() {
+        Ok(n) if plain => n,
+        _ => return Err(bad(text, &format!("is not a time; {EXAMPLE}"))),
+    };
+    let ms = number * ms_per_unit;
+    // A week is far beyond any test; past it the number is a typo.
+    if ms > 7.0 * 86_400e3 {
+        return Err(bad(text, &format!("is longer than a week; {EXAMPLE}")));
+    }
+    if ms.fract() != 0.0 {
+        return Err(bad(
+            text,
+            &format!("is not a whole number of milliseconds; {EXAMPLE}"),
+        ));
+    }
+    Ok(ms as u64)
+}
+
 fn parse(text: &str, base: f64, example: &str) -> Result<f64> {
     let t = text.trim();
     let (digits, mult) = match t.chars().last() {
@@ -99,6 +142,39 @@ mod tests {
         assert_eq!(parse_rate("1G").unwrap(), 1_000_000_000);
         assert_eq!(parse_rate("500M").unwrap(), 500_000_000);
         assert_eq!(parse_rate("2.5k").unwrap(), 2500);
+    }
+
+    #[test]
+    fn times_take_units_and_bare_seconds() {
+        for (text, ms) in [
+            ("30s", 30_000),
+            ("4s", 4_000),
+            ("120", 120_000),
+            ("2m", 120_000),
+            ("1.5h", 5_400_000),
+            ("500ms", 500),
+            ("0.25s", 250),
+            (" 20 s", 20_000),
+            ("0s", 0),
+        ] {
+            assert_eq!(parse_duration_ms(text).unwrap(), ms, "{text}");
+        }
+        for (text, why) in [
+            ("-4s", "negative"),
+            ("soon", "not a time"),
+            ("4 parsecs", "not a time"),
+            ("", "not a time"),
+            ("1e3s", "not a time"),
+            ("1.2.3s", "not a time"),
+            ("0.5ms", "whole number"),
+            ("200h", "week"),
+        ] {
+            let e = parse_duration_ms(text).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("{text:?}")) && e.contains(why),
+                "{text}: {e}"
+            );
+        }
     }
 
     #[test]

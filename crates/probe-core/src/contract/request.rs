@@ -190,6 +190,10 @@ pub struct TestRequest {
     /// Until-baseline (bulk tests): stop once a burst then a baseline is seen and the baseline
     /// has held this long; `duration_ms` is then the cap. `None`: run `duration_ms`.
     pub baseline_hold_ms: Option<u64>,
+    /// Refill test (`tcp-stream`, with a baseline hold): after the until-baseline drain, stay
+    /// idle this long, then burst again until the baseline is back, once per entry. Each
+    /// re-burst is capped at `duration_ms` too. Empty: no refill test.
+    pub refill_idle_ms: Vec<u64>,
 }
 
 /// Longest interval sample: a series needs several samples to show a burst and a baseline.
@@ -197,6 +201,12 @@ pub const MAX_INTERVAL_MS: u64 = 10_000;
 
 /// Samples a baseline must hold before an until-baseline test may stop on it.
 pub const MIN_BASELINE_SAMPLES: u64 = 3;
+
+/// Shortest refill idle time: below it, connection setup is a noticeable part of the quiet.
+pub const MIN_REFILL_IDLE_MS: u64 = 100;
+
+/// Most idle times in one refill test (each is a re-burst the server runs).
+pub const MAX_REFILL_IDLES: usize = 16;
 
 impl TestRequest {
     /// A forward single-stream `tcp-stream` of `duration` with 128 KiB writes and 1 s intervals.
@@ -231,7 +241,20 @@ impl TestRequest {
             receive_wait: ReceiveWait::Auto,
             request_timeout_ms: 100,
             baseline_hold_ms: None,
+            refill_idle_ms: Vec::new(),
         }
+    }
+
+    /// The longest a test can take, warm-up included: with `--refill`, the drain and every
+    /// re-burst at their cap plus the idle times. What a server's duration cap counts.
+    pub fn worst_case_ms(&self) -> u64 {
+        let phases = 1 + self.refill_idle_ms.len() as u64;
+        self.refill_idle_ms.iter().fold(
+            self.duration_ms
+                .saturating_mul(phases)
+                .saturating_add(self.omit_ms),
+            |total, idle| total.saturating_add(*idle),
+        )
     }
 
     /// Data connections or sockets the test opens (both directions of `--bidir` count).
@@ -272,6 +295,9 @@ impl TestRequest {
                 "interval {} ms must be 100 ms to 10 s and at most the duration",
                 r.interval_ms
             ));
+        }
+        if !r.refill_idle_ms.is_empty() {
+            r.validate_refill()?;
         }
         if let Some(hold) = r.baseline_hold_ms {
             if !r.kind.is_bulk() || r.flow == Flow::Bidirectional {
@@ -394,6 +420,73 @@ impl TestRequest {
     }
 }
 
+impl TestRequest {
+    /// The refill test's own checks (see [`TestRequest::refill_idle_ms`]).
+    fn validate_refill(&self) -> Result<(), Refusal> {
+        let invalid = |m: String| Err(Refusal::Invalid(m));
+        let r = self;
+        if r.kind != TestKind::TcpStream || r.flow == Flow::Bidirectional {
+            return invalid(format!(
+                "--refill applies to one direction of tcp-stream, not {}{}",
+                r.kind.name(),
+                if r.flow == Flow::Bidirectional {
+                    " --bidir"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if r.baseline_hold_ms.is_none() {
+            return invalid(
+                "--refill drains the bucket until the baseline holds, so it needs a baseline \
+                 hold; give --baseline-hold"
+                    .into(),
+            );
+        }
+        if r.omit_ms > 0 {
+            return invalid(format!(
+                "--omit {} s with --refill: a warm-up spends bucket the test cannot count; \
+                 leave --omit out",
+                secs(r.omit_ms)
+            ));
+        }
+        if r.refill_idle_ms.len() > MAX_REFILL_IDLES {
+            return invalid(format!(
+                "{} refill idle times; give at most {MAX_REFILL_IDLES}",
+                r.refill_idle_ms.len()
+            ));
+        }
+        for &idle in &r.refill_idle_ms {
+            if idle < MIN_REFILL_IDLE_MS {
+                return invalid(format!(
+                    "a refill idle time of {} s is too short to refill anything measurable; give \
+                     idle times of at least {} s, like --refill 30s,120s",
+                    secs(idle),
+                    secs(MIN_REFILL_IDLE_MS)
+                ));
+            }
+            if idle > r.duration_ms {
+                return invalid(format!(
+                    "a refill idle time of {} s is longer than the test's cap of {} s (--time); \
+                     idle at most the cap, or raise --time",
+                    secs(idle),
+                    secs(r.duration_ms)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `4`, `0.5`, `120`: milliseconds as seconds for messages.
+fn secs(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}", ms as f64 / 1000.0)
+    }
+}
+
 /// The caps a server puts on what one request may cost it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestCaps {
@@ -432,6 +525,13 @@ impl RequestCaps {
             });
         }
         r.validate()?;
+        if r.worst_case_ms() > self.max_duration_ms {
+            return Err(Refusal::RefillDuration {
+                requested_ms: r.worst_case_ms(),
+                phases: 1 + r.refill_idle_ms.len() as u32,
+                cap_ms: self.max_duration_ms,
+            });
+        }
         if r.total_streams() > self.max_streams {
             return Err(Refusal::Streams {
                 requested: r.total_streams(),
@@ -530,6 +630,17 @@ pub enum Refusal {
         /// The whole budget.
         budget_bytes: u64,
     },
+    /// A refill test's drain, re-bursts and idle times could take longer than the cap
+    /// (appended last, so the variants before it keep their wire index).
+    #[error("a refill test of {phases} bursts capped at --time each, plus its idle times, can take {requested_ms} ms, over the server's cap of {cap_ms} ms; lower --time or the --refill idle times, or raise the server's --max-duration")]
+    RefillDuration {
+        /// The drain and every re-burst at their cap, plus the idle times.
+        requested_ms: u64,
+        /// The drain and the re-bursts.
+        phases: u32,
+        /// Cap.
+        cap_ms: u64,
+    },
 }
 
 impl Refusal {
@@ -595,6 +706,82 @@ mod tests {
         let mut r = req(TestKind::TcpStream);
         r.socket.congestion = Some("../../etc".into());
         assert!(matches!(caps.check(&r), Err(Refusal::Invalid(_))));
+    }
+
+    fn refill(idle_ms: &[u64]) -> TestRequest {
+        let mut r = TestRequest::tcp_stream(StdDuration::from_secs(60));
+        r.baseline_hold_ms = Some(5_000);
+        r.refill_idle_ms = idle_ms.to_vec();
+        r
+    }
+
+    #[test]
+    fn refill_idle_times_are_checked_with_the_value_and_the_fix() {
+        assert!(refill(&[4_000, 20_000]).validate().is_ok());
+        for (idle, needle) in [
+            (0, "a refill idle time of 0 s is too short"),
+            (99, "of 0.099 s is too short"),
+            (
+                61_000,
+                "a refill idle time of 61 s is longer than the test's cap of 60 s (--time)",
+            ),
+        ] {
+            let e = refill(&[4_000, idle]).validate().unwrap_err().to_string();
+            assert!(e.contains(needle) && !e.contains("  "), "{e}");
+        }
+        let e = refill(&[1_000; 17]).validate().unwrap_err().to_string();
+        assert!(e.contains("at most 16"), "{e}");
+        let mut r = refill(&[4_000]);
+        r.omit_ms = 2_000;
+        let e = r.validate().unwrap_err().to_string();
+        assert!(e.contains("--omit 2 s") && !e.contains("  "), "{e}");
+        let mut r = refill(&[4_000]);
+        r.baseline_hold_ms = None;
+        let e = r.validate().unwrap_err().to_string();
+        assert!(e.contains("--baseline-hold") && !e.contains("  "), "{e}");
+        let mut r = refill(&[4_000]);
+        r.flow = Flow::Bidirectional;
+        assert!(r
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("one direction"));
+        let mut r = refill(&[4_000]);
+        r.kind = TestKind::UdpStream;
+        assert!(r
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("not udp-stream"));
+    }
+
+    #[test]
+    fn a_refill_test_counts_every_burst_and_idle_against_the_duration_cap() {
+        let r = refill(&[4_000, 20_000]);
+        // Drain and two re-bursts at 60 s, plus 24 s of idle.
+        assert_eq!(r.worst_case_ms(), 204_000);
+        let caps = RequestCaps {
+            max_duration_ms: 200_000,
+            ..Default::default()
+        };
+        let e = caps.check(&r).unwrap_err();
+        assert_eq!(
+            e,
+            Refusal::RefillDuration {
+                requested_ms: 204_000,
+                phases: 3,
+                cap_ms: 200_000
+            }
+        );
+        assert!(
+            e.to_string().contains("raise the server's --max-duration"),
+            "{e}"
+        );
+        assert!(RequestCaps::default().check(&r).is_ok());
+        assert_eq!(
+            TestRequest::tcp_stream(StdDuration::from_secs(5)).worst_case_ms(),
+            5_000
+        );
     }
 
     #[test]

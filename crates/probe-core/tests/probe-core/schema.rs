@@ -1,5 +1,6 @@
 //! Reports this build produces validate against the committed JSON Schema.
 
+use probe_core::refill::{self, ReburstSeries};
 use probe_core::report::{
     BandwidthResult, Direction, IntervalSample, LatencyMetrics, LatencyPoint, StreamResult,
     TcpInfoSnapshot, Throughput, UdpMetrics,
@@ -16,6 +17,20 @@ fn errors_of(value: &serde_json::Value) -> Vec<String> {
         .iter_errors(value)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect()
+}
+
+/// 8 s at 400 Mbit/s, then 50: a 350 MB bucket.
+fn drain() -> probe_core::regime::Regime {
+    probe_core::regime::detect(
+        &(0..20u64)
+            .map(|i| probe_core::regime::Sample {
+                start_ns: i * 1_000_000_000,
+                duration_ns: 1_000_000_000,
+                bits_per_sec: if i < 8 { 4e8 } else { 5e7 },
+            })
+            .collect::<Vec<_>>(),
+        &Default::default(),
+    )
 }
 
 /// A report with every section filled, host facts read from this machine.
@@ -50,17 +65,35 @@ fn full_report() -> Report {
             receiver_socket: None,
             sender_tcp_info: Some(TcpInfoSnapshot::default()),
         }],
-        regime: Some(probe_core::regime::detect(
-            &(0..20u64)
-                .map(|i| probe_core::regime::Sample {
-                    start_ns: i * 1_000_000_000,
-                    duration_ns: 1_000_000_000,
-                    bits_per_sec: if i < 8 { 4e8 } else { 5e7 },
-                })
-                .collect::<Vec<_>>(),
-            &Default::default(),
-        )),
+        regime: Some(drain()),
     });
+    // Two re-bursts that measure the rate (with its interval) and one that found the bucket full.
+    let base = 6_250_000u64;
+    let after_4 = [base + 25_000_000, base, base];
+    let after_20 = [50_000_000, 50_000_000, base + 37_500_000, base, base];
+    let after_60 = vec![50_000_000; 8]
+        .into_iter()
+        .chain([base; 3])
+        .collect::<Vec<_>>();
+    fn reburst(idle_s: u64, bytes: &[u64]) -> ReburstSeries<'_> {
+        ReburstSeries {
+            idle_ns: idle_s * 1_000_000_000,
+            quiet_ns: Some(idle_s * 1_000_000_000 + 3_000_000),
+            interval_ns: 1_000_000_000,
+            interval_bytes: bytes,
+            measured_ns: bytes.len() as u64 * 1_000_000_000,
+            reached_cap: false,
+        }
+    }
+    report.metrics.refill = Some(refill::analyze(
+        Direction::ClientToServer,
+        &drain(),
+        &[
+            reburst(4, &after_4),
+            reburst(20, &after_20),
+            reburst(60, &after_60),
+        ],
+    ));
     report.metrics.udp = Some(UdpMetrics {
         sent_datagrams: 100,
         received_datagrams: 99,
@@ -113,6 +146,28 @@ fn a_full_report_from_this_machine_validates() {
     let json = line.split_once(' ').unwrap().1;
     let value: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(errors_of(&value), Vec::<String>::new());
+}
+
+#[test]
+fn a_refill_without_a_bucket_validates_and_a_wrong_verdict_does_not() {
+    let mut report = full_report();
+    let flat = probe_core::regime::Regime::Flat {
+        bits_per_sec: 5e7,
+        ran_ns: 20_000_000_000,
+        may_be_burst_only: true,
+    };
+    report.metrics.refill = Some(refill::analyze(Direction::ServerToClient, &flat, &[]));
+    let value = serde_json::to_value(&report).unwrap();
+    assert_eq!(errors_of(&value), Vec::<String>::new());
+    let full = serde_json::to_value(full_report()).unwrap();
+    let refill = &full["metrics"]["refill"];
+    assert_eq!(refill["verdict"], "at_baseline_rate", "{refill}");
+    assert!(refill["refill_rates_bits_per_sec"]["ci95_low"].is_number());
+    assert_eq!(refill["rebursts"][2]["full"], true);
+    assert_eq!(refill["saturates_at_bucket"], true);
+    let mut bad = full.clone();
+    bad["metrics"]["refill"]["verdict"] = "refills_somehow".into();
+    assert!(!errors_of(&bad).is_empty());
 }
 
 #[test]

@@ -25,6 +25,7 @@ use probe_core::result_line;
 ///   netprobe client --server 10.0.1.5 --psk 3f9c2e7a1b5d4c60 --test tcp-stream -P 4 -t 30 --omit 2
 ///   netprobe client --server 10.0.1.5 --test udp-stream --rate 1G
 ///   netprobe client --server 10.0.1.5 --test tcp-rr --rate 10000   (open loop, 10k req/s)
+///   netprobe client --server 10.0.1.5 --time 1200 --refill 30s,120s  (how fast the bucket refills)
 #[derive(Debug, Parser)]
 #[command(name = "netprobe", version, verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -128,9 +129,22 @@ struct ClientArgs {
     /// without paying for a fixed long run.
     #[arg(long)]
     until_baseline: bool,
-    /// With --until-baseline: seconds the baseline must hold before the test stops.
+    /// With --until-baseline or --refill: seconds the baseline must hold before a burst counts
+    /// as over.
     #[arg(long, value_name = "SECS", default_value_t = probe_core::contract::defaults::BASELINE_HOLD_SECS)]
     baseline_hold: f64,
+    /// tcp-stream refill test: drain the bucket until the baseline holds (as --until-baseline),
+    /// then for each idle time stay quiet that long and burst again until the baseline is back.
+    /// Reports the bytes each re-burst sent above the baseline, the refill rate (those bytes
+    /// over the quiet time) and whether recovery stops at the bucket. Idle times like 30s, 2m
+    /// or 500ms, each at most --time; --time caps the drain and each re-burst.
+    #[arg(
+        long,
+        value_name = "IDLE,...",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
+    refill: Vec<String>,
     /// Parallel streams (TCP tests).
     #[arg(long, short = 'P', default_value_t = 1)]
     parallel: u32,
@@ -304,6 +318,7 @@ fn client_options(a: &ClientArgs) -> Result<ClientOptions> {
         timeout_ms: a.timeout_ms,
         until_baseline: a.until_baseline,
         baseline_hold_secs: a.baseline_hold,
+        refill: a.refill.clone(),
     })
 }
 
@@ -463,6 +478,12 @@ mod tests {
         o.baseline_hold_secs = 30.0;
         o.interval_secs = 0.5;
         cases.push(o);
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.refill = vec!["4s".into(), "20s".into()];
+        o.duration_secs = 60.0;
+        o.baseline_hold_secs = 3.0;
+        o.interval_secs = 0.2;
+        cases.push(o);
         for options in cases {
             assert_eq!(parse(&options.to_args()), options);
         }
@@ -477,5 +498,13 @@ mod tests {
         assert!(err(&["--length", "lots"]).contains("--length \"lots\""));
         assert!(err(&["--test", "udp-stream", "--rate", "unlimited", "-R"]).contains("--reverse"));
         assert!(err(&["--rate", "1G"]).contains("tcp-stream"));
+        // Idle times: the value and the fix, whichever way they are wrong.
+        assert!(err(&["--refill", "-4s"]).contains("--refill \"-4s\" is a negative time"));
+        assert!(err(&["--refill=4s,-20s"]).contains("--refill \"-20s\" is a negative time"));
+        assert!(err(&["--refill", "4s,later"]).contains("--refill \"later\" is not a time"));
+        assert!(err(&["--refill", "0s"]).contains("refill idle time of 0 s is too short"));
+        assert!(err(&["--time", "60", "--refill", "90s"])
+            .contains("refill idle time of 90 s is longer than the test's cap of 60 s (--time)"));
+        assert!(err(&["--test", "udp-stream", "--refill", "4s"]).contains("not udp-stream"));
     }
 }

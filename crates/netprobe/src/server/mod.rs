@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
@@ -14,17 +14,17 @@ use probe_core::Report;
 
 use crate::auth::{self, PreSharedKey, Side};
 use crate::conn::Control;
-use crate::data::Window;
-use crate::error::{NetError, Result};
+use crate::error::Result;
 use crate::guard::Sources;
 use crate::limits::ServerLimits;
 use crate::protocol::{
-    Message, Refusal, TestKind, TestRequest, MAGIC, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION,
+    Message, Refusal, TestRequest, MAGIC, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION,
 };
-use crate::report::{build_report, ReportContext};
-use crate::session::{self, DataSockets, End};
-use crate::until;
 use tokio::io::{AsyncRead, AsyncWrite};
+
+mod run;
+
+use run::run_test;
 
 /// How a server runs.
 #[derive(Debug, Clone, Default)]
@@ -558,113 +558,7 @@ fn message_name(m: &Message) -> &'static str {
         Message::Result(_) => "Result",
         Message::Failed { .. } => "Failed",
         Message::Stop { .. } => "Stop",
+        Message::Reburst { .. } => "Reburst",
+        Message::RefillEnd => "RefillEnd",
     }
-}
-
-async fn run_test(
-    control: &mut Control,
-    config: &ServerConfig,
-    request: TestRequest,
-) -> Result<Report> {
-    let local_ip = control
-        .stream()
-        .local_addr()
-        .map_err(|e| NetError::io("reading the control socket's address", e))?
-        .ip();
-    let cookie: [u8; 16] = rand::random();
-    let request = Arc::new(request);
-    let io = |what: &str| {
-        let what = what.to_owned();
-        move |e: std::io::Error| NetError::io(what, e)
-    };
-    let (sockets_pending, data_port) = if request.kind.is_udp() {
-        let socket = session::bind_udp(SocketAddr::new(local_ip, 0), &request.socket)
-            .map_err(io("binding the UDP data socket"))?;
-        let port = socket.local_addr().map_err(io("UDP data socket"))?.port();
-        (Pending::Ready(DataSockets::Udp(socket)), port)
-    } else {
-        let listener = session::bind_data_listener(local_ip, &request)
-            .map_err(io("binding the TCP data listener"))?;
-        let port = listener.local_addr().map_err(io("data listener"))?.port();
-        if request.kind == TestKind::TcpCrr {
-            (Pending::Ready(DataSockets::CrrServer(listener)), port)
-        } else {
-            (Pending::Accept(listener), port)
-        }
-    };
-    control
-        .send(&Message::Accepted { data_port, cookie })
-        .await?;
-    let timeout = config.limits.control_timeout;
-    let sockets = match sockets_pending {
-        Pending::Ready(s) => s,
-        Pending::Accept(listener) => {
-            let req = request.clone();
-            let deadline = Instant::now() + timeout;
-            tokio::task::spawn_blocking(move || {
-                session::accept_streams(&listener, &req, &cookie, deadline)
-            })
-            .await
-            .map_err(|e| NetError::io("data accept", std::io::Error::other(e)))?
-            .map(DataSockets::Tcp)
-            .map_err(io("accepting data connections"))?
-        }
-    };
-    match control.recv(timeout, "start").await? {
-        Message::Start => {}
-        other => {
-            return Err(NetError::Protocol {
-                peer: control.peer().to_owned(),
-                reason: format!("expected Start, got {}", message_name(&other)),
-            })
-        }
-    }
-    let window = (if request.baseline_hold_ms.is_some() {
-        Window::live
-    } else {
-        Window::fixed
-    })(
-        Instant::now(),
-        Duration::from_millis(request.omit_ms),
-        Duration::from_millis(request.duration_ms),
-        Duration::from_millis(request.interval_ms),
-    );
-    let cpus = if request.server_cpus.is_empty() {
-        config.cpus.clone()
-    } else {
-        request.server_cpus.clone()
-    };
-    let started_at = std::time::SystemTime::now();
-    let (req, data_window) = (request.clone(), window.clone());
-    let data = tokio::task::spawn_blocking(move || {
-        session::run_side(End::Server, &req, sockets, data_window, &cookie, &cpus)
-    });
-    let (done, _) = until::await_data(
-        control,
-        &window,
-        until::Role::of(&request, End::Server),
-        data,
-        false,
-        window.duration + window.omit + Duration::from_secs(60),
-    )
-    .await?;
-    let output = done
-        .map_err(|e| NetError::io("data plane", std::io::Error::other(e)))?
-        .map_err(io("server data plane"))?;
-    control.send(&Message::Result(output.side.clone())).await?;
-    Ok(build_report(&ReportContext {
-        end: End::Server,
-        request: &request,
-        local: &output,
-        remote: None,
-        started_at,
-        run_id: config.run_id.clone(),
-        peer: control.peer().to_owned(),
-        host: probe_core::HostFacts::collect(),
-    }))
-}
-
-enum Pending {
-    Ready(DataSockets),
-    Accept(std::net::TcpListener),
 }
