@@ -190,6 +190,7 @@ fi
 themes=(
   "netprobe netns_link:: - root: two network namespaces, a veth pair shaped by tc tbf"
   "netprobe token_bucket:: - root: a token-bucket link in the path, with iperf3 beside"
+  "netprobe refill:: - root: a tbf bucket drained, left idle and burst again"
   "fargate-bench local_backend:: - root: the local backend on shaped links"
   "fargate-bench docker_backend:: - Docker: the images and the docker backend"
   "fargate-bench arm64_emulated:: - Docker and qemu: ARM64 probes under emulation"
