@@ -168,14 +168,18 @@ fn check_rate(tag: &str, rate_mbit: u32) {
     let tcp = link.client(&["--test", "tcp-stream", "-t", "5", "--omit", "1"]);
     let got = tcp.metrics.throughput[0].bits_per_sec;
     let want = expected_goodput(rate, &tcp);
-    let error = (got - want).abs() / want;
+    let error = (got - want) / want;
     eprintln!(
-        "{rate_mbit} Mbit/s link: tcp goodput {got:.0} bit/s, expected {want:.0} ({:.2} %)",
+        "{rate_mbit} Mbit/s link: tcp goodput {got:.0} bit/s, expected {want:.0} ({:+.2} %)",
         error * 100.0
     );
+    // The shaper is a hard cap: nothing may pass more than 3 % above it. Below, a busy 2-vCPU
+    // VM can fall short of the link (CI measured 922 against 956 Mbit/s, -3.6 %), so 10 % is
+    // allowed, as for the controller's link tests; an unshaped link (gigabits) or a rate set
+    // in bytes instead of bits (8x off) still fails.
     assert!(
-        error < 0.03,
-        "tcp goodput {got} vs expected {want}: {:.2} % off",
+        (-0.10..0.03).contains(&error),
+        "tcp goodput {got} vs expected {want}: {:+.2} % off (allowed -10 % .. +3 %)",
         error * 100.0
     );
 
