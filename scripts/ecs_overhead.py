@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The controller's own overhead on ECS, measured against moto behind the strict ECS layer
-(tests/ecs/strict_ecs.py) with Fargate's lifecycle delays: wall time beyond what the tasks
-themselves take, and ECS API calls per server/client pair.
+(tests/ecs/strict_ecs.py) with Fargate's lifecycle delays, CloudWatch Logs' 10/s GetLogEvents
+quota and the awslogs driver's 5 s batches: wall time beyond what the tasks themselves take,
+ECS and Logs API calls per server/client pair, and the peak GetLogEvents rate.
 
-  .venv/bin/python scripts/ecs_overhead.py [--pairs 12] [--concurrency 4]
-      [--provisioning 2] [--pending 2] [--deprovisioning 1]
+  VENV/bin/python scripts/ecs_overhead.py [--pairs 48] [--concurrency 16]
+      [--provisioning 2] [--pending 2] [--deprovisioning 1] [--log-delay 5]
 
 Needs the venv scripts/test.sh creates (moto, boto3) and a built controller and probes
 (`cargo build`). Prints one table; the README quotes it.
@@ -43,12 +44,13 @@ def wait_http(url, timeout=60):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=int, default=12)
-    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--pairs", type=int, default=48)
+    p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--provisioning", type=float, default=2.0)
     p.add_argument("--pending", type=float, default=2.0)
     p.add_argument("--deprovisioning", type=float, default=1.0)
     p.add_argument("--duration", type=float, default=1.0)
+    p.add_argument("--log-delay", type=float, default=5.0)
     p.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "debug"))
     a = p.parse_args()
     venv = os.path.dirname(sys.executable)
@@ -72,7 +74,8 @@ def main():
         wait_http(api + "/moto-api/")
         procs.append(subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests/ecs/harness.py"), api, env["cluster"],
-             env["log_group"], a.bin_dir, os.path.join(tmp, "stop")],
+             env["log_group"], a.bin_dir, os.path.join(tmp, "stop"),
+             "--log-delay", str(a.log_delay)],
             cwd=os.path.join(ROOT, "tests/ecs"), stdout=subprocess.DEVNULL))
         suite = os.path.join(tmp, "suite.toml")
         with open(suite, "w") as f:
@@ -92,6 +95,8 @@ def main():
         wall = time.time() - start
         if out.returncode != 0:
             sys.exit(f"the run failed:\n{out.stderr[-3000:]}")
+        if json.loads(out.stdout)["items_ok"] != a.pairs:
+            sys.exit(f"not every pair ok:\n{out.stderr[-3000:]}")
         summary = json.loads(out.stdout)
         with open(stats) as f:
             calls = json.load(f)
@@ -99,21 +104,33 @@ def main():
         for proc in reversed(procs):
             proc.kill()
     # What the tasks themselves take per pair: the server's lifecycle until RUNNING, the
-    # client's, the test, and the client's deprovisioning before it counts as ended.
+    # client's, the test, the client's deprovisioning before it counts as ended, and the log
+    # pipeline's delay before its result line can be read.
     lifecycle = a.provisioning + a.pending
-    own = 2 * lifecycle + a.duration + a.deprovisioning
+    own = 2 * lifecycle + a.duration + a.deprovisioning + a.log_delay
     lanes = min(a.concurrency, a.pairs)
     ideal = own * -(-a.pairs // lanes)
+    peak = calls.pop("peak_per_sec", 0)
+    throttled = calls.pop("throttled", {})
+    logs_ops = ("GetLogEvents", "DescribeLogGroups")
+    ecs = {op: n for op, n in calls.items() if op not in logs_ops}
+    logs = {op: n for op, n in calls.items() if op in logs_ops}
     print(f"pairs {a.pairs} (ok {summary['items_ok']}), concurrency {a.concurrency}, "
           f"lifecycle provisioning {a.provisioning} s + pending {a.pending} s, "
-          f"deprovisioning {a.deprovisioning} s, test {a.duration} s")
+          f"deprovisioning {a.deprovisioning} s, test {a.duration} s, "
+          f"log delay {a.log_delay} s")
     print(f"{'wall time':<34} {wall:8.1f} s")
     print(f"{'tasks own time (ideal schedule)':<34} {ideal:8.1f} s")
     print(f"{'controller overhead per pair':<34} {(wall - ideal) / a.pairs * lanes:8.2f} s")
-    total = sum(calls.values())
-    print(f"{'ECS API calls per pair':<34} {total / a.pairs:8.1f}")
-    for op in sorted(calls):
-        print(f"  {op:<32} {calls[op] / a.pairs:8.1f}")
+    print(f"{'ECS API calls per pair':<34} {sum(ecs.values()) / a.pairs:8.1f}")
+    for op in sorted(ecs):
+        print(f"  {op:<32} {ecs[op] / a.pairs:8.1f}")
+    print(f"{'Logs API calls per pair':<34} {sum(logs.values()) / a.pairs:8.1f}")
+    for op in sorted(logs):
+        print(f"  {op:<32} {logs[op] / a.pairs:8.1f}")
+    print(f"{'DescribeTasks calls per second':<34} {ecs.get('DescribeTasks', 0) / wall:8.2f}")
+    print(f"{'GetLogEvents peak calls per second':<34} {peak:8d} (quota 10, limiter 5)")
+    print(f"{'GetLogEvents throttled':<34} {throttled.get('GetLogEvents', 0):8d}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ CloudWatch Logs, then stops the task like an exited container would.
   python harness.py ENDPOINT CLUSTER LOG_GROUP BIN_DIR STOP_FILE [--fail-item ITEM_ID]
 
 --fail-item ITEM stops that item's tasks at once with a pull error, as Fargate would (`*`: every
-item). --late-server-logs SECS stops a server's task first and writes its last lines SECS later,
+item). --log-delay SECS (default 5) writes each line that many seconds after the probe printed
+it, as the awslogs driver ships a batch every 5 s (moby's awslogs `batchPublishFrequency`); a
+task is stopped when its probe exits, so its last lines may show up after it is STOPPED. --late-server-logs SECS stops a server's task first and writes its last lines SECS later,
 as CloudWatch Logs may show them. Lines longer than 262,118 bytes are split into several events,
 as the awslogs driver does (CloudWatch Logs caps an event at 256 KiB with 26 bytes overhead).
 """
@@ -60,6 +62,14 @@ class Harness:
             self.logs.put_log_events(logGroupName=self.args.log_group, logStreamName=stream,
                                      logEvents=events[start:start + 1000])
 
+    def write_later(self, arn, lines, printed):
+        """Writes `lines` --log-delay seconds after `printed` (a time.time()), in the background."""
+        delay = max(0.0, printed + self.args.log_delay - time.time())
+        timer = threading.Timer(delay, self.write_log, args=(arn, lines))
+        timer.daemon = True
+        timer.start()
+        return timer
+
     def task_memory_mib(self, task):
         memory = task.get("memory")
         if not memory:
@@ -109,8 +119,8 @@ class Harness:
             while time.time() < deadline and server_ip not in self.servers:
                 time.sleep(0.05)
             command[i] = f"127.0.0.1:{self.servers.get(server_ip, 1)}"
-        # Like awslogs, a line reaches the log while the container runs: the server's
-        # readiness line is written as soon as it is printed (the controller waits for it).
+        # Like awslogs, a line reaches the log while the container runs, a batch interval after
+        # it was printed.
         proc = subprocess.Popen([os.path.join(self.args.bin_dir, probe)] + command, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         streamed, rest = [], []
@@ -119,7 +129,7 @@ class Harness:
             for line in proc.stderr:
                 line = line.rstrip("\n")
                 if line.startswith("netprobe server listening on "):
-                    self.write_log(arn, [line])
+                    self.write_later(arn, [line], time.time())
                     streamed.append(line)
                 else:
                     rest.append(line)
@@ -140,8 +150,9 @@ class Harness:
             time.sleep(self.args.late_server_logs)
             self.write_log(arn, lines)
             return
-        self.write_log(arn, lines)
+        exited = time.time()
         self.stop(arn, "Essential container in task exited")
+        self.write_later(arn, lines, exited)
 
     def run(self):
         seen = set()
@@ -167,6 +178,7 @@ def main():
     p.add_argument("stop_file")
     p.add_argument("--fail-item")
     p.add_argument("--late-server-logs", type=float, default=0)
+    p.add_argument("--log-delay", type=float, default=5.0)
     Harness(p.parse_args()).run()
 
 

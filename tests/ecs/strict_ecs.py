@@ -21,20 +21,42 @@ Rules always on:
   - Task lifecycle (Amazon ECS task lifecycle): PROVISIONING, PENDING, RUNNING, DEPROVISIONING,
     STOPPED, each held for the delays given; no private IP before PENDING, no startedAt before
     RUNNING, no exit code before STOPPED.
+CloudWatch Logs (the controller reads task output from it), always on:
+  - GetLogEvents: "10 requests per second per account per Region. This quota can't be changed"
+    (CloudWatch Logs quotas, GetLogEvents): more than --logs-quota calls (default 10) in any
+    second get ThrottlingException, whoever makes them.
+  - GetLogEvents pages: "Partially full or empty pages don't necessarily mean that pagination is
+    finished. As long as the nextBackwardToken or nextForwardToken returned is NOT equal to the
+    nextToken that you passed into the API call, there might be more log events available"
+    (GetLogEvents, nextToken): the first --empty-pages (default 2) calls on each stream answer
+    an empty page whose forward token moves; the real events follow.
+  The harness writes each line about 5 s after the probe printed it, as the awslogs driver's
+  batches do (harness.py --log-delay).
 Faults on request:
   --throttle OP:N          the first N calls of OP get ThrottlingException
   --capacity-failures N    the first N RunTask calls return a capacity failure in `failures`
+  --vcpu-quota VCPUS       RunTask answers "You've reached the limit on the number of vCPUs you
+                           can run concurrently" in `failures` when the tasks not yet stopped
+                           and the new one would hold more vCPUs (the account's Fargate vCPU
+                           quota, "Fargate On-Demand vCPU resource count", Amazon ECS service
+                           quotas)
+  --capacity-for ROLE:SECS RunTask calls for tasks of ROLE (the fargate-bench:role tag: server,
+                           client, memory) return a capacity failure for SECS seconds from the
+                           first such call
   --fail-list-tasks        ListTasks from the controller (the Rust SDK) fails with
                            AccessDeniedException (the harness, boto3, still lists)
   --lose-run-task-reply N  the first N RunTask calls reach moto but their answer is lost (HTTP
                            500): the SDK retries with the same token
-  --stats FILE             writes the count of the controller's calls per operation (JSON)
+  --stats FILE             writes the count of the controller's calls per operation (JSON), ECS
+                           and Logs alike, with "peak_per_sec" of GetLogEvents (the most calls
+                           in any one-second window) and "throttled" (calls refused per op)
 """
 import argparse
 import hashlib
 import http.server
 import json
 import re
+import sys
 import threading
 import time
 import urllib.error
@@ -44,6 +66,7 @@ OS_FAMILIES = ("WINDOWS_SERVER_2019_FULL", "WINDOWS_SERVER_2019_CORE", "WINDOWS_
                "WINDOWS_SERVER_2004_CORE", "WINDOWS_SERVER_2022_CORE", "WINDOWS_SERVER_2022_FULL",
                "WINDOWS_SERVER_20H2_CORE", "LINUX")
 TAG_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$", re.UNICODE)
+VCPU_QUOTA = "You've reached the limit on the number of vCPUs you can run concurrently"
 CAPACITY = ("Capacity is unavailable at this time. Please try again later or in a different "
             "availability zone")
 
@@ -69,6 +92,18 @@ class State:
             op, n = spec.split(":")
             self.throttle[op] = int(n)
         self.capacity_failures = args.capacity_failures
+        self.capacity_for = {}  # role -> seconds of failures from its first RunTask
+        for spec in args.capacity_for:
+            role, secs = spec.split(":")
+            self.capacity_for[role] = float(secs)
+        self.capacity_first = {}  # role -> time of its first RunTask
+        self.task_vcpus = {}  # task ARN -> its vCPUs
+        self.log_times = []  # times of GetLogEvents calls in the last second (all callers)
+        self.log_peak = 0  # the controller's most GetLogEvents calls in one second
+        self.controller_log_times = []
+        self.empty_pages = {}  # stream -> empty pages answered so far
+        self.empty_tokens = {}  # token of an empty page -> the token it stands for
+        self.throttled = {}
         self.lost_replies = args.lose_run_task_reply
         self.tokens = {}  # token -> (params digest, response bytes, time)
         self.created = {}  # task ARN -> creation time
@@ -135,22 +170,38 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def from_controller(self):
+        return "aws-sdk-rust" in self.headers.get("User-Agent", "")
+
     def count(self, op):
         # Only the controller's calls (the Rust SDK): the harness's polling is not ours.
-        if "aws-sdk-rust" not in self.headers.get("User-Agent", ""):
+        if not self.from_controller():
             return
         st = self.state
         with st.lock:
             st.calls[op] = st.calls.get(op, 0) + 1
-            if st.args.stats:
-                with open(st.args.stats, "w") as f:
-                    json.dump(st.calls, f)
+            self.write_stats()
+
+    def write_stats(self):
+        """Called with the lock held."""
+        st = self.state
+        if st.args.stats:
+            with open(st.args.stats, "w") as f:
+                json.dump(dict(st.calls, peak_per_sec=st.log_peak, throttled=st.throttled), f)
 
     def forward(self):
         st = self.state
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         target = self.headers.get("X-Amz-Target", "")
         service, _, op = target.partition(".")
+        if service.startswith("Logs_"):
+            self.count(op)
+            try:
+                if op == "GetLogEvents":
+                    return self.logs_GetLogEvents(json.loads(body or b"{}"), body)
+            except ApiError as e:
+                return self.error(e)
+            return self.relay(*self.upstream(body))
         if not service.startswith("AmazonEC2ContainerService"):
             return self.relay(*self.upstream(body))
         self.count(op)
@@ -166,6 +217,42 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.relay(*self.upstream(body))
         except ApiError as e:
             self.error(e)
+
+    def logs_GetLogEvents(self, request, body):
+        st, now = self.state, time.time()
+        with st.lock:
+            st.log_times = [t for t in st.log_times if now - t < 1.0]
+            over = len(st.log_times) >= st.args.logs_quota
+            if not over:
+                st.log_times.append(now)
+            if self.from_controller():
+                st.controller_log_times = [t for t in st.controller_log_times if now - t < 1.0]
+                st.controller_log_times.append(now)
+                st.log_peak = max(st.log_peak, len(st.controller_log_times))
+                if over:
+                    st.throttled["GetLogEvents"] = st.throttled.get("GetLogEvents", 0) + 1
+                self.write_stats()
+        if over:
+            raise ApiError("ThrottlingException", "Rate exceeded")
+        stream = (request.get("logGroupName"), request.get("logStreamName"))
+        token = request.get("nextToken")
+        with st.lock:
+            # The token of an empty page stands for where the stream really is.
+            token = st.empty_tokens.get(token, token)
+            answered = st.empty_pages.get(stream, 0)
+            if answered < st.args.empty_pages:
+                st.empty_pages[stream] = answered + 1
+                moved = f"f/strict-empty-{len(st.empty_tokens)}"
+                st.empty_tokens[moved] = token
+        if answered < st.args.empty_pages:
+            return self.reply(200, json.dumps({
+                "events": [], "nextForwardToken": moved,
+                "nextBackwardToken": "b/strict-empty"}).encode())
+        if token is None:
+            request.pop("nextToken", None)
+        else:
+            request["nextToken"] = token
+        self.relay(*self.upstream(json.dumps(request).encode()))
 
     # ListTasks: startedBy must be the only filter.
     def op_ListTasks(self, request, body):
@@ -229,10 +316,25 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                                    "conflicts. The provided clientToken is already in use with "
                                    f"a different RunTask request. resourceIds: {arns}")
                 return self.reply(200, seen[1])
+        role = {t.get("key"): t.get("value") for t in request.get("tags", [])}.get(
+            "fargate-bench:role")
         with st.lock:
             capacity = st.capacity_failures > 0
             if capacity:
                 st.capacity_failures -= 1
+            if role in st.capacity_for:
+                first = st.capacity_first.setdefault(role, time.time())
+                capacity = capacity or time.time() - first < st.capacity_for[role]
+        vcpus = 0.0
+        if st.args.vcpu_quota is not None:
+            vcpus = self.definition_vcpus(request.get("taskDefinition", ""))
+            with st.lock:
+                held = sum(v for arn, v in st.task_vcpus.items() if arn not in st.stopped)
+            if held + vcpus > st.args.vcpu_quota:
+                payload = json.dumps({"tasks": [], "failures": [
+                    {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/none",
+                     "reason": VCPU_QUOTA}]}).encode()
+                return self.reply(200, payload)
         if capacity:
             payload = json.dumps({"tasks": [], "failures": [
                 {"arn": "arn:aws:ecs:us-east-1:123456789012:container-instance/none",
@@ -246,6 +348,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         for t in answer.get("tasks", []):
             with st.lock:
                 st.created[t["taskArn"]] = now
+                st.task_vcpus[t["taskArn"]] = vcpus
             self.shape(t, now)
         data = json.dumps(answer).encode()
         with st.lock:
@@ -278,6 +381,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         for t in answer.get("tasks", []):
             self.shape(t, now)
         self.reply(200, json.dumps(answer).encode())
+
+    def definition_vcpus(self, task_definition):
+        """The task definition's vCPUs, asked of moto."""
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "content-length", "x-amz-target")}
+        headers["X-Amz-Target"] = "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition"
+        req = urllib.request.Request(self.state.args.upstream + "/", headers=headers,
+                                     data=json.dumps({"taskDefinition": task_definition}).encode())
+        with urllib.request.urlopen(req) as resp:
+            return int(json.loads(resp.read())["taskDefinition"]["cpu"]) / 1024
 
     def shape(self, task, now):
         """Rewrites a task as Fargate would show it at `now` in its lifecycle."""
@@ -317,6 +430,17 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = forward
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A caller that went away mid-answer (a test ending, a killed harness) is not an error
+        # of the layer; anything else is printed as before.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("port", type=int)
@@ -326,12 +450,16 @@ def main():
     p.add_argument("--deprovisioning", type=float, default=1.0)
     p.add_argument("--throttle", action="append", default=[])
     p.add_argument("--capacity-failures", type=int, default=0)
+    p.add_argument("--capacity-for", action="append", default=[])
+    p.add_argument("--vcpu-quota", type=float)
+    p.add_argument("--logs-quota", type=int, default=10)
+    p.add_argument("--empty-pages", type=int, default=2)
     p.add_argument("--fail-list-tasks", action="store_true")
     p.add_argument("--lose-run-task-reply", type=int, default=0)
     p.add_argument("--stats")
     args = p.parse_args()
     Proxy.state = State(args)
-    http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Proxy).serve_forever()
+    Server(("127.0.0.1", args.port), Proxy).serve_forever()
 
 
 if __name__ == "__main__":

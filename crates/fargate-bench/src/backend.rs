@@ -218,6 +218,10 @@ impl Platform for AnyPlatform {
         each!(self, p => p.server_ready_timeout())
     }
 
+    fn server_idle_timeout(&self) -> Duration {
+        each!(self, p => p.server_idle_timeout())
+    }
+
     fn emulated(&self, size: TaskSize, arch: Option<Arch>) -> Vec<String> {
         each!(self, p => p.emulated(size, arch))
     }

@@ -38,7 +38,14 @@ pub fn check_cost(request: &RunRequest) -> Result<Option<estimate::Estimate>> {
         return Ok(None);
     }
     let items = request.plan.pending_items()?;
-    let e = estimate::estimate(&items, request.plan.suite.concurrency, &request.prices);
+    let mut e = estimate::estimate(&items, request.plan.suite.concurrency, &request.prices);
+    if let crate::BackendConfig::Ecs(settings) = &request.backend {
+        e = e.with_capacity_worst_case(
+            &items,
+            &request.prices,
+            crate::platform::ecs::server_idle_timeout(settings),
+        );
+    }
     if let Some(max) = request.max_cost_usd {
         match e.usd {
             Some(usd) if usd > max => {

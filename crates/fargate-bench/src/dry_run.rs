@@ -22,7 +22,9 @@ pub fn document(
 ) -> crate::Result<serde_json::Value> {
     let mut definitions = BTreeMap::new();
     let mut runs = Vec::new();
-    for (spec, _) in runner::preview_specs(plan, crate::platform::ecs::SERVER_READY_TIMEOUT)? {
+    for (spec, _) in
+        runner::preview_specs(plan, crate::platform::ecs::server_idle_timeout(settings))?
+    {
         let (def, run) = EcsPlatform::preview(settings, region, &spec);
         let arch = spec.arch.unwrap_or(settings.arch());
         // RegisterTaskDefinition's own shape for the platform, and what a task of it costs.
@@ -43,7 +45,12 @@ pub fn document(
         runs.push(run);
     }
     let items = plan.pending_items()?;
-    let estimate = crate::estimate::estimate(&items, plan.suite.concurrency, prices);
+    let estimate = crate::estimate::estimate(&items, plan.suite.concurrency, prices)
+        .with_capacity_worst_case(
+            &items,
+            prices,
+            crate::platform::ecs::server_idle_timeout(settings),
+        );
     Ok(serde_json::json!({
         "register_task_definition": definitions.values().collect::<Vec<_>>(),
         "run_task": runs,

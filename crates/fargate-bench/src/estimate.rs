@@ -39,6 +39,15 @@ pub struct Estimate {
     /// Tasks and dollars per architecture, when the run crosses architectures (x86 first).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub by_arch: Vec<ArchEstimate>,
+    /// The most vCPUs the run holds at once (every task of the items running together, as the
+    /// runner schedules them): Fargate refuses tasks past the account's vCPU quota ("Fargate
+    /// On-Demand vCPU resource count", Service Quotas L-3032A538; Spot has its own), which is
+    /// low on new accounts.
+    pub peak_vcpus: f64,
+    /// USD on top of `usd` in the worst case of capacity: every client delayed for as long as
+    /// its server waits for it (the server's idle timeout), each server billed for that wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_worst_usd: Option<f64>,
 }
 
 /// One architecture's share of an [`Estimate`].
@@ -74,16 +83,69 @@ impl Estimate {
         } else {
             format!("; {split}")
         };
+        let worst = match self.capacity_worst_usd {
+            Some(extra) if extra > 0.0 => format!(
+                "; up to ${extra:.2} more if Fargate capacity delays every client as long as \
+                 its server waits"
+            ),
+            _ => String::new(),
+        };
         format!(
             "this run launches {} Fargate tasks ({:.2} task-hours billed, about {} of wall time \
-             at concurrency {}) for {cost} ({}{split})",
+             at concurrency {}, at most {} vCPUs at once) for {cost} ({}{split}){worst}",
             self.tasks,
             self.task_hours,
             humantime::format_duration(std::time::Duration::from_secs(self.wall_secs as u64)),
             self.concurrency,
+            format_vcpus(self.peak_vcpus),
             self.priced_as
         )
     }
+
+    /// Adds the worst case of capacity: each server of `items` billed for `server_idle` (its
+    /// idle timeout, how long it waits for a client RunTask keeps retrying) instead of the
+    /// usual start of its client.
+    pub fn with_capacity_worst_case(
+        mut self,
+        items: &[PlanItem],
+        prices: &Prices,
+        server_idle: std::time::Duration,
+    ) -> Self {
+        let extra_secs = (server_idle.as_secs_f64() - WALL_START_SECS).max(0.0);
+        let mut usd = Some(0.0);
+        for item in items.iter().filter(|i| i.test.kind != TestKind::Memory) {
+            let cost = prices
+                .hourly_for(item.arch.unwrap_or(prices.arch), item.size)
+                .map(|hourly| hourly * extra_secs / 3600.0);
+            usd = usd.zip(cost).map(|(total, c)| total + c);
+        }
+        self.capacity_worst_usd = usd;
+        self
+    }
+}
+
+fn format_vcpus(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The most vCPUs held at once when `runs` (start, end, vCPUs) overlap.
+fn peak_of(runs: &[(f64, f64, f64)]) -> f64 {
+    let mut edges: Vec<(f64, f64)> = runs
+        .iter()
+        .flat_map(|&(start, end, vcpus)| [(start, vcpus), (end, -vcpus)])
+        .collect();
+    // At the same instant an ending run frees its vCPUs before the next one takes them.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let (mut now, mut peak) = (0.0_f64, 0.0_f64);
+    for (_, delta) in edges {
+        now += delta;
+        peak = peak.max(now);
+    }
+    peak
 }
 
 /// Billed seconds of one task running a test of `test_secs` (`waits_for_client`: a server).
@@ -102,6 +164,7 @@ pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estima
     let mut lane_secs = vec![0.0_f64; lanes];
     let (mut tasks, mut billed_secs, mut usd) = (0, 0.0, Some(0.0));
     let mut by_arch: std::collections::BTreeMap<Arch, ArchEstimate> = Default::default();
+    let mut runs = Vec::with_capacity(items.len());
     for item in items {
         let test = item.test.expected_secs();
         let (task_secs, wall) = if item.test.kind == TestKind::Memory {
@@ -134,6 +197,11 @@ pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estima
             .iter_mut()
             .min_by(|a, b| a.total_cmp(b))
             .expect("at least one lane");
+        runs.push((
+            *lane,
+            *lane + wall,
+            item.size.vcpu() * task_secs.len() as f64,
+        ));
         *lane += wall;
     }
     let arches = if by_arch.is_empty() {
@@ -172,6 +240,8 @@ pub fn estimate(items: &[PlanItem], concurrency: u32, prices: &Prices) -> Estima
         usd: if items.is_empty() { Some(0.0) } else { usd },
         priced_as,
         by_arch: by_arch.into_values().collect(),
+        peak_vcpus: peak_of(&runs),
+        capacity_worst_usd: None,
     }
 }
 
@@ -180,6 +250,33 @@ mod tests {
     use super::*;
     use crate::sizes::{Arch, Capacity, TaskSize};
     use crate::suite::TestSpec;
+
+    #[test]
+    fn the_peak_counts_the_tasks_that_run_together() {
+        // Issue 23, item 7: every pair holds two tasks of its size.
+        let prices = Prices::new(None, None, Arch::X86).unwrap();
+        let three = items(vec![rr(10.0)], &["0.5x1", "1x2", "4x8"], 1);
+        assert_eq!(
+            estimate(&three, 3, &prices).peak_vcpus,
+            2.0 * (0.5 + 1.0 + 4.0)
+        );
+        assert_eq!(
+            estimate(&three, 1, &prices).peak_vcpus,
+            8.0,
+            "one pair at a time"
+        );
+        let e = estimate(&items(vec![rr(10.0)], &["4x8", "1x2"], 1), 2, &prices);
+        assert_eq!(e.peak_vcpus, 10.0);
+        assert!(
+            e.line().contains("at most 10 vCPUs at once"),
+            "{}",
+            e.line()
+        );
+        // A run that ends as the next begins does not count both.
+        assert_eq!(peak_of(&[(0.0, 1.0, 2.0), (1.0, 2.0, 3.0)]), 3.0);
+        assert_eq!(peak_of(&[(0.0, 2.0, 2.0), (1.0, 3.0, 3.0)]), 5.0);
+        assert_eq!(peak_of(&[]), 0.0);
+    }
 
     fn items(tests: Vec<TestSpec>, sizes: &[&str], repetitions: u32) -> Vec<PlanItem> {
         crossed(tests, sizes, repetitions, &[])

@@ -107,7 +107,9 @@ pub trait Platform: Send + Sync + 'static {
         deadline: Duration,
     ) -> impl Future<Output = Result<String>> + Send;
 
-    /// Waits for the task to end; stops it and errs past `deadline`.
+    /// Waits for the task to end; stops it and errs past `deadline`, counted from the task's
+    /// start (a backend may allow its provisioning on top), or from this call for a task that
+    /// was already running when it began.
     fn wait(
         &self,
         task: &TaskId,
@@ -130,6 +132,14 @@ pub trait Platform: Send + Sync + 'static {
     /// says otherwise (ECS pulls images and attaches an ENI first).
     fn server_ready_timeout(&self) -> Duration {
         Duration::from_secs(30)
+    }
+
+    /// A server's `--idle-timeout`: how long, from its start, it waits for a client to begin a
+    /// test. It must outlast everything between the server's start and its client's connect
+    /// (on ECS, the client's capacity retries and start budget); by default the ready timeout,
+    /// at least a minute.
+    fn server_idle_timeout(&self) -> Duration {
+        self.server_ready_timeout().max(Duration::from_secs(60))
     }
 
     /// Checks, before anything launches, that the backend can run tasks on each of `arches`

@@ -260,7 +260,7 @@ pub async fn run<P: Platform>(
     let mut queue = items.into_iter();
     let mut running: JoinSet<ItemRecord> = JoinSet::new();
     let concurrency = suite.concurrency.max(1) as usize;
-    let ready = platform.server_ready_timeout();
+    let waits = ServerWaits::of(&*platform);
     tokio::pin!(shutdown);
     // The loop ends normally, on shutdown, or on a store error; in every case the launched
     // tasks are stopped and the run's shared resources removed before returning.
@@ -268,7 +268,7 @@ pub async fn run<P: Platform>(
         while running.len() < concurrency {
             let Some(item) = queue.next() else { break };
             let (platform, run_id) = (platform.clone(), run_id.clone());
-            running.spawn(async move { run_item(&*platform, &run_id, &item, ready).await });
+            running.spawn(async move { run_item(&*platform, &run_id, &item, waits).await });
         }
         if running.is_empty() {
             break Ok(false);
@@ -338,7 +338,7 @@ async fn run_item<P: Platform>(
     platform: &P,
     run_id: &str,
     item: &PlanItem,
-    ready: Duration,
+    waits: ServerWaits,
 ) -> ItemRecord {
     let mut record = ItemRecord {
         id: item.id.clone(),
@@ -357,7 +357,7 @@ async fn run_item<P: Platform>(
     let result = if item.test.kind == TestKind::Memory {
         run_memory(platform, run_id, item).await
     } else {
-        run_pair(platform, run_id, item, ready).await
+        run_pair(platform, run_id, item, waits).await
     };
     match result {
         Ok(reports) => record.reports = reports,
@@ -372,6 +372,10 @@ async fn run_item<P: Platform>(
 }
 
 type ItemResult = std::result::Result<Vec<Report>, (String, Vec<String>)>;
+
+/// How long the server's report is waited for once its client's has come, counted from then
+/// (Fargate deprovisions a task for tens of seconds after its container exits).
+const SERVER_REPORT_WAIT: Duration = Duration::from_secs(120);
 
 fn tail(lines: &[String]) -> Vec<String> {
     lines[lines.len().saturating_sub(LAST_LINES)..].to_vec()
@@ -450,7 +454,28 @@ fn memory_spec(run_id: &str, item: &PlanItem) -> TaskSpec {
     }
 }
 
-fn server_spec(run_id: &str, item: &PlanItem, ready: Duration, key: String) -> TaskSpec {
+/// How long a server waits: for its task to accept clients, and then, listening, for its
+/// client's test to begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerWaits {
+    /// From launch until it accepts clients ([`Platform::server_ready_timeout`]).
+    pub ready: Duration,
+    /// Its `--idle-timeout`: from its start until a client begins a test
+    /// ([`Platform::server_idle_timeout`]).
+    pub idle: Duration,
+}
+
+impl ServerWaits {
+    /// The platform's waits.
+    pub fn of<P: Platform>(platform: &P) -> Self {
+        Self {
+            ready: platform.server_ready_timeout(),
+            idle: platform.server_idle_timeout(),
+        }
+    }
+}
+
+fn server_spec(run_id: &str, item: &PlanItem, idle: Duration, key: String) -> TaskSpec {
     TaskSpec {
         run_id: run_id.to_owned(),
         item_id: item.id.clone(),
@@ -461,7 +486,7 @@ fn server_spec(run_id: &str, item: &PlanItem, ready: Duration, key: String) -> T
                 "server".into(),
                 "--once".into(),
                 "--idle-timeout".into(),
-                ready.as_secs().max(60).to_string(),
+                idle.as_secs().max(60).to_string(),
             ],
             run_id,
         ),
@@ -482,18 +507,18 @@ fn client_spec(server: &TaskSpec, item: &PlanItem, addr: String) -> TaskSpec {
 }
 
 /// Every task a plan would launch (on resume, for the items still to run), with a placeholder
-/// server address (for `--dry-run`); servers wait `ready` for their clients, as the platform's
-/// [`Platform::server_ready_timeout`] says.
+/// server address (for `--dry-run`); servers wait `idle` for their clients, as the platform's
+/// [`Platform::server_idle_timeout`] says.
 ///
 /// # Errors
 /// A resumed plan's results directory cannot be read.
-pub fn preview_specs(plan: &RunPlan, ready: Duration) -> Result<Vec<(TaskSpec, String)>> {
+pub fn preview_specs(plan: &RunPlan, idle: Duration) -> Result<Vec<(TaskSpec, String)>> {
     let mut out = Vec::new();
     for item in plan.pending_items()? {
         if item.test.kind == TestKind::Memory {
             out.push((memory_spec("RUN-ID", &item), item.id.clone()));
         } else {
-            let server = server_spec("RUN-ID", &item, ready, "KEY".into());
+            let server = server_spec("RUN-ID", &item, idle, "KEY".into());
             let client = client_spec(
                 &server,
                 &item,
@@ -522,10 +547,10 @@ async fn run_pair<P: Platform>(
     platform: &P,
     run_id: &str,
     item: &PlanItem,
-    ready: Duration,
+    waits: ServerWaits,
 ) -> ItemResult {
     // A fresh key per item: nobody else in the subnet can use or spoof this server.
-    let server_spec = server_spec(run_id, item, ready, contract::random_key_hex());
+    let server_spec = server_spec(run_id, item, waits.idle, contract::random_key_hex());
     let server = platform.launch(&server_spec).await.map_err(|e| {
         (
             format!("launching the server: {}", describe(&e)),
@@ -533,7 +558,7 @@ async fn run_pair<P: Platform>(
         )
     })?;
     let result = async {
-        let addr = match platform.address(&server, ready).await {
+        let addr = match platform.address(&server, waits.ready).await {
             Ok(a) => a,
             Err(e) => {
                 let lines = platform.output(&server).await.unwrap_or_default();
@@ -553,9 +578,8 @@ async fn run_pair<P: Platform>(
         let client_report = client_report?;
         let mut reports = vec![client_report];
         // The server's own report (its CPU time) is a bonus: its absence does not fail the item.
-        if let Ok(server_report) =
-            collect(platform, &server, "server", Duration::from_secs(30)).await
-        {
+        // It ends as soon as its client's test does; the wait allows its deprovisioning.
+        if let Ok(server_report) = collect(platform, &server, "server", SERVER_REPORT_WAIT).await {
             reports.push(server_report);
         }
         Ok(reports)

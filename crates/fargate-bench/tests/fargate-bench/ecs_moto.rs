@@ -553,6 +553,149 @@ fn a_server_whose_logs_appear_after_its_task_stopped() {
     assert_eq!(roles, ["client", "server"], "{stderr}");
 }
 
+/// Issue 23, item 1 (2026-12 ECS review, N1): GetLogEvents allows 10 calls per second per
+/// account and Region, and the quota cannot be raised (CloudWatch Logs quotas). The strict
+/// layer enforces it, answers empty pages with a moving token first (GetLogEvents, nextToken:
+/// "empty pages don't necessarily mean that pagination is finished") and the harness shows each
+/// line 5 s after it was printed, as awslogs batches do. At the README's sweep concurrency (16),
+/// where 10 of 16 pairs used to fail on throttling, every pair completes, the controller's
+/// peak GetLogEvents rate stays under its limiter's 5/s (with scheduling jitter) and nothing is
+/// throttled.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn sixteen_pairs_at_once_read_their_logs_within_the_quota() {
+    let fargate = Fargate::start(&[], &[]);
+    let suite = fargate.suite(
+        "repetitions = 16\nconcurrency = 16\nsizes = [\"0.25x0.5\"]\n[[test]]\nkind = \"tcp-rr\"\n\
+         duration = 1\n",
+    );
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+    assert_eq!(summary["items_ok"], 16, "{stderr}");
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fargate.stats).unwrap()).unwrap();
+    let peak = stats["peak_per_sec"].as_u64().unwrap();
+    assert!(
+        (1..=7).contains(&peak),
+        "peak GetLogEvents {peak}/s: {stats}"
+    );
+    assert_eq!(
+        stats["throttled"]["GetLogEvents"].as_u64().unwrap_or(0),
+        0,
+        "{stats}"
+    );
+    // Each finished task's log is read incrementally: a few calls each, not one a second.
+    let reads = fargate.calls("GetLogEvents");
+    assert!(
+        reads <= 16 * 2 * 8,
+        "{reads} GetLogEvents calls for 32 tasks: {stats}"
+    );
+    // Every record holds the server's report too: the empty pages did not end a read early.
+    for r in records(&results_dir(fargate.dir())) {
+        assert_eq!(r["reports"].as_array().unwrap().len(), 2, "{r}");
+    }
+    assert_eq!(fargate.moto.not_stopped(), 0);
+}
+
+/// ...and when the quota is shared with someone else who uses most of it (here the layer allows
+/// only 3 calls a second), reads are throttled, and throttling means "not yet": no item fails.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn throttled_log_reads_are_not_yet_and_no_item_fails() {
+    let fargate = Fargate::start(&["--logs-quota", "3"], &[]);
+    let suite = fargate.suite(
+        "repetitions = 6\nconcurrency = 6\nsizes = [\"0.25x0.5\"]\n[[test]]\nkind = \"tcp-rr\"\n\
+         duration = 1\n",
+    );
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+    assert_eq!(summary["items_ok"], 6, "{stderr}");
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fargate.stats).unwrap()).unwrap();
+    assert!(
+        stats["throttled"]["GetLogEvents"].as_u64().unwrap_or(0) > 0,
+        "the layer throttled some reads: {stats}"
+    );
+    assert!(!stderr.contains("ThrottlingException"), "{stderr}");
+}
+
+/// Issue 23, item 3 (N2): a client whose RunTask meets no capacity for a while still finds its
+/// server, which waits for it as long as the client may retry and start. The strict layer fails
+/// only the client's RunTask calls (by the task's role tag) for 12 s.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn a_client_delayed_by_capacity_still_finds_its_server() {
+    let fargate = Fargate::start(&["--capacity-for", "client:12"], &[]);
+    let suite = fargate
+        .suite("repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 1\n");
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+    assert_eq!(summary["items_ok"], 1, "{stderr}");
+    assert!(
+        stderr.contains("RunTask") && stderr.contains("(client)") && stderr.contains("retrying"),
+        "the client's launch met no capacity first: {stderr}"
+    );
+    assert!(!stderr.contains("(server): Capacity"), "{stderr}");
+}
+
+/// Issue 23, item 3 (N9): the server's report is collected with a deadline counted from when
+/// its client's report came, not from the server's start: a test longer than the old 30 s
+/// allowance no longer gets a false "ran past its deadline" and a needless StopTask.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn a_server_report_after_a_long_test_is_not_taken_for_overdue() {
+    let fargate = Fargate::start(&["--deprovisioning", "3"], &[]);
+    let suite = fargate
+        .suite("repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 26\n");
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+    assert_eq!(summary["items_ok"], 1, "{stderr}");
+    let records = records(&results_dir(fargate.dir()));
+    let reports = records[0]["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 2, "{stderr}");
+    for r in reports {
+        let warnings = r["warnings"].to_string();
+        assert!(!warnings.contains("deadline"), "{warnings}");
+    }
+}
+
+/// Issue 23, item 7 (N13): the account's Fargate vCPU quota ("Fargate On-Demand vCPU resource
+/// count", low on new accounts) refuses a launch that would hold more vCPUs than it allows. While
+/// other tasks of the run are alive the launch waits for them, as for capacity; a pair that
+/// cannot fit alone fails naming the quota. The strict layer allows 1.5 vCPUs: two 0.5-vCPU
+/// pairs at once need 2.
+#[test]
+#[ignore = "needs moto (scripts/test.sh installs it)"]
+fn the_vcpu_quota_waits_for_other_tasks_and_names_itself_when_it_cannot() {
+    let fargate = Fargate::start(&["--vcpu-quota", "1.5"], &[]);
+    let suite = fargate.suite(
+        "repetitions = 2\nconcurrency = 2\nsizes = [\"0.5x1\"]\n[[test]]\nkind = \"tcp-rr\"\n\
+         duration = 1\n",
+    );
+    let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
+    assert_eq!(summary["items_ok"], 2, "{stderr}");
+    assert!(
+        stderr.contains("limit on the number of vCPUs") && stderr.contains("retrying"),
+        "a launch waited for the other pair: {stderr}"
+    );
+    assert!(
+        stderr.contains("at most 2 vCPUs at once"),
+        "the estimate said so: {stderr}"
+    );
+    // A 1x2 pair needs 2 vCPUs: with nothing else running to wait for, it fails at once.
+    let suite = fargate
+        .suite("repetitions = 1\nsizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 1\n");
+    let out = fargate
+        .controller(&["--suite", &suite, "--results", "second"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = summary["failures"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("L-3032A538") && reason.contains("--concurrency"),
+        "{reason}"
+    );
+    assert_eq!(fargate.moto.not_stopped(), 0);
+}
+
 /// A log group that does not exist is named before anything is launched.
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
@@ -959,4 +1102,51 @@ fn the_dry_run_estimates_the_cost_and_max_cost_refuses() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be checked"));
     let out = dry_run("1x2", "2", &["--region", "us-east-1", "--max-cost", "100"]);
     assert!(out.status.success());
+}
+
+/// Issue 23, item 3 (N2): a server waits for its client as long as the client's RunTask may
+/// retry for capacity (--capacity-wait) plus the client's start budget (600 s) and a minute;
+/// the estimate says what that wait costs when capacity delays every client.
+#[test]
+fn a_server_waits_for_a_client_as_long_as_capacity_may_delay_it() {
+    let idle_of = |doc: &serde_json::Value| -> u64 {
+        let server = doc["run_task"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["command"][0] == "server")
+            .unwrap();
+        let command: Vec<&str> = server["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let i = command.iter().position(|a| *a == "--idle-timeout").unwrap();
+        command[i + 1].parse().unwrap()
+    };
+    let out = dry_run("1x2", "1", &["--region", "us-east-1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(idle_of(&doc), 600 + 600 + 60, "default --capacity-wait 600");
+    let worst = doc["estimate"]["capacity_worst_usd"].as_f64().unwrap();
+    // One 1x2 server waiting 1,260 s instead of the usual 60 s of its client's start, at the
+    // us-east-1 on-demand rate of 0.04048 + 2 x 0.004445 USD per hour.
+    let expected = (0.04048 + 2.0 * 0.004445) * (1260.0 - 60.0) / 3600.0;
+    assert!((worst - expected).abs() < 1e-6, "{worst} vs {expected}");
+    assert!(doc["estimate_line"]
+        .as_str()
+        .unwrap()
+        .contains("more if Fargate capacity delays every client"));
+    let out = dry_run(
+        "1x2",
+        "1",
+        &["--region", "us-east-1", "--capacity-wait", "30"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(idle_of(&doc), 30 + 600 + 60);
 }

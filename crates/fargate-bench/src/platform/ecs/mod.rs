@@ -3,7 +3,8 @@
 //! its ENI attachment, results from CloudWatch Logs, every task tagged with the run id and
 //! stopped on exit, error and Ctrl-C.
 
-mod logs;
+pub mod limiter;
+pub mod logs;
 mod register;
 mod sdk;
 pub mod settings;
@@ -14,6 +15,7 @@ use sdk::{aws_err, err};
 pub use sdk::{is_throttling, sdk_config};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ecs::error::ProvideErrorMetadata;
@@ -24,6 +26,8 @@ use aws_sdk_ecs::types::{
 use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 
+use self::limiter::RateLimiter;
+use self::logs::{LogCursor, ReadEnd, SdkLogs};
 use self::settings::EcsSettings;
 use self::tags::tag_value;
 use self::taskdef::{log_stream, TaskDefPlan, CONTAINER, SERVER_PORT};
@@ -31,11 +35,23 @@ use super::poll::{self, Backoff};
 use super::{Platform, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::Result;
 use crate::sizes::{Arch, TaskSize};
-use probe_core::contract;
 
 /// How long a server task may take to accept clients: Fargate pulls its image and attaches
 /// an ENI first.
 pub const SERVER_READY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What a server's idle timeout allows on top of its client's capacity wait and start budget:
+/// the controller noticing the server RUNNING, RunTask calls and the client's connect.
+const SERVER_IDLE_MARGIN: Duration = Duration::from_secs(60);
+
+/// A server's `--idle-timeout` on ECS: its client is launched once the server runs, may retry
+/// RunTask for the capacity wait and may then take the start budget to run; a server that gave
+/// up sooner would leave a client delayed by capacity with nothing to connect to (2026-12 ECS
+/// review, N2). Servers end with their client's test, so a long allowance costs only when
+/// capacity is short; the estimate says what that worst case adds.
+pub fn server_idle_timeout(settings: &EcsSettings) -> Duration {
+    settings.capacity_wait() + START_BUDGET + SERVER_IDLE_MARGIN
+}
 
 /// Tag keys on every task.
 pub const RUN_TAG: &str = "fargate-bench:run";
@@ -52,6 +68,14 @@ const DESCRIBE_EVERY: Duration = Duration::from_secs(1);
 
 /// How long CloudWatch Logs is given to show a finished task's result line.
 const LOG_SETTLE: Duration = Duration::from_secs(30);
+
+/// How often a finished task's log is read again while its result line has not shown up: from
+/// 1 s, doubling to 5 s, the awslogs driver's own batch interval (nothing can show up faster).
+const LOG_REREAD: Backoff = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(5));
+
+/// Events a task wrote before it was created cannot exist; the margin covers a Fargate host's
+/// clock running behind the ECS API's.
+const LOG_START_MARGIN_MS: i64 = 5 * 60 * 1000;
 
 /// How long a task may take to reach RUNNING (provisioning, ENI, image pull) before its own
 /// deadline starts: Fargate's start is not the test's time.
@@ -70,6 +94,8 @@ struct EcsTask {
     role: TaskRole,
     item: String,
     zone: Option<String>,
+    /// `createdAt` from RunTask, in milliseconds since the epoch: where its log starts.
+    created_ms: Option<i64>,
     /// When we first saw it RUNNING: its deadline counts from here.
     started: Option<tokio::time::Instant>,
     /// Seen STOPPED, or stopped by us: cleanup need not stop it again.
@@ -80,7 +106,10 @@ struct EcsTask {
 #[derive(Debug)]
 pub struct EcsPlatform {
     ecs: aws_sdk_ecs::Client,
-    logs: aws_sdk_cloudwatchlogs::Client,
+    logs: SdkLogs,
+    /// Shared by every platform of the process ([`limiter::log_reads`]).
+    log_limiter: Arc<RateLimiter>,
+    log_cursors: std::sync::Mutex<HashMap<String, LogCursor>>,
     settings: EcsSettings,
     region: String,
     taskdefs: AsyncMutex<HashMap<String, String>>,
@@ -137,7 +166,12 @@ impl EcsPlatform {
         })?;
         Ok(Self {
             ecs: aws_sdk_ecs::Client::new(&config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            logs: SdkLogs {
+                client: aws_sdk_cloudwatchlogs::Client::new(&config),
+                group: settings.log_group.clone(),
+            },
+            log_limiter: limiter::log_reads(),
+            log_cursors: std::sync::Mutex::new(HashMap::new()),
             settings,
             region,
             taskdefs: AsyncMutex::new(HashMap::new()),
@@ -308,6 +342,26 @@ impl EcsPlatform {
         Ok(live)
     }
 
+    /// Whether tasks of other items than `item` are still running (so vCPUs may free up).
+    fn others_alive(&self, item: &str) -> bool {
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .values()
+            .any(|t| !t.ended && t.item != item)
+    }
+
+    /// Where a task's log can start: its creation, less a margin for clock skew.
+    fn created_ms(&self, arn: &str) -> Option<i64> {
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .values()
+            .find(|t| t.arn == arn)
+            .and_then(|t| t.created_ms)
+            .map(|ms| ms - LOG_START_MARGIN_MS)
+    }
+
     fn arn_of(&self, task: &TaskId) -> Result<EcsTask> {
         self.tasks
             .lock()
@@ -365,6 +419,13 @@ fn is_capacity_failure(reason: &str) -> bool {
     r.contains("capacity is unavailable") || r.contains("insufficient capacity")
 }
 
+/// Whether a RunTask failure is the account's Fargate vCPU quota ("You've reached the limit on
+/// the number of vCPUs you can run concurrently"), which frees as tasks end.
+fn is_vcpu_quota_failure(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("limit on the number of vcpus") || r.contains("vcpu limit")
+}
+
 /// How a STOPPED task ended, from its DescribeTasks answer.
 fn stopped_exit(d: &aws_sdk_ecs::types::Task) -> TaskExit {
     let container = d.containers().iter().find(|c| c.name() == Some(CONTAINER));
@@ -416,6 +477,10 @@ impl Platform for EcsPlatform {
 
     fn server_ready_timeout(&self) -> Duration {
         SERVER_READY_TIMEOUT
+    }
+
+    fn server_idle_timeout(&self) -> Duration {
+        server_idle_timeout(&self.settings)
     }
 
     async fn check_arches(&self, arches: &[Arch]) -> Result<()> {
@@ -492,7 +557,13 @@ impl Platform for EcsPlatform {
                 f.detail().unwrap_or("")
             );
             let reason = reason.trim();
-            if is_capacity_failure(reason) && first.elapsed() + pause <= capacity_wait {
+            // The account's vCPU quota frees as other tasks of the run end: wait for them
+            // as for capacity, but only while some are alive (ours alone cannot free any).
+            let quota = is_vcpu_quota_failure(reason);
+            let others_alive = quota && self.others_alive(&spec.item_id);
+            if (is_capacity_failure(reason) || others_alive)
+                && first.elapsed() + pause <= capacity_wait
+            {
                 eprintln!(
                     "  {what}: {reason}; retrying in {:.0} s (attempt {attempts})",
                     pause.as_secs_f64()
@@ -511,14 +582,24 @@ impl Platform for EcsPlatform {
             } else {
                 String::new()
             };
-            return Err(err(format!("{what} failed: {reason}{tried}")));
+            let quota_hint = if quota {
+                " (the account's Fargate vCPU quota, \"Fargate On-Demand vCPU resource count\" \
+                 (Service Quotas code L-3032A538) or \"Fargate Spot vCPU resource count\": ask \
+                 for more in Service Quotas, or lower --concurrency; the estimate says how many \
+                 vCPUs the run holds at once)"
+            } else {
+                ""
+            };
+            return Err(err(format!("{what} failed: {reason}{quota_hint}{tried}")));
         };
-        let arn = out
-            .tasks()
-            .first()
+        let launched = out.tasks().first();
+        let arn = launched
             .and_then(|t| t.task_arn())
             .ok_or_else(|| err(format!("RunTask {} returned no task", spec.item_id)))?
             .to_owned();
+        let created_ms = launched
+            .and_then(|t| t.created_at())
+            .and_then(|c| c.to_millis().ok());
         let id = TaskId(arn.clone());
         self.tasks.lock().expect("tasks lock").insert(
             id.clone(),
@@ -527,6 +608,7 @@ impl Platform for EcsPlatform {
                 role: spec.role,
                 item: spec.item_id.clone(),
                 zone: None,
+                created_ms,
                 started: None,
                 ended: false,
             },
@@ -534,6 +616,12 @@ impl Platform for EcsPlatform {
         Ok(id)
     }
 
+    /// The server's address once its task is RUNNING with a private IP. Its log is not read
+    /// for the ready line, as the other backends do: CloudWatch Logs shows a line only after the
+    /// awslogs driver's next 5 s batch, and polling each waiting server's log would pass the
+    /// account's GetLogEvents quota at a concurrency of about 8 (2026-12 ECS review, N1). A
+    /// RUNNING task's container has started; the server listens within milliseconds of that,
+    /// and the client retries its connect for netprobe's connect budget (15 s) to cover them.
     async fn address(&self, task: &TaskId, deadline: Duration) -> Result<String> {
         let t = self.arn_of(task)?;
         let last_status = std::sync::Mutex::new(String::new());
@@ -559,12 +647,8 @@ impl Platform for EcsPlatform {
             }
             match status.as_str() {
                 "RUNNING" => {
-                    // The same readiness rule as every backend: the server said it listens.
                     if let Some(ip) = described.as_ref().and_then(private_ip) {
-                        let lines = self.read_log(&t.arn).await?;
-                        if lines.iter().any(|l| contract::is_server_ready_line(l)) {
-                            return Ok(Some(format!("{ip}:{SERVER_PORT}")));
-                        }
+                        return Ok(Some(format!("{ip}:{SERVER_PORT}")));
                     }
                 }
                 "STOPPED" | "DEPROVISIONING" | "STOPPING" => {
@@ -588,7 +672,7 @@ impl Platform for EcsPlatform {
         let _ = self.stop(task).await;
         let status = last_status.into_inner().expect("status lock");
         Err(err(format!(
-            "server task {} was not listening within {deadline:?} (last status {status}); stopped it",
+            "server task {} was not running within {deadline:?} (last status {status}); stopped it",
             t.arn
         )))
     }
@@ -596,7 +680,11 @@ impl Platform for EcsPlatform {
     async fn wait(&self, task: &TaskId, deadline: Duration) -> Result<TaskExit> {
         let t = self.arn_of(task)?;
         // The deadline is the test's: it starts when the container runs, not while Fargate
-        // provisions, pulls and attaches the ENI (allowed START_BUDGET on top).
+        // provisions, pulls and attaches the ENI (allowed START_BUDGET on top). For a task
+        // that was already running when the wait began (a server whose client has finished),
+        // it counts from now: counting from its start would find it expired at once (2026-12
+        // ECS review, N9).
+        let called = tokio::time::Instant::now();
         let outcome = poll::until(START_BUDGET + deadline, ECS_POLL, || async {
             if let Some(d) = self.describe(&t.arn).await? {
                 self.observe(task, &d);
@@ -605,7 +693,7 @@ impl Platform for EcsPlatform {
                 }
             }
             match self.arn_of(task)?.started {
-                Some(started) if started.elapsed() >= deadline => Ok(Some(Err(()))),
+                Some(started) if started.max(called).elapsed() >= deadline => Ok(Some(Err(()))),
                 _ => Ok(None),
             }
         })
@@ -617,7 +705,8 @@ impl Platform for EcsPlatform {
         let _ = self.stop(task).await;
         Err(err(if ran {
             format!(
-                "{} task {} ran past its deadline of {deadline:?} from its start and was stopped",
+                "{} task {} ran past its deadline of {deadline:?} from its start (or from when \
+                 the wait began, for a task already running) and was stopped",
                 t.role.name(),
                 t.arn
             )
@@ -633,27 +722,31 @@ impl Platform for EcsPlatform {
 
     async fn output(&self, task: &TaskId) -> Result<Vec<String>> {
         let t = self.arn_of(task)?;
-        if t.started.is_none() {
-            // It never ran: there is nothing to wait for, read what is there once.
-            return self.read_log(&t.arn).await;
-        }
-        // CloudWatch Logs is eventually consistent: retry until the result line shows up.
+        let has_result = |lines: &[String]| {
+            lines
+                .iter()
+                .any(|l| l.contains(probe_core::result_line::MARKER))
+        };
+        // A task that never ran has nothing on its way: read what is there, and give a
+        // throttled read a few more tries.
+        let settle = if t.started.is_none() {
+            Duration::from_secs(5)
+        } else {
+            LOG_SETTLE
+        };
+        // CloudWatch Logs is eventually consistent: read again until the result line shows up
+        // (or, for a task that never ran, until a read was not throttled).
+        let never_ran = t.started.is_none();
         let last = std::sync::Mutex::new(Vec::new());
-        let done = poll::until(
-            LOG_SETTLE,
-            Backoff::fixed(Duration::from_secs(1)),
-            || async {
-                let lines = self.read_log(&t.arn).await?;
-                if lines
-                    .iter()
-                    .any(|l| l.contains(probe_core::result_line::MARKER))
-                {
-                    return Ok(Some(lines));
-                }
-                *last.lock().expect("lines lock") = lines;
-                Ok(None)
-            },
-        )
+        let done = poll::until(settle, LOG_REREAD, || async {
+            let (lines, end) = self.read_log(&t.arn).await?;
+            let settled = end != ReadEnd::Throttled && end != ReadEnd::MorePages;
+            if has_result(&lines) || (never_ran && settled) {
+                return Ok(Some(lines));
+            }
+            *last.lock().expect("lines lock") = lines;
+            Ok(None)
+        })
         .await?;
         Ok(done.unwrap_or_else(|| last.into_inner().expect("lines lock")))
     }
@@ -812,6 +905,33 @@ mod tests {
         assert!(pulled.contains("push-images.sh --arch both"), "{pulled}");
         assert!(with_arch_hint("exec /netprobe: exec format error").contains("--architecture"));
         assert_eq!(with_arch_hint("OutOfMemoryError"), "OutOfMemoryError");
+    }
+
+    #[test]
+    fn a_server_outwaits_its_clients_capacity_retries_and_start() {
+        let defaults = EcsSettings::default();
+        assert_eq!(
+            server_idle_timeout(&defaults),
+            Duration::from_secs(600 + 600 + 60),
+            "--capacity-wait 600 s, then up to 600 s to start, and a minute"
+        );
+        let short = EcsSettings {
+            capacity_wait_secs: Some(30),
+            ..Default::default()
+        };
+        assert_eq!(server_idle_timeout(&short), Duration::from_secs(690));
+        // The old allowance (the ready timeout, 300 s) was shorter than the client's retries.
+        assert!(server_idle_timeout(&short) > SERVER_READY_TIMEOUT);
+    }
+
+    #[test]
+    fn the_vcpu_quota_is_told_from_capacity() {
+        let quota = "You've reached the limit on the number of vCPUs you can run concurrently";
+        assert!(is_vcpu_quota_failure(quota));
+        assert!(!is_capacity_failure(quota));
+        assert!(!is_vcpu_quota_failure(
+            "Capacity is unavailable at this time. Please try again later"
+        ));
     }
 
     #[test]
