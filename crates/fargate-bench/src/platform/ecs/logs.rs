@@ -171,6 +171,56 @@ pub async fn advance<S: LogSource>(
     Ok(ReadEnd::MorePages)
 }
 
+/// When to stop waiting for a finished task's result line.
+///
+/// Time alone is not the measure: at a high concurrency every read waits its turn at the
+/// limiter, and a 30 s wall-clock allowance could pass before a task's second read came back
+/// (48 pairs at concurrency 16 lost one result that way). So the wait ends only once reads that
+/// CloudWatch Logs answered (not throttled) span `settle` from the first such answer and number
+/// at least [`SETTLE_ANSWERS`]; or, whatever happened, after `give_up`.
+#[derive(Debug, Clone)]
+pub struct Settle {
+    began: tokio::time::Instant,
+    first_answer: Option<tokio::time::Instant>,
+    answers: u32,
+    settle: std::time::Duration,
+    give_up: std::time::Duration,
+}
+
+/// Answered reads a finished task's log gets at least before its result line is given up on.
+pub const SETTLE_ANSWERS: u32 = 5;
+
+impl Settle {
+    /// Starts waiting now.
+    pub fn new(settle: std::time::Duration, give_up: std::time::Duration) -> Self {
+        Self {
+            began: tokio::time::Instant::now(),
+            first_answer: None,
+            answers: 0,
+            settle,
+            give_up,
+        }
+    }
+
+    /// Records how a read ended.
+    pub fn read(&mut self, end: ReadEnd) {
+        if end != ReadEnd::Throttled {
+            self.answers += 1;
+            self.first_answer
+                .get_or_insert_with(tokio::time::Instant::now);
+        }
+    }
+
+    /// Whether to stop waiting.
+    pub fn done(&self) -> bool {
+        let settled = self
+            .first_answer
+            .is_some_and(|f| f.elapsed() >= self.settle)
+            && self.answers >= SETTLE_ANSWERS;
+        settled || self.began.elapsed() >= self.give_up
+    }
+}
+
 /// Whether a ResourceNotFoundException is about the log group (not the stream): CloudWatch Logs
 /// says "The specified log group does not exist." for one and "...log stream..." for the other.
 fn names_the_group(message: Option<&str>) -> bool {
@@ -466,6 +516,35 @@ mod tests {
             asked.last().unwrap().1,
             Duration::from_millis(200) * (MAX_PAGES_PER_READ as u32 - 1)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_for_a_result_counts_answers_not_the_queue() {
+        let mut settle = Settle::new(Duration::from_secs(30), Duration::from_secs(600));
+        // 50 s queued behind the limiter before the first answer: not yet given up.
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        settle.read(ReadEnd::NoStream);
+        assert!(!settle.done());
+        // Throttled reads are not answers.
+        for _ in 0..10 {
+            settle.read(ReadEnd::Throttled);
+        }
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        assert!(
+            !settle.done(),
+            "30 s after the first answer, but one answer only"
+        );
+        for _ in 0..4 {
+            settle.read(ReadEnd::UpToDate);
+        }
+        assert!(settle.done(), "five answers over 40 s");
+        // Whatever happens, ten minutes end it.
+        let mut stuck = Settle::new(Duration::from_secs(30), Duration::from_secs(600));
+        stuck.read(ReadEnd::Throttled);
+        tokio::time::sleep(Duration::from_secs(599)).await;
+        assert!(!stuck.done());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(stuck.done());
     }
 
     #[test]

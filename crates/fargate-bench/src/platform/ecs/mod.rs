@@ -27,7 +27,7 @@ use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 
 use self::limiter::RateLimiter;
-use self::logs::{LogCursor, ReadEnd, SdkLogs};
+use self::logs::{LogCursor, ReadEnd, SdkLogs, Settle};
 use self::settings::EcsSettings;
 use self::tags::tag_value;
 use self::taskdef::{log_stream, TaskDefPlan, CONTAINER, SERVER_PORT};
@@ -66,8 +66,12 @@ const ECS_POLL: Backoff = Backoff::fixed(Duration::from_millis(500));
 /// The shared DescribeTasks call is made at most this often.
 const DESCRIBE_EVERY: Duration = Duration::from_secs(1);
 
-/// How long CloudWatch Logs is given to show a finished task's result line.
+/// How long CloudWatch Logs is given to show a finished task's result line, counted in answered
+/// reads ([`logs::Settle`]): a read queued behind the limiter does not use it up.
 const LOG_SETTLE: Duration = Duration::from_secs(30);
+
+/// How long a finished task's log is read at most, whatever the queue.
+const LOG_GIVE_UP: Duration = Duration::from_secs(600);
 
 /// How often a finished task's log is read again while its result line has not shown up: from
 /// 1 s, doubling to 5 s, the awslogs driver's own batch interval (nothing can show up faster).
@@ -727,28 +731,23 @@ impl Platform for EcsPlatform {
                 .iter()
                 .any(|l| l.contains(probe_core::result_line::MARKER))
         };
-        // A task that never ran has nothing on its way: read what is there, and give a
-        // throttled read a few more tries.
-        let settle = if t.started.is_none() {
-            Duration::from_secs(5)
-        } else {
-            LOG_SETTLE
-        };
-        // CloudWatch Logs is eventually consistent: read again until the result line shows up
-        // (or, for a task that never ran, until a read was not throttled).
+        // A task that never ran has nothing on its way: one answered read says all.
         let never_ran = t.started.is_none();
-        let last = std::sync::Mutex::new(Vec::new());
-        let done = poll::until(settle, LOG_REREAD, || async {
+        // CloudWatch Logs is eventually consistent: read again until the result line shows up.
+        let mut settle = Settle::new(LOG_SETTLE, LOG_GIVE_UP);
+        let mut pause = LOG_REREAD.first;
+        loop {
             let (lines, end) = self.read_log(&t.arn).await?;
-            let settled = end != ReadEnd::Throttled && end != ReadEnd::MorePages;
-            if has_result(&lines) || (never_ran && settled) {
-                return Ok(Some(lines));
+            settle.read(end);
+            let answered = end != ReadEnd::Throttled && end != ReadEnd::MorePages;
+            if has_result(&lines) || (never_ran && answered) || settle.done() {
+                return Ok(lines);
             }
-            *last.lock().expect("lines lock") = lines;
-            Ok(None)
-        })
-        .await?;
-        Ok(done.unwrap_or_else(|| last.into_inner().expect("lines lock")))
+            if end != ReadEnd::MorePages {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LOG_REREAD.max);
+            }
+        }
     }
 
     async fn stop(&self, task: &TaskId) -> Result<()> {
