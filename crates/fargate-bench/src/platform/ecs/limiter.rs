@@ -15,7 +15,10 @@ use tokio::time::Instant;
 
 /// GetLogEvents calls per second this process makes at most: half the account's hard quota.
 pub const LOG_READS_PER_SEC: u32 = 5;
-const _: () = assert!(LOG_READS_PER_SEC < 10, "under the account's quota of 10 per second");
+const _: () = assert!(
+    LOG_READS_PER_SEC < 10,
+    "under the account's quota of 10 per second"
+);
 
 /// Spaces calls at least `interval` apart, first come first served, with no burst: the quota is
 /// a rate per second, and a burst from many tasks at once is what trips it.
