@@ -34,6 +34,14 @@ done
 case $(uname -m) in x86_64|amd64) host=amd64;; aarch64|arm64) host=arm64;; *) host=$(uname -m);; esac
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 prefix=${IMAGE_PREFIX:-}
+# BuildKit (docker build through buildx) adds a provenance attestation by default, which makes
+# each image an index of the image and the attestation; `docker manifest create` then refuses it
+# as a source ("is a manifest list"). Plain images, where the builder knows the flags (the
+# classic builder has none and makes plain images anyway).
+attest=()
+if docker build --help 2>/dev/null | grep -q -- '--provenance'; then
+  attest=(--provenance=false --sbom=false)
+fi
 
 # Builds both probes and their images for one architecture ($1: amd64 or arm64).
 build_arch() {
@@ -86,7 +94,7 @@ for probe in netprobe memprobe; do
   ctx=$(mktemp -d)
   cp "$bin" "$ctx/$probe"
   # --no-cache: the classic builder would reuse a cached layer of the other architecture.
-  docker build --quiet --no-cache --platform "linux/$arch" -f "docker/$probe.Dockerfile" \
+  docker build --quiet --no-cache ${attest[@]+"${attest[@]}"} --platform "linux/$arch" -f "docker/$probe.Dockerfile" \
     --build-arg VERSION="$version" --label "org.opencontainers.image.architecture=$arch" \
     ${IMAGE_SOURCE_KEY:+--label "fargate-bench.source=$IMAGE_SOURCE_KEY"} \
     -t "${prefix}$probe:$version-$arch" -t "${prefix}$probe:latest-$arch" "$ctx" >/dev/null 2>"$ctx.log" \

@@ -14,6 +14,9 @@
 # With both, each architecture's image goes to URI-amd64 and URI-arm64, and URI itself (the
 # netprobe_image / memprobe_image of the config) becomes a multi-architecture manifest list of
 # the two: every task definition names URI, and ECS pulls the entry of its runtimePlatform.
+# The list is made with `docker buildx imagetools create` where buildx is installed (it takes
+# images that are themselves indexes, as BuildKit with Docker's containerd image store makes
+# them), else with `docker manifest`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "push-images: $*" >&2; exit 2; }
@@ -22,7 +25,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --arch) arch=${2:-}; shift 2 || fail "--arch needs amd64, arm64 or both";;
     --arch=*) arch=${1#--arch=}; shift;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) fail "unknown argument $1 (use --arch amd64|arm64|both)";;
   esac
 done
@@ -71,6 +74,8 @@ for a in "${arches[@]}"; do
     fi
   done
 done
+buildx=0
+if [ ${#arches[@]} = 2 ] && docker buildx version >/dev/null 2>&1; then buildx=1; fi
 for probe in netprobe memprobe; do
   uri=$(value "${probe}_image")
   [ -n "$uri" ] || fail "${probe}_image is empty in $config; run scripts/deploy.sh"
@@ -92,9 +97,16 @@ for probe in netprobe memprobe; do
     entries+=("$uri-$a")
   done
   # The manifest list under the config's own URI: one name, an image per architecture.
-  run docker manifest create --amend "$uri" "${entries[@]}"
-  for a in "${arches[@]}"; do
-    run docker manifest annotate "$uri" "$uri-$a" --os linux --arch "$a"
-  done
-  run docker manifest push --purge "$uri"
+  # `docker manifest create` refuses a source that is an index ("... is a manifest list"),
+  # which every BuildKit image with an attestation is; imagetools merges indexes and reads
+  # each image's platform from its config.
+  if [ "$buildx" = 1 ]; then
+    run docker buildx imagetools create -t "$uri" "${entries[@]}"
+  else
+    run docker manifest create --amend "$uri" "${entries[@]}"
+    for a in "${arches[@]}"; do
+      run docker manifest annotate "$uri" "$uri-$a" --os linux --arch "$a"
+    done
+    run docker manifest push --purge "$uri"
+  fi
 done

@@ -957,7 +957,8 @@ fn the_dry_run_over_both_architectures_shows_two_families_and_their_prices() {
 
 /// Issue 11, item 11: resources are named after the stack, so a second stack deploys beside the
 /// first (the old template failed with RepositoryAlreadyExistsException), and repositories
-/// holding images do not block deletion.
+/// holding images do not block deletion. Issue 23: each stack has its own operator and deployer
+/// policies.
 #[test]
 #[ignore = "needs moto (scripts/test.sh installs it)"]
 fn a_second_stack_deploys_beside_the_first() {
@@ -983,8 +984,18 @@ fn a_second_stack_deploys_beside_the_first() {
         "SecurityGroup",
         "LogGroup",
         "MemprobeRepositoryUri",
+        "OperatorPolicyArn",
+        "DeployerPolicyArn",
     ] {
         assert_ne!(outputs[0][key], outputs[1][key], "{key}");
+    }
+    // Each stack's IAM policies are managed policies named after it (the deployer policy
+    // scopes IAM actions to policy/STACK-*).
+    for (stack, name) in outputs.iter().zip(["bench-a", "bench-b"]) {
+        for key in ["OperatorPolicyArn", "DeployerPolicyArn"] {
+            let arn = stack[key].as_str().unwrap();
+            assert!(arn.contains(&format!(":policy/{name}-")), "{key}: {arn}");
+        }
     }
     let text = std::fs::read_to_string(template).unwrap();
     assert_eq!(text.matches("EmptyOnDelete: true").count(), 2);

@@ -13,5 +13,6 @@ mod docker_backend;
 mod ecs_moto;
 mod fuzz_regressions;
 mod html_report;
+mod iam_policy;
 mod local_backend;
 mod schema;
