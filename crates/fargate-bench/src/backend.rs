@@ -190,6 +190,10 @@ impl Platform for AnyPlatform {
         each!(self, p => p.name())
     }
 
+    fn capacity(&self) -> Option<crate::sizes::Capacity> {
+        each!(self, p => p.capacity())
+    }
+
     async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
         each!(self, p => p.launch(spec).await)
     }

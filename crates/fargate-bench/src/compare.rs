@@ -174,6 +174,7 @@ mod tests {
                 status: RunStatus::Complete,
                 finished_at: None,
                 command_line: None,
+                capacity: None,
             },
             warnings: Vec::new(),
             pricing: None,

@@ -15,7 +15,7 @@ use crate::sizes::Prices;
 use crate::store::{ItemRecord, ItemStatus, RunMeta};
 use crate::summary::{
     BucketRow, CurvePoint, Failure, HostRow, IntervalPoint, MemRow, Merged, MergedLatency, NetRow,
-    Placement, Plateau, Pricing, Series, Summary, SUMMARY_SCHEMA_VERSION,
+    Placement, Plateau, Pricing, RttPercentiles, Series, Summary, SUMMARY_SCHEMA_VERSION,
 };
 
 /// Burst and baseline of the repetitions whose series showed a bucket.
@@ -61,6 +61,16 @@ fn per_dollar(value: f64, cost_per_hour: Option<f64>) -> Option<f64> {
     cost_per_hour.filter(|c| *c > 0.0).map(|c| value / c)
 }
 
+/// Each repetition's own percentiles over repetitions, when every one has all four.
+fn rtt_percentiles([p50, p90, p99, p99_9]: &[Vec<f64>; 4]) -> Option<RttPercentiles> {
+    Some(RttPercentiles {
+        p50_ns: SampleSummary::from_values(p50)?,
+        p90_ns: SampleSummary::from_values(p90)?,
+        p99_ns: SampleSummary::from_values(p99)?,
+        p99_9_ns: SampleSummary::from_values(p99_9)?,
+    })
+}
+
 /// One network row in the making: a test at a placement in one direction.
 #[derive(Default)]
 struct NetAcc {
@@ -69,6 +79,8 @@ struct NetAcc {
     bits_per_sec: Vec<f64>,
     rtt: Option<LatencyHistogram>,
     rtt_uncorrected: Option<LatencyHistogram>,
+    /// Each repetition's own p50, p90, p99 and p99.9.
+    rtt_percentiles: [Vec<f64>; 4],
     transactions_per_sec: Vec<f64>,
     sent: u64,
     lost: u64,
@@ -205,6 +217,13 @@ impl Summarizer {
             acc.kind = rec.kind.clone();
             acc.reps += 1;
             acc.transactions_per_sec.push(lat.transactions_per_sec);
+            if let Some(own) = lat.rtt.summary() {
+                let [p50, p90, p99, p99_9] = &mut acc.rtt_percentiles;
+                p50.push(own.p50_ns as f64);
+                p90.push(own.p90_ns as f64);
+                p99.push(own.p99_ns as f64);
+                p99_9.push(own.p99_9_ns as f64);
+            }
             merge_into(&mut acc.rtt, &lat.rtt, &rec.id, &mut self.warnings);
             if let Some(raw) = &lat.rtt_uncorrected {
                 merge_into(&mut acc.rtt_uncorrected, raw, &rec.id, &mut self.warnings);
@@ -334,6 +353,9 @@ impl Summarizer {
                         .cpu_model
                         .clone()
                         .unwrap_or_else(|| h.architecture.clone()),
+                    arch: crate::sizes::Arch::ALL
+                        .into_iter()
+                        .find(|a| a.rust_name() == h.architecture),
                     cpu_limit: h.cgroup.as_ref().and_then(|c| c.cpu_limit()),
                     memory_limit_bytes: h.cgroup.as_ref().and_then(|c| c.memory_limit_bytes),
                     kernel: h.kernel.clone(),
@@ -388,6 +410,7 @@ impl Summarizer {
                 repetitions: acc.reps,
                 throughput_bits_per_sec: SampleSummary::from_values(&acc.bits_per_sec),
                 rtt: acc.rtt.as_ref().and_then(LatencyHistogram::summary),
+                rtt_percentiles: rtt_percentiles(&acc.rtt_percentiles),
                 transactions_per_sec: SampleSummary::from_values(&acc.transactions_per_sec),
                 udp_loss_ratio: (acc.sent > 0).then(|| acc.lost as f64 / acc.sent as f64),
                 udp_receiver_drop_ratio: acc
@@ -554,6 +577,7 @@ mod tests {
             status: RunStatus::Complete,
             finished_at: None,
             command_line: None,
+            capacity: None,
         }
     }
 
@@ -826,6 +850,12 @@ mod tests {
             200.0
         );
         assert!(s.network[0].cost_per_hour.is_none());
+        // Each repetition's own p99 (10 us, then 1000 us): their spread, which the pooled p99
+        // hides, is what a need or a gate on p99 is judged by.
+        let own = &s.network[0].rtt_percentiles.as_ref().unwrap().p99_ns;
+        assert_eq!(own.n, 2);
+        assert!((own.min - 10_000.0).abs() < 20.0, "{own:?}");
+        assert!((own.max - 1_000_000.0).abs() < 1_000.0, "{own:?}");
     }
 
     #[test]

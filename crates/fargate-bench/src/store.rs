@@ -48,6 +48,10 @@ pub struct RunMeta {
     /// The command line that started the run, when a CLI started it (for the report's context).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_line: Option<String>,
+    /// The Fargate capacity its tasks ran on (ECS runs; written since `recommend`, which
+    /// prices and limits by it). Absent where sizes were emulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<crate::sizes::Capacity>,
 }
 
 /// Whether an item produced its reports.
@@ -481,6 +485,7 @@ mod tests {
             status: RunStatus::Running,
             finished_at: None,
             command_line: None,
+            capacity: None,
         }
     }
 

@@ -116,6 +116,9 @@ pub enum Unit {
     /// Transactions per second (request/response tests).
     #[serde(rename = "transactions/s")]
     TransactionsPerSec,
+    /// Nanoseconds (a round trip's percentile, how long a burst lasted).
+    #[serde(rename = "ns")]
+    Nanoseconds,
 }
 
 impl Unit {
@@ -126,13 +129,14 @@ impl Unit {
             Unit::BitsPerSec => format_bits_per_sec(v),
             Unit::BytesPerSec => format_bytes_per_sec(v),
             Unit::TransactionsPerSec => format!("{v:.0}/s"),
+            Unit::Nanoseconds => probe_core::units::format_ns(v),
         }
     }
 
     /// A value per USD per task-hour, as Gbit/s, GB/s or transactions/s per $/h.
     pub fn format_per_dollar(self, v: f64) -> String {
         match self {
-            Unit::TransactionsPerSec => format!("{v:.0}"),
+            Unit::TransactionsPerSec | Unit::Nanoseconds => format!("{v:.0}"),
             Unit::BitsPerSec | Unit::BytesPerSec => format!("{:.1}", v / 1e9),
         }
     }
@@ -217,6 +221,10 @@ pub struct NetRow {
     /// Percentiles of all round trips of all repetitions (merged histograms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt: Option<HistogramSummary>,
+    /// Each repetition's own percentiles, over repetitions: `rtt` pools every round trip into
+    /// one figure, these give its spread from task to task and an interval to judge it by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_percentiles: Option<RttPercentiles>,
     /// Transactions per second per repetition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactions_per_sec: Option<SampleSummary>,
@@ -276,6 +284,19 @@ impl NetRow {
             None => self.test.clone(),
         }
     }
+}
+
+/// Round-trip percentiles of each repetition alone (its own histogram), over repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RttPercentiles {
+    /// Median round trip.
+    pub p50_ns: SampleSummary,
+    /// 90th percentile.
+    pub p90_ns: SampleSummary,
+    /// 99th percentile.
+    pub p99_ns: SampleSummary,
+    /// 99.9th percentile.
+    pub p99_9_ns: SampleSummary,
 }
 
 /// A direction as reports write it.
@@ -504,6 +525,9 @@ pub struct HostRow {
     pub role: String,
     /// CPU model, else the architecture.
     pub cpu: String,
+    /// The architecture the probe reported, when it is one Fargate runs: a run that names no
+    /// architecture ran on this one.
+    pub arch: Option<Arch>,
     /// The cgroup CPU quota, in vCPU.
     pub cpu_limit: Option<f64>,
     /// The cgroup memory limit.

@@ -131,6 +131,7 @@ mod tests {
             repetitions: 3,
             throughput_bits_per_sec: SampleSummary::from_values(&[bps, bps, bps]),
             rtt: None,
+            rtt_percentiles: None,
             transactions_per_sec: None,
             udp_loss_ratio: None,
             udp_receiver_drop_ratio: None,

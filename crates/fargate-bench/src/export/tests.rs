@@ -37,6 +37,7 @@ fn net(test: &str, kind: &str, size: &str) -> NetRow {
         repetitions: 3,
         throughput_bits_per_sec: None,
         rtt: None,
+        rtt_percentiles: None,
         transactions_per_sec: None,
         udp_loss_ratio: None,
         udp_receiver_drop_ratio: None,
@@ -103,6 +104,7 @@ pub(crate) fn fixed_document() -> Merged {
             status: RunStatus::Complete,
             finished_at: None,
             command_line: None,
+            capacity: None,
         },
         pricing: Some(Pricing {
             region: "us-east-1".into(),

@@ -142,6 +142,12 @@ pub trait Platform: Send + Sync + 'static {
         self.server_ready_timeout().max(Duration::from_secs(60))
     }
 
+    /// The Fargate capacity tasks run on, where the backend chooses one (ECS); `None` where
+    /// sizes are emulated. Recorded in `run.json`, so the run is priced and chosen as it ran.
+    fn capacity(&self) -> Option<crate::sizes::Capacity> {
+        None
+    }
+
     /// Checks, before anything launches, that the backend can run tasks on each of `arches`
     /// (the local backend runs only this machine's; docker needs an image of each).
     fn check_arches(&self, _arches: &[Arch]) -> impl Future<Output = Result<()>> + Send {

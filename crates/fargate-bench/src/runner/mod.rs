@@ -233,6 +233,7 @@ pub async fn run<P: Platform>(
                 finished_at: None,
                 // The process's own command line: the CLI's, or the tool that drives the library.
                 command_line: Some(std::env::args().collect::<Vec<_>>().join(" ")),
+                capacity: platform.capacity(),
             };
             (
                 Store::create(&plan_spec.results_root, meta)?,

@@ -216,6 +216,7 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
         status: RunStatus::Complete,
         finished_at: None,
         command_line: None,
+        capacity: None,
     };
     let summary = fargate_bench::merge::summarize(&meta, &records, None).summary;
     assert_eq!(summary.items_ok, 2);

@@ -316,6 +316,8 @@ fn a_small_suite_completes_stops_every_task_and_reuses_task_definitions() {
         let (summary, stderr) = run_ok(&mut fargate.controller(&["--suite", &suite]));
         assert_eq!(summary["items_ok"], 2, "round {round}: {stderr}");
         assert_eq!(summary["run"]["backend"], "ecs");
+        // The capacity provider the tasks ran on is recorded, for `recommend` to price by.
+        assert_eq!(summary["run"]["capacity"], "on_demand");
         let rr = &summary["network"][0];
         assert!(rr["rtt"]["count"].as_u64().unwrap() > 100);
         assert!(!summary["memory_bandwidth"].as_array().unwrap().is_empty());

@@ -107,6 +107,7 @@ fn known_run(root: &Path, repetitions: u32) -> PathBuf {
         status: RunStatus::Complete,
         finished_at: None,
         command_line: Some("fargate-bench run --size 0.5x1 --size 1x2".into()),
+        capacity: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     {
@@ -265,6 +266,7 @@ fn a_run_over_both_architectures_is_drawn_side_by_side() {
         status: RunStatus::Complete,
         finished_at: None,
         command_line: None,
+        capacity: None,
     };
     let mut store = Store::create(tmp.path(), meta).unwrap();
     for rep in 1..=2 {
@@ -526,6 +528,7 @@ fn sized_run(root: &Path, sizes: usize) -> PathBuf {
         status: RunStatus::Complete,
         finished_at: None,
         command_line: None,
+        capacity: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 1..=2 {

@@ -487,6 +487,12 @@ impl Platform for EcsPlatform {
         server_idle_timeout(&self.settings)
     }
 
+    fn capacity(&self) -> Option<crate::sizes::Capacity> {
+        Some(crate::sizes::Capacity::from_provider(
+            &self.settings.capacity_provider,
+        ))
+    }
+
     async fn check_arches(&self, arches: &[Arch]) -> Result<()> {
         self.settings.validate_arches(arches)
     }
