@@ -156,6 +156,44 @@ pub enum BenchError {
         /// What is missing, and how to measure it.
         why: String,
     },
+    /// A `recommend --need` cannot be used as written.
+    #[error("--need {need:?}: {why}")]
+    Need {
+        /// The need as written.
+        need: String,
+        /// What is wrong, and how to write it.
+        why: String,
+    },
+    /// Two needs no figure can meet at once.
+    #[error("--need {first:?} and --need {second:?} contradict: {why}; drop or correct one")]
+    NeedsContradict {
+        /// One need as written.
+        first: String,
+        /// The other.
+        second: String,
+        /// Why both cannot hold.
+        why: String,
+    },
+    /// No measured size meets every need (the answer printed says which fall short).
+    #[error("{why}")]
+    NothingMeets {
+        /// Which needs no size meets or measured, and what to do.
+        why: String,
+    },
+    /// A `compare --fail-if` rule cannot be used as written, or on these runs.
+    #[error("--fail-if {rule:?}: {why}")]
+    FailIf {
+        /// The rule as written.
+        rule: String,
+        /// What is wrong, and how to write it or what to run.
+        why: String,
+    },
+    /// Figures moved past a `compare --fail-if` threshold.
+    #[error("{} crossed --fail-if: {}", if .crossed.len() == 1 { "1 figure".to_owned() } else { format!("{} figures", .crossed.len()) }, .crossed.join("; "))]
+    Regression {
+        /// Each figure that crossed: the rule, the figure, its change and interval.
+        crossed: Vec<String>,
+    },
     /// The run would cost more than the operator allowed.
     #[error("{why}; nothing was launched (raise --max-cost, or run fewer sizes, repetitions or shorter tests)")]
     OverBudget {
@@ -193,6 +231,9 @@ impl BenchError {
             | BenchError::NotIperf3 { .. }
             | BenchError::Profile { .. }
             | BenchError::Simulate { .. }
+            | BenchError::Need { .. }
+            | BenchError::NeedsContradict { .. }
+            | BenchError::FailIf { .. }
             | BenchError::OverBudget { .. } => 2,
             _ => 1,
         }

@@ -12,6 +12,10 @@
 //! [`BackendConfig`], [`sizes::Prices`]) and [`command::run`] does the rest, so another tool
 //! drives a run exactly as the CLI does; every output it prints is written by [`export`].
 //!
+//! Decisions read merged documents only: [`recommend`] names the cheapest size whose figures
+//! meet an operator's needs, [`compare`] (with its `--fail-if` [`compare::gate`]) says what
+//! changed between two runs; both name figures as [`figure`] does (`tcp-stream.baseline`).
+//!
 //! # Example
 //!
 //! ```no_run
@@ -49,10 +53,12 @@ pub mod dry_run;
 pub mod error;
 pub mod estimate;
 pub mod export;
+pub mod figure;
 pub mod files;
 pub mod merge;
 pub mod plan;
 pub mod platform;
+pub mod recommend;
 pub mod runner;
 pub mod simulate;
 pub mod sizes;

@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::Format;
+use crate::compare::gate::{Checked, Outcome};
 use crate::compare::Change;
 use crate::summary::Summary;
 
@@ -59,6 +60,44 @@ pub fn write_table(changes: &[Change], out: &mut dyn Write) -> io::Result<()> {
             c.percent(),
             c.interval(),
             c.verdict.words()
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the rows `--fail-if` checked, under the comparison: the rule, the figure, its
+/// change and interval, and what the rule says of it.
+///
+/// # Errors
+/// I/O errors of `out`.
+pub fn write_gate(checked: &[Checked], out: &mut dyn Write) -> io::Result<()> {
+    let width = |f: &dyn Fn(&Checked) -> usize, header: &str| {
+        checked.iter().map(f).max().unwrap_or(0).max(header.len())
+    };
+    let rule = width(&|c: &Checked| c.rule.chars().count(), "rule");
+    let metric = width(&|c: &Checked| c.change.metric.chars().count(), "metric");
+    writeln!(
+        out,
+        "\n--fail-if (a change crosses only when its whole interval is past the threshold)"
+    )?;
+    writeln!(
+        out,
+        "{:<rule$}  {:<metric$}  {:>9}  {:<20}  outcome",
+        "rule", "metric", "change", "interval"
+    )?;
+    for c in checked {
+        let outcome = match &c.outcome {
+            Outcome::Crossed => "CROSSED".to_owned(),
+            Outcome::Within => "within".to_owned(),
+            Outcome::NotJudged(why) => format!("not judged: {why}"),
+        };
+        writeln!(
+            out,
+            "{:<rule$}  {:<metric$}  {:>9}  {:<20}  {outcome}",
+            c.rule,
+            c.change.metric,
+            c.change.percent(),
+            c.change.interval()
         )?;
     }
     Ok(())

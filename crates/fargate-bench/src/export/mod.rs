@@ -4,8 +4,9 @@
 //! CSV, Markdown and HTML tables come from one builder per section (`export/tables.rs`).
 //!
 //! Every other output of the command line is written here too: the comparison of two runs
-//! ([`compare`]), the sizes and their prices ([`sizes`]), the built-in suites ([`presets`]) and
-//! the analysis of an iperf3 run ([`analyze`]), each to an [`Output`].
+//! ([`compare`]), the sizes and their prices ([`sizes`]), the built-in suites ([`presets`]),
+//! the analysis of an iperf3 run ([`analyze`]), a traffic profile's replay ([`simulate`]) and
+//! the size that meets an operator's needs ([`recommend`]), each to an [`Output`].
 
 pub mod analyze;
 pub mod compare;
@@ -15,6 +16,7 @@ pub mod html;
 mod json;
 mod markdown;
 pub mod presets;
+pub mod recommend;
 pub mod simulate;
 pub mod sizes;
 mod table;

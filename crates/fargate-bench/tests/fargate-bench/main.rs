@@ -15,4 +15,5 @@ mod fuzz_regressions;
 mod html_report;
 mod iam_policy;
 mod local_backend;
+mod recommend;
 mod schema;

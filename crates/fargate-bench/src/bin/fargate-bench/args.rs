@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use fargate_bench::export::compare::FORMATS;
 use fargate_bench::export::Format;
+use fargate_bench::sizes::{Arch, Capacity};
 use fargate_bench::suite::{ReceiveWait, TestKind};
 use fargate_bench::Backend;
 
@@ -24,6 +25,8 @@ use fargate_bench::Backend;
 ///   fargate-bench run --resume results/20261124213000-ab12
 ///   fargate-bench report results/20261124213000-ab12 --format csv -o -
 ///   fargate-bench compare results/A results/B
+///   fargate-bench compare results/A results/B --fail-if "tcp-stream.baseline<-5%"
+///   fargate-bench recommend results/A --need "tcp-stream.baseline>=500Mbit/s"
 ///   fargate-bench sizes --region ap-northeast-2 --arch arm
 #[derive(Debug, Parser)]
 #[command(name = "fargate-bench", version, verbatim_doc_comment)]
@@ -69,6 +72,67 @@ pub(crate) enum Command {
     ///   fargate-bench simulate egress.csv results/A --format json -o sim.json
     #[command(verbatim_doc_comment)]
     Simulate(SimulateArgs),
+    /// Name the cheapest measured size (x architecture x capacity provider) whose figures
+    /// meet every need, with the margin on each, the runners-up, and the needs no size meets
+    /// or measured. Exits 1 when no size meets them all.
+    ///
+    /// A NEED is FIGURE>=VALUE or FIGURE<=VALUE (also > and <). FIGURE is TEST.FIGURE, TEST
+    /// being a test kind or a test's label as the reports print it:
+    ///   tcp-stream, udp-stream: baseline, burst, burst-duration, throughput
+    ///   tcp-rr, udp-rr, tcp-crr: transactions, p50, p90, p99, p99.9
+    ///   memory: copy, scale, add, triad, read, write, memcpy
+    /// or the task's own `memory` (GB) and `vcpu`. A burst may have to last:
+    /// `tcp-stream.burst>=2Gbit/s for 10m`. Units are required: bit/s for networks
+    /// (Mbit/s, Gbit/s, or M, G), GB/s for memory, us or ms for round trips.
+    ///
+    /// Each figure is judged on the end of its 95% interval the need must clear (the lower
+    /// end for >=, the upper end for <=), never its median; with 2 to 5 repetitions, on the
+    /// lowest (highest) one; one repetition on its value, flagged. Every direction and test
+    /// a name covers must meet it; a memory kernel offers its best thread count. A size that
+    /// did not measure a figure is listed as not measured, never interpolated. Ties at one
+    /// price go to the larger smallest margin, then the smaller size, X86_64, on demand.
+    ///
+    /// Examples:
+    ///   fargate-bench recommend results/A --need "tcp-stream.baseline>=500Mbit/s"
+    ///   fargate-bench recommend results/A results/B --need "tcp-rr.p99<=200us" \
+    ///     --need "tcp-stream.burst>=2Gbit/s for 10m" --need "memory>=4GB" --arch ARM64
+    #[command(verbatim_doc_comment)]
+    Recommend(RecommendArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RecommendArgs {
+    /// Results directories (results/<run-id>), one or more.
+    #[arg(required = true)]
+    pub(crate) results: Vec<PathBuf>,
+    /// What the service needs (repeatable, or comma-separated), such as
+    /// tcp-stream.baseline>=500Mbit/s.
+    #[arg(
+        long = "need",
+        value_name = "NEED",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub(crate) needs: Vec<String>,
+    /// Only these architectures (repeatable, or comma-separated): X86_64, ARM64.
+    #[arg(long = "arch", value_name = "ARCH", value_delimiter = ',', value_parser = Arch::parse)]
+    pub(crate) arches: Vec<Arch>,
+    /// Only these capacity providers (repeatable, or comma-separated): FARGATE (on demand)
+    /// or FARGATE_SPOT.
+    #[arg(long = "capacity", value_name = "PROVIDER", value_delimiter = ',', value_parser = parse_capacity)]
+    pub(crate) capacities: Vec<Capacity>,
+    /// AWS region whose prices apply [default: us-east-1].
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// A TOML price table replacing the built-in dated one.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) prices: Option<PathBuf>,
+    /// table, wide (the medians and the deciding rows too), json or html.
+    #[arg(long, value_parser = recommend_format(), default_value = "table")]
+    pub(crate) format: Format,
+    /// Write it here (`-` = stdout).
+    #[arg(long, short, default_value = "-")]
+    pub(crate) output: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -300,6 +364,13 @@ pub(crate) struct CompareArgs {
     /// table, json, or html (one self-contained page: A and B overlaid, change, CI overlap).
     #[arg(long, value_parser = compare_format(), default_value = "table")]
     pub(crate) format: Format,
+    /// Exit 1 when a figure moved past a threshold, naming the rows that did (repeatable, or
+    /// comma-separated): FIGURE<-PERCENT% fails on a fall, FIGURE>+PERCENT% on a rise, such
+    /// as "tcp-stream.baseline<-5%,tcp-rr.p99>+10%". A row crosses only when the whole
+    /// interval of its change lies past the threshold (noise never fails); FIGURE is named
+    /// as for `recommend --need`.
+    #[arg(long = "fail-if", value_name = "RULES", value_delimiter = ',')]
+    pub(crate) fail_if: Vec<String>,
     /// Write the comparison here (`-` = stdout).
     #[arg(long, short, default_value = "-")]
     pub(crate) output: String,
@@ -354,6 +425,27 @@ fn simulate_format() -> impl clap::builder::TypedValueParser<Value = Format> {
         .map(|f| f.to_possible_value().expect("no format is skipped"));
     clap::builder::PossibleValuesParser::new(names)
         .map(|name| Format::from_str(&name, false).expect("a listed name"))
+}
+
+/// The formats `recommend` writes.
+fn recommend_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    let names = fargate_bench::export::recommend::FORMATS
+        .map(|f| f.to_possible_value().expect("no format is skipped"));
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| Format::from_str(&name, false).expect("a listed name"))
+}
+
+/// A capacity provider by its ECS name, or as people say it (`on-demand`, `spot`).
+fn parse_capacity(text: &str) -> std::result::Result<Capacity, String> {
+    match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+        "fargate" | "on_demand" | "ondemand" => Ok(Capacity::OnDemand),
+        "fargate_spot" | "spot" => Ok(Capacity::Spot),
+        _ => Err(format!(
+            "capacity provider {text:?} is not a Fargate one: use FARGATE (on demand) or \
+             FARGATE_SPOT"
+        )),
+    }
 }
 
 fn parse_usd(text: &str) -> std::result::Result<f64, String> {

@@ -74,6 +74,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             b,
             format,
             output,
+            fail_if,
         } => {
             let (a, b) = (
                 command::summarize_dir(&a, None)?.summary,
@@ -83,9 +84,35 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             if changes.is_empty() {
                 bail!("the two runs share no metric (different tests or sizes)");
             }
+            let checked = fargate_bench::compare::gate::gate(&a, &b, &fail_if)?;
             write_to(&output, "comparison", |out| {
-                export::compare::write_comparison(format, &a, &b, &changes, out)
-            })
+                export::compare::write_comparison(format, &a, &b, &changes, out)?;
+                if format == export::Format::Table && !checked.is_empty() {
+                    export::compare::write_gate(&checked, out)?;
+                }
+                Ok(())
+            })?;
+            gate_outcome(&checked, format)
+        }
+        Validated::Recommend {
+            results,
+            needs,
+            limits,
+            prices,
+            format,
+            output,
+        } => {
+            // Unpriced merges: recommend prices each size at its own architecture and capacity.
+            let runs = results
+                .iter()
+                .map(|dir| command::summarize_dir(dir, None))
+                .collect::<fargate_bench::Result<Vec<_>>>()?;
+            let rec = fargate_bench::recommend::recommend(&runs, &needs, &limits, &prices)?;
+            write_to(&output, "recommendation", |out| {
+                export::recommend::write_recommendation(&rec, format, out)
+            })?;
+            rec.picked()?;
+            Ok(())
         }
         Validated::Simulate {
             profile,
@@ -128,6 +155,34 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Fails the command naming each row that crossed a `--fail-if` rule; says on stderr which
+/// rows could not be judged where the format has no room for them.
+fn gate_outcome(
+    checked: &[fargate_bench::compare::gate::Checked],
+    format: export::Format,
+) -> Result<()> {
+    use fargate_bench::compare::gate::Outcome;
+    if format != export::Format::Table {
+        for c in checked {
+            if let Outcome::NotJudged(why) = &c.outcome {
+                eprintln!(
+                    "--fail-if {}: {} not judged: {why}",
+                    c.rule, c.change.metric
+                );
+            }
+        }
+    }
+    let crossed: Vec<String> = checked
+        .iter()
+        .filter(|c| c.outcome == Outcome::Crossed)
+        .map(|c| c.line())
+        .collect();
+    if crossed.is_empty() {
+        return Ok(());
+    }
+    Err(BenchError::Regression { crossed }.into())
 }
 
 async fn shutdown_signal() {

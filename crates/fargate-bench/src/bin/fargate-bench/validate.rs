@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use fargate_bench::command::RunRequest;
+use fargate_bench::compare::gate::Rule;
 use fargate_bench::export::{Format, Output};
 use fargate_bench::platform::ecs::settings::{EcsOverrides, EcsSettings};
 use fargate_bench::platform::link::LinkSpec;
+use fargate_bench::recommend::{Limits, Need};
 use fargate_bench::sizes::{Arch, Prices};
 use fargate_bench::suite::{SuiteOverrides, SuiteSource};
 use fargate_bench::{runner, Backend, BackendConfig, Suite};
@@ -36,6 +38,15 @@ pub(crate) enum Validated {
     Compare {
         a: PathBuf,
         b: PathBuf,
+        format: Format,
+        output: Output,
+        fail_if: Vec<Rule>,
+    },
+    Recommend {
+        results: Vec<PathBuf>,
+        needs: Vec<Need>,
+        limits: Limits,
+        prices: Prices,
         format: Format,
         output: Output,
     },
@@ -75,8 +86,24 @@ pub(crate) fn validate(args: Args) -> Result<Validated> {
             Validated::Sizes(p)
         }
         Command::Compare(a) => Validated::Compare {
+            fail_if: a
+                .fail_if
+                .iter()
+                .map(|r| Rule::parse(r))
+                .collect::<fargate_bench::Result<_>>()?,
             a: a.a,
             b: a.b,
+            format: a.format,
+            output: Output::from_arg(&a.output),
+        },
+        Command::Recommend(a) => Validated::Recommend {
+            needs: Need::parse_all(&a.needs)?,
+            limits: Limits {
+                arches: a.arches,
+                capacities: a.capacities,
+            },
+            prices: Prices::new(a.prices.as_deref(), a.region.as_deref(), Arch::X86)?,
+            results: a.results,
             format: a.format,
             output: Output::from_arg(&a.output),
         },

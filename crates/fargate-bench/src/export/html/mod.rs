@@ -9,6 +9,7 @@ mod layout;
 mod marks;
 mod memory;
 mod network;
+pub(crate) mod recommend;
 
 use std::fmt::Write as _;
 

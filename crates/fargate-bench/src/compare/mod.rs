@@ -7,6 +7,10 @@
 //! two medians' distribution-free 95 % intervals ([`probe_core::stats::median_interval`]):
 //! `[low B / high A, high B / low A]` holds the true ratio whenever both intervals hold their
 //! medians, so it covers it at least 90 % of the time (conservatively more).
+//!
+//! [`gate`] is `--fail-if`: thresholds on those changes that fail a scheduled run.
+
+pub mod gate;
 
 use probe_core::stats::{SampleSummary, MIN_FOR_MEDIAN_INTERVAL};
 use serde::Serialize;
@@ -140,19 +144,31 @@ pub fn compare(a: &Summary, b: &Summary) -> Vec<Change> {
         .into_iter()
         .filter_map(|(key, ha)| {
             let hb = bs.iter().find(|(k, h)| *k == key && h.unit == ha.unit)?.1;
-            let (ratio, ratio_interval, verdict) = judge(ha.value, hb.value);
             let (what, figure, at) = key;
-            Some(Change {
-                metric: format!("{what} {figure} at {at}"),
-                unit: ha.unit,
-                a: ha.value.median,
-                b: hb.value.median,
-                ratio,
-                ratio_interval,
-                verdict,
-            })
+            Some(change(
+                format!("{what} {figure} at {at}"),
+                ha.unit,
+                ha.value,
+                hb.value,
+            ))
         })
         .collect()
+}
+
+/// The change of one figure from `a` to `b` (its values over each run's repetitions), named
+/// `metric`: the ratio of the medians, its interval and the verdict, as for every headline.
+/// `--fail-if` ([`gate`]) judges the figures it names with this, not with a rule of its own.
+pub fn change(metric: String, unit: Unit, a: &SampleSummary, b: &SampleSummary) -> Change {
+    let (ratio, ratio_interval, verdict) = judge(a, b);
+    Change {
+        metric,
+        unit,
+        a: a.median,
+        b: b.median,
+        ratio,
+        ratio_interval,
+        verdict,
+    }
 }
 
 #[cfg(test)]
