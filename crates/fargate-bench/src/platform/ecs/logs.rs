@@ -3,7 +3,7 @@
 //!
 //! GetLogEvents allows 10 calls per second per account and Region and the quota cannot be raised
 //! (CloudWatch Logs quotas). So every page is read through the process-wide
-//! [`RateLimiter`](super::limiter::RateLimiter); each task keeps a [`LogCursor`], so a later read
+//! [`RateLimiter`]; each task keeps a [`LogCursor`], so a later read
 //! asks only for what is new (one call when nothing is); and throttling means "not yet": what
 //! was read is kept and the next read resumes where this one stopped, never a failed item.
 //!
