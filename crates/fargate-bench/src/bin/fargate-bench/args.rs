@@ -316,7 +316,7 @@ pub(crate) struct EcsArgs {
     /// [default: the config file's, else true]; `--assign-public-ip false` turns it off.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) assign_public_ip: Option<bool>,
-    /// Fargate platform version (LATEST, 1.4.0); FARGATE_SPOT needs 1.3.0+, ARM64 1.4.0+.
+    /// Fargate platform version: LATEST or 1.4.0 (1.0.0-1.3.0 are retired).
     #[arg(long, value_name = "VERSION")]
     pub(crate) platform_version: Option<String>,
     /// Seconds to keep retrying RunTask while Fargate has no capacity [default: 600].

@@ -127,6 +127,41 @@ fn platform_version(text: &str) -> Option<(u32, u32, u32)> {
     }
 }
 
+/// Fargate Linux platform versions that launch no new task. The ECS developer guide, "AWS
+/// Fargate Linux platform version deprecation" (platform-versions-retired): 1.0.0 to 1.2.0 are
+/// long deprecated, and "Starting June 15, 2026, we will make the platform version 1.3.0 as
+/// Retired. At that time, you will not be able to launch new tasks or create new services
+/// configured with platform version 1.3.0" (an earlier copy of the page said March 16, 2026).
+const RETIRED_PLATFORMS: [&str; 4] = ["1.0.0", "1.1.0", "1.2.0", "1.3.0"];
+
+/// Why `version` cannot run this benchmark's tasks, with the fix; `None` when it can. Only
+/// LATEST and 1.4.0 or later launch: every older version is retired, and ARM64 needs 1.4.0
+/// anyway (RuntimePlatform in the API reference), as do the 8 and 16 vCPU sizes
+/// (RegisterTaskDefinition, memory: "This option requires Linux platform `1.4.0` or later"),
+/// and FARGATE_SPOT on ARM64 (CapacityProviderStrategyItem).
+fn platform_problem(version: &str) -> Option<String> {
+    const FIX: &str = "set platform_version = \"1.4.0\" or \"LATEST\" (--platform-version), or \
+                       remove it: unset means LATEST";
+    let Some(v) = platform_version(version) else {
+        return Some(format!(
+            "platform_version {version:?} must be LATEST or a version such as 1.4.0"
+        ));
+    };
+    if v >= (1, 4, 0) {
+        return None;
+    }
+    let what = if RETIRED_PLATFORMS.contains(&version) {
+        "is retired: Fargate launches no new task on it (AWS Fargate Linux platform version \
+         deprecation)"
+    } else {
+        "is not a Fargate Linux platform version"
+    };
+    Some(format!(
+        "platform_version {version} {what}; ARM64 tasks and the 8 and 16 vCPU sizes need 1.4.0 \
+         or later anyway; {FIX}"
+    ))
+}
+
 impl EcsSettings {
     /// Whether tasks get a public IP (unset: yes, see the field).
     pub fn public_ip(&self) -> bool {
@@ -326,28 +361,8 @@ impl EcsSettings {
             ));
         }
         if let Some(version) = &self.platform_version {
-            let Some(v) = platform_version(version) else {
-                return bad(format!(
-                    "platform_version {version:?} must be LATEST or a version such as 1.4.0"
-                ));
-            };
-            // The ECS developer guide (Fargate capacity providers, Linux platform versions):
-            // FARGATE_SPOT needs platform 1.3.0 or later for X86_64 and 1.4.0 or later for
-            // ARM64, and ARM64 on Fargate needs 1.4.0 or later on any capacity provider.
-            let arm = self.cpu_architecture == "ARM64";
-            let needed = if arm {
-                (1, 4, 0)
-            } else if self.spot() {
-                (1, 3, 0)
-            } else {
-                (0, 0, 0)
-            };
-            if v < needed {
-                return bad(format!(
-                    "platform_version {version} cannot run {} tasks on {}: they need {}.{}.{} or \
-                     later; set platform_version = \"LATEST\" or remove it",
-                    self.cpu_architecture, self.capacity_provider, needed.0, needed.1, needed.2
-                ));
+            if let Some(why) = platform_problem(version) {
+                return bad(why);
             }
         }
         if self.capacity_wait_secs.is_some_and(|s| s > 24 * 3600) {
@@ -466,10 +481,12 @@ mod tests {
         }
     }
 
-    /// Issue 11, defect 4: FARGATE_SPOT needs platform 1.3.0+ on X86_64 and 1.4.0+ on ARM64
-    /// (ECS developer guide, Fargate capacity providers).
+    /// Issue 11, defect 4 and issue 23, item 8 (N16): only LATEST and 1.4.0 or later launch.
+    /// 1.0.0 to 1.3.0 are retired (the ECS developer guide's platform version deprecation
+    /// page), and 1.4.0 is also what ARM64, FARGATE_SPOT on ARM64 and the 8 and 16 vCPU sizes
+    /// need; every refusal names the setting's fix.
     #[test]
-    fn spot_and_arm64_need_their_platform_versions() {
+    fn only_platform_versions_that_launch_are_accepted() {
         let with = |arch: &str, capacity: &str, version: Option<&str>| {
             let mut s = good();
             s.cpu_architecture = arch.into();
@@ -477,17 +494,33 @@ mod tests {
             s.platform_version = version.map(str::to_owned);
             s.validate().map_err(|e| e.to_string())
         };
-        with("X86_64", "FARGATE_SPOT", Some("1.3.0")).unwrap();
-        with("X86_64", "FARGATE_SPOT", None).unwrap();
-        with("ARM64", "FARGATE_SPOT", Some("1.4.0")).unwrap();
-        with("ARM64", "FARGATE_SPOT", Some("LATEST")).unwrap();
-        with("X86_64", "FARGATE", Some("1.2.0")).unwrap();
-        let e = with("X86_64", "FARGATE_SPOT", Some("1.2.0")).unwrap_err();
-        assert!(e.contains("1.3.0 or later"), "{e}");
-        let e = with("ARM64", "FARGATE_SPOT", Some("1.3.0")).unwrap_err();
-        assert!(e.contains("1.4.0 or later") && e.contains("ARM64"), "{e}");
+        for arch in ["X86_64", "ARM64"] {
+            for capacity in ["FARGATE", "FARGATE_SPOT"] {
+                with(arch, capacity, None).unwrap();
+                with(arch, capacity, Some("LATEST")).unwrap();
+                with(arch, capacity, Some("1.4.0")).unwrap();
+                // A version AWS may publish later is not refused here (RunTask would say).
+                with(arch, capacity, Some("1.5.0")).unwrap();
+            }
+        }
+        for retired in ["1.0.0", "1.1.0", "1.2.0", "1.3.0"] {
+            let e = with("X86_64", "FARGATE", Some(retired)).unwrap_err();
+            assert!(
+                e.contains("is retired")
+                    && e.contains("ARM64 tasks and the 8 and 16 vCPU sizes need 1.4.0")
+                    && e.contains("platform_version = \"1.4.0\" or \"LATEST\""),
+                "{e}"
+            );
+        }
+        let e = with("X86_64", "FARGATE_SPOT", Some("1.3.0")).unwrap_err();
+        assert!(e.contains("is retired"), "{e}");
         let e = with("ARM64", "FARGATE", Some("1.3.0")).unwrap_err();
-        assert!(e.contains("1.4.0 or later"), "{e}");
+        assert!(
+            e.contains("ARM64 tasks") && e.contains("1.4.0 or later"),
+            "{e}"
+        );
+        let e = with("X86_64", "FARGATE", Some("1.3.5")).unwrap_err();
+        assert!(e.contains("is not a Fargate Linux platform version"), "{e}");
         let e = with("X86_64", "FARGATE", Some("1.4")).unwrap_err();
         assert!(e.contains("LATEST or a version"), "{e}");
     }
