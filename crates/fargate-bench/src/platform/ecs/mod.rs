@@ -3,6 +3,7 @@
 //! its ENI attachment, results from CloudWatch Logs, every task tagged with the run id and
 //! stopped on exit, error and Ctrl-C.
 
+mod cluster;
 pub mod limiter;
 pub mod logs;
 mod register;
@@ -15,13 +16,14 @@ use sdk::{aws_err, err};
 pub use sdk::{is_throttling, sdk_config};
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerOverride,
-    DesiredStatus, KeyValuePair, NetworkConfiguration, Tag, TaskField, TaskOverride,
+    DesiredStatus, KeyValuePair, LaunchType, NetworkConfiguration, Tag, TaskField, TaskOverride,
 };
 use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
@@ -29,7 +31,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use self::limiter::RateLimiter;
 use self::logs::{LogCursor, ReadEnd, SdkLogs, Settle};
 use self::settings::EcsSettings;
-use self::tags::tag_value;
+use self::tags::{started_by, tag_value};
 use self::taskdef::{log_stream, TaskDefPlan, CONTAINER, SERVER_PORT};
 use super::poll::{self, Backoff};
 use super::{Platform, TaskExit, TaskId, TaskRole, TaskSpec};
@@ -92,6 +94,16 @@ const CAPACITY_BACKOFF: Backoff =
 /// RunTask is limited to 20 calls per second per account: keep under it.
 const RUN_TASK_SPACING: Duration = Duration::from_millis(60);
 
+/// A task younger than this that StopTask does not find may just not be visible yet (ECS is
+/// eventually consistent right after RunTask): StopTask is retried every [`STOP_RETRY`] until
+/// the task is this old, and only then is "not found" taken as gone.
+const FRESH_TASK: Duration = Duration::from_secs(30);
+const STOP_RETRY: Duration = Duration::from_secs(2);
+
+/// After a RunTask cut short by Ctrl-C, the run's tasks are listed again this much later: its
+/// task may exist without this process knowing its ARN, and ListTasks may lag behind RunTask.
+const SWEEP_AGAIN: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone)]
 struct EcsTask {
     arn: String,
@@ -104,6 +116,8 @@ struct EcsTask {
     started: Option<tokio::time::Instant>,
     /// Seen STOPPED, or stopped by us: cleanup need not stop it again.
     ended: bool,
+    /// When RunTask answered with it.
+    launched: tokio::time::Instant,
 }
 
 /// ECS Fargate through the AWS SDK.
@@ -116,10 +130,15 @@ pub struct EcsPlatform {
     log_cursors: std::sync::Mutex<HashMap<String, LogCursor>>,
     settings: EcsSettings,
     region: String,
-    taskdefs: AsyncMutex<HashMap<String, String>>,
+    /// Task definition ARN per family, each resolved once: launches of other families never
+    /// wait behind a registration.
+    taskdefs: std::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<String>>>>,
     tasks: std::sync::Mutex<HashMap<TaskId, EcsTask>>,
     last_run_task: AsyncMutex<tokio::time::Instant>,
     described: AsyncMutex<Described>,
+    /// A RunTask call was dropped before its answer came (Ctrl-C): a task may exist that no
+    /// ARN here names.
+    launch_cut_short: AtomicBool,
 }
 
 /// The last shared DescribeTasks answer.
@@ -178,10 +197,11 @@ impl EcsPlatform {
             log_cursors: std::sync::Mutex::new(HashMap::new()),
             settings,
             region,
-            taskdefs: AsyncMutex::new(HashMap::new()),
+            taskdefs: std::sync::Mutex::new(HashMap::new()),
             tasks: std::sync::Mutex::new(HashMap::new()),
             last_run_task: AsyncMutex::new(tokio::time::Instant::now() - RUN_TASK_SPACING),
             described: AsyncMutex::new(Described::default()),
+            launch_cut_short: AtomicBool::new(false),
         })
     }
 
@@ -206,7 +226,7 @@ impl EcsPlatform {
                     )
                 })
                 .collect(),
-            started_by: spec.run_id.clone(),
+            started_by: started_by(&spec.run_id),
         };
         (plan, preview)
     }
@@ -312,7 +332,7 @@ impl EcsPlatform {
                 .cluster(&self.settings.cluster)
                 .set_next_token(token.clone());
             req = match run_id {
-                Some(r) => req.started_by(tag_value(r)),
+                Some(r) => req.started_by(started_by(r)),
                 None => req.desired_status(DesiredStatus::Running),
             };
             let out = req.send().await.map_err(|e| aws_err("ListTasks", e))?;
@@ -373,6 +393,21 @@ impl EcsPlatform {
             .get(task)
             .cloned()
             .ok_or_else(|| err(format!("unknown task {}", task.0)))
+    }
+}
+
+/// Held across a RunTask call: dropped before the call returns (the launch was cancelled), it
+/// records that a task may have started whose ARN this process never got.
+struct CutShort<'a> {
+    flag: &'a AtomicBool,
+    answered: bool,
+}
+
+impl Drop for CutShort<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.flag.store(true, Ordering::SeqCst);
+        }
     }
 }
 
@@ -517,20 +552,29 @@ impl Platform for EcsPlatform {
         for (k, v) in &spec.env {
             container = container.environment(KeyValuePair::builder().name(k).value(v).build());
         }
-        let capacity = CapacityProviderStrategyItem::builder()
-            .capacity_provider(&s.capacity_provider)
-            .weight(1)
-            .build()
-            .map_err(|e| err(e.to_string()))?;
-        let request = self
+        let mut request = self
             .ecs
             .run_task()
             .cluster(&s.cluster)
-            .task_definition(&task_definition)
-            .capacity_provider_strategy(capacity)
+            .task_definition(&task_definition);
+        // On demand, `launchType=FARGATE` runs on any cluster. FARGATE_SPOT exists only as a
+        // capacity provider, which must be associated with the cluster (prepare_run checked),
+        // and a strategy excludes `launchType` (RunTask, capacityProviderStrategy).
+        request = if s.spot() {
+            request.capacity_provider_strategy(
+                CapacityProviderStrategyItem::builder()
+                    .capacity_provider(&s.capacity_provider)
+                    .weight(1)
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            )
+        } else {
+            request.launch_type(LaunchType::Fargate)
+        };
+        let request = request
             .set_platform_version(s.platform_version.clone())
             .count(1)
-            .started_by(tag_value(&spec.run_id))
+            .started_by(started_by(&spec.run_id))
             .network_configuration(
                 NetworkConfiguration::builder()
                     .awsvpc_configuration(vpc)
@@ -552,12 +596,13 @@ impl Platform for EcsPlatform {
             self.pace_run_task().await;
             // A fresh token per attempt; the SDK's retries inside `send` reuse it.
             let token = client_token(spec, rand::random());
-            let out = request
-                .clone()
-                .client_token(token)
-                .send()
-                .await
-                .map_err(|e| aws_err(&what, e))?;
+            let mut in_flight = CutShort {
+                flag: &self.launch_cut_short,
+                answered: false,
+            };
+            let sent = request.clone().client_token(token).send().await;
+            in_flight.answered = true;
+            let out = sent.map_err(|e| aws_err(&what, e))?;
             let Some(f) = out.failures().first() else {
                 break out;
             };
@@ -621,6 +666,7 @@ impl Platform for EcsPlatform {
                 created_ms,
                 started: None,
                 ended: false,
+                launched: tokio::time::Instant::now(),
             },
         );
         Ok(id)
@@ -761,18 +807,27 @@ impl Platform for EcsPlatform {
         if t.ended {
             return Ok(());
         }
-        let result = self
-            .ecs
-            .stop_task()
-            .cluster(&self.settings.cluster)
-            .task(&t.arn)
-            .reason("stopped by fargate-bench")
-            .send()
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("InvalidParameterException") => {} // already gone
-            Err(e) => return Err(aws_err("StopTask", e)),
+        loop {
+            let result = self
+                .ecs
+                .stop_task()
+                .cluster(&self.settings.cluster)
+                .task(&t.arn)
+                .reason("stopped by fargate-bench")
+                .send()
+                .await;
+            match result {
+                Ok(_) => break,
+                // "The referenced task was not found": gone, unless the task is so young that
+                // ECS may not show it yet (eventually consistent right after RunTask).
+                Err(e) if e.code() == Some("InvalidParameterException") => {
+                    if t.launched.elapsed() >= FRESH_TASK {
+                        break;
+                    }
+                    tokio::time::sleep(STOP_RETRY).await;
+                }
+                Err(e) => return Err(aws_err("StopTask", e)),
+            }
         }
         if let Some(me) = self.tasks.lock().expect("tasks lock").get_mut(task) {
             me.ended = true;
@@ -799,32 +854,45 @@ impl Platform for EcsPlatform {
                 Err(e) => failed.push(format!("{arn} ({})", crate::error::describe(&e))),
             }
         }
-        // Then what ListTasks knows (tasks of an earlier process, for `cleanup`).
+        // Then what ListTasks knows (tasks of an earlier process, for `cleanup`). A RunTask
+        // that Ctrl-C cut short may have started a task whose ARN never came back, and
+        // ListTasks may not show it yet (the API is eventually consistent right after RunTask):
+        // the run's tasks are then listed once more after SWEEP_AGAIN.
         let mut listing_error = None;
-        match self.list_run_tasks(run_id).await {
-            Ok(arns) => {
-                let fresh: Vec<String> =
-                    arns.into_iter().filter(|a| !stopped.contains(a)).collect();
-                for arn in fresh {
-                    let result = self
-                        .ecs
-                        .stop_task()
-                        .cluster(&self.settings.cluster)
-                        .task(&arn)
-                        .reason("fargate-bench cleanup")
-                        .send()
-                        .await;
-                    match result {
-                        Ok(_) => stopped.push(arn),
-                        Err(e) if e.code() == Some("InvalidParameterException") => {}
-                        Err(e) => {
-                            let e = aws_err("StopTask", e);
-                            failed.push(format!("{arn} ({})", crate::error::describe(&e)));
+        let sweeps = if self.launch_cut_short.load(Ordering::SeqCst) {
+            2
+        } else {
+            1
+        };
+        for sweep in 0..sweeps {
+            if sweep > 0 {
+                tokio::time::sleep(SWEEP_AGAIN).await;
+            }
+            match self.list_run_tasks(run_id).await {
+                Ok(arns) => {
+                    let fresh: Vec<String> =
+                        arns.into_iter().filter(|a| !stopped.contains(a)).collect();
+                    for arn in fresh {
+                        let result = self
+                            .ecs
+                            .stop_task()
+                            .cluster(&self.settings.cluster)
+                            .task(&arn)
+                            .reason("fargate-bench cleanup")
+                            .send()
+                            .await;
+                        match result {
+                            Ok(_) => stopped.push(arn),
+                            Err(e) if e.code() == Some("InvalidParameterException") => {}
+                            Err(e) => {
+                                let e = aws_err("StopTask", e);
+                                failed.push(format!("{arn} ({})", crate::error::describe(&e)));
+                            }
                         }
                     }
                 }
+                Err(e) => listing_error = Some(crate::error::describe(&e)),
             }
-            Err(e) => listing_error = Some(crate::error::describe(&e)),
         }
         if failed.is_empty() && listing_error.is_none() {
             return Ok(stopped);
@@ -852,7 +920,8 @@ impl Platform for EcsPlatform {
     }
 
     async fn prepare_run(&self, _run_id: &str) -> Result<()> {
-        self.check_log_group().await
+        self.check_log_group().await?;
+        self.check_capacity_provider().await
     }
 }
 

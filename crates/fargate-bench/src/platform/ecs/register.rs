@@ -1,6 +1,7 @@
 //! Task definitions: one per probe and size, reused while an active revision matches every
 //! field we set, registered otherwise.
 
+use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, LogConfiguration, LogDriver, NetworkMode,
     OsFamily, RuntimePlatform, Tag, TaskDefinition, TaskDefinitionStatus, Ulimit, UlimitName,
@@ -82,7 +83,9 @@ impl EcsPlatform {
                 == plan.cpu_architecture
     }
 
-    /// The ARN of an active, identical revision, registering one if needed.
+    /// The ARN of an active, identical revision, registering one if needed. Each family is
+    /// resolved once per run behind its own cell: concurrent launches of one family wait for
+    /// the one lookup, launches of other families do not wait at all.
     pub(super) async fn task_definition(
         &self,
         probe: Probe,
@@ -90,23 +93,44 @@ impl EcsPlatform {
         arch: Arch,
     ) -> Result<String> {
         let plan = TaskDefPlan::new(&self.settings, &self.region, probe, size, arch);
-        let mut cache = self.taskdefs.lock().await;
-        if let Some(arn) = cache.get(&plan.family) {
-            return Ok(arn.clone());
-        }
-        if let Ok(existing) = self
+        let cell = self
+            .taskdefs
+            .lock()
+            .expect("taskdefs lock")
+            .entry(plan.family.clone())
+            .or_default()
+            .clone();
+        // A failed lookup leaves the cell empty: the next launch of the family tries again.
+        cell.get_or_try_init(|| self.find_or_register(&plan))
+            .await
+            .cloned()
+    }
+
+    async fn find_or_register(&self, plan: &TaskDefPlan) -> Result<String> {
+        match self
             .ecs
             .describe_task_definition()
             .task_definition(&plan.family)
             .send()
             .await
         {
-            if let Some(td) = existing.task_definition() {
-                if Self::same_definition(td, &plan) {
-                    let arn = td.task_definition_arn().unwrap_or_default().to_owned();
-                    cache.insert(plan.family.clone(), arn.clone());
-                    return Ok(arn);
+            Ok(existing) => {
+                if let Some(td) = existing.task_definition() {
+                    if Self::same_definition(td, plan) {
+                        return Ok(td.task_definition_arn().unwrap_or_default().to_owned());
+                    }
                 }
+            }
+            // The family has no active revision: AWS answers ClientException "Unable to
+            // describe task definition." (DescribeTaskDefinition). Register one.
+            Err(e) if is_missing_definition(e.code()) => {}
+            // Anything else (throttling the SDK's retries did not outlast, access denied, a
+            // server error) is not a reason to register a needless revision: say it.
+            Err(e) => {
+                return Err(aws_err(
+                    &format!("DescribeTaskDefinition {}", plan.family),
+                    e,
+                ))
             }
         }
         let registered = self
@@ -124,7 +148,7 @@ impl EcsPlatform {
                     .operating_system_family(OsFamily::Linux)
                     .build(),
             )
-            .container_definitions(Self::container_definition(&plan)?)
+            .container_definitions(Self::container_definition(plan)?)
             .tags(Tag::builder().key("fargate-bench").value("probe").build())
             .send()
             .await
@@ -140,9 +164,13 @@ impl EcsPlatform {
             })?
             .to_owned();
         eprintln!("registered task definition {arn}");
-        cache.insert(plan.family, arn.clone());
         Ok(arn)
     }
+}
+
+/// Whether a DescribeTaskDefinition error code means the family has no (active) revision.
+fn is_missing_definition(code: Option<&str>) -> bool {
+    code == Some("ClientException")
 }
 
 #[cfg(test)]
@@ -208,5 +236,20 @@ mod tests {
         let mut inactive = registered(&ours);
         inactive.status = Some(TaskDefinitionStatus::Inactive);
         assert!(!EcsPlatform::same_definition(&inactive, &ours));
+    }
+
+    /// Issue 23, item 8 (N18): only "no such family" leads to a registration; throttling that
+    /// outlasted the SDK's retries, a denied call or a server error is reported instead.
+    #[test]
+    fn only_a_missing_family_is_registered_anew() {
+        assert!(is_missing_definition(Some("ClientException")));
+        for other in [
+            Some("ThrottlingException"),
+            Some("AccessDeniedException"),
+            Some("ServerException"),
+            None,
+        ] {
+            assert!(!is_missing_definition(other), "{other:?}");
+        }
     }
 }
