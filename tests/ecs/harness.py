@@ -157,7 +157,9 @@ class Harness:
     def run(self):
         seen = set()
         while not os.path.exists(self.args.stop_file):
-            arns = self.ecs.list_tasks(cluster=self.args.cluster, desiredStatus="RUNNING")["taskArns"]
+            pages = self.ecs.get_paginator("list_tasks").paginate(
+                cluster=self.args.cluster, desiredStatus="RUNNING")
+            arns = [a for page in pages for a in page["taskArns"]]
             fresh = [a for a in arns if a not in seen]
             if fresh:
                 tasks = self.ecs.describe_tasks(cluster=self.args.cluster, tasks=fresh,

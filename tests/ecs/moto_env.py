@@ -6,6 +6,12 @@ Usage (from the Rust tests):
   python moto_env.py launched ENDPOINT CLUSTER -> number of tasks ever launched
   python moto_env.py revisions ENDPOINT FAMILY... -> JSON {family: number of revisions}
   python moto_env.py platforms ENDPOINT FAMILY... -> JSON {family: latest runtimePlatform}
+  python moto_env.py providers ENDPOINT CLUSTER PROVIDER... -> associates the capacity providers
+  python moto_env.py launches ENDPOINT CLUSTER -> JSON [{launchType, capacityProvider}] per task
+
+The cluster `setup` makes has no capacity provider, like one made by `aws ecs create-cluster
+--cluster-name X`: RunTask with launchType FARGATE runs on it, a FARGATE_SPOT strategy does not
+until a test associates the provider (the deploy template's cluster associates both).
 """
 import json
 import sys
@@ -80,6 +86,22 @@ def stack(endpoint, name, template):
             "outputs": {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}}
 
 
+def providers(endpoint, cluster, names):
+    client("ecs", endpoint).put_cluster_capacity_providers(
+        cluster=cluster, capacityProviders=names,
+        defaultCapacityProviderStrategy=[{"capacityProvider": names[0], "weight": 1}])
+
+
+def launches(endpoint, cluster):
+    ecs = client("ecs", endpoint)
+    arns = []
+    for status in ("RUNNING", "STOPPED"):
+        arns += ecs.list_tasks(cluster=cluster, desiredStatus=status)["taskArns"]
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+    return [{"launchType": t.get("launchType") or None,
+             "capacityProvider": t.get("capacityProviderName")} for t in tasks]
+
+
 def revisions(endpoint, families):
     # familyPrefix is the full family name (an exact match), as on AWS.
     ecs = client("ecs", endpoint)
@@ -104,6 +126,10 @@ if __name__ == "__main__":
         print(launched(endpoint, sys.argv[3]))
     elif cmd == "revisions":
         print(json.dumps(revisions(endpoint, sys.argv[3:])))
+    elif cmd == "providers":
+        providers(endpoint, sys.argv[3], sys.argv[4:])
+    elif cmd == "launches":
+        print(json.dumps(launches(endpoint, sys.argv[3])))
     elif cmd == "platforms":
         print(json.dumps(platforms(endpoint, sys.argv[3:])))
     else:

@@ -21,6 +21,16 @@ Rules always on:
   - Task lifecycle (Amazon ECS task lifecycle): PROVISIONING, PENDING, RUNNING, DEPROVISIONING,
     STOPPED, each held for the delays given; no private IP before PENDING, no startedAt before
     RUNNING, no exit code before STOPPED.
+  - RunTask: count 1-10; startedBy up to 128 of [A-Za-z0-9-/_]; launchType and
+    capacityProviderStrategy exclusive; a strategy names only providers associated with the
+    cluster; overrides at most 8192 characters; platformVersion LATEST or 1.4.0 (1.0.0-1.3.0
+    retired); an INACTIVE task definition cannot run. DescribeTasks: 1-100 tasks. ListTasks:
+    maxResults 1-100, pages with nextToken, by default --list-page-size (2) per page so the
+    caller's loop runs. RegisterTaskDefinition: cpu "1 vCPU" and memory "2 GB" forms accepted
+    (stored as units/MiB); awslogs on Fargate needs an execution role and awslogs-stream-prefix.
+    DescribeTaskDefinition of a family: its latest ACTIVE revision. StopTask of an unknown
+    task: InvalidParameterException "The referenced task was not found." (moto answers 500).
+    Each rule's source is quoted beside its code.
 CloudWatch Logs (the controller reads task output from it), always on:
   - GetLogEvents: "10 requests per second per account per Region. This quota can't be changed"
     (CloudWatch Logs quotas, GetLogEvents): more than --logs-quota calls (default 10) in any
@@ -50,8 +60,17 @@ Faults on request:
   --stats FILE             writes the count of the controller's calls per operation (JSON), ECS
                            and Logs alike, with "peak_per_sec" of GetLogEvents (the most calls
                            in any one-second window) and "throttled" (calls refused per op)
+  --stop-task-not-found S  StopTask answers "not found" for a task younger than S seconds, as
+                           ECS may right after RunTask (eventual consistency)
+  --list-tasks-lag S       ListTasks leaves out tasks younger than S seconds (the same)
+  --run-task-delay S       RunTask answers S seconds after the task was created
+  --deny OP                the controller's OP calls get AccessDeniedException
+  --slow-register S        RegisterTaskDefinition takes S seconds more; the stats record the
+                           most calls under way at once as "concurrent:RegisterTaskDefinition"
+  --list-page-size N       ListTasks's page when maxResults is not given (AWS: 100)
 """
 import argparse
+import base64
 import hashlib
 import http.server
 import json
@@ -82,6 +101,35 @@ def fargate_sizes():
 SIZES = fargate_sizes()
 assert len(SIZES) == 74
 
+# RunTask, startedBy: "Up to 128 letters (uppercase and lowercase), numbers, hyphens (-),
+# forward slash (/), and underscores (_) are allowed." (API reference, RunTask)
+STARTED_BY = re.compile(r"^[A-Za-z0-9/_-]{0,128}$")
+# Fargate Linux platform versions (developer guide, "Fargate Linux platform versions": "When
+# the LATEST platform version is selected, 1.4.0 platform version is used"; "AWS Fargate Linux
+# platform version deprecation": 1.0.0-1.2.0 deprecated, and "Starting June 15, 2026, we will
+# make the platform version 1.3.0 as Retired. At that time, you will not be able to launch new
+# tasks ... configured with platform version 1.3.0").
+PLATFORMS = ("LATEST", "1.4.0")
+RETIRED_PLATFORMS = ("1.0.0", "1.1.0", "1.2.0", "1.3.0")
+ECS_TARGET = "AmazonEC2ContainerServiceV20141113."
+NOT_FOUND = "The referenced task was not found."
+
+
+def task_units(value, unit, scale):
+    """An integer task cpu/memory from RegisterTaskDefinition's forms: "1024", or a string in
+    `unit` ("1 vCPU", "0.25 vcpu"; "2 GB", "2GB"), scaled. RegisterTaskDefinition, cpu: "It can
+    be expressed as an integer using CPU units (for example, 1024) or as a string using vCPUs
+    (for example, 1 vCPU or 1 vcpu) in a task definition. String values are converted to an
+    integer indicating the CPU units when the task definition is registered." memory: "as a
+    string using GB (for example, 1GB or 1 GB)". None when it is neither."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*" + unit, text, re.IGNORECASE)
+    if m and float(m.group(1)) * scale == int(float(m.group(1)) * scale):
+        return int(float(m.group(1)) * scale)
+    return None
+
 
 class State:
     def __init__(self, args):
@@ -109,6 +157,7 @@ class State:
         self.created = {}  # task ARN -> creation time
         self.stopped = {}  # task ARN -> StopTask time
         self.calls = {}
+        self.registering = 0  # RegisterTaskDefinition calls under way
 
 
 class ApiError(Exception):
@@ -143,8 +192,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if kind:
             self.send_header("x-amzn-ErrorType", kind)
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller gave up (--run-task-delay and Ctrl-C)
 
     def error(self, e):
         self.reply(e.status, json.dumps({"__type": e.kind, "message": e.message}).encode(), e.kind)
@@ -189,6 +241,52 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             with open(st.args.stats, "w") as f:
                 json.dump(dict(st.calls, peak_per_sec=st.log_peak, throttled=st.throttled), f)
 
+    def record(self, key, update):
+        """A figure of the layer's own in the stats (`update` maps the old value to the new)."""
+        st = self.state
+        with st.lock:
+            st.calls[key] = update(st.calls.get(key, 0))
+            self.write_stats()
+
+    def call(self, op, payload):
+        """An ECS call of the layer's own to moto (not counted): the answer, or ApiError."""
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() in ("authorization", "x-amz-date", "user-agent")}
+        headers.update({"X-Amz-Target": ECS_TARGET + op,
+                        "Content-Type": "application/x-amz-json-1.1"})
+        req = urllib.request.Request(self.state.args.upstream + "/",
+                                     data=json.dumps(payload).encode(), headers=headers,
+                                     method="POST")
+        try:
+            return json.loads(urllib.request.urlopen(req).read() or b"{}")
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                kind = json.loads(raw).get("__type", "ServerException").split("#")[-1]
+            except ValueError:
+                kind = "ServerException"
+            raise ApiError(kind, raw.decode(errors="replace")[:300], e.code)
+
+    def task_definition(self, ref):
+        """The task definition `ref` names as ECS resolves it: a family alone means its latest
+        ACTIVE revision (DescribeTaskDefinition, taskDefinition: "The family for the latest
+        ACTIVE revision, family and revision (family:revision) for a specific revision in the
+        family, or full Amazon Resource Name (ARN) of the task definition"); moto answers with
+        the latest revision whatever its status. None when there is none."""
+        if ":" not in ref.split("/")[-1]:
+            arns = self.call("ListTaskDefinitions", {"familyPrefix": ref.split("/")[-1],
+                                                     "status": "ACTIVE"})
+            arns = arns.get("taskDefinitionArns", [])
+            if not arns:
+                return None
+            ref = max(arns, key=lambda a: int(a.rsplit(":", 1)[1]))
+        try:
+            return self.call("DescribeTaskDefinition", {"taskDefinition": ref})["taskDefinition"]
+        except ApiError as e:
+            if e.kind == "ClientException":
+                return None
+            raise
+
     def forward(self):
         st = self.state
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -210,6 +308,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 if st.throttle.get(op, 0) > 0:
                     st.throttle[op] -= 1
                     raise ApiError("ThrottlingException", "Rate exceeded")
+            if op in st.args.deny and self.from_controller():
+                raise ApiError("AccessDeniedException",
+                               f"User is not authorized to perform: ecs:{op}")
             request = json.loads(body or b"{}")
             handler = getattr(self, "op_" + op, None)
             if handler:
@@ -265,7 +366,60 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if self.state.args.fail_list_tasks and "aws-sdk-rust" in self.headers.get("User-Agent", ""):
             raise ApiError("AccessDeniedException",
                            "User is not authorized to perform: ecs:ListTasks")
-        self.relay(*self.upstream(body))
+        # ListTasks, maxResults: "This value can be between 1 and 100. If this parameter isn't
+        # used, then ListTasks returns up to 100 results and a nextToken value if applicable."
+        # moto never pages; here every answer is paged, by default in pages of
+        # --list-page-size (smaller than AWS's 100, which "up to" allows) so that the caller's
+        # nextToken loop is exercised by every test that lists more than a page.
+        size = request.pop("maxResults", None)
+        if size is not None and not (isinstance(size, int) and 1 <= size <= 100):
+            raise ApiError("InvalidParameterException",
+                           f"maxResults {size!r}: this value can be between 1 and 100")
+        size = size or self.state.args.list_page_size
+        token = request.pop("nextToken", None)
+        status, data, headers = self.upstream(json.dumps(request).encode())
+        if status != 200:
+            return self.relay(status, data, headers)
+        arns = json.loads(data).get("taskArns", [])
+        lag = self.state.args.list_tasks_lag
+        if lag:
+            now = time.time()
+            with self.state.lock:
+                created = dict(self.state.created)
+            arns = [a for a in arns if now - created.get(a, 0) >= lag]
+        query = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:16]
+        start = 0
+        if token is not None:
+            try:
+                mark = json.loads(base64.b64decode(token))
+                assert mark["q"] == query
+            except (ValueError, KeyError, AssertionError, TypeError):
+                raise ApiError("InvalidParameterException",
+                               "nextToken is not valid for this request")
+            # Resume after the last task returned (tasks may have left the listing since).
+            start = arns.index(mark["a"]) + 1 if mark["a"] in arns else mark["o"]
+        page = arns[start:start + size]
+        answer = {"taskArns": page}
+        if start + size < len(arns):
+            answer["nextToken"] = base64.b64encode(json.dumps(
+                {"q": query, "a": page[-1], "o": start + size}).encode()).decode()
+        self.reply(200, json.dumps(answer).encode())
+
+    # DescribeTasks, tasks: "A list of up to 100 task IDs or full ARN entries."
+    def check_describe_tasks(self, request):
+        n = len(request.get("tasks") or [])
+        if n == 0:
+            raise ApiError("InvalidParameterException", "Tasks cannot be empty.")
+        if n > 100:
+            raise ApiError("InvalidParameterException",
+                           f"tasks: {n} given; a list of up to 100 task IDs or full ARN entries")
+
+    def op_DescribeTaskDefinition(self, request, body):
+        found = self.task_definition(request.get("taskDefinition", ""))
+        if found is None:
+            raise ApiError("ClientException", "Unable to describe task definition.")
+        self.relay(*self.upstream(json.dumps(
+            dict(request, taskDefinition=found["taskDefinitionArn"])).encode()))
 
     def op_RegisterTaskDefinition(self, request, body):
         check_tags(request.get("tags", []))
@@ -284,20 +438,107 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if request.get("networkMode") != "awsvpc":
                 raise ApiError("ClientException",
                                "Fargate only supports network mode 'awsvpc'.")
-            try:
-                size = (int(request.get("cpu")), int(request.get("memory")))
-            except (TypeError, ValueError):
-                raise ApiError("ClientException", "Fargate requires task definition to have "
-                               "execution role ARN to support log driver awslogs.")
+            size = (task_units(request.get("cpu"), "vcpu", 1024),
+                    task_units(request.get("memory"), "gb", 1024))
             if size not in SIZES:
                 raise ApiError("ClientException",
                                "No Fargate configuration exists for given values: "
-                               f"{size[0]} CPU, {size[1]} memory.")
-        self.relay(*self.upstream(body))
+                               f"{request.get('cpu')} CPU, {request.get('memory')} memory.")
+            # Stored as integers, as AWS does ("String values are converted to an integer").
+            request["cpu"], request["memory"] = str(size[0]), str(size[1])
+            for c in request.get("containerDefinitions", []):
+                log = c.get("logConfiguration") or {}
+                if log.get("logDriver") != "awslogs":
+                    continue
+                # Task execution IAM role (developer guide): the role is needed when the task
+                # "is hosted on AWS Fargate ... and ... sends container logs to CloudWatch Logs
+                # using the awslogs log driver"; AWS's refusal, word for word.
+                if not request.get("executionRoleArn"):
+                    raise ApiError("ClientException", "Fargate requires task definition to "
+                                   "have execution role ARN to support log driver awslogs.")
+                # LogConfiguration (API reference), awslogs-stream-prefix: "Required: Yes,
+                # when using Fargate."
+                if not (log.get("options") or {}).get("awslogs-stream-prefix"):
+                    raise ApiError("ClientException",
+                                   f"container {c.get('name')!r}: the awslogs option "
+                                   "awslogs-stream-prefix is required when using Fargate")
+        st = self.state
+        with st.lock:
+            st.registering += 1
+            now = st.registering
+        self.record("concurrent:RegisterTaskDefinition", lambda n: max(n, now))
+        try:
+            time.sleep(st.args.slow_register)
+            self.relay(*self.upstream(json.dumps(request).encode()))
+        finally:
+            with st.lock:
+                st.registering -= 1
+
+    def check_run_task(self, request):
+        """RunTask's documented rules that moto does not check, each with its source."""
+        # count: "The number of instantiations of the specified task to place on your cluster.
+        # You can specify up to 10 tasks for each call."
+        count = request.get("count", 1)
+        if not (isinstance(count, int) and 1 <= count <= 10):
+            raise ApiError("InvalidParameterException",
+                           f"count {count!r}: you can specify up to 10 tasks for each call")
+        # startedBy: "Up to 128 letters (uppercase and lowercase), numbers, hyphens (-), forward
+        # slash (/), and underscores (_) are allowed."
+        started_by = request.get("startedBy")
+        if started_by is not None and not STARTED_BY.match(started_by):
+            raise ApiError("InvalidParameterException",
+                           f"startedBy {started_by!r}: up to 128 letters, numbers, hyphens, "
+                           "forward slashes and underscores")
+        # capacityProviderStrategy: "If a capacityProviderStrategy is specified, the launchType
+        # parameter must be omitted."
+        strategy = request.get("capacityProviderStrategy") or []
+        if strategy and request.get("launchType"):
+            raise ApiError("InvalidParameterException",
+                           "If a capacityProviderStrategy is specified, the launchType "
+                           "parameter must be omitted.")
+        # CapacityProviderStrategyItem: "Only capacity providers that are already associated
+        # with a cluster and have an ACTIVE or UPDATING status can be used in a capacity
+        # provider strategy." (AWS's own words below.)
+        if strategy:
+            clusters = self.call("DescribeClusters",
+                                 {"clusters": [request.get("cluster", "default")]})
+            cluster = (clusters.get("clusters") or [{}])[0]
+            associated = cluster.get("capacityProviders") or []
+            for item in strategy:
+                if item.get("capacityProvider") not in associated:
+                    raise ApiError("InvalidParameterException",
+                                   "The specified capacity provider strategy cannot contain a "
+                                   "capacity provider that is not associated with the cluster. "
+                                   "Associate the capacity provider with the cluster or specify "
+                                   "a valid capacity provider and try again.")
+        # overrides: "A total of 8192 characters are allowed for overrides. This limit includes
+        # the JSON formatting characters of the override structure."
+        overrides = json.dumps(request.get("overrides") or {}, separators=(",", ":"))
+        if len(overrides) > 8192:
+            raise ApiError("InvalidParameterException",
+                           f"Container Overrides length must be at most 8192 "
+                           f"({len(overrides)} given)")
+        # platformVersion: see PLATFORMS. RunTask's errors: PlatformUnknownException "The
+        # specified platform version doesn't exist."
+        version = request.get("platformVersion")
+        if version is not None and version not in PLATFORMS:
+            why = ("is retired: no new task launches on it" if version in RETIRED_PLATFORMS
+                   else "doesn't exist")
+            raise ApiError("PlatformUnknownException",
+                           f"The specified platform version {version} {why}; valid: "
+                           f"{', '.join(PLATFORMS)}.")
+        # DeregisterTaskDefinition: "You can't use an INACTIVE task definition to run new tasks
+        # or create new services" (AWS answers "TaskDefinition is inactive").
+        definition = self.task_definition(request.get("taskDefinition", ""))
+        if definition is None:
+            raise ApiError("ClientException", "TaskDefinition not found.")
+        if definition.get("status") == "INACTIVE":
+            raise ApiError("InvalidParameterException", "TaskDefinition is inactive")
 
     def op_RunTask(self, request, body):
         st = self.state
         check_tags(request.get("tags", []))
+        self.check_run_task(request)
         token = request.get("clientToken")
         params = dict(request)
         params.pop("clientToken", None)
@@ -359,10 +600,21 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 st.lost_replies -= 1
         if lose:
             raise ApiError("ServerException", "Service unavailable (reply lost)", 500)
+        time.sleep(st.args.run_task_delay)
         self.reply(200, data)
 
     def op_StopTask(self, request, body):
         st = self.state
+        task = request.get("task", "")
+        with st.lock:
+            born = [t for arn, t in st.created.items() if arn == task or arn.endswith("/" + task)]
+        if born and time.time() - born[0] < st.args.stop_task_not_found:
+            raise ApiError("InvalidParameterException", NOT_FOUND)  # not visible yet
+        # An unknown task: AWS answers InvalidParameterException, moto a bare 500.
+        known = self.call("DescribeTasks", {"cluster": request.get("cluster", "default"),
+                                            "tasks": [task]})
+        if not known.get("tasks"):
+            raise ApiError("InvalidParameterException", NOT_FOUND)
         status, data, headers = self.upstream(body)
         if status == 200:
             task = request.get("task", "")
@@ -373,6 +625,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.relay(status, data, headers)
 
     def op_DescribeTasks(self, request, body):
+        self.check_describe_tasks(request)
         status, data, headers = self.upstream(body)
         if status != 200:
             return self.relay(status, data, headers)
@@ -457,6 +710,12 @@ def main():
     p.add_argument("--fail-list-tasks", action="store_true")
     p.add_argument("--lose-run-task-reply", type=int, default=0)
     p.add_argument("--stats")
+    p.add_argument("--stop-task-not-found", type=float, default=0)
+    p.add_argument("--list-tasks-lag", type=float, default=0)
+    p.add_argument("--run-task-delay", type=float, default=0)
+    p.add_argument("--deny", action="append", default=[])
+    p.add_argument("--slow-register", type=float, default=0)
+    p.add_argument("--list-page-size", type=int, default=2)
     args = p.parse_args()
     Proxy.state = State(args)
     Server(("127.0.0.1", args.port), Proxy).serve_forever()
