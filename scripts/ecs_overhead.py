@@ -75,7 +75,7 @@ def main():
         procs.append(subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests/ecs/harness.py"), api, env["cluster"],
              env["log_group"], a.bin_dir, os.path.join(tmp, "stop"),
-             "--log-delay", str(a.log_delay)],
+             "--log-delay", str(a.log_delay), "--trace", os.path.join(tmp, "harness.trace")],
             cwd=os.path.join(ROOT, "tests/ecs"), stdout=subprocess.DEVNULL))
         suite = os.path.join(tmp, "suite.toml")
         with open(suite, "w") as f:
@@ -92,11 +92,14 @@ def main():
                        AWS_EC2_METADATA_DISABLED="true")
         start = time.time()
         out = subprocess.run(cmd, env=run_env, capture_output=True, text=True)
+        with open(os.path.join(tmp, "controller.stderr"), "w") as f:
+            f.write(out.stderr)
         wall = time.time() - start
         if out.returncode != 0:
             sys.exit(f"the run failed:\n{out.stderr[-3000:]}")
         if json.loads(out.stdout)["items_ok"] != a.pairs:
-            sys.exit(f"not every pair ok:\n{out.stderr[-3000:]}")
+            sys.exit(f"not every pair ok (controller's output, results and the harness's trace "
+                     f"are kept in {tmp}):\n{out.stderr[-3000:]}")
         summary = json.loads(out.stdout)
         with open(stats) as f:
             calls = json.load(f)

@@ -42,7 +42,24 @@ class Harness:
         self.definition_memory = {}  # task definition ARN -> its memory (MiB)
         self.lock = threading.Lock()
 
+    def trace(self, what):
+        if self.args.trace:
+            with self.lock, open(self.args.trace, "a") as f:
+                f.write(f"{time.time():.3f} {what}\n")
+
     def write_log(self, arn, lines):
+        # Like the awslogs driver, a batch that fails is sent again (a busy moto can refuse or
+        # drop a call); what finally happened is in the trace.
+        for attempt in range(5):
+            try:
+                self.put_lines(arn, lines)
+                self.trace(f"wrote {arn.split('/')[-1]} {len(lines)} lines")
+                return
+            except Exception as e:  # noqa: BLE001 - any failure is retried, then traced
+                self.trace(f"write-failed {arn.split('/')[-1]} attempt {attempt}: {e!r}")
+                time.sleep(0.5 * (attempt + 1))
+
+    def put_lines(self, arn, lines):
         stream = "fargate-bench/probe/" + arn.split("/")[-1]
         try:
             self.logs.create_log_stream(logGroupName=self.args.log_group, logStreamName=stream)
@@ -121,6 +138,7 @@ class Harness:
             command[i] = f"127.0.0.1:{self.servers.get(server_ip, 1)}"
         # Like awslogs, a line reaches the log while the container runs, a batch interval after
         # it was printed.
+        self.trace(f"start {arn.split('/')[-1]} {probe} {command[:1]}")
         proc = subprocess.Popen([os.path.join(self.args.bin_dir, probe)] + command, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         streamed, rest = [], []
@@ -151,6 +169,7 @@ class Harness:
             self.write_log(arn, lines)
             return
         exited = time.time()
+        self.trace(f"exit {arn.split('/')[-1]} code {proc.returncode} {len(lines)} lines")
         self.stop(arn, "Essential container in task exited")
         self.write_later(arn, lines, exited)
 
@@ -181,6 +200,7 @@ def main():
     p.add_argument("--fail-item")
     p.add_argument("--late-server-logs", type=float, default=0)
     p.add_argument("--log-delay", type=float, default=5.0)
+    p.add_argument("--trace", help="appends what the harness does, with times, to this file")
     Harness(p.parse_args()).run()
 
 

@@ -659,6 +659,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             with st.lock:
                 st.stopped.setdefault(task["taskArn"], now)
                 stopped = st.stopped[task["taskArn"]]
+        # A task that reached RUNNING keeps its startedAt for the rest of its life (Task,
+        # startedAt: "The Unix timestamp for the time when the task started. More specifically,
+        # it's for the time when the task transitioned from the PENDING state to the RUNNING
+        # state."); moto never sets it. One stopped before that has none.
+        started_at = created + args.provisioning + args.pending
+        if (stopped if stopped is not None else now) >= started_at:
+            task.setdefault("startedAt", started_at)
         if stopped is not None and now - stopped < args.deprovisioning:
             task["lastStatus"] = "DEPROVISIONING"
             task["desiredStatus"] = "STOPPED"

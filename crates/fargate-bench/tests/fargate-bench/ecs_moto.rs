@@ -1447,9 +1447,17 @@ fn a_server_waits_for_a_client_as_long_as_capacity_may_delay_it() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(idle_of(&doc), 600 + 600 + 60, "default --capacity-wait 600");
     let worst = doc["estimate"]["capacity_worst_usd"].as_f64().unwrap();
-    // One 1x2 server waiting 1,260 s instead of the usual 60 s of its client's start, at the
-    // us-east-1 on-demand rate of 0.04048 + 2 x 0.004445 USD per hour.
-    let expected = (0.04048 + 2.0 * 0.004445) * (1260.0 - 60.0) / 3600.0;
+    // Each 1x2 server (the default suite's tcp-stream and tcp-rr: two) waiting 1,260 s instead
+    // of the usual 60 s of its client's start, at the us-east-1 on-demand rate of
+    // 0.04048 + 2 x 0.004445 USD per hour.
+    let servers = doc["run_task"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["command"][0] == "server")
+        .count();
+    assert_eq!(servers, 2, "{doc}");
+    let expected = servers as f64 * (0.04048 + 2.0 * 0.004445) * (1260.0 - 60.0) / 3600.0;
     assert!((worst - expected).abs() < 1e-6, "{worst} vs {expected}");
     assert!(doc["estimate_line"]
         .as_str()

@@ -20,16 +20,28 @@ const _: () = assert!(
     "under the account's quota of 10 per second"
 );
 
-/// Spaces calls at least `interval` apart, first come first served, with no burst: the quota is
-/// a rate per second, and a burst from many tasks at once is what trips it.
+/// Spaces calls at least `interval` apart, one at a time, first come first served, with no
+/// burst: the quota is a rate per second, and a burst from many tasks at once is what trips it.
+///
+/// One call at a time matters as much as the spacing: the quota counts calls as they arrive at
+/// the service, and calls started 200 ms apart can arrive bunched when one is held up on its
+/// way (a busy machine). With each call started only after the previous one has finished and
+/// its turn has come, arrivals are also at least a turn apart but for the first: at most
+/// `per_sec + 1` in any second.
 #[derive(Debug)]
 pub struct RateLimiter {
     interval: Duration,
     next_free: Mutex<Option<Instant>>,
 }
 
+/// A turn at a [`RateLimiter`]: the next caller waits until it is dropped (the call has ended).
+#[derive(Debug)]
+pub struct Turn<'a> {
+    _held: tokio::sync::MutexGuard<'a, Option<Instant>>,
+}
+
 impl RateLimiter {
-    /// At most `per_sec` calls in any second (spaced `1 / per_sec` apart).
+    /// At most `per_sec` calls started in any second (spaced `1 / per_sec` apart).
     pub fn per_second(per_sec: u32) -> Self {
         Self {
             interval: Duration::from_secs(1) / per_sec.max(1),
@@ -42,17 +54,16 @@ impl RateLimiter {
         self.interval
     }
 
-    /// Waits for this call's turn. Turns are handed out in the order callers arrive; the lock
-    /// is held only to take a turn, never while waiting for it.
-    pub async fn acquire(&self) {
-        let turn = {
-            let mut next = self.next_free.lock().await;
-            let now = Instant::now();
-            let turn = next.map_or(now, |n| n.max(now));
-            *next = Some(turn + self.interval);
-            turn
-        };
+    /// Waits for this call's turn: the previous call has ended and its spacing has passed.
+    /// Turns are handed out in the order callers arrive (tokio's mutex is fair). Hold the
+    /// [`Turn`] for the duration of the call.
+    pub async fn acquire(&self) -> Turn<'_> {
+        let mut next = self.next_free.lock().await;
+        let now = Instant::now();
+        let turn = next.map_or(now, |n| n.max(now));
         tokio::time::sleep_until(turn).await;
+        *next = Some(turn + self.interval);
+        Turn { _held: next }
     }
 }
 
@@ -77,7 +88,7 @@ mod tests {
         for _ in 0..32 {
             let l = Arc::clone(&limiter);
             handles.push(tokio::spawn(async move {
-                l.acquire().await;
+                let _turn = l.acquire().await;
                 start.elapsed()
             }));
         }
@@ -96,13 +107,39 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_call_that_takes_long_holds_the_next_one() {
+        let limiter = Arc::new(RateLimiter::per_second(5));
+        let start = Instant::now();
+        let slow = {
+            let l = Arc::clone(&limiter);
+            tokio::spawn(async move {
+                let _turn = l.acquire().await;
+                // A call held up for 700 ms on its way.
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            })
+        };
+        tokio::task::yield_now().await;
+        let next = {
+            let l = Arc::clone(&limiter);
+            tokio::spawn(async move {
+                let _turn = l.acquire().await;
+                start.elapsed()
+            })
+        };
+        slow.await.unwrap();
+        // Not at 200 ms, its spacing, but once the slow call has ended: the two cannot arrive
+        // at the service together.
+        assert_eq!(next.await.unwrap(), Duration::from_millis(700));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn an_idle_limiter_does_not_bank_turns() {
         let limiter = RateLimiter::per_second(5);
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
         tokio::time::sleep(Duration::from_secs(10)).await;
         let start = Instant::now();
-        limiter.acquire().await;
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
+        drop(limiter.acquire().await);
         // After a quiet spell the next call goes at once, and the one after waits its spacing:
         // quiet time is not saved up for a burst.
         assert_eq!(start.elapsed(), Duration::from_millis(200));

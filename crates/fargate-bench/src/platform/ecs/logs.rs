@@ -143,10 +143,12 @@ pub async fn advance<S: LogSource>(
     cursor: &mut LogCursor,
 ) -> std::result::Result<ReadEnd, LogFailure> {
     for _ in 0..MAX_PAGES_PER_READ {
-        limiter.acquire().await;
+        let turn = limiter.acquire().await;
         cursor.calls += 1;
         let asked = cursor.token.clone();
-        let page = match source.page(stream, start_ms, asked.as_deref()).await {
+        let answer = source.page(stream, start_ms, asked.as_deref()).await;
+        drop(turn);
+        let page = match answer {
             Ok(page) => page,
             Err(f) if f.code.as_deref().is_some_and(is_throttling) => {
                 cursor.throttled += 1;
