@@ -116,6 +116,8 @@ def main():
     peak = calls.pop("peak_per_sec", 0)
     throttled = calls.pop("throttled", {})
     logs_ops = ("GetLogEvents", "DescribeLogGroups")
+    # Keys with a colon are the layer's own observations, not calls.
+    calls = {op: n for op, n in calls.items() if ":" not in op}
     ecs = {op: n for op, n in calls.items() if op not in logs_ops}
     logs = {op: n for op, n in calls.items() if op in logs_ops}
     print(f"pairs {a.pairs} (ok {summary['items_ok']}), concurrency {a.concurrency}, "
