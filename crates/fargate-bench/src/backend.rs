@@ -194,6 +194,10 @@ impl Platform for AnyPlatform {
         each!(self, p => p.capacity())
     }
 
+    fn region(&self) -> Option<String> {
+        each!(self, p => p.region())
+    }
+
     async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
         each!(self, p => p.launch(spec).await)
     }

@@ -578,6 +578,7 @@ mod tests {
             finished_at: None,
             command_line: None,
             capacity: None,
+            region: None,
         }
     }
 

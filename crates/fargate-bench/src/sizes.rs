@@ -310,7 +310,9 @@ impl Default for PriceTable {
     fn default() -> Self {
         PriceTable {
             as_of: "2026-11-01".into(),
-            spot_as_of: Some("2026-11-01".into()),
+            // The built-in Spot rates are not a dated reading of AWS's Spot prices (they are
+            // about 32 % of on-demand, as published discounts run): every Spot figure says so.
+            spot_as_of: None,
             regions: vec![
                 RegionPrices {
                     region: "us-east-1".into(),
@@ -436,6 +438,10 @@ pub struct Prices {
     pub capacity: Capacity,
 }
 
+/// What stands for the date of Spot rates that are not a dated reading.
+pub const APPROXIMATE_SPOT: &str = "an approximation (the built-in Spot rates are about 32 % of \
+     on-demand, not a dated reading of AWS's Spot prices: give real ones with --prices FILE)";
+
 /// The region whose prices apply when nothing names one.
 pub const DEFAULT_PRICE_REGION: &str = "us-east-1";
 
@@ -462,6 +468,19 @@ impl Prices {
     /// The same table for another capacity.
     pub fn on(mut self, capacity: Capacity) -> Prices {
         self.capacity = capacity;
+        self
+    }
+
+    /// The prices of a run as it ran: on the capacity its `run.json` records, and in its
+    /// recorded Region unless `region_given` (a `--region` flag overrides it). A run recorded
+    /// before either was kept is priced as asked.
+    pub fn as_run(mut self, meta: &crate::store::RunMeta, region_given: bool) -> Prices {
+        if let Some(capacity) = meta.capacity {
+            self.capacity = capacity;
+        }
+        if let Some(region) = meta.region.as_ref().filter(|_| !region_given) {
+            self.region.clone_from(region);
+        }
         self
     }
 
@@ -497,14 +516,11 @@ impl Prices {
             .map(|_| ())
     }
 
-    /// The date of the rates that apply.
+    /// The date of the rates that apply; for Spot rates without a dated reading (the built-in
+    /// table's), a warning that they are approximate and how to give real ones.
     pub fn as_of(&self) -> &str {
         match self.capacity {
-            Capacity::Spot => self
-                .table
-                .spot_as_of
-                .as_deref()
-                .unwrap_or(&self.table.as_of),
+            Capacity::Spot => self.table.spot_as_of.as_deref().unwrap_or(APPROXIMATE_SPOT),
             Capacity::OnDemand => &self.table.as_of,
         }
     }
@@ -513,6 +529,45 @@ impl Prices {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_is_priced_where_and_on_what_it_ran_unless_told() {
+        // Issue 23, item 7 (N10): a Seoul Spot run re-reported later was priced as us-east-1
+        // on demand.
+        let meta = crate::store::RunMeta {
+            run_id: "r".into(),
+            backend: "ecs".into(),
+            suite: crate::Suite::default_suite(),
+            controller_version: "0".into(),
+            started_at: "2026-12-06T00:00:00Z".into(),
+            status: crate::store::RunStatus::Running,
+            finished_at: None,
+            command_line: None,
+            capacity: Some(Capacity::Spot),
+            region: Some("ap-northeast-2".into()),
+        };
+        let asked = Prices::new(None, None, Arch::X86).unwrap();
+        let size = TaskSize::parse("1x2").unwrap();
+        let as_ran = asked.clone().as_run(&meta, false);
+        assert_eq!(
+            (as_ran.region.as_str(), as_ran.capacity),
+            ("ap-northeast-2", Capacity::Spot)
+        );
+        assert_ne!(as_ran.hourly(size), asked.hourly(size));
+        // --region overrides the recorded Region; the capacity is the run's.
+        let told = asked.clone().as_run(&meta, true);
+        assert_eq!(
+            (told.region.as_str(), told.capacity),
+            ("us-east-1", Capacity::Spot)
+        );
+        // A run that recorded neither is priced as asked.
+        let old = crate::store::RunMeta {
+            capacity: None,
+            region: None,
+            ..meta
+        };
+        assert_eq!(asked.clone().as_run(&old, false), asked);
+    }
 
     /// Issue 22 (D11): one spelling of an architecture in a JSON document, its ECS name; the
     /// old lower-case spelling still reads.

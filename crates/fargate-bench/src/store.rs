@@ -52,6 +52,10 @@ pub struct RunMeta {
     /// prices and limits by it). Absent where sizes were emulated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<crate::sizes::Capacity>,
+    /// The AWS Region its tasks ran in, as the SDK's own chain resolved it (flags, environment,
+    /// profile files); `report` prices the run there unless `--region` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// Whether an item produced its reports.
@@ -486,6 +490,7 @@ mod tests {
             finished_at: None,
             command_line: None,
             capacity: None,
+            region: None,
         }
     }
 

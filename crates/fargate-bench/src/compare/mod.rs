@@ -191,6 +191,7 @@ mod tests {
                 finished_at: None,
                 command_line: None,
                 capacity: None,
+                region: None,
             },
             warnings: Vec::new(),
             pricing: None,

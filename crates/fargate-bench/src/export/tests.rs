@@ -105,6 +105,7 @@ pub(crate) fn fixed_document() -> Merged {
             finished_at: None,
             command_line: None,
             capacity: None,
+            region: None,
         },
         pricing: Some(Pricing {
             region: "us-east-1".into(),

@@ -148,6 +148,12 @@ pub trait Platform: Send + Sync + 'static {
         None
     }
 
+    /// The AWS Region tasks run in (ECS, as the SDK resolved it); `None` elsewhere. Recorded
+    /// in `run.json`, so a later `report` prices the run where it ran.
+    fn region(&self) -> Option<String> {
+        None
+    }
+
     /// Checks, before anything launches, that the backend can run tasks on each of `arches`
     /// (the local backend runs only this machine's; docker needs an image of each).
     fn check_arches(&self, _arches: &[Arch]) -> impl Future<Output = Result<()>> + Send {

@@ -234,6 +234,7 @@ pub async fn run<P: Platform>(
                 // The process's own command line: the CLI's, or the tool that drives the library.
                 command_line: Some(std::env::args().collect::<Vec<_>>().join(" ")),
                 capacity: platform.capacity(),
+                region: platform.region(),
             };
             (
                 Store::create(&plan_spec.results_root, meta)?,

@@ -217,6 +217,7 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
         finished_at: None,
         command_line: None,
         capacity: None,
+        region: None,
     };
     let summary = fargate_bench::merge::summarize(&meta, &records, None).summary;
     assert_eq!(summary.items_ok, 2);

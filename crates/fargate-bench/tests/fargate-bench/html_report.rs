@@ -108,6 +108,7 @@ fn known_run(root: &Path, repetitions: u32) -> PathBuf {
         finished_at: None,
         command_line: Some("fargate-bench run --size 0.5x1 --size 1x2".into()),
         capacity: None,
+        region: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     {
@@ -267,6 +268,7 @@ fn a_run_over_both_architectures_is_drawn_side_by_side() {
         finished_at: None,
         command_line: None,
         capacity: None,
+        region: None,
     };
     let mut store = Store::create(tmp.path(), meta).unwrap();
     for rep in 1..=2 {
@@ -529,6 +531,7 @@ fn sized_run(root: &Path, sizes: usize) -> PathBuf {
         finished_at: None,
         command_line: None,
         capacity: None,
+        region: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 1..=2 {

@@ -92,6 +92,7 @@ fn results(root: &Path, id: &str, sizes: &[Size]) -> PathBuf {
         finished_at: None,
         command_line: None,
         capacity: Some(Capacity::OnDemand),
+        region: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 0..6 {

@@ -256,6 +256,7 @@ fn meta() -> RunMeta {
         finished_at: Some("2026-11-24T21:40:00.000Z".into()),
         command_line: Some("fargate-bench run --suite every-key.toml".into()),
         capacity: Some(Capacity::Spot),
+        region: Some("ap-northeast-2".into()),
     }
 }
 

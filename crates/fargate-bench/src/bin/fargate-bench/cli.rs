@@ -57,9 +57,12 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
         Validated::Report {
             dir,
             prices,
+            region_given,
             format,
             output,
         } => {
+            // Priced as the run ran: its recorded capacity, and its Region unless --region.
+            let prices = prices.as_run(&fargate_bench::store::read_meta(&dir)?, region_given);
             // Every format reads the one merged document, folded one record at a time.
             let merged = command::summarize_dir(&dir, Some(&prices))?;
             write_to(&output, "report", |out| {

@@ -31,6 +31,8 @@ pub(crate) enum Validated {
     Report {
         dir: PathBuf,
         prices: Prices,
+        /// `--region` was given: it overrides the Region the run recorded.
+        region_given: bool,
         format: Format,
         output: Output,
     },
@@ -77,6 +79,7 @@ pub(crate) fn validate(args: Args) -> Result<Validated> {
         Command::Report(a) => Validated::Report {
             dir: a.dir,
             prices: prices(&a.prices)?,
+            region_given: a.prices.region.is_some(),
             format: format(&a.output),
             output: Output::from_arg(&a.output.output),
         },

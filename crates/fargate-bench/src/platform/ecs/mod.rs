@@ -528,6 +528,10 @@ impl Platform for EcsPlatform {
         ))
     }
 
+    fn region(&self) -> Option<String> {
+        Some(self.region.clone())
+    }
+
     async fn check_arches(&self, arches: &[Arch]) -> Result<()> {
         self.settings.validate_arches(arches)
     }
