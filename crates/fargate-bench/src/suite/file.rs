@@ -133,7 +133,7 @@ impl SuiteFile {
             if let (Some(w), true) = (o.receive_wait, bulk) {
                 t.receive_wait = Some(w);
             }
-            match (o.duration, t.kind.is_network(), t.until_baseline) {
+            match (o.duration, t.kind.is_network(), t.drains()) {
                 (Some(d), true, false) => t.duration = Some(d),
                 (Some(d), true, true) => t.max_duration = Some(d),
                 _ => {}
