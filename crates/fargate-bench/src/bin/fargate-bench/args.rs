@@ -215,8 +215,9 @@ pub(crate) struct RunArgs {
     /// A TOML suite file (tests, sizes, repetitions, concurrency).
     #[arg(long, value_name = "FILE")]
     pub(crate) suite: Option<PathBuf>,
-    /// A built-in suite: published-2021 (the 2021 blog method) or sizing (until the
-    /// baseline holds); `fargate-bench presets NAME` prints one to copy and edit.
+    /// A built-in suite: published-2021 (the 2021 blog method), sizing (until the
+    /// baseline holds) or sizing-refill (sizing, then how fast each bucket refills);
+    /// `fargate-bench presets NAME` prints one to copy and edit.
     #[arg(long, value_name = "NAME", conflicts_with = "suite")]
     pub(crate) preset: Option<String>,
     /// Task size VCPUxGB (repeatable), e.g. 0.25x0.5 or 1x2.
