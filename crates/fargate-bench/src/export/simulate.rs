@@ -1,4 +1,5 @@
-//! `fargate-bench simulate`: a profile's replay on each size, as a table or JSON.
+//! `fargate-bench simulate`: a profile's replay on each size, as a table, JSON or an HTML page
+//! that draws each size's traffic and bucket over time.
 
 use std::io::{self, Write};
 
@@ -10,16 +11,18 @@ use super::{write_json, Format};
 use crate::simulate::{Simulation, SizeOutcome};
 
 /// The formats `simulate --format` takes.
-pub const FORMATS: [Format; 3] = [Format::Table, Format::Wide, Format::Json];
+pub const FORMATS: [Format; 4] = [Format::Table, Format::Wide, Format::Json, Format::Html];
 
-/// Writes `sim` as a table (`table`, `wide`) or JSON (`json`); the other formats are refused
-/// where the flags are read.
+/// Writes `sim` as a table (`table`, `wide`), JSON (`json`) or a page (`html`); the other
+/// formats are refused where the flags are read.
 ///
 /// # Errors
 /// I/O errors of `out`.
 pub fn write_simulation(sim: &Simulation, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    if format == Format::Json {
-        return write_json(sim, out);
+    match format {
+        Format::Json => return write_json(sim, out),
+        Format::Html => return out.write_all(super::html::simulate::render(sim).as_bytes()),
+        _ => {}
     }
     let wide = format == Format::Wide;
     writeln!(
@@ -94,7 +97,7 @@ fn bytes_cell(bytes: f64) -> Cell {
     Cell::num(format_bytes(bytes as u64), bytes)
 }
 
-fn replays(sim: &Simulation) -> Tabular {
+pub(crate) fn replays(sim: &Simulation) -> Tabular {
     let rows = sim
         .sizes
         .iter()
@@ -172,7 +175,7 @@ fn replays(sim: &Simulation) -> Tabular {
     }
 }
 
-fn not_simulated(sizes: &[&SizeOutcome]) -> Tabular {
+pub(crate) fn not_simulated(sizes: &[&SizeOutcome]) -> Tabular {
     Tabular {
         title: "Not simulated (never on a guess)",
         headers: vec!["size", "why"],
