@@ -2,7 +2,10 @@
 //! [`crate::summary`]). Throughput spread over repetitions, latency percentiles from merged
 //! histograms (never averaged), UDP loss over all datagrams, memory bandwidth per kernel and
 //! thread count, the latency curve, interval series, hosts and cost, in one pass that keeps
-//! only what the document needs. This is the only place histograms merge.
+//! only what the document needs. This is the only place histograms merge. Refill tests fold
+//! in `merge/refill.rs`.
+
+mod refill;
 
 use std::collections::BTreeMap;
 
@@ -89,6 +92,7 @@ struct NetAcc {
     retransmits: Option<u64>,
     regimes: BTreeMap<String, u64>,
     bucket: BucketAcc,
+    refill: refill::RefillAcc,
     may_be_burst_only: bool,
 }
 
@@ -313,6 +317,10 @@ impl Summarizer {
                 acc.jitter_ns.push(u.jitter_ns);
             }
         }
+        if let Some(r) = &m.refill {
+            let key = (rec.label.clone(), placement, Some(r.direction));
+            self.net.entry(key).or_default().refill.add(r);
+        }
     }
 
     /// A bulk test's interval samples, one lane per direction (request/response tests count
@@ -403,6 +411,7 @@ impl Summarizer {
                 gbit_per_sec_per_dollar_hour: None,
                 regimes: acc.regimes,
                 bucket,
+                refill: acc.refill.row(),
                 test,
                 kind: acc.kind,
                 size: placement,

@@ -141,6 +141,7 @@ mod tests {
             gbit_per_sec_per_dollar_hour: Some(bps / 1e9 / cost),
             regimes: BTreeMap::new(),
             bucket: None,
+            refill: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! `fargate-bench simulate`: a profile's replay on each size, as a table or JSON.
+//! `fargate-bench simulate`: a profile's replay on each size, as a table, JSON or an HTML page
+//! that draws each size's traffic and bucket over time.
 
 use std::io::{self, Write};
 
@@ -10,16 +11,18 @@ use super::{write_json, Format};
 use crate::simulate::{Simulation, SizeOutcome};
 
 /// The formats `simulate --format` takes.
-pub const FORMATS: [Format; 3] = [Format::Table, Format::Wide, Format::Json];
+pub const FORMATS: [Format; 4] = [Format::Table, Format::Wide, Format::Json, Format::Html];
 
-/// Writes `sim` as a table (`table`, `wide`) or JSON (`json`); the other formats are refused
-/// where the flags are read.
+/// Writes `sim` as a table (`table`, `wide`), JSON (`json`) or a page (`html`); the other
+/// formats are refused where the flags are read.
 ///
 /// # Errors
 /// I/O errors of `out`.
 pub fn write_simulation(sim: &Simulation, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    if format == Format::Json {
-        return write_json(sim, out);
+    match format {
+        Format::Json => return write_json(sim, out),
+        Format::Html => return out.write_all(super::html::simulate::render(sim).as_bytes()),
+        _ => {}
     }
     let wide = format == Format::Wide;
     writeln!(
@@ -94,13 +97,28 @@ fn bytes_cell(bytes: f64) -> Cell {
     Cell::num(format_bytes(bytes as u64), bytes)
 }
 
-fn replays(sim: &Simulation) -> Tabular {
+pub(crate) fn replays(sim: &Simulation) -> Tabular {
     let rows = sim
         .sizes
         .iter()
         .filter_map(|s| {
             let (b, o) = (s.bucket.as_ref()?, s.outcome.as_ref()?);
-            let refill = format_bits_per_sec(b.refill_bits_per_sec);
+            let rate = format_bits_per_sec(b.refill_bits_per_sec);
+            let refill = Cell {
+                brief: Some(if b.refill_assumed {
+                    "= baseline".to_owned()
+                } else {
+                    rate.clone()
+                }),
+                ..Cell::num(
+                    if b.refill_assumed {
+                        format!("{rate} (assumed = baseline)")
+                    } else {
+                        format!("{rate} (measured)")
+                    },
+                    b.refill_bits_per_sec,
+                )
+            };
             let verdict = if o.throttled_secs == 0.0 {
                 "never throttled".to_owned()
             } else if o.over_burst_secs > 0.0 {
@@ -119,14 +137,7 @@ fn replays(sim: &Simulation) -> Tabular {
                     format_bits_per_sec(b.baseline_bits_per_sec),
                     b.baseline_bits_per_sec,
                 ),
-                Cell::num(
-                    if b.refill_assumed {
-                        format!("{refill} (assumed)")
-                    } else {
-                        refill
-                    },
-                    b.refill_bits_per_sec,
-                ),
+                refill,
                 secs_cell(o.throttled_secs),
                 secs_cell(o.over_burst_secs),
                 bytes_cell(o.bytes_delayed),
@@ -151,20 +162,20 @@ fn replays(sim: &Simulation) -> Tabular {
             "throttled",
             "over burst",
             "delayed",
-            "max backlog",
+            "max queue",
             "at",
-            "longest queue",
+            "queue lasted",
             "done by",
             "cost",
             "verdict",
         ],
         rows,
         // The throttled column already says it; the verdict adds the over-burst case.
-        wide_only: &["refill", "over burst", "at", "verdict"],
+        wide_only: &["over burst", "at", "verdict"],
     }
 }
 
-fn not_simulated(sizes: &[&SizeOutcome]) -> Tabular {
+pub(crate) fn not_simulated(sizes: &[&SizeOutcome]) -> Tabular {
     Tabular {
         title: "Not simulated (never on a guess)",
         headers: vec!["size", "why"],
@@ -207,7 +218,17 @@ mod tests {
             text.contains("0.25x0.5 X86_64") && text.contains("no tcp-stream"),
             "{text}"
         );
-        assert!(text.contains("assumed: refill"), "{text}");
+        // 1x2's refill test measured 60.75 Mbit/s: the table and the notes say it was used.
+        assert!(
+            text.contains("assumed: refill: at 1x2 a bucket refills at the rate its refill test"),
+            "{text}"
+        );
+        let row = text.lines().find(|l| l.starts_with("  1x2 ")).unwrap();
+        assert!(row.contains("60.75 Mbit/s"), "{row}");
+        let mut wide = Vec::new();
+        write_simulation(&sim, Format::Wide, &mut wide).unwrap();
+        let wide = String::from_utf8(wide).unwrap();
+        assert!(wide.contains("60.75 Mbit/s (measured)"), "{wide}");
         for line in text.lines() {
             assert!(line.chars().count() <= 120, "{line}");
         }
@@ -221,6 +242,12 @@ mod tests {
             .iter()
             .find(|s| s["size"] == "1x2");
         assert_eq!(one.unwrap()["outcome"]["throttled_secs"], 0.0, "{doc}");
+        assert_eq!(one.unwrap()["bucket"]["refill_assumed"], false, "{doc}");
+        assert_eq!(
+            one.unwrap()["bucket"]["refill_bits_per_sec"],
+            60.75e6,
+            "{doc}"
+        );
         assert!(doc["sizes"][0]["not_measured"].is_string(), "{doc}");
     }
 

@@ -6,6 +6,8 @@
 use probe_core::stats::SampleSummary;
 use probe_core::units::{format_bits_per_sec, format_bytes, format_bytes_per_sec, format_ns};
 
+use probe_core::refill::RefillVerdict;
+
 use crate::summary::{direction_name, FigureKind, Summary, Unit};
 
 /// A cell: scaled for people, and raw in base units for machines.
@@ -240,6 +242,143 @@ pub(crate) fn buckets(s: &Summary) -> Tabular {
     }
 }
 
+/// A span as people write an idle time: `4 s`, `1.5 s`, `5 min`, `2.5 h`.
+fn span(ns: f64) -> String {
+    let (value, unit) = match ns / 1e9 {
+        s if s < 120.0 => (s, "s"),
+        s if s < 7200.0 => (s / 60.0, "min"),
+        s => (s / 3600.0, "h"),
+    };
+    if (value - value.round()).abs() < 0.05 {
+        format!("{value:.0} {unit}")
+    } else {
+        format!("{value:.1} {unit}")
+    }
+}
+
+/// A refill verdict in words.
+fn refill_words(v: RefillVerdict) -> &'static str {
+    match v {
+        RefillVerdict::AtBaselineRate => "refills at about the baseline rate",
+        RefillVerdict::FasterThanBaseline => "refills faster than the baseline",
+        RefillVerdict::SlowerThanBaseline => "refills slower than the baseline",
+        RefillVerdict::DoesNotRefill => "does not refill",
+        RefillVerdict::Undetermined => "rate not determined",
+        RefillVerdict::NoBucket => "no bucket to refill",
+    }
+}
+
+/// Refill tests: the rate each drained bucket came back at, what each idle time gave back, and
+/// the verdict.
+pub(crate) fn refills(s: &Summary) -> Tabular {
+    let rows = s
+        .network
+        .iter()
+        .filter_map(|r| {
+            let f = r.refill.as_ref()?;
+            let rate = f
+                .refill_bits_per_sec
+                .as_ref()
+                .map_or_else(Cell::empty, |x| {
+                    let mut cell = spread(x, format_bits_per_sec);
+                    // Under six readings the median has no interval: give the mean's.
+                    if let (None, Some(lo), Some(hi)) = (x.median_ci95(), x.ci95_low, x.ci95_high) {
+                        cell.human.push_str(&format!(
+                            " (mean 95% CI {} .. {})",
+                            format_bits_per_sec(lo.max(0.0)),
+                            format_bits_per_sec(hi)
+                        ));
+                    }
+                    cell
+                });
+            // The narrow table gives what the longest idle time gave back; the others are in
+            // the wide one.
+            let longest = f.idles.iter().max_by_key(|i| i.idle_ns);
+            let recovered = |shares: bool| {
+                f.idles
+                    .iter()
+                    .filter(|i| shares || longest.is_some_and(|l| l.idle_ns == i.idle_ns))
+                    .map(|i| {
+                        let mut text = format!(
+                            "{}: {}",
+                            span(i.idle_ns as f64),
+                            format_bytes(i.recovered_bytes.median as u64)
+                        );
+                        if let Some(share) = i.share_of_bucket.as_ref().filter(|_| shares) {
+                            text.push_str(&format!(" ({:.0}%)", share.median * 100.0));
+                        }
+                        if i.full > 0 {
+                            text.push_str(" full");
+                        }
+                        text
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let verdict = refill_words(f.verdict);
+            let counts = f
+                .verdicts
+                .iter()
+                .map(|(v, n)| format!("{n}x {}", v.replace('_', " ")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some(vec![
+                Cell::text(&r.test),
+                Cell::text(r.size.to_string()),
+                direction(r.direction),
+                Cell::count(f.repetitions),
+                rate,
+                opt_num(f.refill_to_baseline, |v| format!("{v:.2}x")),
+                Cell {
+                    brief: Some(recovered(false)),
+                    ..Cell::text(recovered(true))
+                },
+                f.full_refill_ns
+                    .as_ref()
+                    .map_or_else(Cell::empty, |ns| spread(ns, span)),
+                Cell::text(match f.saturates_at_bucket {
+                    Some(true) => "at the bucket",
+                    Some(false) => "short of it",
+                    None => "",
+                }),
+                Cell {
+                    brief: Some(
+                        match f.verdict {
+                            RefillVerdict::AtBaselineRate => "baseline rate",
+                            RefillVerdict::FasterThanBaseline => "faster",
+                            RefillVerdict::SlowerThanBaseline => "slower",
+                            v => refill_words(v),
+                        }
+                        .to_owned(),
+                    ),
+                    ..Cell::text(if f.verdicts.len() > 1 {
+                        format!("{verdict} ({counts})")
+                    } else {
+                        verdict.to_owned()
+                    })
+                },
+            ])
+        })
+        .collect();
+    Tabular {
+        title: "Refill (bytes each re-burst sent above the baseline, over the idle time before it)",
+        headers: vec![
+            "test",
+            "size",
+            "direction",
+            "reps",
+            "refill rate",
+            "of baseline",
+            "recovered after idle",
+            "full refill",
+            "recovery stops",
+            "verdict",
+        ],
+        rows,
+        wide_only: &["full refill", "recovery stops"],
+    }
+}
+
 /// Request/response tests: percentiles of the merged histograms and the transaction rate.
 pub(crate) fn round_trips(s: &Summary) -> Tabular {
     let rows = s
@@ -433,6 +572,7 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
     [
         throughput(s),
         buckets(s),
+        refills(s),
         round_trips(s),
         memory_bandwidth(s),
         memory_latency(s, compact),

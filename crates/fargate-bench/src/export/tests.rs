@@ -15,7 +15,7 @@ use crate::sizes::{Arch, Capacity};
 use crate::store::{RunMeta, RunStatus};
 use crate::summary::{
     ArchComparison, BucketRow, CurvePoint, Failure, MemRow, Merged, MergedLatency, NetRow,
-    Placement, Pricing, Summary, Unit, SUMMARY_SCHEMA_VERSION,
+    Placement, Pricing, RefillIdle, RefillRow, Summary, Unit, SUMMARY_SCHEMA_VERSION,
 };
 
 fn s(values: &[f64]) -> SampleSummary {
@@ -47,12 +47,13 @@ fn net(test: &str, kind: &str, size: &str) -> NetRow {
         gbit_per_sec_per_dollar_hour: None,
         regimes: BTreeMap::new(),
         bucket: None,
+        refill: None,
     }
 }
 
-/// A document with one row of every kind: a stream that found a bucket, a UDP stream with
-/// loss, a request/response test, two memory rows (one throttled), a latency curve, an
-/// architecture comparison and a failure whose reason needs CSV quoting.
+/// A document with one row of every kind: a stream that found a bucket and measured its
+/// refill, a UDP stream with loss, a request/response test, two memory rows (one throttled), a
+/// latency curve, an architecture comparison and a failure whose reason needs CSV quoting.
 pub(crate) fn fixed_document() -> Merged {
     let mut stream = net("tcp-stream", "tcp-stream", "1x2");
     stream.direction = Some(Direction::ClientToServer);
@@ -68,6 +69,32 @@ pub(crate) fn fixed_document() -> Merged {
         burst_gbit_per_sec_per_dollar_hour: Some(4.2 / 0.04937),
     });
     stream.gbit_per_sec_per_dollar_hour = Some(0.063 / 0.04937);
+    // Idle 30 s and 120 s after each drain: about 61 Mbit/s back, the baseline's rate.
+    stream.refill = Some(RefillRow {
+        repetitions: 3,
+        refill_bits_per_sec: Some(s(&[60e6, 61e6, 62e6, 59e6, 60.5e6, 61.5e6])),
+        refill_to_baseline: Some(60.75 / 63.0),
+        full_refill_ns: Some(s(&[530e9, 520e9, 540e9])),
+        idles: vec![
+            RefillIdle {
+                idle_ns: 30_000_000_000,
+                recovered_bytes: s(&[226e6, 229e6, 231e6]),
+                share_of_bucket: Some(s(&[0.056, 0.057, 0.058])),
+                full: 0,
+                reached_cap: 0,
+            },
+            RefillIdle {
+                idle_ns: 120_000_000_000,
+                recovered_bytes: s(&[905e6, 915e6, 925e6]),
+                share_of_bucket: Some(s(&[0.225, 0.228, 0.231])),
+                full: 0,
+                reached_cap: 0,
+            },
+        ],
+        saturates_at_bucket: None,
+        verdicts: BTreeMap::from([("at_baseline_rate".into(), 3)]),
+        verdict: probe_core::refill::RefillVerdict::AtBaselineRate,
+    });
     let mut udp = net("udp", "udp-stream", "1x2");
     udp.direction = Some(Direction::ServerToClient);
     udp.repetitions = 1;

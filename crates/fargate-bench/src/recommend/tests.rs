@@ -46,6 +46,7 @@ fn net(test: &str, kind: &str, size: &str, direction: Option<Direction>) -> NetR
         gbit_per_sec_per_dollar_hour: None,
         regimes: BTreeMap::new(),
         bucket: None,
+        refill: None,
     }
 }
 

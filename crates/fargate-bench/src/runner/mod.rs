@@ -489,7 +489,10 @@ fn server_spec(run_id: &str, item: &PlanItem, idle: Duration, key: String) -> Ta
                 "--once".into(),
                 "--idle-timeout".into(),
                 idle.as_secs().max(60).to_string(),
-            ],
+            ]
+            .into_iter()
+            .chain(item.test.server_args())
+            .collect(),
             run_id,
         ),
         env: vec![(contract::PSK_ENV.to_owned(), key)],

@@ -353,3 +353,55 @@ async fn an_interrupt_stops_every_task_and_keeps_what_finished() {
         "shared resources removed on interrupt too"
     );
 }
+
+/// Issue 24: a refill test's server is told to allow every phase (`--max-duration`), its client
+/// is given the idle times, and the client's deadline counts the drain, every re-burst and
+/// every idle time: a client that outlasts what one capped test is given is still waited for.
+#[tokio::test(start_paused = true)]
+async fn a_refill_test_is_launched_and_waited_for_with_every_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    // Longer than 2 x 1000 + 90 s (the cap alone), within 2 x (1000 + 5 + 1000) + 90 s.
+    let platform = Arc::new(FakePlatform::new(|spec| {
+        FakeTask::ok(spec, Duration::from_secs(3000))
+    }));
+    // Its worst case, 2005 s, is over the server's default cap of 1800 s.
+    let refill = TestSpec {
+        name: Some("refill".into()),
+        max_duration: Some(1000.0),
+        baseline_hold: Some(3.0),
+        refill: vec!["5s".into()],
+        ..TestSpec::new(TestKind::TCP_STREAM)
+    };
+    let outcome = run(
+        platform.clone(),
+        plan(dir.path(), vec![refill], 1),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let rec = record(&outcome.records, "refill");
+    assert_eq!(rec.status, ItemStatus::Ok, "{:?}", rec.reason);
+    assert!(
+        rec.reports[0].warnings.is_empty(),
+        "{:?}",
+        rec.reports[0].warnings
+    );
+    let calls = platform.calls();
+    let args = |role| {
+        calls
+            .launched
+            .iter()
+            .find(|s| s.role == role)
+            .unwrap()
+            .args
+            .clone()
+    };
+    let has = |args: &[String], flag: &str, value: &str| {
+        args.windows(2).any(|w| w[0] == flag && w[1] == value)
+    };
+    let server = args(TaskRole::Server);
+    assert!(has(&server, "--max-duration", "2005"), "{server:?}");
+    let client = args(TaskRole::Client);
+    assert!(has(&client, "--refill", "5s"), "{client:?}");
+    assert!(has(&client, "--time", "1000"), "{client:?}");
+}

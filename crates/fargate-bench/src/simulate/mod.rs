@@ -37,6 +37,9 @@ pub struct MeasuredBucket {
     pub refill_bits_per_sec: f64,
     /// The refill was not measured: the baseline rate was assumed.
     pub refill_assumed: bool,
+    /// Where the refill rate comes from, in words: the refill test that measured it, or why
+    /// the baseline was assumed.
+    pub refill_from: String,
     /// Repetitions the figures are medians of.
     pub repetitions: u64,
 }
@@ -159,15 +162,32 @@ pub fn simulate(profile: &Profile, runs: &[Merged], direction: Direction) -> Res
             cost_usd,
         });
     }
-    if sizes
-        .iter()
-        .any(|s| s.bucket.as_ref().is_some_and(|b| b.refill_assumed))
-    {
-        assumptions.push(
-            "refill: a bucket refills at its baseline rate (as Linux tbf does); no refill test \
-             measured it"
-                .into(),
-        );
+    let refill_at = |assumed: bool| -> Vec<String> {
+        sizes
+            .iter()
+            .filter(|s| {
+                s.bucket
+                    .as_ref()
+                    .is_some_and(|b| b.refill_assumed == assumed)
+            })
+            .map(|s| s.size.to_string())
+            .collect()
+    };
+    let (assumed, measured) = (refill_at(true), refill_at(false));
+    if !assumed.is_empty() {
+        assumptions.push(format!(
+            "refill: at {} a bucket refills at its baseline rate (as Linux tbf does): no refill \
+             test measured it (run one with `refill = [\"5m\", \"15m\"]`, or the sizing-refill \
+             preset)",
+            assumed.join(", ")
+        ));
+    }
+    if !measured.is_empty() {
+        assumptions.push(format!(
+            "refill: at {} a bucket refills at the rate its refill test measured (the median \
+             over every re-burst)",
+            measured.join(", ")
+        ));
     }
     assumptions.push(
         "each size starts with a full bucket, and figures are medians over repetitions".into(),
@@ -228,14 +248,50 @@ fn read_bucket(rows: &[&NetRow]) -> std::result::Result<MeasuredBucket, String> 
             row.what()
         ));
     }
+    let (refill_bits_per_sec, refill_from) = match read_refill(rows) {
+        Ok((rate, from)) => (Some(rate), from),
+        Err(why) => (None, why),
+    };
     Ok(MeasuredBucket {
         burst_bits_per_sec: b.burst_bits_per_sec.median,
         bucket_bytes: b.burst_bytes_above_baseline.median.max(0.0),
         baseline_bits_per_sec: baseline,
-        refill_bits_per_sec: baseline,
-        refill_assumed: true,
+        refill_bits_per_sec: refill_bits_per_sec.unwrap_or(baseline),
+        refill_assumed: refill_bits_per_sec.is_none(),
+        refill_from,
         repetitions: b.repetitions,
     })
+}
+
+/// The refill rate a refill test measured at this size and direction (the test with the most
+/// readings), with where it comes from; else why the baseline is assumed.
+fn read_refill(rows: &[&NetRow]) -> std::result::Result<(f64, String), String> {
+    let tested: Vec<&NetRow> = rows
+        .iter()
+        .copied()
+        .filter(|r| r.refill.is_some())
+        .collect();
+    let measured = tested
+        .iter()
+        .filter_map(|r| Some((*r, r.refill.as_ref()?.refill_bits_per_sec.as_ref()?)))
+        .filter(|(_, rate)| rate.median.is_finite() && rate.median >= 0.0)
+        .max_by_key(|(_, rate)| rate.n);
+    match (measured, tested.first()) {
+        (Some((row, rate)), _) => Ok((
+            rate.median,
+            format!(
+                "measured: median of {} re-burst(s) of {}",
+                rate.n,
+                row.what()
+            ),
+        )),
+        (None, Some(row)) => Err(format!(
+            "assumed = baseline: {} measured no rate (every re-burst found the bucket full \
+             again, or the drain found no bucket); idle less to measure it",
+            row.what()
+        )),
+        (None, None) => Err("assumed = baseline: no refill test".into()),
+    }
 }
 
 #[cfg(test)]
@@ -245,7 +301,7 @@ mod tests {
     use probe_core::stats::SampleSummary;
 
     use super::*;
-    use crate::summary::BucketRow;
+    use crate::summary::{BucketRow, RefillRow};
 
     fn s(v: f64) -> SampleSummary {
         SampleSummary::from_values(&[v]).unwrap()
@@ -271,6 +327,7 @@ mod tests {
             .to_owned(),
             3,
         )]);
+        row.refill = None;
         row.bucket = bucket.map(|(burst, bytes, baseline)| BucketRow {
             repetitions: 3,
             burst_bits_per_sec: s(burst),
@@ -327,10 +384,99 @@ mod tests {
             .as_ref()
             .unwrap()
             .contains("no tcp-stream"));
-        assert!(sim
-            .assumptions
-            .iter()
-            .any(|a| a.contains("refills at its baseline")));
+        assert!(
+            sim.assumptions.iter().any(|a| {
+                a.contains(
+                "refill: at 1x2, 2x4, 4x8 a bucket refills at its baseline rate (as Linux tbf does)"
+            )
+            }),
+            "{:?}",
+            sim.assumptions
+        );
+        assert!(by("2x4").bucket.as_ref().unwrap().refill_assumed);
+    }
+
+    /// `row` with a refill test that measured `rate` bit/s over one re-burst, or, with `None`,
+    /// found the bucket full every time.
+    fn with_refill(mut row: NetRow, rate: Option<f64>) -> NetRow {
+        row.refill = Some(RefillRow {
+            repetitions: 1,
+            refill_bits_per_sec: rate.map(s),
+            refill_to_baseline: None,
+            full_refill_ns: None,
+            idles: Vec::new(),
+            saturates_at_bucket: None,
+            verdicts: BTreeMap::from([("slower_than_baseline".into(), 1)]),
+            verdict: probe_core::refill::RefillVerdict::SlowerThanBaseline,
+        });
+        row
+    }
+
+    /// Issue 24: where a refill test measured the rate, the bucket refills at it, and every
+    /// output says which rate each size used and whether it was measured or assumed.
+    #[test]
+    fn a_measured_refill_replaces_the_baseline_and_each_size_says_which_it_used() {
+        // 1 Gbit/s for 60 s every 10 minutes, an hour: each burst spends (125 - 25) x 60 = 6 GB
+        // of 2x4's 10 GB. At its baseline rate (25 MB/s) 540 s quiet earn it all back; at the
+        // measured 50 Mbit/s (6.25 MB/s) they earn 3.375 GB: the credit before each burst is
+        // 10, 4 + 3.375, 1.375 + 3.375 = 4.75 GB; the third runs dry after 4.75 / 0.1 = 47.5 s.
+        // From then on every burst queues; the sixth starts with 2.535 GB and leaves
+        // (60 - 25.35) x 100 MB = 3.465 GB waiting at 3060 s.
+        let profile = Profile::load("1G for 60s every 10m over 1h").unwrap();
+        let results = runs(vec![
+            with_refill(stream("2x4", Some((5e9, 10e9, 200e6)), 0.10), Some(50e6)),
+            stream("4x8", Some((10e9, 50e9, 1e9)), 0.20),
+            // The bucket was full again after every idle time: no rate, the baseline assumed.
+            with_refill(stream("8x16", Some((10e9, 50e9, 1e9)), 0.40), None),
+            // A refill rate, but no bucket: not simulated all the same.
+            with_refill(stream("1x4", None, 0.07), Some(50e6)),
+        ]);
+        let sim = simulate(&profile, &results, Direction::ClientToServer).unwrap();
+        let by = |size: &str| {
+            let p: Placement = size.parse().unwrap();
+            sim.sizes.iter().find(|s| s.size == p).unwrap()
+        };
+        let slow = by("2x4");
+        let bucket = slow.bucket.as_ref().unwrap();
+        assert_eq!(bucket.refill_bits_per_sec, 50e6);
+        assert!(!bucket.refill_assumed);
+        assert!(
+            bucket
+                .refill_from
+                .starts_with("measured: median of 1 re-burst(s) of tcp-stream"),
+            "{}",
+            bucket.refill_from
+        );
+        let o = slow.outcome.as_ref().unwrap();
+        assert!((o.max_backlog_bytes / 3.465e9 - 1.0).abs() < 0.01, "{o:?}");
+        assert!((o.max_backlog_at_secs - 3060.0).abs() <= 1.0, "{o:?}");
+        // 62.5 + 146.9 + 168.0 + 173.2 s in four queues (1 s steps).
+        assert!((o.throttled_secs - 550.6).abs() < 5.0, "{o:?}");
+        assert_eq!(sim.cheapest_unthrottled, Some("4x8".parse().unwrap()));
+        let full = by("8x16").bucket.as_ref().unwrap();
+        assert!(full.refill_assumed && full.refill_bits_per_sec == 1e9);
+        assert!(
+            full.refill_from.contains("measured no rate"),
+            "{}",
+            full.refill_from
+        );
+        assert!(by("4x8")
+            .bucket
+            .as_ref()
+            .unwrap()
+            .refill_from
+            .contains("no refill test"));
+        assert!(by("1x4").bucket.is_none() && by("1x4").outcome.is_none());
+        for said in [
+            "refill: at 4x8, 8x16 a bucket refills at its baseline rate",
+            "refill: at 2x4 a bucket refills at the rate its refill test measured",
+        ] {
+            assert!(
+                sim.assumptions.iter().any(|a| a.starts_with(said)),
+                "{said}: {:?}",
+                sim.assumptions
+            );
+        }
     }
 
     #[test]

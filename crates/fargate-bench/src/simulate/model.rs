@@ -259,6 +259,36 @@ mod tests {
         assert!(close(out.max_backlog_bytes, waited, 0.2e6), "{out:?}");
     }
 
+    /// Issue 24: a bucket that refills at half its baseline rate (as a refill test may
+    /// measure) earns half the credit in the same quiet time, and the profile is delivered
+    /// later by exactly the credit it lacks over the baseline.
+    #[test]
+    fn a_refill_at_half_the_baseline_delays_delivery_by_hand_computed_seconds() {
+        // Drain the 350 MB bucket (8 s at 50 MB/s), stay quiet 12 s, then offer 50 MB/s for
+        // 4 s (200 MB). At the baseline rate the quiet earns 6.25 x 12 = 75 MB: 75 / 43.75 =
+        // 1.714 s at the burst rate, then the baseline: 25 + 75 = 100 MB go out by 24 s and
+        // 100 MB wait, which drain at 6.25 MB/s in 16 s: delivered by 40 s, throttled from
+        // 21.714 s on (18.29 s), and the 114.3 MB offered after 21.714 s all waited.
+        let profile = Profile::from_rates(&[(400e6, 8.0), (0.0, 12.0), (400e6, 4.0)]).unwrap();
+        let out = replay(&profile, &tbf(), 0.001);
+        assert!(close(out.delivered_by_secs, 40.0, 0.01), "{out:?}");
+        assert!(close(out.max_backlog_bytes, 100e6, 0.1e6), "{out:?}");
+        assert!(close(out.throttled_secs, 18.286, 0.01), "{out:?}");
+        assert!(close(out.bytes_delayed, 114.29e6, 0.1e6), "{out:?}");
+        // At half the baseline the quiet earns 37.5 MB (0.857 s of burst): 25 + 37.5 MB go
+        // out by 24 s, 137.5 MB wait and drain in 22 s: delivered by 46 s, throttled from
+        // 20.857 s on (25.14 s), 157.1 MB delayed.
+        let half = Bucket {
+            refill_bytes_per_sec: 3.125e6,
+            ..tbf()
+        };
+        let out = replay(&profile, &half, 0.001);
+        assert!(close(out.delivered_by_secs, 46.0, 0.01), "{out:?}");
+        assert!(close(out.max_backlog_bytes, 137.5e6, 0.1e6), "{out:?}");
+        assert!(close(out.throttled_secs, 25.143, 0.01), "{out:?}");
+        assert!(close(out.bytes_delayed, 157.14e6, 0.1e6), "{out:?}");
+    }
+
     #[test]
     fn demand_above_the_burst_rate_is_over_the_burst_even_with_credit() {
         // Twice the burst rate for 2 s, with ample credit: 100 MB waits at 2 s and drains at the

@@ -68,7 +68,7 @@ fn one() -> u32 {
 }
 
 /// Built-in suites, `run --preset NAME`; `fargate-bench presets NAME` prints one to copy.
-pub const PRESETS: [(&str, &str, &str); 2] = [
+pub const PRESETS: [(&str, &str, &str); 3] = [
     (
         "published-2021",
         "the 2021 blog method: 10 sizes, 2 streams each way for 60 s (the burst only), memory",
@@ -78,6 +78,11 @@ pub const PRESETS: [(&str, &str, &str); 2] = [
         "sizing",
         "the same 10 sizes until the baseline holds (burst, its length, baseline), rr, memory",
         include_str!("../../suites/sizing.toml"),
+    ),
+    (
+        "sizing-refill",
+        "sizing, then idle 5 and 15 minutes and burst again: how fast each bucket refills",
+        include_str!("../../suites/sizing-refill.toml"),
     ),
 ];
 
@@ -133,7 +138,7 @@ impl SuiteFile {
             if let (Some(w), true) = (o.receive_wait, bulk) {
                 t.receive_wait = Some(w);
             }
-            match (o.duration, t.kind.is_network(), t.until_baseline) {
+            match (o.duration, t.kind.is_network(), t.drains()) {
                 (Some(d), true, false) => t.duration = Some(d),
                 (Some(d), true, true) => t.max_duration = Some(d),
                 _ => {}

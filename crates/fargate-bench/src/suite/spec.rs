@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use probe_core::contract::{
-    ClientOptions, Flow, ReceiveWait, RequestCaps, TestKind as NetTestKind,
+    quantity, ClientOptions, Flow, ReceiveWait, RequestCaps, TestKind as NetTestKind,
+    MAX_REFILL_IDLES, MIN_REFILL_IDLE_MS,
 };
 
 use super::kind::TestKind;
@@ -61,6 +62,12 @@ pub struct TestSpec {
     /// With `until_baseline`: seconds the baseline must hold (default 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_hold: Option<f64>,
+    /// tcp-stream, one direction: a refill test. After the until-baseline drain, stay idle
+    /// each of these times (`"30s"`, `"2m"`) and burst again until the baseline is back; the
+    /// bytes each re-burst sends above the baseline give the refill rate. Implies
+    /// `until_baseline`; each idle time at most the cap (`max_duration`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refill: Vec<String>,
     /// Interval sample length in seconds (0.1 to 10; default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<f64>,
@@ -94,8 +101,23 @@ impl TestSpec {
             until_baseline: false,
             max_duration: None,
             baseline_hold: None,
+            refill: Vec::new(),
             interval: None,
         }
+    }
+
+    /// Whether the test runs until its baseline holds: `until_baseline`, or a refill test
+    /// (whose drain does).
+    pub fn drains(&self) -> bool {
+        self.until_baseline || !self.refill.is_empty()
+    }
+
+    /// The refill idle times in milliseconds, those that parse (all of them in a validated
+    /// suite).
+    fn refill_idle_ms(&self) -> impl Iterator<Item = u64> + '_ {
+        self.refill
+            .iter()
+            .filter_map(|idle| quantity::parse_duration_ms(idle).ok())
     }
 
     /// A test of `kind` as `--test KIND` adds it: memory quick, udp-stream at 1 Gbit/s, the
@@ -131,7 +153,10 @@ impl TestSpec {
         if let Some(r) = &self.rate {
             label.push_str(&format!(" @{r}"));
         }
-        if self.until_baseline {
+        if !self.refill.is_empty() {
+            let idles: Vec<&str> = self.refill.iter().map(|i| i.trim()).collect();
+            label.push_str(&format!(" refill {}", idles.join(" ")));
+        } else if self.until_baseline {
             label.push_str(" until-baseline");
         }
         if let Some(w) = self.receive_wait {
@@ -150,9 +175,13 @@ impl TestSpec {
                     60.0
                 }
             }
-            // An until-baseline test is planned (and priced) at its cap.
-            _ if self.until_baseline => {
-                self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS) + self.omit.unwrap_or(0.0)
+            // An until-baseline test is planned (and priced) at its cap; a refill test at its
+            // drain and every re-burst at the cap, plus the idle times.
+            _ if self.drains() => {
+                let cap = self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS);
+                let idles: Vec<u64> = self.refill_idle_ms().collect();
+                let idle_secs = idles.iter().sum::<u64>() as f64 / 1000.0;
+                cap * (1 + idles.len()) as f64 + idle_secs + self.omit.unwrap_or(0.0)
             }
             _ => self.duration.unwrap_or(10.0) + self.omit.unwrap_or(0.0),
         }
@@ -186,14 +215,43 @@ impl TestSpec {
         if let Some(i) = self.interval {
             o.interval_secs = i;
         }
-        if self.until_baseline {
+        if self.drains() {
             o.until_baseline = true;
             o.duration_secs = self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS);
             if let Some(h) = self.baseline_hold {
                 o.baseline_hold_secs = h;
             }
         }
+        o.refill.clone_from(&self.refill);
         Some(o)
+    }
+
+    /// The caps this test's server runs with: netprobe's defaults, except that a refill test's
+    /// drain, re-bursts and idle times, which can outlast the default cap of a test, are
+    /// covered: `(1 + idles) x cap + sum(idles)`, in whole seconds.
+    pub fn server_caps(&self) -> RequestCaps {
+        let default = RequestCaps::default();
+        if self.refill.is_empty() {
+            return default;
+        }
+        let worst_ms = (self.expected_secs() * 1000.0).ceil() as u64;
+        RequestCaps {
+            max_duration_ms: default.max_duration_ms.max(worst_ms.div_ceil(1000) * 1000),
+            ..default
+        }
+    }
+
+    /// The `netprobe server` arguments this test needs beyond its defaults: a `--max-duration`
+    /// that covers a refill test ([`TestSpec::server_caps`]), nothing for any other test.
+    pub fn server_args(&self) -> Vec<String> {
+        let caps = self.server_caps();
+        if caps == RequestCaps::default() {
+            return Vec::new();
+        }
+        vec![
+            "--max-duration".to_owned(),
+            (caps.max_duration_ms / 1000).to_string(),
+        ]
     }
 
     /// The netprobe client arguments (after `client --server ADDR`), or memprobe arguments.
@@ -242,6 +300,7 @@ impl TestSpec {
                 ("until_baseline", self.until_baseline),
                 ("max_duration", self.max_duration.is_some()),
                 ("baseline_hold", self.baseline_hold.is_some()),
+                ("refill", !self.refill.is_empty()),
                 ("interval", self.interval.is_some()),
             ] {
                 if set {
@@ -260,18 +319,19 @@ impl TestSpec {
         secs(self.duration, "duration", 0.1)?;
         secs(self.max_duration, "max_duration", 0.1)?;
         secs(self.baseline_hold, "baseline_hold", 0.1)?;
-        if self.until_baseline && self.duration.is_some() {
+        if self.drains() && self.duration.is_some() {
             return Err(format!(
                 "{at}: an until_baseline test has no fixed `duration`; give its cap as \
                  `max_duration` (default {DEFAULT_MAX_DURATION_SECS} s)"
             ));
         }
-        if !self.until_baseline && (self.max_duration.is_some() || self.baseline_hold.is_some()) {
+        if !self.drains() && (self.max_duration.is_some() || self.baseline_hold.is_some()) {
             return Err(format!(
                 "{at}: `max_duration` and `baseline_hold` go with `until_baseline = true`; add \
                  it, or use `duration` for a fixed length"
             ));
         }
+        self.validate_refill(&at)?;
         secs(self.omit, "omit", 0.0)?;
         if let Some(p) = self.streams {
             if p == 0 || p > 128 {
@@ -311,18 +371,71 @@ impl TestSpec {
                 .replace("--omit", "`omit`");
             format!("{at}: {e}")
         })?;
-        RequestCaps::default()
+        self.server_caps()
             .check(&request)
             .map_err(|e| format!("{at}: {e}"))?;
+        Ok(())
+    }
+
+    /// The `refill` key's own checks, in the suite's words (the probe's would name its flags).
+    fn validate_refill(&self, at: &str) -> std::result::Result<(), String> {
+        if self.refill.is_empty() {
+            return Ok(());
+        }
+        let list = format!("`refill = {:?}`", self.refill);
+        if self.kind != TestKind::TCP_STREAM || self.bidir {
+            return Err(format!(
+                "{at}: {list} applies to one direction of tcp-stream; remove it{}",
+                if self.bidir {
+                    " or `bidir` (`reverse = true` measures server to client)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if self.omit.is_some() {
+            return Err(format!(
+                "{at}: `omit` with {list}: a warm-up spends bucket the test cannot count; \
+                 remove `omit`"
+            ));
+        }
+        if self.refill.len() > MAX_REFILL_IDLES {
+            return Err(format!(
+                "{at}: {list} lists {} idle times; give at most {MAX_REFILL_IDLES}",
+                self.refill.len()
+            ));
+        }
+        let cap = self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS);
+        for idle in &self.refill {
+            let ms = quantity::parse_duration_ms(idle).map_err(|e| format!("{at}: {list}: {e}"))?;
+            let secs = ms as f64 / 1000.0;
+            if ms < MIN_REFILL_IDLE_MS {
+                return Err(format!(
+                    "{at}: {list}: an idle time of {secs} s refills nothing measurable; give \
+                     idle times of at least {} s, like [\"30s\", \"120s\"]",
+                    MIN_REFILL_IDLE_MS as f64 / 1000.0
+                ));
+            }
+            if secs > cap {
+                return Err(format!(
+                    "{at}: {list}: an idle time of {secs} s is longer than the test's cap of \
+                     {cap} s (`max_duration`); idle at most the cap, or raise `max_duration`"
+                ));
+            }
+        }
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use probe_core::contract::{Refusal, RequestCaps};
+
+    use super::TestSpec;
     use crate::error::Result;
     use crate::platform::ecs::tags::MAX_NAME_CHARS;
     use crate::suite::Suite;
+    use crate::suite::TestKind;
 
     fn parse(text: &str) -> Result<Suite> {
         Suite::from_toml(text)
@@ -375,6 +488,83 @@ mod tests {
         // The longest item id still fits a tag value.
         let id = format!("9999/16x120/{}", "n".repeat(MAX_NAME_CHARS));
         assert!(id.len() <= 256);
+    }
+
+    /// Issue 24: `refill` drains, idles and bursts again; the server is told to allow every
+    /// phase, and the plan, the estimate and the deadlines count every phase.
+    #[test]
+    fn a_refill_test_drains_and_its_server_covers_every_phase() {
+        let s = parse(
+            "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nrefill = [\"30s\", \"2m\"]\n\
+             baseline_hold = 60\n[[test]]\nkind = \"tcp-stream\"\nreverse = true\n\
+             until_baseline = true\nmax_duration = 600\nrefill = [\"4s\"]\n",
+        )
+        .unwrap();
+        let (t, r) = (&s.tests[0], &s.tests[1]);
+        assert_eq!(t.label(), "tcp-stream refill 30s 2m");
+        assert_eq!(r.label(), "tcp-stream reverse refill 4s");
+        let args = t.probe_args();
+        for (flag, value) in [("--time", "1200"), ("--refill", "30s,2m")] {
+            assert!(
+                args.windows(2).any(|w| w[0] == flag && w[1] == value),
+                "{args:?}"
+            );
+        }
+        assert!(args.contains(&"--until-baseline".to_owned()), "{args:?}");
+        // The drain and two re-bursts at the 1200 s cap, and 150 s idle.
+        assert_eq!(t.expected_secs(), 3.0 * 1200.0 + 150.0);
+        assert_eq!(r.expected_secs(), 2.0 * 600.0 + 4.0);
+        assert_eq!(t.server_args(), ["--max-duration", "3750"]);
+        // The server's default cap (1800 s) would refuse the first; the second fits it.
+        let request = t.client_options().unwrap().to_request().unwrap();
+        assert_eq!(request.worst_case_ms(), 3_750_000);
+        let refused = RequestCaps::default().check(&request).unwrap_err();
+        assert!(
+            matches!(refused, Refusal::RefillDuration { .. }),
+            "{refused}"
+        );
+        t.server_caps().check(&request).unwrap();
+        assert!(r.server_args().is_empty(), "{:?}", r.server_args());
+        assert!(TestSpec::new(TestKind::TCP_STREAM).server_args().is_empty());
+    }
+
+    /// Issue 24, bad input: an idle time of zero, negative, unreadable or longer than the cap,
+    /// too many of them, or `refill` on a test that cannot drain one direction is refused with
+    /// the value and the fix.
+    #[test]
+    fn refill_values_are_refused_with_the_value_and_the_fix() {
+        let stream =
+            |keys: &str| format!("sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\n{keys}\n");
+        let many = format!("refill = {:?}", vec!["1s"; 17]);
+        for (text, needle) in [
+            (stream("refill = [\"0s\"]"), "an idle time of 0 s refills nothing measurable; give idle times of at least 0.1 s"),
+            (stream("refill = [\"30s\", \"-4s\"]"), "\"-4s\" is a negative time; give a time like 30s"),
+            (stream("refill = [\"soon\"]"), "`refill = [\"soon\"]`: \"soon\" is not a time; give a time like 30s"),
+            (
+                stream("refill = [\"21m\"]"),
+                "an idle time of 1260 s is longer than the test's cap of 1200 s (`max_duration`); idle at most the cap, or raise `max_duration`",
+            ),
+            (
+                stream("refill = [\"90s\"]\nmax_duration = 60"),
+                "an idle time of 90 s is longer than the test's cap of 60 s",
+            ),
+            (stream(&many), "lists 17 idle times; give at most 16"),
+            (stream("refill = [\"4s\"]\nbidir = true"), "`reverse = true` measures server to client"),
+            (stream("refill = [\"4s\"]\nomit = 2"), "remove `omit`"),
+            (stream("refill = [\"4s\"]\nduration = 60"), "no fixed `duration`"),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"udp-stream\"\nrefill = [\"4s\"]\n".into(),
+                "applies to one direction of tcp-stream; remove it",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"memory\"\nrefill = [\"4s\"]\n".into(),
+                "`refill` does not apply to memory tests",
+            ),
+        ] {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?} gave {err}");
+            assert!(err.contains("test #1"), "{text:?} gave {err}");
+        }
     }
 
     #[test]

@@ -112,3 +112,45 @@ fn a_stored_suite_reads_back_as_it_was_run() {
         .to_string();
     assert!(e.contains("repetitions = 0"), "{e}");
 }
+
+/// Issue 24: the `sizing` preset's refill stage is off by default and is the
+/// `sizing-refill` preset: the same suite with `refill` on both stream tests, nothing else. The
+/// estimate prices the stage: each stream test at its drain and two re-bursts at the 1200 s cap
+/// plus 20 minutes idle (4800 s instead of 1200 s), on both of its tasks.
+#[test]
+fn the_refill_stage_of_sizing_is_off_by_default_and_priced_when_on() {
+    use crate::sizes::Prices;
+    let sizing = Suite::preset("sizing").unwrap();
+    let with_refill = Suite::preset("sizing-refill").unwrap();
+    assert!(sizing.tests.iter().all(|t| t.refill.is_empty()));
+    let mut stripped = with_refill.clone();
+    for t in &mut stripped.tests {
+        if t.kind == TestKind::TCP_STREAM {
+            assert_eq!(t.refill, ["5m", "15m"], "{}", t.label());
+            assert_eq!(t.expected_secs(), 3.0 * 1200.0 + 1200.0);
+        }
+        t.refill.clear();
+    }
+    assert_eq!(stripped, sizing, "the refill stage is all that differs");
+
+    let prices = Prices::new(None, None, Arch::X86).unwrap();
+    let cost =
+        |s: &Suite| crate::estimate::estimate(&crate::plan::expand(s), s.concurrency, &prices);
+    let (off, on) = (cost(&sizing), cost(&with_refill));
+    assert_eq!(on.tasks, off.tasks);
+    // 3 repetitions x 2 stream tests x 2 tasks, each billed 3600 s more, at every size.
+    let extra_usd: f64 = sizing
+        .sizes
+        .iter()
+        .map(|size| 12.0 * prices.hourly_for(Arch::X86, *size).unwrap())
+        .sum();
+    let extra_hours = 10.0 * 12.0;
+    assert!(
+        (on.task_hours - off.task_hours - extra_hours).abs() < 1e-6,
+        "{off:?} {on:?}"
+    );
+    assert!(
+        (on.usd.unwrap() - off.usd.unwrap() - extra_usd).abs() < 1e-6,
+        "{off:?} {on:?}"
+    );
+}

@@ -13,6 +13,7 @@ use fargate_bench::export::{write_document, Format};
 use fargate_bench::sizes::{Arch, Capacity, Prices};
 use fargate_bench::store::{ItemRecord, ItemStatus, RunMeta, RunStatus};
 use fargate_bench::Suite;
+use probe_core::refill::{Reburst, Refill, RefillVerdict};
 use probe_core::report::{
     BandwidthResult, Direction, LatencyMetrics, LatencyPoint, StreamResult, TcpInfoSnapshot,
     Throughput, UdpMetrics,
@@ -214,6 +215,11 @@ interval = 0.5
 kind = "tcp-stream"
 bidir = true
 [[test]]
+kind = "tcp-stream"
+max_duration = 300
+baseline_hold = 5
+refill = ["4s", "2m"]
+[[test]]
 kind = "udp-stream"
 until_baseline = true
 max_duration = 600
@@ -289,7 +295,46 @@ fn tcp_stream(scale: f64) -> Report {
         }],
         regime: Some(regime::detect(&series, &Default::default())),
     });
+    r.metrics.refill = Some(refill_of(scale));
     r
+}
+
+/// The refill test after that drain: 24 MB above the baseline after 4 s idle (48 Mbit/s), a
+/// bucket full again after 120 s (a bound only), and a re-burst that never came back to the
+/// baseline within its cap.
+fn refill_of(scale: f64) -> Refill {
+    let reburst = |idle_s: u64, bytes: f64, full: bool, reached_cap: bool| Reburst {
+        idle_ns: idle_s * 1_000_000_000,
+        quiet_ns: idle_s * 1_000_000_000,
+        measured_ns: 5_000_000_000,
+        received_bytes: bytes as u64 + 31_250_000,
+        bytes_above_baseline: bytes as u64,
+        burst_duration_ns: 500_000_000,
+        refill_bits_per_sec: bytes * 8.0 / idle_s as f64,
+        share_of_bucket: Some(bytes / 350e6),
+        full,
+        reached_cap,
+        interval_ns: 1_000_000_000,
+        interval_bytes: vec![bytes as u64 + 6_250_000],
+    };
+    Refill {
+        direction: Direction::ClientToServer,
+        verdict: RefillVerdict::AtBaselineRate,
+        summary: "refills at about the baseline rate".into(),
+        bucket_bytes: Some(350_000_000),
+        baseline_bits_per_sec: Some(5e7 * scale),
+        burst_bits_per_sec: Some(4e8 * scale),
+        rebursts: vec![
+            reburst(4, 24e6 * scale, false, false),
+            reburst(120, 350e6, true, false),
+            reburst(60, 300e6, false, true),
+        ],
+        refill_bits_per_sec: Some(48e6 * scale),
+        refill_rates_bits_per_sec: None,
+        refill_to_baseline: Some(0.96),
+        full_refill_ns: Some(58_000_000_000),
+        saturates_at_bucket: Some(true),
+    }
 }
 
 fn udp_stream(bits_per_sec: f64) -> Report {
@@ -473,6 +518,14 @@ fn a_summary_with_every_part_filled_validates_and_uses_every_property_of_the_sch
         .find_map(|r| r.get("bucket"))
         .unwrap_or_else(|| panic!("no bucket row in {full}"));
     assert!(bucket["burst_gbit_per_sec_per_dollar_hour"].is_number());
+    let refill = rows(&full, "network")
+        .iter()
+        .find_map(|r| r.get("refill"))
+        .unwrap_or_else(|| panic!("no refill row in {full}"));
+    // Six repetitions of 48 Mbit/s x (1 + rep / 100): the full and capped re-bursts bound the
+    // rate only and are counted, not read.
+    assert_eq!(refill["refill_bits_per_sec"]["n"], 6, "{refill}");
+    assert_eq!(refill["verdict"], "at_baseline_rate", "{refill}");
     assert!(rows(&full, "memory_bandwidth")
         .iter()
         .any(|r| r["quota_throttled"] == true));
@@ -644,6 +697,19 @@ fn the_schema_rejects_a_dropped_renamed_or_mistyped_field() {
                 let test = doc["run"]["suite"]["test"][0].as_object_mut().unwrap();
                 test.insert("streems".into(), json!(4));
             }),
+        ),
+        (
+            "a refill verdict out of the enum",
+            format!("{tcp_at}/refill/verdict"),
+            set(format!("{tcp_at}/refill/verdict"), json!("refills fast")),
+        ),
+        (
+            "a refill's recovered bytes below zero",
+            format!("{tcp_at}/refill/idles/0/recovered_bytes/min"),
+            set(
+                format!("{tcp_at}/refill/idles/0/recovered_bytes/min"),
+                json!(-5.0),
+            ),
         ),
         (
             "another schema version",

@@ -70,6 +70,7 @@ pub(crate) enum Command {
     /// Examples:
     ///   fargate-bench simulate "2G for 20m every 1h" results/A results/B
     ///   fargate-bench simulate egress.csv results/A --format json -o sim.json
+    ///   fargate-bench simulate egress.csv results/A --format html -o sim.html
     #[command(verbatim_doc_comment)]
     Simulate(SimulateArgs),
     /// Name the cheapest measured size (x architecture x capacity provider) whose figures
@@ -148,7 +149,8 @@ pub(crate) struct SimulateArgs {
     pub(crate) direction: DirectionArg,
     #[command(flatten)]
     pub(crate) prices: PriceArgs,
-    /// table, wide (every column) or json.
+    /// table, wide (every column), json, or html (a page drawing each size's offered and
+    /// delivered traffic and its bucket's level over time).
     #[arg(long, value_parser = simulate_format(), default_value = "table")]
     pub(crate) format: Format,
     /// Write it here (`-` = stdout).
@@ -215,8 +217,9 @@ pub(crate) struct RunArgs {
     /// A TOML suite file (tests, sizes, repetitions, concurrency).
     #[arg(long, value_name = "FILE")]
     pub(crate) suite: Option<PathBuf>,
-    /// A built-in suite: published-2021 (the 2021 blog method) or sizing (until the
-    /// baseline holds); `fargate-bench presets NAME` prints one to copy and edit.
+    /// A built-in suite: published-2021 (the 2021 blog method), sizing (until the
+    /// baseline holds) or sizing-refill (sizing, then how fast each bucket refills);
+    /// `fargate-bench presets NAME` prints one to copy and edit.
     #[arg(long, value_name = "NAME", conflicts_with = "suite")]
     pub(crate) preset: Option<String>,
     /// Task size VCPUxGB (repeatable), e.g. 0.25x0.5 or 1x2.

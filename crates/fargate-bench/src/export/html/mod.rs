@@ -10,6 +10,7 @@ mod marks;
 mod memory;
 mod network;
 pub(crate) mod recommend;
+pub(crate) mod simulate;
 
 use std::fmt::Write as _;
 

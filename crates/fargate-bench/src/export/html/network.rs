@@ -93,9 +93,10 @@ pub(super) fn throughput_section(body: &mut String, doc: &Merged) {
         );
     }
     tabular(body, &rows);
-    let buckets = tables::buckets(&doc.summary);
-    if !buckets.rows.is_empty() {
-        tabular(body, &buckets);
+    for table in [tables::buckets(&doc.summary), tables::refills(&doc.summary)] {
+        if !table.rows.is_empty() {
+            tabular(body, &table);
+        }
     }
     body.push_str("</section>");
 }
