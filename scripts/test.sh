@@ -14,6 +14,9 @@
 # machine that has built before compiles only the workspace's own crates. A fresh machine
 # builds everything from nothing, and passes the same way.
 #
+# Every check runs in a mirror of the checkout under the cache, so that files whose bytes did
+# not change keep their mtimes from one clone to the next (see "mirror" below).
+#
 # Each stage's wall seconds are printed as it ends and in one table at the end (also when a
 # stage fails), so a slow change shows the day it lands.
 #
@@ -26,12 +29,16 @@ root=$(pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/fargate-bench
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache/target}
 mkdir -p "$CARGO_TARGET_DIR"
+# One run at a time per cache: two would share the mirror, the target directory and apt.
+exec 9>"$cache/lock"
+flock -w 3600 9 || { echo "another scripts/test.sh holds $cache/lock" >&2; exit 1; }
 
 # --- stage timing -------------------------------------------------------------------------
 started=$SECONDS
 stage_names=()
 stage_secs=()
 stage_marks=()
+side_rows=()
 current=""
 current_start=0
 
@@ -55,11 +62,16 @@ end_stage() {
 
 budget() {
   local rc=$?
+  [ -z "${install_pid:-}" ] || kill "$install_pid" 2>/dev/null || true
   end_stage "$([ "$rc" = 0 ] && echo ok || echo FAILED)"
   printf '\n==> Stage budget (wall seconds)\n'
   local i
   for i in "${!stage_names[@]}"; do
     printf '%6d  %-6s  %s\n' "${stage_secs[$i]}" "${stage_marks[$i]}" "${stage_names[$i]}"
+    if [[ "${stage_names[$i]}" == "ignored, side by side:"* ]]; then
+      local row
+      for row in ${side_rows[@]+"${side_rows[@]}"}; do printf '%s\n' "$row"; done
+    fi
   done
   printf '%6d  %-6s  %s\n' "$((SECONDS - started))" "$([ "$rc" = 0 ] && echo ok || echo FAILED)" \
     "total (target dir: $CARGO_TARGET_DIR)"
@@ -80,17 +92,23 @@ PYTHON_PACKAGES=('moto[cloudformation]==5.2.5' flask flask-cors boto3 cfn-lint '
 venv_key=$( { printf '%s\n' "${PYTHON_PACKAGES[@]}"; python3 --version; } | sha256sum | cut -c1-12)
 venv=$cache/venv-$venv_key
 
-if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-  stage "Debian packages: ${DEBIAN_PACKAGES[*]}"
-  missing=()
+# Installing is mostly waiting on the network and dpkg, building is all CPU: on a fresh machine
+# the packages, the cross toolchain and the venv are installed beside the first builds (none of
+# which needs them), and joined before the first stage that does.
+install_everything() {
+  local began=$SECONDS
+  echo "== Debian packages: ${DEBIAN_PACKAGES[*]}"
+  local missing=() p
   for p in "${DEBIAN_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  stage "ARM64 cross toolchain and qemu-aarch64 (the arm64 probes, run under emulation)"
+  echo "   $((SECONDS - began)) s"; began=$SECONDS
+  echo "== ARM64 cross toolchain and qemu-aarch64 (the arm64 probes, run under emulation)"
   scripts/setup-cross.sh
-  stage "Python venv with moto (AWS API server for the ECS tests): $venv"
+  echo "   $((SECONDS - began)) s"; began=$SECONDS
+  echo "== Python venv with moto (AWS API server for the ECS tests): $venv"
   if [ ! -e "$venv/.complete" ]; then
     rm -rf "$venv"
     python3 -m venv "$venv"
@@ -99,16 +117,63 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   else
     echo "kept from an earlier run"
   fi
+  echo "   $((SECONDS - began)) s"
+}
+install_pid=""
+install_log=$(mktemp)
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+  stage "start installing in the background: packages, cross toolchain, venv"
+  (install_everything >"$install_log" 2>&1) &
+  install_pid=$!
 fi
-# The checkout's .venv (as earlier versions made it) still works for the tests' defaults.
-[ -e "$venv/bin/python" ] || venv=$root/.venv
-export FARGATE_BENCH_MOTO_SERVER="$venv/bin/moto_server"
-export FARGATE_BENCH_PYTHON="$venv/bin/python"
+
+# Waits for the installs and shows what they printed; a failed install fails the command.
+join_install() {
+  [ -n "$install_pid" ] || return 0
+  stage "installs (they ran beside the builds above; their own times are in their log)"
+  local rc=0
+  wait "$install_pid" || rc=$?
+  install_pid=""
+  cat "$install_log"
+  [ "$rc" = 0 ] || { echo "installing what the tests need failed (exit $rc)" >&2; exit 1; }
+}
+
 # The ECS tests talk to moto on loopback with static test keys, never to AWS.
 export AWS_EC2_METADATA_DISABLED=true
 
-stage "cfn-lint deploy/cloudformation.yaml"
-"$venv/bin/cfn-lint" deploy/cloudformation.yaml
+# --- the checkout, mirrored where its mtimes last ---------------------------------------------
+# cargo decides what to rebuild by comparing mtimes, and a new clone gives every file a new one,
+# so on a machine that has built before, the workspace's own crates would compile again in
+# every profile (about 160 s here) though not a byte changed. So every check runs in a mirror of
+# this checkout kept beside the build cache: a file whose bytes equal the mirror's copy is left
+# alone (and keeps its mtime), a changed or new one is copied (a new mtime: cargo rebuilds what
+# depends on it), and a file the checkout no longer has is removed. The mirror holds exactly the
+# checkout's files (tracked, and untracked ones git does not ignore), byte for byte. A lock keeps
+# two runs on one machine from sharing the mirror and the target directory at once.
+stage "mirror the checkout into $cache/src (unchanged files keep their mtimes)"
+mirror=$cache/src
+mkdir -p "$mirror"
+listing=$(mktemp)
+git -C "$root" ls-files -z -co --exclude-standard >"$listing"
+copied=0
+while IFS= read -r -d '' f; do
+  [ -f "$root/$f" ] || continue # deleted in the working tree, not yet in the index
+  if ! cmp -s "$root/$f" "$mirror/$f"; then
+    mkdir -p "$mirror/$(dirname "$f")"
+    rm -f "$mirror/$f"
+    cp --preserve=mode "$root/$f" "$mirror/$f"
+    copied=$((copied + 1))
+  fi
+done <"$listing"
+removed=0
+while IFS= read -r f; do
+  rm -f "$mirror/$f"
+  removed=$((removed + 1))
+done < <(LC_ALL=C comm -13 <(tr '\0' '\n' <"$listing" | LC_ALL=C sort) \
+  <(cd "$mirror" && find . -type f -printf '%P\n' | LC_ALL=C sort))
+rm -f "$listing"
+echo "$copied file(s) copied, $removed removed; every check below runs in $mirror"
+cd "$mirror"
 
 stage "cargo fmt --check"
 cargo fmt --all -- --check
@@ -129,6 +194,15 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 stage "cargo test --no-run: the test profile's libraries, binaries and test binaries"
 cargo test --workspace --no-run
 
+join_install
+# The checkout's .venv (as earlier versions made it) still works for the tests' defaults.
+[ -e "$venv/bin/python" ] || venv=$root/.venv
+export FARGATE_BENCH_MOTO_SERVER="$venv/bin/moto_server"
+export FARGATE_BENCH_PYTHON="$venv/bin/python"
+
+stage "cfn-lint deploy/cloudformation.yaml"
+"$venv/bin/cfn-lint" deploy/cloudformation.yaml
+
 stage "cargo test: unit, property and loopback tests"
 cargo test --workspace --no-fail-fast
 
@@ -145,8 +219,8 @@ stage "probe images, both architectures (one build for the docker and arm64 suit
 # crates, the workspace manifests, the Dockerfiles, the build script) and the toolchain. When
 # the engine already holds all four images labelled with this key, they are these sources'
 # build and are reused; cargo alone would rebuild them on every new clone (it compares mtimes).
-image_key=$( { git ls-files -z -co --exclude-standard -- Cargo.toml Cargo.lock crates/probe-core \
-    crates/netprobe crates/memprobe docker scripts/build-images.sh | sort -z |
+image_key=$( { git -C "$root" ls-files -z -co --exclude-standard -- Cargo.toml Cargo.lock \
+    crates/probe-core crates/netprobe crates/memprobe docker scripts/build-images.sh | sort -z |
     xargs -0 sha256sum 2>/dev/null || true  # a deleted file drops out, and the key changes
   rustc -Vv; } | sha256sum | cut -c1-16)
 image_log=$CARGO_TARGET_DIR/build-images-$image_key.log
@@ -183,16 +257,21 @@ fi
 
 # --- the ignored tests, theme by theme ---------------------------------------------------------
 # One stage per theme, so each shows its own time and the themes that measure time never run
-# beside each other; the last stage runs every ignored test no theme named, so a new one is
-# never left out. The third field is the theme's test threads (`-`: one per CPU): the moto
-# tests measure no time and mostly wait on task lifecycles, each with its own moto server, so
-# four of them share the two CPUs.
+# beside each other (or beside anything else); the last stage runs every ignored test no theme
+# named, so a new one is never left out. The third field is the theme's test threads (`-`: one
+# per CPU): the moto tests measure no time and mostly wait on task lifecycles, each with its
+# own moto server, so four of them share the two CPUs.
 themes=(
   "netprobe netns_link:: - root: two network namespaces, a veth pair shaped by tc tbf"
   "netprobe token_bucket:: - root: a token-bucket link in the path, with iperf3 beside"
   "netprobe refill:: - root: a tbf bucket drained, left idle and burst again"
   "fargate-bench local_backend:: - root: the local backend on shaped links"
   "fargate-bench docker_backend:: - Docker: the images and the docker backend"
+)
+# These measure no time (figures under emulation mean nothing; moto's API; a page in a browser)
+# and mostly wait (qemu, task lifecycles and log delays, a page load), so they run side by side,
+# after every theme that measures time, each on the integration binary cargo already built.
+together=(
   "fargate-bench arm64_emulated:: - Docker and qemu: ARM64 probes under emulation"
   "fargate-bench ecs_moto:: 4 moto behind the strict ECS layer"
   "fargate-bench html_report:: - Chromium and Python hdrhistogram: the HTML page and .hgrm"
@@ -215,6 +294,54 @@ for theme in "${themes[@]}"; do
   fi
   skip+=(--skip "$filter")
 done
+
+names=()
+for theme in "${together[@]}"; do read -r _ filter _ <<<"$theme"; names+=("$filter"); done
+stage "ignored, side by side: ${names[*]}"
+# The integration binaries, as cargo built them above (no cargo lock is held while they run).
+bins=$(cargo test --workspace --test integration --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "integration":
+        print(m["package_id"].split("#")[-1].split("@")[0], m["executable"])')
+side_dir=$(mktemp -d)
+pids=()
+for i in "${!together[@]}"; do
+  read -r crate filter threads why <<<"${together[$i]}"
+  bin=$(awk -v c="$crate" '$1 == c { print $2 }' <<<"$bins")
+  [ -n "$bin" ] || { echo "no integration test binary for $crate" >&2; exit 1; }
+  threads_arg=()
+  [ "$threads" = - ] || threads_arg=(--test-threads "$threads")
+  (
+    began=$SECONDS
+    rc=0
+    # Run from the crate's directory, as cargo test would.
+    (cd "crates/$crate" && "$bin" --ignored "$filter" ${threads_arg[@]+"${threads_arg[@]}"}) \
+      >"$side_dir/$i.log" 2>&1 || rc=$?
+    echo "$((SECONDS - began)) $rc" >"$side_dir/$i.done"
+  ) &
+  pids+=($!)
+  skip+=(--skip "$filter")
+done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+side_failed=0
+for i in "${!together[@]}"; do
+  read -r crate filter threads why <<<"${together[$i]}"
+  printf '\n==> %s %s (%s), side by side\n' "$crate" "$filter" "$why"
+  cat "$side_dir/$i.log"
+  read -r secs rc <"$side_dir/$i.done"
+  mark=ok
+  if [ "$rc" != 0 ]; then
+    mark=FAILED
+    side_failed=1
+    failed+=("$crate $filter")
+  fi
+  printf -- '--- %s %s: %d s (%s)\n' "$crate" "$filter" "$secs" "$mark"
+  side_rows+=("$(printf '%6d  %-6s    side by side: %s %s' "$secs" "$mark" "$crate" "$filter")")
+done
+rm -rf "$side_dir"
+[ "$side_failed" = 0 ] || end_stage FAILED
 stage "ignored: every other ignored test"
 if ! cargo test --workspace --no-fail-fast -- --ignored "${skip[@]}"; then
   end_stage FAILED
