@@ -304,7 +304,7 @@ bins=$(cargo test --workspace --test integration --no-run --message-format=json 
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "integration":
-        print(m["package_id"].split("#")[-1].split("@")[0], m["executable"])')
+        print(m["manifest_path"].split("/")[-2], m["executable"])')
 side_dir=$(mktemp -d)
 pids=()
 for i in "${!together[@]}"; do

@@ -360,6 +360,16 @@ fn receive_wait_reaches_both_probes() {
     assert_eq!(params["server_receivers_polled"], false);
 }
 
+/// The tests that build links measure through them and check that no link namespace is left
+/// (any run's): they take turns, or one would see the other's namespaces and share its CPUs.
+static LINKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn links_alone() -> std::sync::MutexGuard<'static, ()> {
+    LINKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn link_namespaces() -> Vec<String> {
     let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
     String::from_utf8_lossy(&out.stdout)
@@ -375,6 +385,7 @@ fn link_namespaces() -> Vec<String> {
 #[test]
 #[ignore = "needs root (network namespaces, tc)"]
 fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
+    let _links = links_alone();
     let tmp = tempfile::tempdir().unwrap();
     let out = controller(
         tmp.path(),
@@ -496,6 +507,7 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
 #[test]
 #[ignore = "needs root (network namespaces, tc)"]
 fn a_refill_suite_on_the_emulated_fargate_link_measures_its_baseline_rate() {
+    let _links = links_alone();
     let tmp = tempfile::tempdir().unwrap();
     let suite = write_suite(
         tmp.path(),
@@ -577,6 +589,7 @@ fn a_refill_suite_on_the_emulated_fargate_link_measures_its_baseline_rate() {
 
 #[test]
 fn a_link_that_cannot_be_built_is_refused_before_anything_starts() {
+    let _links = links_alone();
     let tmp = tempfile::tempdir().unwrap();
     for (args, needle) in [
         (vec!["--link", "0"], "--link 0"),
