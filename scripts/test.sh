@@ -260,7 +260,7 @@ fi
 # beside each other (or beside anything else); the last stage runs every ignored test no theme
 # named, so a new one is never left out. The third field is the theme's test threads (`-`: one
 # per CPU): the moto tests measure no time and mostly wait on task lifecycles, each with its
-# own moto server, so four of them share the two CPUs.
+# own moto server, so eight of them share the two CPUs (26 tests: 155 s alone, 4 threads took 269 s).
 themes=(
   "netprobe netns_link:: - root: two network namespaces, a veth pair shaped by tc tbf"
   "netprobe token_bucket:: - root: a token-bucket link in the path, with iperf3 beside"
@@ -273,7 +273,7 @@ themes=(
 # after every theme that measures time, each on the integration binary cargo already built.
 together=(
   "fargate-bench arm64_emulated:: - Docker and qemu: ARM64 probes under emulation"
-  "fargate-bench ecs_moto:: 4 moto behind the strict ECS layer"
+  "fargate-bench ecs_moto:: 8 moto behind the strict ECS layer"
   "fargate-bench html_report:: - Chromium and Python hdrhistogram: the HTML page and .hgrm"
 )
 skip=()
