@@ -210,6 +210,8 @@ mod tests {
             }],
             memory_latency: vec![],
             architectures: vec![],
+            cpu_generations: vec![],
+            by_generation: vec![],
             emulated: vec![],
             failures: vec![],
             items_ok: 3,

@@ -11,6 +11,7 @@
 pub mod analyze;
 pub mod compare;
 mod csv;
+pub(crate) mod generations;
 pub mod hgrm;
 pub mod html;
 mod json;
