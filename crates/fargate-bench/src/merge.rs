@@ -23,7 +23,7 @@ use crate::summary::{
 };
 
 /// Burst and baseline of the repetitions whose series showed a bucket.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct BucketAcc {
     burst: Vec<f64>,
     duration: Vec<f64>,
@@ -76,7 +76,7 @@ fn rtt_percentiles([p50, p90, p99, p99_9]: &[Vec<f64>; 4]) -> Option<RttPercenti
 }
 
 /// One network row in the making: a test at a placement in one direction.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct NetAcc {
     kind: String,
     reps: u64,
@@ -98,7 +98,7 @@ struct NetAcc {
 }
 
 /// One memory bandwidth row in the making.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct MemAcc {
     best: Vec<f64>,
     sustained: Vec<f64>,
@@ -297,15 +297,17 @@ impl Summarizer {
         };
         self.ok += 1;
         self.add_hosts(rec, placement);
-        self.generations.count(rec, placement);
+        // Before the all-tasks rows take this record: a placement splitting by generation
+        // now starts its first generation's rows from them.
+        let by_generation = self.generations.add(rec, placement, &self.rows);
         let Some(report) = rec.reports.first() else {
             return;
         };
         let m = &report.metrics;
-        self.rows.add(rec, placement, m, &mut self.warnings);
-        if let Some(rows) = self.generations.rows_of(rec, placement) {
+        if let Some(rows) = by_generation {
             rows.add(rec, placement, m, &mut self.warnings);
         }
+        self.rows.add(rec, placement, m, &mut self.warnings);
         if !m.throughput.is_empty() {
             self.add_series(rec, placement, report);
         }

@@ -8,6 +8,11 @@
 //! the report says so in a warning, and `recommend` judges the worst generation. An item's
 //! generation is its tasks' (a network item's client and server may differ: then both, as
 //! `A + B`).
+//!
+//! Most placements run on one generation, and their rows per generation would be their rows:
+//! nothing is folded twice until a placement's second generation appears. Then the rows of its
+//! items so far, all of the first generation, start that generation's rows, and from there on
+//! each item there is folded into its generation's rows too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,9 +22,9 @@ use super::{mem_row, net_row, RowAccs};
 use crate::store::ItemRecord;
 use crate::summary::{GenerationRows, GenerationShare, Placement, UNKNOWN_GENERATION};
 
-/// The rows of one placement's items on one generation.
-struct ItemsOn {
-    rows: RowAccs,
+/// Items and tasks of one placement on one generation.
+#[derive(Default)]
+struct Count {
     items: u64,
     tasks: u64,
 }
@@ -27,10 +32,14 @@ struct ItemsOn {
 /// Tasks per generation, and each generation's rows, in the making.
 #[derive(Default)]
 pub(super) struct GenerationAcc {
-    /// Tasks per placement and generation.
+    /// Tasks per placement and task generation.
     tasks: BTreeMap<(Placement, String), u64>,
-    /// Rows per placement and item generation.
-    items: BTreeMap<(Placement, String), ItemsOn>,
+    /// Items and tasks per placement and item generation.
+    items: BTreeMap<(Placement, String), Count>,
+    /// The generation of each placement's items while they all ran on one.
+    only: BTreeMap<Placement, String>,
+    /// The rows per placement and item generation, of placements that ran on more than one.
+    rows: BTreeMap<(Placement, String), RowAccs>,
 }
 
 /// The generation of the task that wrote `report`.
@@ -41,43 +50,70 @@ fn task_generation(report: &Report) -> String {
         .unwrap_or_else(|| UNKNOWN_GENERATION.to_owned())
 }
 
-/// An item's generation: its tasks' distinct generations, sorted, joined by ` + `.
-pub(crate) fn item_generation(rec: &ItemRecord) -> String {
-    let each: BTreeSet<String> = rec.reports.iter().map(task_generation).collect();
-    each.into_iter().collect::<Vec<_>>().join(" + ")
+/// Each task's generation, and the item's: its tasks' distinct generations, sorted, joined
+/// by ` + `.
+fn generations_of(rec: &ItemRecord) -> (Vec<String>, String) {
+    let each: Vec<String> = rec.reports.iter().map(task_generation).collect();
+    let distinct: BTreeSet<&str> = each.iter().map(String::as_str).collect();
+    let item = distinct.into_iter().collect::<Vec<_>>().join(" + ");
+    (each, item)
+}
+
+/// The rows of `all` at `placement`: what its items so far gave.
+fn rows_at(all: &RowAccs, placement: Placement) -> RowAccs {
+    RowAccs {
+        net: (all.net.iter())
+            .filter(|((_, p, _), _)| *p == placement)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        mem: (all.mem.iter())
+            .filter(|((p, ..), _)| *p == placement)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
 }
 
 impl GenerationAcc {
-    /// Counts the tasks of a finished item.
-    pub(super) fn count(&mut self, rec: &ItemRecord, placement: Placement) {
-        for report in &rec.reports {
-            *self
-                .tasks
-                .entry((placement, task_generation(report)))
-                .or_default() += 1;
-        }
-    }
-
-    /// The rows of the item's generation at its placement, to add its figures to.
-    pub(super) fn rows_of(
+    /// Counts a finished item's tasks, and gives the rows its figures go to as well, where its
+    /// placement's items ran on more than one generation. `all` holds the all-tasks rows of
+    /// every earlier item, not yet this one's.
+    pub(super) fn add(
         &mut self,
         rec: &ItemRecord,
         placement: Placement,
+        all: &RowAccs,
     ) -> Option<&mut RowAccs> {
         if rec.reports.is_empty() {
             return None;
         }
-        let on = self
+        let (each, generation) = generations_of(rec);
+        for task in each {
+            *self.tasks.entry((placement, task)).or_default() += 1;
+        }
+        let count = self
             .items
-            .entry((placement, item_generation(rec)))
-            .or_insert_with(|| ItemsOn {
-                rows: RowAccs::default(),
-                items: 0,
-                tasks: 0,
-            });
-        on.items += 1;
-        on.tasks += rec.reports.len() as u64;
-        Some(&mut on.rows)
+            .entry((placement, generation.clone()))
+            .or_default();
+        count.items += 1;
+        count.tasks += rec.reports.len() as u64;
+        if !self.rows.keys().any(|(p, _)| *p == placement) {
+            match self.only.remove(&placement) {
+                None => {
+                    self.only.insert(placement, generation);
+                    return None;
+                }
+                Some(only) if only == generation => {
+                    self.only.insert(placement, only);
+                    return None;
+                }
+                // A second generation: the items so far were all of the first.
+                Some(first) => {
+                    self.rows
+                        .insert((placement, first), rows_at(all, placement));
+                }
+            }
+        }
+        Some(self.rows.entry((placement, generation)).or_default())
     }
 
     /// The shares, the rows of placements whose items ran on more than one generation, and a
@@ -103,33 +139,34 @@ impl GenerationAcc {
         shares.sort_by(|a, b| {
             (a.size, b.tasks, &a.generation).cmp(&(b.size, a.tasks, &b.generation))
         });
-        let mut keys: BTreeMap<Placement, usize> = BTreeMap::new();
-        for (placement, _) in self.items.keys() {
-            *keys.entry(*placement).or_default() += 1;
-        }
-        let mixed = |p: &Placement| keys.get(p).is_some_and(|n| *n > 1);
         let mut rows: Vec<GenerationRows> = self
-            .items
+            .rows
             .into_iter()
-            .filter(|((placement, _), _)| mixed(placement))
-            .map(|((size, generation), on)| GenerationRows {
-                size,
-                generation,
-                items: on.items,
-                tasks: on.tasks,
-                network: (on.rows.net.into_iter())
-                    .map(|(key, acc)| net_row(key, acc, price_of).0)
-                    .collect(),
-                memory_bandwidth: (on.rows.mem.into_iter())
-                    .filter_map(|(key, acc)| mem_row(key, acc, price_of))
-                    .collect(),
+            .map(|((size, generation), accs)| {
+                let count = self
+                    .items
+                    .get(&(size, generation.clone()))
+                    .map_or((0, 0), |c| (c.items, c.tasks));
+                GenerationRows {
+                    size,
+                    items: count.0,
+                    tasks: count.1,
+                    network: (accs.net.into_iter())
+                        .map(|(key, acc)| net_row(key, acc, price_of).0)
+                        .collect(),
+                    memory_bandwidth: (accs.mem.into_iter())
+                        .filter_map(|(key, acc)| mem_row(key, acc, price_of))
+                        .collect(),
+                    generation,
+                }
             })
             .collect();
         rows.sort_by(|a, b| {
             (a.size, b.items, &a.generation).cmp(&(b.size, a.items, &b.generation))
         });
+        let mixed: BTreeSet<Placement> = rows.iter().map(|r| r.size).collect();
         let mut warnings = Vec::new();
-        for (placement, _) in keys.iter().filter(|(p, _)| mixed(p)) {
+        for placement in &mixed {
             let mix: Vec<String> = rows
                 .iter()
                 .filter(|r| r.size == *placement)
@@ -215,13 +252,14 @@ mod tests {
 
     /// A size whose tasks landed on Intel Cascade Lake (3) and AMD Milan (2) keeps its
     /// all-tasks row, and gains one row per generation with its own spread; a size on one
-    /// generation gains none; the shares and the warning say the mix.
+    /// generation gains none (and is folded once); the shares and the warning say the mix.
     #[test]
     fn a_size_on_two_generations_is_given_per_generation_with_its_shares() {
         let recs = [
             memory("1x2", 1, INTEL, 20e9),
-            memory("1x2", 2, AMD, 12e9),
-            memory("1x2", 3, INTEL, 21e9),
+            memory("1x2", 2, INTEL, 21e9),
+            // The split: the two Intel items so far start Intel's rows.
+            memory("1x2", 3, AMD, 12e9),
             memory("1x2", 4, AMD, 13e9),
             memory("1x2", 5, INTEL, 22e9),
             memory("0.5x1", 1, AMD, 10e9),
@@ -296,13 +334,13 @@ mod tests {
             on(AMD, Role::Server, "tcp-rr"),
         ];
         assert_eq!(
-            super::item_generation(&pair),
+            super::generations_of(&pair).1,
             "AMD EPYC 7R13 (Milan) + Intel Xeon Platinum 8259CL (Cascade Lake)"
         );
         let mut unknown = memory("1x2", 2, "", 1.0);
         unknown.reports[0].host.cpu = None;
         assert_eq!(
-            super::item_generation(&unknown),
+            super::generations_of(&unknown).1,
             crate::summary::UNKNOWN_GENERATION
         );
     }

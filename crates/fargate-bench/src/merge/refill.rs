@@ -15,7 +15,7 @@ use probe_core::stats::SampleSummary;
 use crate::summary::{RefillIdle, RefillRow};
 
 /// One idle time in the making.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct IdleAcc {
     idle_ns: u64,
     recovered: Vec<f64>,
@@ -26,7 +26,7 @@ struct IdleAcc {
 
 /// A refill row in the making: every repetition's refill test of one test, placement and
 /// direction.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct RefillAcc {
     repetitions: u64,
     rates: Vec<f64>,
