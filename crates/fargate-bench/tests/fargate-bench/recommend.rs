@@ -528,6 +528,19 @@ fn a_size_on_two_cpu_models_is_grouped_and_judged_on_the_worse() {
         table.contains("83 %") && table.contains("17 %"),
         "10 and 2 of 12: {table}"
     );
+    let page_path = tmp.path().join("report.html");
+    let page_arg = page_path.to_str().unwrap();
+    let out = controller(&["report", dir, "--format", "html", "-o", page_arg]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    let section = page
+        .split("<section id=\"cpu-generations\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no CPU generations section: {page}"));
+    assert!(
+        section.contains(amd) && section.contains("each figure is given here per generation"),
+        "{section}"
+    );
 
     // recommend: 1x2 falls short on its AMD tasks; 2x4 is picked; 1x2's mix is shown.
     let need = ["--need", "tcp-stream.baseline>=500Mbit/s"];
@@ -555,5 +568,11 @@ fn a_size_on_two_cpu_models_is_grouped_and_judged_on_the_worse() {
     assert!(
         table.contains("1x2 X86_64's tasks ran on 2 CPU generations"),
         "{table}"
+    );
+    let out = controller(&[&["recommend", dir, "--format", "html"][..], &need].concat());
+    let page = text(&out.stdout);
+    assert!(
+        page.contains("CPU generations under the judged sizes") && page.contains(amd),
+        "{page}"
     );
 }

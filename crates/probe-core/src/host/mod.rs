@@ -140,7 +140,7 @@ impl HostFacts {
         self.cpu
             .as_ref()
             .and_then(CpuIdentity::generation)
-            .or_else(|| self.cpu_model.as_deref().map(clean_model_name))
+            .or_else(|| self.cpu_model.as_deref().map(generation_of_model))
     }
 
     /// Memory this process may still use: the cgroup limit minus what the cgroup already uses,
@@ -154,6 +154,21 @@ impl HostFacts {
             }) => Some(limit.saturating_sub(memory_current_bytes.unwrap_or(0))),
             _ => self.total_memory_bytes,
         }
+    }
+}
+
+/// The generation of a report that recorded only its model name: the name without marks and
+/// clock, and the Graviton cores in the order [`CpuIdentity::generation`] names them
+/// (`Arm Neoverse-V1 (AWS Graviton3)` is `Graviton3 (Neoverse-V1)`), so old and new reports
+/// of one CPU group together.
+fn generation_of_model(model: &str) -> String {
+    let graviton = model
+        .strip_prefix("Arm ")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|rest| rest.split_once(" (AWS "));
+    match graviton {
+        Some((core, generation)) => format!("{generation} ({core})"),
+        None => clean_model_name(model),
     }
 }
 
@@ -431,6 +446,21 @@ mod tests {
         assert_eq!(
             new.cpu_generation().as_deref(),
             Some("Intel Xeon Platinum 8375C (Ice Lake)")
+        );
+        // An old Graviton report groups with a new one of the same core.
+        let arm = "processor\t: 0\nCPU implementer\t: 0x41\nCPU part\t: 0xd40\n";
+        let old_arm = HostFacts {
+            cpu_model: parse_cpu_model(arm),
+            ..Default::default()
+        };
+        let new_arm = HostFacts {
+            cpu: parse_cpu_identity(arm),
+            ..old_arm.clone()
+        };
+        assert_eq!(old_arm.cpu_generation(), new_arm.cpu_generation());
+        assert_eq!(
+            old_arm.cpu_generation().as_deref(),
+            Some("Graviton3 (Neoverse-V1)")
         );
     }
 }
