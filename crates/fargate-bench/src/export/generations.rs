@@ -8,7 +8,7 @@ use probe_core::units::format_bytes_per_sec;
 
 use super::tables::{spread, Cell, Tabular};
 use crate::store::RunMeta;
-use crate::summary::{FigureKind, Summary};
+use crate::summary::Summary;
 
 /// The capacity provider a run's tasks ran on, as the share table names it.
 pub(crate) fn capacity_name(run: &RunMeta) -> String {
@@ -78,12 +78,8 @@ pub(crate) fn figures(s: &Summary) -> Tabular {
         };
         for r in &g.network {
             let Some(h) = r.headline() else { continue };
-            let mut cell = spread(h.value, |v| h.unit.format(v));
-            if h.kind == FigureKind::Baseline {
-                cell = cell.prefixed("baseline ");
-            }
-            let mut row = lead(r.what());
-            row.push(cell);
+            let mut row = lead(format!("{} {}", r.what(), h.kind.name()));
+            row.push(spread(h.value, |v| h.unit.format(v)));
             rows.push(row);
         }
         for r in &g.memory_bandwidth {

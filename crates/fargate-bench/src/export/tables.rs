@@ -44,7 +44,7 @@ impl Cell {
     }
 
     /// Puts `prefix` before both human forms (`baseline 63 Mbit/s`).
-    pub(crate) fn prefixed(mut self, prefix: &str) -> Cell {
+    fn prefixed(mut self, prefix: &str) -> Cell {
         self.human = format!("{prefix}{}", self.human);
         self.brief = self.brief.map(|b| format!("{prefix}{b}"));
         self
