@@ -368,6 +368,7 @@ impl Summarizer {
                     memory_limit_bytes: h.cgroup.as_ref().and_then(|c| c.memory_limit_bytes),
                     kernel: h.kernel.clone(),
                     zone: h.ecs.as_ref().and_then(|e| e.availability_zone.clone()),
+                    platform_version: h.ecs.as_ref().and_then(|e| e.platform_version.clone()),
                 });
         }
     }

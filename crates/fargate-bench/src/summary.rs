@@ -542,6 +542,8 @@ pub struct HostRow {
     pub kernel: Option<String>,
     /// Availability zone (ECS).
     pub zone: Option<String>,
+    /// Fargate platform version (ECS), from the task metadata.
+    pub platform_version: Option<String>,
 }
 
 /// A cache plateau a memory probe detected at one placement (the first report to see it).

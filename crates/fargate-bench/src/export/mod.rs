@@ -6,12 +6,14 @@
 //! Every other output of the command line is written here too: the comparison of two runs
 //! ([`compare`]), the sizes and their prices ([`sizes`]), the built-in suites ([`presets`]),
 //! the analysis of an iperf3 run ([`analyze`]), a traffic profile's replay ([`simulate`]) and
-//! the size that meets an operator's needs ([`recommend`]), each to an [`Output`].
+//! the size that meets an operator's needs ([`recommend`]) and many runs of one suite over
+//! time ([`history`]), each to an [`Output`].
 
 pub mod analyze;
 pub mod compare;
 mod csv;
 pub mod hgrm;
+pub mod history;
 pub mod html;
 mod json;
 mod markdown;

@@ -271,6 +271,7 @@ mod tests {
             memory_limit_bytes: None,
             kernel: None,
             zone: None,
+            platform_version: None,
         });
         let needs = Need::parse_all(&[
             "tcp-stream.baseline>=50Mbit/s".to_owned(),
