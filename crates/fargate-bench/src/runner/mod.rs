@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use crate::error::{describe, BenchError, Result};
 use crate::plan::{self, PlanItem};
 use crate::platform::{Platform, Probe, TaskId, TaskRole, TaskSpec};
-use crate::store::{self, ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
+use crate::store::{self, ItemRecord, ItemStatus, RunMeta, RunStatus, Store, TaskLifecycle};
 use crate::suite::{Suite, TestKind};
 
 /// Lines of a failed task's output kept in its record.
@@ -204,6 +204,20 @@ pub async fn run<P: Platform>(
     plan_spec: RunPlan,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunOutcome> {
+    run_priced(platform, plan_spec, None, shutdown).await
+}
+
+/// [`run`], recording in a new run's `run.json` the date of the price table its estimate used
+/// (`report` says it beside the prices it applies then).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_priced<P: Platform>(
+    platform: Arc<P>,
+    plan_spec: RunPlan,
+    prices_as_of: Option<String>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunOutcome> {
     // A backend that cannot run one of the architectures says so before a results
     // directory exists (on resume, before anything more runs).
     if let Some(dir) = &plan_spec.resume {
@@ -235,6 +249,7 @@ pub async fn run<P: Platform>(
                 command_line: Some(std::env::args().collect::<Vec<_>>().join(" ")),
                 capacity: platform.capacity(),
                 region: platform.region(),
+                prices_as_of,
             };
             (
                 Store::create(&plan_spec.results_root, meta)?,
@@ -354,12 +369,14 @@ async fn run_item<P: Platform>(
         reason: None,
         last_lines: Vec::new(),
         emulated: platform.emulated(item.size, item.arch),
+        lifecycles: Vec::new(),
         finished_at: String::new(),
     };
+    let lifecycles = &mut record.lifecycles;
     let result = if item.test.kind == TestKind::Memory {
-        run_memory(platform, run_id, item).await
+        run_memory(platform, run_id, item, lifecycles).await
     } else {
-        run_pair(platform, run_id, item, waits).await
+        run_pair(platform, run_id, item, waits, lifecycles).await
     };
     match result {
         Ok(reports) => record.reports = reports,
@@ -383,14 +400,22 @@ fn tail(lines: &[String]) -> Vec<String> {
     lines[lines.len().saturating_sub(LAST_LINES)..].to_vec()
 }
 
-/// Waits for a task and parses its result line; failures carry the last output lines.
+/// Waits for a task and parses its result line; failures carry the last output lines. How the
+/// task came up, when the platform saw it, joins `lifecycles` whatever the outcome.
 async fn collect<P: Platform>(
     platform: &P,
     task: &TaskId,
-    role: &str,
+    (part, role): (TaskRole, &str),
     deadline: Duration,
+    lifecycles: &mut Vec<TaskLifecycle>,
 ) -> std::result::Result<Report, (String, Vec<String>)> {
     let exit = platform.wait(task, deadline).await;
+    if let Some(lifecycle) = exit.as_ref().ok().and_then(|e| e.lifecycle) {
+        lifecycles.push(TaskLifecycle {
+            role: part.name().to_owned(),
+            lifecycle,
+        });
+    }
     let (lines, unreadable) = match platform.output(task).await {
         Ok(lines) => (lines, None),
         Err(e) => (Vec::new(), Some(e)),
@@ -536,14 +561,26 @@ pub fn preview_specs(plan: &RunPlan, idle: Duration) -> Result<Vec<(TaskSpec, St
     Ok(out)
 }
 
-async fn run_memory<P: Platform>(platform: &P, run_id: &str, item: &PlanItem) -> ItemResult {
+async fn run_memory<P: Platform>(
+    platform: &P,
+    run_id: &str,
+    item: &PlanItem,
+    lifecycles: &mut Vec<TaskLifecycle>,
+) -> ItemResult {
     let spec = memory_spec(run_id, item);
     let task = platform
         .launch(&spec)
         .await
         .map_err(|e| (format!("launching memprobe: {}", describe(&e)), Vec::new()))?;
     let deadline = Duration::from_secs_f64(item.test.expected_secs() * 5.0 + 120.0);
-    let report = collect(platform, &task, "memprobe", deadline).await;
+    let report = collect(
+        platform,
+        &task,
+        (TaskRole::Memory, "memprobe"),
+        deadline,
+        lifecycles,
+    )
+    .await;
     let _ = platform.stop(&task).await;
     Ok(vec![report?])
 }
@@ -553,6 +590,7 @@ async fn run_pair<P: Platform>(
     run_id: &str,
     item: &PlanItem,
     waits: ServerWaits,
+    lifecycles: &mut Vec<TaskLifecycle>,
 ) -> ItemResult {
     // A fresh key per item: nobody else in the subnet can use or spoof this server.
     let server_spec = server_spec(run_id, item, waits.idle, contract::random_key_hex());
@@ -578,13 +616,28 @@ async fn run_pair<P: Platform>(
             )
         })?;
         let deadline = Duration::from_secs_f64(item.test.expected_secs() * 2.0 + 90.0);
-        let client_report = collect(platform, &client, "client", deadline).await;
+        let client_report = collect(
+            platform,
+            &client,
+            (TaskRole::Client, "client"),
+            deadline,
+            lifecycles,
+        )
+        .await;
         let _ = platform.stop(&client).await;
         let client_report = client_report?;
         let mut reports = vec![client_report];
         // The server's own report (its CPU time) is a bonus: its absence does not fail the item.
         // It ends as soon as its client's test does; the wait allows its deprovisioning.
-        if let Ok(server_report) = collect(platform, &server, "server", SERVER_REPORT_WAIT).await {
+        let server_report = collect(
+            platform,
+            &server,
+            (TaskRole::Server, "server"),
+            SERVER_REPORT_WAIT,
+            lifecycles,
+        )
+        .await;
+        if let Ok(server_report) = server_report {
             reports.push(server_report);
         }
         Ok(reports)

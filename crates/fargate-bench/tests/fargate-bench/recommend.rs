@@ -77,6 +77,7 @@ fn record(size: &str, label: &str, rep: u32, report: Report) -> ItemRecord {
         last_lines: vec![],
         emulated: vec![],
         finished_at: "2026-12-04T00:10:00.000Z".into(),
+        lifecycles: Vec::new(),
     }
 }
 
@@ -93,6 +94,7 @@ fn results(root: &Path, id: &str, sizes: &[Size]) -> PathBuf {
         command_line: None,
         capacity: Some(Capacity::OnDemand),
         region: None,
+        prices_as_of: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 0..6 {
