@@ -350,3 +350,45 @@ pub(crate) fn suite(dir: &Path, text: &str) -> String {
 pub(crate) const SMALL: &str =
     "repetitions = 1\nsizes = [\"0.25x0.5\"]\n[[test]]\nkind = \"tcp-rr\"\nduration = 1\n\
                      [[test]]\nkind = \"memory\"\nquick = true\nno_latency = true\n";
+
+pub(crate) fn dry_run(size: &str, repetitions: &str, extra: &[&str]) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(CONTROLLER)
+        .current_dir(tmp.path())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens: any call would fail
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .args([
+            "run",
+            "--backend",
+            "ecs",
+            "--dry-run",
+            "--size",
+            size,
+            "-n",
+            repetitions,
+        ])
+        .args([
+            "--cluster",
+            "c",
+            "--subnet",
+            "subnet-1",
+            "--security-group",
+            "sg-1",
+        ])
+        .args([
+            "--execution-role-arn",
+            "arn:aws:iam::1:role/x",
+            "--log-group",
+            "/fb",
+        ])
+        .args(["--netprobe-image", "n:1", "--memprobe-image", "m:1"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        !tmp.path().join("results").exists(),
+        "a dry run records nothing"
+    );
+    out
+}
