@@ -6,6 +6,7 @@
 //! in `merge/refill.rs`.
 
 mod refill;
+mod startup;
 
 use std::collections::BTreeMap;
 
@@ -139,6 +140,8 @@ pub struct Summarizer {
     /// A probe ran under CPU emulation: comparisons are functional only.
     emulated_cpu: bool,
     failures: Vec<Failure>,
+    /// Every task's start-up, by placement.
+    startup: startup::StartupAcc,
     ok: u64,
     /// Records left out or parts that could not be merged: said, never dropped silently.
     warnings: Vec<String>,
@@ -182,6 +185,10 @@ impl Summarizer {
     /// Adds one record (the latest of its item).
     pub fn add(&mut self, rec: &ItemRecord) {
         self.note_emulation(rec);
+        if let Ok(placement) = Placement::of(&rec.size, rec.arch) {
+            self.startup
+                .add(placement, rec.lifecycles.iter().map(|t| &t.lifecycle));
+        }
         if rec.status == ItemStatus::Failed {
             self.failures.push(Failure {
                 id: rec.id.clone(),
@@ -386,6 +393,7 @@ impl Summarizer {
             emulated,
             emulated_cpu,
             failures,
+            startup,
             ok,
             mut warnings,
         } = self;
@@ -505,6 +513,7 @@ impl Summarizer {
             memory_latency,
             emulated,
             failures,
+            startup: startup.rows(meta.capacity),
             items_ok: ok,
             warnings: all_warnings,
         };
@@ -589,6 +598,7 @@ mod tests {
             command_line: None,
             capacity: None,
             region: None,
+            prices_as_of: None,
         }
     }
 
@@ -606,6 +616,7 @@ mod tests {
             last_lines: vec![],
             emulated: vec!["cpu".into()],
             finished_at: now_rfc3339(),
+            lifecycles: Vec::new(),
         }
     }
 

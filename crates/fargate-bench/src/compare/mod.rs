@@ -192,6 +192,7 @@ mod tests {
                 command_line: None,
                 capacity: None,
                 region: None,
+                prices_as_of: None,
             },
             warnings: Vec::new(),
             pricing: None,
@@ -212,6 +213,7 @@ mod tests {
             architectures: vec![],
             emulated: vec![],
             failures: vec![],
+            startup: Vec::new(),
             items_ok: 3,
         }
     }

@@ -21,6 +21,7 @@ pub mod presets;
 pub mod recommend;
 pub mod simulate;
 pub mod sizes;
+mod startup;
 mod table;
 pub(crate) mod tables;
 #[cfg(test)]
@@ -164,8 +165,17 @@ pub(crate) fn footer(s: &Summary) -> Vec<String> {
                 } else {
                     "X86_64 and ARM64"
                 };
+                // The table the run was estimated with, when it is not the one applied now.
+                let ran_with = s
+                    .run
+                    .prices_as_of
+                    .as_ref()
+                    .filter(|d| **d != p.as_of)
+                    .map(|d| format!("; the run's estimate used the table of {d}"))
+                    .unwrap_or_default();
                 lines.push(format!(
-                    "prices: {} {arch} {capacity}, as of {} (override with --prices FILE)",
+                    "prices: {} {arch} {capacity}, as of {}{ran_with} (override with --prices \
+                     FILE)",
                     p.region, p.as_of
                 ));
             }

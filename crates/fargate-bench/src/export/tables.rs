@@ -577,6 +577,7 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
         memory_bandwidth(s),
         memory_latency(s, compact),
         architectures(s),
+        super::startup::startup(s),
         failures(s),
     ]
     .into_iter()

@@ -93,6 +93,7 @@ fn record(size: &str, label: &str, rep: u32, reports: Vec<Report>) -> ItemRecord
         last_lines: Vec::new(),
         emulated: Vec::new(),
         finished_at: "2026-11-30T00:00:00Z".into(),
+        lifecycles: Vec::new(),
     }
 }
 
@@ -109,6 +110,7 @@ fn known_run(root: &Path, repetitions: u32) -> PathBuf {
         command_line: Some("fargate-bench run --size 0.5x1 --size 1x2".into()),
         capacity: None,
         region: None,
+        prices_as_of: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     {
@@ -269,6 +271,7 @@ fn a_run_over_both_architectures_is_drawn_side_by_side() {
         command_line: None,
         capacity: None,
         region: None,
+        prices_as_of: None,
     };
     let mut store = Store::create(tmp.path(), meta).unwrap();
     for rep in 1..=2 {
@@ -532,6 +535,7 @@ fn sized_run(root: &Path, sizes: usize) -> PathBuf {
         command_line: None,
         capacity: None,
         region: None,
+        prices_as_of: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 1..=2 {

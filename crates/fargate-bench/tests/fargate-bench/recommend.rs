@@ -78,6 +78,7 @@ fn record(size: &str, label: &str, rep: u32, report: Report) -> ItemRecord {
         last_lines: vec![],
         emulated: vec![],
         finished_at: "2026-12-04T00:10:00.000Z".into(),
+        lifecycles: Vec::new(),
     }
 }
 
@@ -105,6 +106,7 @@ fn results_of(root: &Path, id: &str, sizes: &[Size], suite: Suite, started_at: &
         command_line: None,
         capacity: Some(Capacity::OnDemand),
         region: None,
+        prices_as_of: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 0..6 {

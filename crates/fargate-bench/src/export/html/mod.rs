@@ -226,6 +226,9 @@ fn context_section(body: &mut String, doc: &Merged) {
             }),
         ]);
     }
+    if let Some(d) = &run.prices_as_of {
+        facts.push(vec!["estimated with prices of".to_owned(), d.clone()]);
+    }
     for e in &summary.emulated {
         facts.push(vec!["emulated".to_owned(), e.clone()]);
     }
