@@ -20,7 +20,7 @@
 
 use probe_core::stats::SampleSummary;
 
-use crate::summary::{Placement, Summary, Unit};
+use crate::summary::{MemRow, NetRow, Placement, Summary, Unit};
 
 /// Test kinds whose rows carry a throughput (and a bucket).
 pub const BULK_KINDS: [&str; 2] = ["tcp-stream", "udp-stream"];
@@ -275,8 +275,11 @@ pub struct RowFigure<'a> {
     /// thread count): a size offers the best of them. Otherwise the row is a condition the
     /// workload meets (a direction, a test), and a size is only as good as its worst.
     pub chosen: bool,
-    /// The row's index in its section, so two figures of one row can be told as such.
+    /// A number of its own per row, so two figures of one row can be told as such.
     pub row: usize,
+    /// The CPU generation whose items alone the row is over ([`judged_figures`]); `None` for
+    /// a row over every item.
+    pub generation: Option<&'a str>,
 }
 
 impl RowFigure<'_> {
@@ -293,7 +296,43 @@ impl RowFigure<'_> {
 /// Every named figure of `summary`'s network and memory rows.
 pub fn row_figures<'a>(summary: &'a Summary) -> Vec<RowFigure<'a>> {
     let mut out = Vec::new();
-    for (row, r) in summary.network.iter().enumerate() {
+    push_rows(&mut out, &summary.network, &summary.memory_bandwidth, None);
+    out
+}
+
+/// The figures a decision is judged on: every row's, except that a placement whose items ran
+/// on more than one CPU generation gives each generation's rows instead of the rows over all
+/// of them ([`Summary::by_generation`]): a median over generations describes none, and each
+/// generation is a host the workload may land on.
+pub fn judged_figures<'a>(summary: &'a Summary) -> Vec<RowFigure<'a>> {
+    let whole = |p: Placement| !summary.split_by_generation(p);
+    let mut out = Vec::new();
+    push_rows(
+        &mut out,
+        summary.network.iter().filter(|r| whole(r.size)),
+        summary.memory_bandwidth.iter().filter(|r| whole(r.size)),
+        None,
+    );
+    for g in &summary.by_generation {
+        push_rows(
+            &mut out,
+            &g.network,
+            &g.memory_bandwidth,
+            Some(g.generation.as_str()),
+        );
+    }
+    out
+}
+
+/// Appends the figures of `network` and `memory` rows, numbering each row after the last.
+fn push_rows<'a>(
+    out: &mut Vec<RowFigure<'a>>,
+    network: impl IntoIterator<Item = &'a NetRow>,
+    memory: impl IntoIterator<Item = &'a MemRow>,
+    generation: Option<&'a str>,
+) {
+    let mut row = out.last().map_or(0, |f| f.row + 1);
+    for r in network {
         let mut add = |figure: Figure, value: Option<&'a SampleSummary>| {
             if let Some(value) = value {
                 out.push(RowFigure {
@@ -305,6 +344,7 @@ pub fn row_figures<'a>(summary: &'a Summary) -> Vec<RowFigure<'a>> {
                     value,
                     chosen: false,
                     row,
+                    generation,
                 });
             }
         };
@@ -322,9 +362,9 @@ pub fn row_figures<'a>(summary: &'a Summary) -> Vec<RowFigure<'a>> {
         add(Figure::P90, own.map(|p| &p.p90_ns));
         add(Figure::P99, own.map(|p| &p.p99_ns));
         add(Figure::P99_9, own.map(|p| &p.p99_9_ns));
+        row += 1;
     }
-    let offset = summary.network.len();
-    for (i, r) in summary.memory_bandwidth.iter().enumerate() {
+    for r in memory {
         let Some(kernel) = KERNELS.iter().find(|k| **k == r.kernel) else {
             continue;
         };
@@ -337,10 +377,11 @@ pub fn row_figures<'a>(summary: &'a Summary) -> Vec<RowFigure<'a>> {
             figure: Figure::Kernel(kernel),
             value: headline.value,
             chosen: true,
-            row: offset + i,
+            row,
+            generation,
         });
+        row += 1;
     }
-    out
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! only what the document needs. This is the only place histograms merge. Refill tests fold
 //! in `merge/refill.rs`.
 
+mod generations;
 mod refill;
 mod startup;
 
@@ -129,8 +130,9 @@ pub fn summarize(meta: &RunMeta, records: &[ItemRecord], prices: Option<&Prices>
 /// never holds them all ([`crate::store::fold_records`] reads them one by one).
 #[derive(Default)]
 pub struct Summarizer {
-    net: BTreeMap<NetKey, NetAcc>,
-    mem: BTreeMap<MemKey, MemAcc>,
+    rows: RowAccs,
+    /// The CPU generations of the tasks, and the rows of each generation's items.
+    generations: generations::GenerationAcc,
     curve: BTreeMap<CurveKey, Vec<f64>>,
     series: BTreeMap<SeriesKey, Vec<(u32, Vec<IntervalPoint>)>>,
     hosts: BTreeMap<(Placement, String), HostRow>,
@@ -176,6 +178,95 @@ fn merge_into(
     }
 }
 
+/// The network and memory rows in the making: of every task, or of one CPU generation's.
+#[derive(Default)]
+struct RowAccs {
+    net: BTreeMap<NetKey, NetAcc>,
+    mem: BTreeMap<MemKey, MemAcc>,
+}
+
+impl RowAccs {
+    /// Adds one record's network and memory figures.
+    fn add(
+        &mut self,
+        rec: &ItemRecord,
+        placement: Placement,
+        m: &Metrics,
+        warnings: &mut Vec<String>,
+    ) {
+        if !m.throughput.is_empty() {
+            self.add_throughput(rec, placement, m);
+        } else if let Some(lat) = &m.latency {
+            let acc = self
+                .net
+                .entry((rec.label.clone(), placement, None))
+                .or_default();
+            acc.kind = rec.kind.clone();
+            acc.reps += 1;
+            acc.transactions_per_sec.push(lat.transactions_per_sec);
+            if let Some(own) = lat.rtt.summary() {
+                let [p50, p90, p99, p99_9] = &mut acc.rtt_percentiles;
+                p50.push(own.p50_ns as f64);
+                p90.push(own.p90_ns as f64);
+                p99.push(own.p99_ns as f64);
+                p99_9.push(own.p99_9_ns as f64);
+            }
+            merge_into(&mut acc.rtt, &lat.rtt, &rec.id, warnings);
+            if let Some(raw) = &lat.rtt_uncorrected {
+                merge_into(&mut acc.rtt_uncorrected, raw, &rec.id, warnings);
+            }
+        }
+        for b in &m.memory_bandwidth {
+            let acc = self
+                .mem
+                .entry((placement, b.kernel.clone(), b.stores.clone(), b.threads))
+                .or_default();
+            acc.best.push(b.best_bytes_per_sec);
+            acc.sustained.push(b.sustained_bytes_per_sec);
+            acc.quota_throttled |= b.throttled_periods.is_some_and(|p| p > 0);
+        }
+    }
+
+    fn add_throughput(&mut self, rec: &ItemRecord, placement: Placement, m: &Metrics) {
+        for t in &m.throughput {
+            let acc = self
+                .net
+                .entry((rec.label.clone(), placement, Some(t.direction)))
+                .or_default();
+            acc.kind = rec.kind.clone();
+            acc.reps += 1;
+            acc.bits_per_sec.push(t.bits_per_sec);
+            if let Some(r) = &t.regime {
+                *acc.regimes.entry(verdict_name(r).to_owned()).or_default() += 1;
+                match r {
+                    Regime::BurstThenBaseline(b) => acc.bucket.add(b),
+                    Regime::Flat {
+                        may_be_burst_only, ..
+                    } => acc.may_be_burst_only |= may_be_burst_only,
+                    Regime::Undecided { .. } => {}
+                }
+            }
+            let senders = t.streams.iter().filter_map(|s| s.sender_tcp_info.as_ref());
+            if t.streams.iter().any(|s| s.sender_tcp_info.is_some()) {
+                *acc.retransmits.get_or_insert(0) +=
+                    senders.map(|i| i.total_retransmits).sum::<u64>();
+            }
+            if let Some(u) = &m.udp {
+                acc.sent += u.sent_datagrams;
+                acc.lost += u.lost_datagrams;
+                if let Some(d) = u.receiver_socket_drops {
+                    *acc.socket_drops.get_or_insert(0) += d;
+                }
+                acc.jitter_ns.push(u.jitter_ns);
+            }
+        }
+        if let Some(r) = &m.refill {
+            let key = (rec.label.clone(), placement, Some(r.direction));
+            self.net.entry(key).or_default().refill.add(r);
+        }
+    }
+}
+
 impl Summarizer {
     /// An empty document.
     pub fn new() -> Self {
@@ -213,41 +304,17 @@ impl Summarizer {
         };
         self.ok += 1;
         self.add_hosts(rec, placement);
+        self.generations.count(rec, placement);
         let Some(report) = rec.reports.first() else {
             return;
         };
         let m = &report.metrics;
-        if !m.throughput.is_empty() {
-            self.add_throughput(rec, placement, m);
-            self.add_series(rec, placement, report);
-        } else if let Some(lat) = &m.latency {
-            let acc = self
-                .net
-                .entry((rec.label.clone(), placement, None))
-                .or_default();
-            acc.kind = rec.kind.clone();
-            acc.reps += 1;
-            acc.transactions_per_sec.push(lat.transactions_per_sec);
-            if let Some(own) = lat.rtt.summary() {
-                let [p50, p90, p99, p99_9] = &mut acc.rtt_percentiles;
-                p50.push(own.p50_ns as f64);
-                p90.push(own.p90_ns as f64);
-                p99.push(own.p99_ns as f64);
-                p99_9.push(own.p99_9_ns as f64);
-            }
-            merge_into(&mut acc.rtt, &lat.rtt, &rec.id, &mut self.warnings);
-            if let Some(raw) = &lat.rtt_uncorrected {
-                merge_into(&mut acc.rtt_uncorrected, raw, &rec.id, &mut self.warnings);
-            }
+        self.rows.add(rec, placement, m, &mut self.warnings);
+        if let Some(rows) = self.generations.rows_of(rec, placement) {
+            rows.add(rec, placement, m, &mut self.warnings);
         }
-        for b in &m.memory_bandwidth {
-            let acc = self
-                .mem
-                .entry((placement, b.kernel.clone(), b.stores.clone(), b.threads))
-                .or_default();
-            acc.best.push(b.best_bytes_per_sec);
-            acc.sustained.push(b.sustained_bytes_per_sec);
-            acc.quota_throttled |= b.throttled_periods.is_some_and(|p| p > 0);
+        if !m.throughput.is_empty() {
+            self.add_series(rec, placement, report);
         }
         for p in &m.memory_latency {
             self.curve
@@ -291,45 +358,6 @@ impl Summarizer {
         }
     }
 
-    fn add_throughput(&mut self, rec: &ItemRecord, placement: Placement, m: &Metrics) {
-        for t in &m.throughput {
-            let acc = self
-                .net
-                .entry((rec.label.clone(), placement, Some(t.direction)))
-                .or_default();
-            acc.kind = rec.kind.clone();
-            acc.reps += 1;
-            acc.bits_per_sec.push(t.bits_per_sec);
-            if let Some(r) = &t.regime {
-                *acc.regimes.entry(verdict_name(r).to_owned()).or_default() += 1;
-                match r {
-                    Regime::BurstThenBaseline(b) => acc.bucket.add(b),
-                    Regime::Flat {
-                        may_be_burst_only, ..
-                    } => acc.may_be_burst_only |= may_be_burst_only,
-                    Regime::Undecided { .. } => {}
-                }
-            }
-            let senders = t.streams.iter().filter_map(|s| s.sender_tcp_info.as_ref());
-            if t.streams.iter().any(|s| s.sender_tcp_info.is_some()) {
-                *acc.retransmits.get_or_insert(0) +=
-                    senders.map(|i| i.total_retransmits).sum::<u64>();
-            }
-            if let Some(u) = &m.udp {
-                acc.sent += u.sent_datagrams;
-                acc.lost += u.lost_datagrams;
-                if let Some(d) = u.receiver_socket_drops {
-                    *acc.socket_drops.get_or_insert(0) += d;
-                }
-                acc.jitter_ns.push(u.jitter_ns);
-            }
-        }
-        if let Some(r) = &m.refill {
-            let key = (rec.label.clone(), placement, Some(r.direction));
-            self.net.entry(key).or_default().refill.add(r);
-        }
-    }
-
     /// A bulk test's interval samples, one lane per direction (request/response tests count
     /// transactions in theirs, and are drawn as latency instead).
     fn add_series(&mut self, rec: &ItemRecord, placement: Placement, report: &probe_core::Report) {
@@ -364,10 +392,7 @@ impl Summarizer {
                 .or_insert_with(|| HostRow {
                     placement,
                     role,
-                    cpu: h
-                        .cpu_model
-                        .clone()
-                        .unwrap_or_else(|| h.architecture.clone()),
+                    cpu: h.cpu_generation().unwrap_or_else(|| h.architecture.clone()),
                     arch: crate::sizes::Arch::ALL
                         .into_iter()
                         .find(|a| a.rust_name() == h.architecture),
@@ -376,6 +401,8 @@ impl Summarizer {
                     kernel: h.kernel.clone(),
                     zone: h.ecs.as_ref().and_then(|e| e.availability_zone.clone()),
                     platform_version: h.ecs.as_ref().and_then(|e| e.platform_version.clone()),
+                    clocksource: h.clocksource.clone(),
+                    hypervisor: h.hypervisor.clone(),
                 });
         }
     }
@@ -383,8 +410,8 @@ impl Summarizer {
     /// The document of everything added. `prices` of `None` leaves cost columns out.
     pub fn finish(self, meta: &RunMeta, prices: Option<&Prices>) -> Merged {
         let Self {
-            net,
-            mem,
+            rows,
+            generations,
             curve,
             series,
             hosts,
@@ -404,78 +431,29 @@ impl Summarizer {
         };
         let mut short_runs = Vec::new();
         let mut latency = Vec::new();
-        let mut network = Vec::with_capacity(net.len());
-        for ((test, placement, direction), acc) in net {
-            let cost = price_of(placement);
-            // A bucket is the row's story when most repetitions saw one.
-            let bucket = acc
-                .bucket
-                .row(cost)
-                .filter(|b| 2 * b.repetitions > acc.reps);
-            if bucket.is_none() && acc.may_be_burst_only && meta.backend == "ecs" {
-                short_runs.push(format!("{test} at {placement}"));
+        let mut network = Vec::with_capacity(rows.net.len());
+        for (key, acc) in rows.net {
+            let (row, pooled) = net_row(key, acc, &price_of);
+            if row.bucket.is_none() && pooled.may_be_burst_only && meta.backend == "ecs" {
+                short_runs.push(format!("{} at {}", row.test, row.size));
             }
-            let mut row = NetRow {
-                arch: placement.arch,
-                gbit_per_sec_per_dollar_hour: None,
-                regimes: acc.regimes,
-                bucket,
-                refill: acc.refill.row(),
-                test,
-                kind: acc.kind,
-                size: placement,
-                direction,
-                repetitions: acc.reps,
-                throughput_bits_per_sec: SampleSummary::from_values(&acc.bits_per_sec),
-                rtt: acc.rtt.as_ref().and_then(LatencyHistogram::summary),
-                rtt_percentiles: rtt_percentiles(&acc.rtt_percentiles),
-                transactions_per_sec: SampleSummary::from_values(&acc.transactions_per_sec),
-                udp_loss_ratio: (acc.sent > 0).then(|| acc.lost as f64 / acc.sent as f64),
-                udp_receiver_drop_ratio: acc
-                    .socket_drops
-                    .filter(|_| acc.sent > 0)
-                    .map(|d| d as f64 / acc.sent as f64),
-                udp_jitter_ns: SampleSummary::from_values(&acc.jitter_ns),
-                retransmits: acc.retransmits,
-                cost_per_hour: cost,
-            };
-            row.gbit_per_sec_per_dollar_hour = row
-                .headline()
-                .filter(|h| h.unit == crate::summary::Unit::BitsPerSec)
-                .and_then(|h| per_dollar(h.value.median, cost))
-                .map(|v| v / 1e9);
-            if let Some(rtt) = acc.rtt {
+            if let Some(rtt) = pooled.rtt {
                 latency.push(MergedLatency {
                     test: row.test.clone(),
-                    placement,
+                    placement: row.size,
                     rtt,
-                    uncorrected: acc.rtt_uncorrected,
+                    uncorrected: pooled.uncorrected,
                 });
             }
             network.push(row);
         }
         latency.sort_by(|a, b| (a.placement, &a.test).cmp(&(b.placement, &b.test)));
-        let memory_bandwidth: Vec<MemRow> = mem
+        let memory_bandwidth: Vec<MemRow> = rows
+            .mem
             .into_iter()
-            .filter_map(|((placement, kernel, stores, threads), acc)| {
-                let cost = price_of(placement);
-                let mut row = MemRow {
-                    arch: placement.arch,
-                    gb_per_sec_per_dollar_hour: None,
-                    sustained_bytes_per_sec: SampleSummary::from_values(&acc.sustained)?,
-                    best_bytes_per_sec: SampleSummary::from_values(&acc.best)?,
-                    quota_throttled: acc.quota_throttled,
-                    size: placement,
-                    kernel,
-                    stores,
-                    threads,
-                    cost_per_hour: cost,
-                };
-                row.gb_per_sec_per_dollar_hour =
-                    per_dollar(row.headline().value.median, cost).map(|v| v / 1e9);
-                Some(row)
-            })
+            .filter_map(|(key, acc)| mem_row(key, acc, &price_of))
             .collect();
+        let (cpu_generations, by_generation, mixed) = generations.finish(&price_of);
         let memory_latency = curve
             .into_iter()
             .filter_map(|((size, huge_pages, working_set_bytes), v)| {
@@ -496,6 +474,7 @@ impl Summarizer {
                 short_runs.join(", ")
             ));
         }
+        all_warnings.extend(mixed);
         all_warnings.append(&mut warnings);
         let summary = Summary {
             schema_version: SUMMARY_SCHEMA_VERSION,
@@ -511,6 +490,8 @@ impl Summarizer {
             network,
             memory_bandwidth,
             memory_latency,
+            cpu_generations,
+            by_generation,
             emulated,
             failures,
             startup: startup.rows(meta.capacity),
@@ -536,6 +517,86 @@ impl Summarizer {
             failed_output,
         }
     }
+}
+
+/// What a network row leaves besides itself: its pooled round trips (for the page and
+/// `.hgrm`), and whether a flat series may have been a burst alone.
+struct Pooled {
+    rtt: Option<LatencyHistogram>,
+    uncorrected: Option<LatencyHistogram>,
+    may_be_burst_only: bool,
+}
+
+/// One network row out of its accumulator, priced by `price_of`.
+fn net_row(
+    (test, placement, direction): NetKey,
+    acc: NetAcc,
+    price_of: &dyn Fn(Placement) -> Option<f64>,
+) -> (NetRow, Pooled) {
+    let cost = price_of(placement);
+    // A bucket is the row's story when most repetitions saw one.
+    let bucket = acc
+        .bucket
+        .row(cost)
+        .filter(|b| 2 * b.repetitions > acc.reps);
+    let mut row = NetRow {
+        arch: placement.arch,
+        gbit_per_sec_per_dollar_hour: None,
+        regimes: acc.regimes,
+        bucket,
+        refill: acc.refill.row(),
+        test,
+        kind: acc.kind,
+        size: placement,
+        direction,
+        repetitions: acc.reps,
+        throughput_bits_per_sec: SampleSummary::from_values(&acc.bits_per_sec),
+        rtt: acc.rtt.as_ref().and_then(LatencyHistogram::summary),
+        rtt_percentiles: rtt_percentiles(&acc.rtt_percentiles),
+        transactions_per_sec: SampleSummary::from_values(&acc.transactions_per_sec),
+        udp_loss_ratio: (acc.sent > 0).then(|| acc.lost as f64 / acc.sent as f64),
+        udp_receiver_drop_ratio: acc
+            .socket_drops
+            .filter(|_| acc.sent > 0)
+            .map(|d| d as f64 / acc.sent as f64),
+        udp_jitter_ns: SampleSummary::from_values(&acc.jitter_ns),
+        retransmits: acc.retransmits,
+        cost_per_hour: cost,
+    };
+    row.gbit_per_sec_per_dollar_hour = row
+        .headline()
+        .filter(|h| h.unit == crate::summary::Unit::BitsPerSec)
+        .and_then(|h| per_dollar(h.value.median, cost))
+        .map(|v| v / 1e9);
+    let pooled = Pooled {
+        rtt: acc.rtt,
+        uncorrected: acc.rtt_uncorrected,
+        may_be_burst_only: acc.may_be_burst_only,
+    };
+    (row, pooled)
+}
+
+/// One memory bandwidth row out of its accumulator; `None` with no repetition.
+fn mem_row(
+    (placement, kernel, stores, threads): MemKey,
+    acc: MemAcc,
+    price_of: &dyn Fn(Placement) -> Option<f64>,
+) -> Option<MemRow> {
+    let cost = price_of(placement);
+    let mut row = MemRow {
+        arch: placement.arch,
+        gb_per_sec_per_dollar_hour: None,
+        sustained_bytes_per_sec: SampleSummary::from_values(&acc.sustained)?,
+        best_bytes_per_sec: SampleSummary::from_values(&acc.best)?,
+        quota_throttled: acc.quota_throttled,
+        size: placement,
+        kernel,
+        stores,
+        threads,
+        cost_per_hour: cost,
+    };
+    row.gb_per_sec_per_dollar_hour = per_dollar(row.headline().value.median, cost).map(|v| v / 1e9);
+    Some(row)
 }
 
 /// A warning for each figure whose repetitions hold an outlier: kept in the figure, named here.
@@ -586,7 +647,8 @@ mod tests {
         super::summarize(meta, records, prices).summary
     }
 
-    fn meta() -> RunMeta {
+    /// A finished local run (also the generation tests' run).
+    pub(super) fn meta() -> RunMeta {
         RunMeta {
             run_id: "r".into(),
             backend: "local".into(),

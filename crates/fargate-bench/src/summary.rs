@@ -439,6 +439,45 @@ pub struct ArchComparison {
     pub verdict: String,
 }
 
+/// How many of a placement's tasks ran on one CPU generation
+/// ([`probe_core::host::HostFacts::cpu_generation`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationShare {
+    /// Where the tasks ran.
+    pub size: Placement,
+    /// The generation (`AMD EPYC 7R13 (Milan)`, `Graviton3 (Neoverse-V1)`), or
+    /// [`UNKNOWN_GENERATION`].
+    pub generation: String,
+    /// Tasks (probe reports) on it: a network item is two tasks, a memory item one.
+    pub tasks: u64,
+    /// Its share of the placement's tasks, 0 to 1.
+    pub share: f64,
+}
+
+/// The generation of a task whose report named no CPU.
+pub const UNKNOWN_GENERATION: &str = "CPU not recorded";
+
+/// The figures of one placement's items that ran on one CPU generation, where that placement's
+/// items ran on more than one: a median over generations describes none of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationRows {
+    /// Where they ran.
+    pub size: Placement,
+    /// The generation; a network item whose two tasks ran on different ones is keyed by both
+    /// (`A + B`, sorted).
+    pub generation: String,
+    /// Items on it.
+    pub items: u64,
+    /// Tasks of those items.
+    pub tasks: u64,
+    /// Their network rows, as the all-tasks rows but over these items alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network: Vec<NetRow>,
+    /// Their memory bandwidth rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory_bandwidth: Vec<MemRow>,
+}
+
 /// Everything the tables of a report show (the summary JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -459,6 +498,12 @@ pub struct Summary {
     /// that cross architectures).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub architectures: Vec<ArchComparison>,
+    /// The CPU generations each placement's tasks ran on, with their shares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_generations: Vec<GenerationShare>,
+    /// Each figure per CPU generation, at the placements whose items ran on more than one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_generation: Vec<GenerationRows>,
     /// What the backend emulated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub emulated: Vec<String>,
@@ -488,6 +533,22 @@ impl Summary {
         self.network
             .iter()
             .find(|r| r.test == test && r.size == placement && r.direction == direction)
+    }
+
+    /// The CPU generations of a placement's tasks, most tasks first.
+    pub fn generation_mix(&self, placement: Placement) -> Vec<&GenerationShare> {
+        let mut mix: Vec<&GenerationShare> = self
+            .cpu_generations
+            .iter()
+            .filter(|g| g.size == placement)
+            .collect();
+        mix.sort_by(|a, b| b.tasks.cmp(&a.tasks).then(a.generation.cmp(&b.generation)));
+        mix
+    }
+
+    /// Whether a placement's figures are also given per generation ([`Summary::by_generation`]).
+    pub fn split_by_generation(&self, placement: Placement) -> bool {
+        self.by_generation.iter().any(|g| g.size == placement)
     }
 }
 
@@ -535,7 +596,8 @@ pub struct HostRow {
     pub placement: Placement,
     /// `client`, `server` or `standalone`.
     pub role: String,
-    /// CPU model, else the architecture.
+    /// CPU generation ([`probe_core::host::HostFacts::cpu_generation`]), else the
+    /// architecture.
     pub cpu: String,
     /// The architecture the probe reported, when it is one Fargate runs: a run that names no
     /// architecture ran on this one.
@@ -550,6 +612,10 @@ pub struct HostRow {
     pub zone: Option<String>,
     /// Fargate platform version (ECS), from the task metadata.
     pub platform_version: Option<String>,
+    /// The kernel's clock source.
+    pub clocksource: Option<String>,
+    /// The hypervisor, where the guest could tell.
+    pub hypervisor: Option<String>,
 }
 
 /// A cache plateau a memory probe detected at one placement (the first report to see it).

@@ -211,6 +211,8 @@ mod tests {
             }],
             memory_latency: vec![],
             architectures: vec![],
+            cpu_generations: vec![],
+            by_generation: vec![],
             emulated: vec![],
             failures: vec![],
             startup: Vec::new(),

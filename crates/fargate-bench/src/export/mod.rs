@@ -12,6 +12,7 @@
 pub mod analyze;
 pub mod compare;
 mod csv;
+pub(crate) mod generations;
 pub mod hgrm;
 pub mod history;
 pub mod html;

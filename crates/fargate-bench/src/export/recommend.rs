@@ -72,7 +72,41 @@ pub(crate) fn sections(rec: &Recommendation) -> Vec<Tabular> {
     if !unjudged.is_empty() {
         out.push(not_judged(rec, &unjudged));
     }
+    let mixed: Vec<&Candidate> = (chosen.iter().chain(&short))
+        .copied()
+        .filter(|c| c.generations.len() > 1)
+        .collect();
+    if !mixed.is_empty() {
+        out.push(generation_mix(&mixed));
+    }
     out
+}
+
+/// The CPU generations under each judged size whose tasks ran on more than one.
+fn generation_mix(candidates: &[&Candidate]) -> Tabular {
+    let rows = candidates
+        .iter()
+        .flat_map(|c| {
+            c.generations.iter().enumerate().map(move |(i, g)| {
+                vec![
+                    Cell::text(if i == 0 {
+                        c.offer.to_string()
+                    } else {
+                        String::new()
+                    }),
+                    Cell::text(g.generation.clone()),
+                    Cell::num(g.tasks.to_string(), g.tasks as f64),
+                    Cell::num(format!("{:.0} %", g.share * 100.0), g.share),
+                ]
+            })
+        })
+        .collect();
+    Tabular {
+        title: "CPU generations under the judged sizes (each need is judged on the worst)",
+        headers: vec!["size", "CPU generation", "tasks", "share"],
+        rows,
+        wide_only: &[],
+    }
 }
 
 /// `line` broken at spaces into lines of at most `width` characters (a word longer than that
@@ -161,7 +195,10 @@ fn judged(title: &'static str, rec: &Recommendation, candidates: &[&Candidate]) 
                     Cell::text(basis(check)),
                     Cell::text(verdict(check)),
                     Cell::num(check.unit.format(check.median), check.median),
-                    Cell::text(check.what.clone()),
+                    Cell::text(match &check.generation {
+                        Some(g) => format!("{} on {g}", check.what),
+                        None => check.what.clone(),
+                    }),
                     Cell::text(check.run.clone().unwrap_or_default()),
                 ]);
                 first = false;
@@ -222,6 +259,13 @@ pub(crate) fn lines(rec: &Recommendation) -> Vec<String> {
                 c.offer
             ),
             None => format!("pick: {} (no price known)", c.offer),
+        })
+        .map(|line| match rec.standing(&[Standing::Pick]).next() {
+            Some(c) if c.generations.len() > 1 => format!(
+                "{line}, on the worst of the {} CPU generations its tasks ran on",
+                c.generations.len()
+            ),
+            _ => line,
         });
     out.push(pick.unwrap_or_else(|| "no measured size meets every need".into()));
     for gap in &rec.unmet {
@@ -272,6 +316,8 @@ mod tests {
             kernel: None,
             zone: None,
             platform_version: None,
+            clocksource: None,
+            hypervisor: None,
         });
         let needs = Need::parse_all(&[
             "tcp-stream.baseline>=50Mbit/s".to_owned(),

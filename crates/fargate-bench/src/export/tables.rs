@@ -44,7 +44,7 @@ impl Cell {
     }
 
     /// Puts `prefix` before both human forms (`baseline 63 Mbit/s`).
-    fn prefixed(mut self, prefix: &str) -> Cell {
+    pub(crate) fn prefixed(mut self, prefix: &str) -> Cell {
         self.human = format!("{prefix}{}", self.human);
         self.brief = self.brief.map(|b| format!("{prefix}{b}"));
         self
@@ -82,7 +82,7 @@ impl Tabular {
 
 /// The median with its range over repetitions and, with enough of them, the 95 % interval of
 /// the median (order statistics): never the mean's interval, which can cross zero for a rate.
-fn spread(s: &SampleSummary, fmt: impl Fn(f64) -> String) -> Cell {
+pub(crate) fn spread(s: &SampleSummary, fmt: impl Fn(f64) -> String) -> Cell {
     let human = if s.n == 1 {
         format!("{} (one repetition)", fmt(s.median))
     } else {
@@ -576,8 +576,10 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
         round_trips(s),
         memory_bandwidth(s),
         memory_latency(s, compact),
+        super::generations::figures(s),
         architectures(s),
         super::startup::startup(s),
+        super::generations::shares(s),
         failures(s),
     ]
     .into_iter()

@@ -172,6 +172,8 @@ pub(crate) fn fixed_document() -> Merged {
             arm_over_x86_per_dollar: Some(3.58),
             verdict: "ARM64 (Graviton): 3.58x the figure per dollar".into(),
         }],
+        cpu_generations: vec![],
+        by_generation: vec![],
         emulated: vec!["network: tc tbf shaping".into()],
         failures: vec![Failure {
             id: "2/1x2/tcp-crr".into(),

@@ -30,7 +30,8 @@ pub struct RunPoint {
     pub started_at: String,
     /// Its backend.
     pub backend: String,
-    /// Per placement (`1x2`, `1x2 arm64`): the CPU models its tasks reported.
+    /// Per placement (`1x2`, `1x2 arm64`): the CPU generations its tasks ran on (the CPU
+    /// models, for runs recorded before generations were).
     pub cpus: BTreeMap<String, BTreeSet<String>>,
     /// Per placement: the Fargate platform versions its tasks ran on (ECS runs only).
     pub platform_versions: BTreeMap<String, BTreeSet<String>>,
@@ -226,9 +227,17 @@ fn placement_name(p: &Placement) -> String {
 fn run_point(run: &Merged) -> RunPoint {
     let mut cpus: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut platform_versions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // Every task's CPU generation where the merge counted them; else the first task's CPU.
+    for g in &run.summary.cpu_generations {
+        cpus.entry(placement_name(&g.size))
+            .or_default()
+            .insert(g.generation.clone());
+    }
     for h in &run.hosts {
         let at = placement_name(&h.placement);
-        cpus.entry(at.clone()).or_default().insert(h.cpu.clone());
+        if run.summary.cpu_generations.is_empty() {
+            cpus.entry(at.clone()).or_default().insert(h.cpu.clone());
+        }
         if let Some(v) = &h.platform_version {
             platform_versions.entry(at).or_default().insert(v.clone());
         }

@@ -19,6 +19,8 @@ fn host(size: &str, cpu: &str, platform: Option<&str>) -> HostRow {
         kernel: None,
         zone: None,
         platform_version: platform.map(str::to_owned),
+        clocksource: None,
+        hypervisor: None,
     }
 }
 
@@ -137,10 +139,7 @@ fn runs_are_ordered_by_start_and_a_move_is_called_only_past_both_intervals() {
         .iter()
         .any(|f| f.metric.ends_with("burst-duration")));
     assert!(!h.figures.iter().any(|f| f.metric.ends_with(" p90")));
-    assert!(h
-        .figures
-        .iter()
-        .any(|f| f.metric == "memory triad best"));
+    assert!(h.figures.iter().any(|f| f.metric == "memory triad best"));
 
     let moved: Vec<String> = h
         .moved()
@@ -167,6 +166,38 @@ fn a_new_cpu_or_platform_version_under_a_size_is_marked_at_the_run_it_appears() 
     assert_eq!(
         h.runs[2].cpus["1x2"].iter().collect::<Vec<_>>(),
         ["AMD EPYC 7R13"]
+    );
+    // Where the merge counted every task's generation, the mix is read from those counts: a
+    // run whose 2x4 tasks were split between two generations differs from one all on one.
+    let mut runs = nightly();
+    for (run, mix) in [
+        (1, &["Ice Lake"][..]),
+        (2, &["Ice Lake", "Milan"][..]),
+        (0, &["Ice Lake"][..]),
+    ] {
+        runs[run].summary.cpu_generations = mix
+            .iter()
+            .map(|g| crate::summary::GenerationShare {
+                size: at("2x4"),
+                generation: (*g).into(),
+                tasks: 1,
+                share: 1.0 / mix.len() as f64,
+            })
+            .collect();
+    }
+    let h = history(&runs).unwrap();
+    let words: Vec<String> = h
+        .changes
+        .iter()
+        .filter(|c| c.what == "CPU")
+        .map(ConditionChange::words)
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "2x4: CPU Ice Lake -> Ice Lake + Milan (from run #2)",
+            "2x4: CPU Ice Lake + Milan -> Ice Lake (from run #3)",
+        ]
     );
 }
 

@@ -12,8 +12,13 @@
 //! two tests of one kind, two runs of one size. Each is a condition the workload may meet,
 //! so the size is judged on the worst of them. A memory kernel's store kinds and thread
 //! counts are instead ways the workload may run: the size offers the best of them (within
-//! each run; across runs, the worst again). When a row will carry the CPU generation its
-//! tasks ran on, each generation is one more condition, judged the same way.
+//! each run; across runs, the worst again). Where a size's items ran on more than one CPU
+//! generation, each generation's rows ([`crate::figure::judged_figures`]) are one more
+//! condition, judged the same way: the size is as good as the worst host it may land on (a
+//! memory kernel's best way to run is chosen within each generation).
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 
 use probe_core::stats::SampleSummary;
 use serde::Serialize;
@@ -77,6 +82,10 @@ pub struct Check {
     /// The run it comes from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
+    /// The CPU generation whose items alone it is over, where the size's items ran on more
+    /// than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
 }
 
 impl Check {
@@ -109,6 +118,7 @@ impl Check {
             meets: op.holds(value, need),
             meets_at_median: op.holds(value, need),
             run: None,
+            generation: None,
         }
     }
 }
@@ -182,7 +192,8 @@ pub(super) fn judge(need: &Need, index: usize, size: TaskSize, sources: &[Source
     };
     let mut conditions: Vec<Vec<Check>> = Vec::new();
     for src in sources {
-        let mut best_chosen: Option<Vec<Check>> = None;
+        // The best way to run a memory kernel, within each generation.
+        let mut best_chosen: BTreeMap<Option<&str>, Vec<Check>> = BTreeMap::new();
         let here = src
             .figures
             .iter()
@@ -213,17 +224,24 @@ pub(super) fn judge(need: &Need, index: usize, size: TaskSize, sources: &[Source
             }
             for c in &mut checks {
                 c.run = Some(src.run_id.to_owned());
+                c.generation = f.generation.map(str::to_owned);
             }
             if !f.chosen {
                 conditions.push(checks);
-            } else if best_chosen
-                .as_ref()
-                .is_none_or(|best| worse(best, &checks).is_lt())
-            {
-                best_chosen = Some(checks);
+            } else {
+                match best_chosen.entry(f.generation) {
+                    Entry::Vacant(e) => {
+                        e.insert(checks);
+                    }
+                    Entry::Occupied(mut e) => {
+                        if worse(e.get(), &checks).is_lt() {
+                            e.insert(checks);
+                        }
+                    }
+                }
             }
         }
-        conditions.extend(best_chosen);
+        conditions.extend(best_chosen.into_values());
     }
     // The first of equally bad rows decides: runs in the order given, rows in report order.
     match conditions

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Serialize, Serializer};
 
 use crate::error::{BenchError, Result};
-use crate::figure::row_figures;
+use crate::figure::judged_figures;
 use crate::sizes::{Arch, Capacity, Prices, TaskSize};
 use crate::store::RunMeta;
 use crate::summary::{Merged, Placement};
@@ -123,6 +123,42 @@ pub struct Candidate {
     pub needs: Vec<Verdict>,
     /// The runs that measured it.
     pub runs: Vec<String>,
+    /// The CPU generations its tasks ran on, most tasks first, over every run that measured
+    /// it: with more than one, each need was judged on the worst.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub generations: Vec<GenerationCount>,
+}
+
+/// How many of an offer's tasks ran on one CPU generation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenerationCount {
+    /// The generation (`AMD EPYC 7R13 (Milan)`).
+    pub generation: String,
+    /// Its tasks.
+    pub tasks: u64,
+    /// Its share of the offer's tasks, 0 to 1.
+    pub share: f64,
+}
+
+/// The generation mix of an offer's sources, most tasks first.
+fn generation_mix(sources: &[judge::Source<'_>]) -> Vec<GenerationCount> {
+    let mut tasks: BTreeMap<&str, u64> = BTreeMap::new();
+    for src in sources {
+        for g in src.summary.generation_mix(src.placement) {
+            *tasks.entry(g.generation.as_str()).or_default() += g.tasks;
+        }
+    }
+    let total: u64 = tasks.values().sum();
+    let mut mix: Vec<GenerationCount> = tasks
+        .into_iter()
+        .map(|(generation, n)| GenerationCount {
+            generation: generation.to_owned(),
+            tasks: n,
+            share: n as f64 / total.max(1) as f64,
+        })
+        .collect();
+    mix.sort_by(|a, b| b.tasks.cmp(&a.tasks).then(a.generation.cmp(&b.generation)));
+    mix
 }
 
 impl Candidate {
@@ -300,7 +336,7 @@ pub fn recommend(
         }
     }
     let mut notes = Vec::new();
-    let figures: Vec<_> = runs.iter().map(|r| row_figures(&r.summary)).collect();
+    let figures: Vec<_> = runs.iter().map(|r| judged_figures(&r.summary)).collect();
     // Each offer once, in size order, with every run's rows that measured it.
     let mut offers: BTreeMap<OfferKey, (Offer, Vec<judge::Source<'_>>)> = BTreeMap::new();
     for (run, figures) in runs.iter().zip(&figures) {
@@ -350,6 +386,18 @@ pub fn recommend(
                     runs.join(" and ")
                 ));
             }
+            let generations = generation_mix(&sources);
+            if generations.len() > 1 {
+                let mix: Vec<String> = generations
+                    .iter()
+                    .map(|g| format!("{} {:.0} %", g.generation, g.share * 100.0))
+                    .collect();
+                notes.push(format!(
+                    "{offer}'s tasks ran on {} CPU generations ({}): each need is judged on the                      worst of them",
+                    generations.len(),
+                    mix.join(", ")
+                ));
+            }
             Candidate {
                 cost_per_hour: offer.arch.and_then(|arch| {
                     prices
@@ -363,6 +411,7 @@ pub fn recommend(
                     .collect(),
                 offer,
                 runs,
+                generations,
             }
         })
         .collect();

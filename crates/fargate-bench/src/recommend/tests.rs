@@ -10,6 +10,8 @@ use super::*;
 use crate::sizes::{PriceTable, Rate};
 use crate::summary::{BucketRow, MemRow, NetRow, RttPercentiles};
 
+mod generations;
+
 pub(crate) fn s(values: &[f64]) -> SampleSummary {
     SampleSummary::from_values(values).unwrap()
 }
@@ -554,6 +556,8 @@ fn a_placement_without_an_architecture_takes_its_probes_and_task_needs_are_exact
         kernel: None,
         zone: None,
         platform_version: None,
+        clocksource: None,
+        hypervisor: None,
     });
     let rec = recommend_on(
         &[one],

@@ -68,7 +68,7 @@ fn one() -> u32 {
 }
 
 /// Built-in suites, `run --preset NAME`; `fargate-bench presets NAME` prints one to copy.
-pub const PRESETS: [(&str, &str, &str); 3] = [
+pub const PRESETS: [(&str, &str, &str); 4] = [
     (
         "published-2021",
         "the 2021 blog method: 10 sizes, 2 streams each way for 60 s (the burst only), memory",
@@ -83,6 +83,11 @@ pub const PRESETS: [(&str, &str, &str); 3] = [
         "sizing-refill",
         "sizing, then idle 5 and 15 minutes and burst again: how fast each bucket refills",
         include_str!("../../suites/sizing-refill.toml"),
+    ),
+    (
+        "fleet",
+        "the same 10 sizes on both architectures, 10 short tasks each: the CPU generation mix",
+        include_str!("../../suites/fleet.toml"),
     ),
 ];
 

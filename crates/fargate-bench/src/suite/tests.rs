@@ -154,3 +154,42 @@ fn the_refill_stage_of_sizing_is_off_by_default_and_priced_when_on() {
         "{off:?} {on:?}"
     );
 }
+
+/// Issue 25: the `fleet` preset samples the CPU generation mix cheaply: every size on both
+/// architectures, ten repetitions of a quick memory test (one task) and a 10 s stream after a
+/// 1 s warm-up (two), each task short enough that Fargate's one-minute minimum is most of its
+/// bill, priced in the estimate: 600 tasks, each memory task billed 60 s, each pair 91 s
+/// (server: start allowance 20, its client's start 60, the test 11) + 60 s (client, 31 raised
+/// to the minimum).
+#[test]
+fn the_fleet_preset_is_many_short_tasks_on_both_architectures_and_is_priced() {
+    use crate::sizes::Prices;
+    let fleet = Suite::preset("fleet").unwrap();
+    assert_eq!(fleet.architectures, [Arch::X86, Arch::Arm]);
+    assert_eq!(fleet.repetitions, 10);
+    let kinds: Vec<TestKind> = fleet.tests.iter().map(|t| t.kind).collect();
+    assert_eq!(kinds, [TestKind::Memory, TestKind::TCP_STREAM]);
+    assert!(fleet.tests.iter().all(|t| t.expected_secs() <= 11.0));
+    let prices = Prices::new(None, None, Arch::X86).unwrap();
+    let plan = crate::plan::expand(&fleet);
+    let e = crate::estimate::estimate(&plan, fleet.concurrency, &prices);
+    assert_eq!(e.tasks, 10 * 10 * 2 * 3);
+    let per_size_secs = 10.0 * 2.0 * (60.0 + 91.0 + 60.0);
+    assert!(
+        (e.task_hours - 10.0 * per_size_secs / 3600.0).abs() < 1e-9,
+        "{e:?}"
+    );
+    let by_hand: f64 = (fleet.sizes.iter())
+        .flat_map(|size| Arch::ALL.map(|arch| prices.hourly_for(arch, *size).unwrap()))
+        .map(|hourly| 10.0 * (60.0 + 91.0 + 60.0) * hourly / 3600.0)
+        .sum();
+    assert!(
+        (e.usd.unwrap() - by_hand).abs() < 1e-9,
+        "{e:?} against {by_hand}"
+    );
+    assert_eq!(
+        e.by_arch.len(),
+        2,
+        "each architecture priced at its own rate"
+    );
+}

@@ -486,3 +486,106 @@ fn images_carry_their_architecture_and_a_mismatch_is_not_pushed() {
         "{stderr}"
     );
 }
+
+/// Issue 25, end to end: three small sizes on docker behind the emulated Fargate link (each
+/// size's published baseline as `tc tbf`'s rate, its burst window 200 times shorter), read
+/// until the baseline holds; then `recommend` a baseline that only the largest size's emulated
+/// baseline meets. The baselines are the link's own (0.25x0.5 63 Mbit/s, 0.5x1 about 211,
+/// 1x2 about 360, as TCP payload about 0.956 of that): the need sits between the two larger
+/// ones, so 1x2 is picked and the cheaper two fall short, on their measured figures. One
+/// repetition each (two took 335 s, one 199 s): the answer is judged on each one
+/// value, and says so.
+#[test]
+#[ignore = "needs docker and root (tc on the containers' host-side veths)"]
+fn recommend_picks_the_only_size_whose_emulated_fargate_baseline_meets_the_need() {
+    use fargate_bench::platform::link::LinkSpec;
+    use fargate_bench::TaskSize;
+
+    let _engine = engine_alone();
+    images(Images::Host);
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("suite.toml");
+    std::fs::write(
+        &suite,
+        "sizes = [\"0.25x0.5\", \"0.5x1\", \"1x2\"]\nrepetitions = 1\n[[test]]\n\
+         kind = \"tcp-stream\"\nuntil_baseline = true\nmax_duration = 40\nbaseline_hold = 3\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = controller_in(tmp.path())
+        .args(["run", "--backend", "docker", "--suite"])
+        .arg(&suite)
+        .args(["--link", "fargate", "--format", "json", "--no-progress"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let link = LinkSpec::parse("fargate", 200.0).unwrap();
+    let goodput = |size: &str| {
+        let p = link.params(TaskSize::parse(size).unwrap()).unwrap();
+        crate::common::tcp_goodput(p.rate_bits_per_sec as f64)
+    };
+    let mut baselines = Vec::new();
+    for size in ["0.25x0.5", "0.5x1", "1x2"] {
+        let row = summary["network"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["size"] == size)
+            .unwrap_or_else(|| panic!("no row at {size}: {summary}"));
+        let baseline = row["bucket"]["baseline_bits_per_sec"]["min"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no bucket read at {size}: {row}"));
+        let expected = goodput(size);
+        assert!(
+            baseline < expected * 1.03 && baseline > expected * 0.85,
+            "{size}: baseline {baseline} against {expected}: {row}"
+        );
+        baselines.push(baseline);
+    }
+    eprintln!(
+        "baselines {:?} Mbit/s in {:.0} s",
+        baselines
+            .iter()
+            .map(|b| (b / 1e6).round())
+            .collect::<Vec<_>>(),
+        started.elapsed().as_secs_f64()
+    );
+    // Halfway between the links of the two larger sizes: only 1x2's baseline meets it.
+    let need_mbit = ((goodput("0.5x1") + goodput("1x2")) / 2.0 / 1e6).round();
+    let need = format!("tcp-stream.baseline>={need_mbit}Mbit/s");
+    let dir = only_run_dir(tmp.path());
+    let recommend = |format: &str| {
+        controller_in(tmp.path())
+            .arg("recommend")
+            .arg(&dir)
+            .args(["--need", &need, "--format", format])
+            .output()
+            .unwrap()
+    };
+    let out = recommend("json");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{need}: {stderr}");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["pick"]["size"], "1x2", "{need}: {answer}");
+    let standing = |size: &str| {
+        answer["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["offer"]["size"] == size)
+            .unwrap_or_else(|| panic!("{size} in {answer}"))["standing"]
+            .clone()
+    };
+    assert_eq!(standing("0.25x0.5"), "falls_short");
+    assert_eq!(standing("0.5x1"), "falls_short");
+    let out = recommend("table");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pick: 1x2"), "{text}");
+    assert!(
+        text.contains("ran on the docker backend: its sizes were emulated"),
+        "{text}"
+    );
+    assert!(text.contains("1 rep"), "one repetition is flagged: {text}");
+}

@@ -810,6 +810,7 @@ fn chromium_lays_out_the_history_of_eight_runs_readably() {
                 command_line: None,
                 capacity: None,
                 region: None,
+                prices_as_of: None,
             };
             let mut store = Store::create(tmp.path(), meta).unwrap();
             for rep in 1..=6 {

@@ -84,18 +84,15 @@ fn record(size: &str, label: &str, rep: u32, report: Report) -> ItemRecord {
 
 /// A finished ECS run on demand under `root`, six repetitions of each size.
 fn results(root: &Path, id: &str, sizes: &[Size]) -> PathBuf {
-    results_of(
-        root,
-        id,
-        sizes,
-        Suite::default_ecs(),
-        "2026-12-04T00:00:00.000Z",
-    )
+    results_of(root, id, sizes, Suite::default_ecs(), STARTED)
 }
 
-/// A run of `suite` that started at `started_at`.
-fn results_of(root: &Path, id: &str, sizes: &[Size], suite: Suite, started_at: &str) -> PathBuf {
-    let meta = RunMeta {
+/// When the runs of one day started.
+const STARTED: &str = "2026-12-04T00:00:00.000Z";
+
+/// An ECS run of `suite` on demand, started at `started_at`.
+fn ecs_meta(id: &str, suite: Suite, started_at: &str) -> RunMeta {
+    RunMeta {
         run_id: id.into(),
         backend: "ecs".into(),
         suite,
@@ -107,8 +104,12 @@ fn results_of(root: &Path, id: &str, sizes: &[Size], suite: Suite, started_at: &
         capacity: Some(Capacity::OnDemand),
         region: None,
         prices_as_of: None,
-    };
-    let mut store = Store::create(root, meta).unwrap();
+    }
+}
+
+/// A finished run of `suite` that started at `started_at`, six repetitions of each size.
+fn results_of(root: &Path, id: &str, sizes: &[Size], suite: Suite, started_at: &str) -> PathBuf {
+    let mut store = Store::create(root, ecs_meta(id, suite, started_at)).unwrap();
     for rep in 0..6 {
         for s in sizes {
             let i = rep as usize;
@@ -535,4 +536,118 @@ fn history_orders_the_runs_marks_only_the_move_past_the_intervals_and_refuses_ot
     // One directory is not a history: clap says two are needed.
     let out = controller(&["history", &dirs[0]]);
     assert_eq!(code(&out), Some(2), "{}", text(&out.stderr));
+}
+
+/// Issue 25: a size whose tasks landed on two CPU models. 1x2 ran twelve repetitions, ten on
+/// Intel Cascade Lake at 590..610 Mbit/s and two on AMD Milan at 400: its all-tasks interval
+/// (the 3rd to the 10th of twelve) starts at 590 and would clear 500 Mbit/s, but the AMD
+/// tasks' own figure (400, the lowest of two) does not. 2x4 ran on Intel alone at 950. The
+/// report groups 1x2's figure by generation with its counts and says so; `recommend` judges
+/// the worse generation, picks 2x4 and shows 1x2's mix.
+#[test]
+fn a_size_on_two_cpu_models_is_grouped_and_judged_on_the_worse() {
+    const INTEL: &str = "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n\
+                         model name\t: Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz\n\
+                         stepping\t: 7\n";
+    const AMD: &str = "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n\
+                       model name\t: AMD EPYC 7R13 Processor\nstepping\t: 1\nflags\t\t: hypervisor\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store =
+        Store::create(tmp.path(), ecs_meta("mixed", Suite::default_ecs(), STARTED)).unwrap();
+    for rep in 0..12u32 {
+        let on_amd = rep == 3 || rep == 8;
+        let (cpu, baseline) = if on_amd {
+            (AMD, 400e6)
+        } else {
+            (INTEL, 590e6 + f64::from(rep) * 2e6)
+        };
+        let mut small = stream_report(baseline);
+        small.host.cpu = probe_core::host::parse_cpu_identity(cpu);
+        store
+            .append(&record("1x2", "tcp-stream", rep, small))
+            .unwrap();
+        let mut large = stream_report(950e6 + f64::from(rep) * 1e6);
+        large.host.cpu = probe_core::host::parse_cpu_identity(INTEL);
+        store
+            .append(&record("2x4", "tcp-stream", rep, large))
+            .unwrap();
+    }
+    store.finish(RunStatus::Complete).unwrap();
+    let dir = tmp.path().join("mixed");
+    let dir = dir.to_str().unwrap();
+
+    // The report: the mix per size, 1x2's figure per generation, and the warning.
+    let out = controller(&["report", dir, "--format", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shares: Vec<(String, String, u64)> = summary["cpu_generations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["size"].as_str().unwrap().to_owned(),
+                g["generation"].as_str().unwrap().to_owned(),
+                g["tasks"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let intel = "Intel Xeon Platinum 8259CL (Cascade Lake)";
+    let amd = "AMD EPYC 7R13 (Milan)";
+    assert_eq!(
+        shares,
+        [
+            ("1x2".to_owned(), intel.to_owned(), 10),
+            ("1x2".to_owned(), amd.to_owned(), 2),
+            ("2x4".to_owned(), intel.to_owned(), 12),
+        ]
+    );
+    let groups = summary["by_generation"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "1x2 alone is split: {groups:?}");
+    let amd_rows = groups.iter().find(|g| g["generation"] == amd).unwrap();
+    assert_eq!(
+        (amd_rows["size"].as_str(), amd_rows["items"].as_u64()),
+        (Some("1x2"), Some(2))
+    );
+    let amd_baseline = &amd_rows["network"][0]["bucket"]["baseline_bits_per_sec"];
+    assert_eq!(amd_baseline["median"].as_f64(), Some(400e6));
+    assert!(summary["warnings"]
+        .to_string()
+        .contains("1x2: its items ran on 2 CPU generations (10 items on Intel"));
+    let out = controller(&["report", dir]);
+    let table = text(&out.stdout);
+    assert!(table.contains("By CPU generation"), "{table}");
+    assert!(table.contains("CPU generations (the share"), "{table}");
+    assert!(
+        table.contains("83 %") && table.contains("17 %"),
+        "10 and 2 of 12: {table}"
+    );
+
+    // recommend: 1x2 falls short on its AMD tasks; 2x4 is picked; 1x2's mix is shown.
+    let need = ["--need", "tcp-stream.baseline>=500Mbit/s"];
+    let out = controller(&[&["recommend", dir, "--format", "json"][..], &need].concat());
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["pick"]["size"], "2x4", "{answer}");
+    let small = answer["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["offer"]["size"] == "1x2")
+        .unwrap();
+    assert_eq!(small["standing"], "falls_short");
+    let check = &small["needs"][0]["checks"][0];
+    assert_eq!(check["generation"], amd, "{check}");
+    assert_eq!(check["judged"].as_f64(), Some(400e6));
+    assert_eq!(small["generations"][1]["generation"], amd);
+    let out = controller(&[&["recommend", dir][..], &need].concat());
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("CPU generations under the judged sizes"),
+        "{table}"
+    );
+    assert!(
+        table.contains("1x2 X86_64's tasks ran on 2 CPU generations"),
+        "{table}"
+    );
 }

@@ -435,6 +435,13 @@ fn record(rep: u32, arch: Arch, label: &str, report: Report) -> ItemRecord {
     }
 }
 
+const INTEL_CASCADE_LAKE: &str = "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n\
+    model name\t: Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz\nstepping\t: 7\n";
+const AMD_MILAN: &str = "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n\
+    model name\t: AMD EPYC 7R13 Processor\nstepping\t: 1\n";
+const GRAVITON2: &str = "CPU implementer\t: 0x41\nCPU part\t: 0xd0c\n";
+const GRAVITON3: &str = "CPU implementer\t: 0x41\nCPU part\t: 0xd40\n";
+
 /// Six repetitions of four tests on both architectures (a bucket, UDP loss and drops, round
 /// trips with an outlying rate, a throttled memory kernel), and one failed item.
 fn records() -> Vec<ItemRecord> {
@@ -452,6 +459,19 @@ fn records() -> Vec<ItemRecord> {
             };
             all.push(record(rep, arch, "tcp-rr", tcp_rr(tps)));
             all.push(record(rep, arch, "memory", memory(rep)));
+        }
+    }
+    // Issue 25: odd repetitions on one CPU generation, even ones on the next, on each
+    // architecture: both placements are given per generation too.
+    for rec in &mut all {
+        let cpuinfo = match (rec.arch, rec.repetition % 2) {
+            (Some(Arch::X86), 1) => INTEL_CASCADE_LAKE,
+            (Some(Arch::X86), _) => AMD_MILAN,
+            (_, 1) => GRAVITON2,
+            _ => GRAVITON3,
+        };
+        for report in &mut rec.reports {
+            report.host.cpu = probe_core::host::parse_cpu_identity(cpuinfo);
         }
     }
     let mut failed = record(7, Arch::Arm, "memory", memory(7));
@@ -687,6 +707,19 @@ fn the_schema_rejects_a_dropped_renamed_or_mistyped_field() {
                 format!("/memory_bandwidth/{triad}/quota_throttled"),
                 json!(false),
             ),
+        ),
+        (
+            "a CPU generation's share above one",
+            "/cpu_generations/0/share".into(),
+            set("/cpu_generations/0/share".into(), json!(1.5)),
+        ),
+        (
+            "a generation's rows without their generation",
+            "/by_generation/0".into(),
+            Box::new(|doc: &mut Value| {
+                let group = doc["by_generation"][0].as_object_mut().unwrap();
+                group.remove("generation").unwrap();
+            }),
         ),
         (
             "an empty list the model leaves out",

@@ -5,7 +5,9 @@
 //! that cannot be read is absent, and the report says so by leaving it out.
 
 mod cgroup;
+mod cpu;
 mod ecs;
+mod machine;
 
 use std::path::Path;
 
@@ -14,7 +16,9 @@ use serde::{Deserialize, Serialize};
 pub use cgroup::{
     parse_cpu_list, parse_cpu_stat, read_cgroup, CgroupFacts, CgroupVersion, CpuStat,
 };
+pub use cpu::{clean_model_name, parse_cpu_identity, CpuIdentity, Midr};
 pub use ecs::{fetch_task_metadata, parse_task_metadata, EcsTaskFacts, METADATA_ENV};
+pub use machine::{describe_hypervisor, parse_clocksource, HypervisorClues};
 
 /// Machine and container context recorded in every report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -30,6 +34,17 @@ pub struct HostFacts {
     /// CPU model name (on Arm, the core named from its MIDR implementer and part).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_model: Option<String>,
+    /// The CPU's identity (vendor, family/model/stepping or MIDR): what its generation is
+    /// told by ([`HostFacts::cpu_generation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuIdentity>,
+    /// The kernel's clock source (`tsc`, `kvm-clock`, `xen`, `arch_sys_counter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clocksource: Option<String>,
+    /// The hypervisor under the kernel and where that was read ([`describe_hypervisor`]);
+    /// absent where nothing says the kernel is a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypervisor: Option<String>,
     /// Why this probe seems to run under emulation (qemu-user through binfmt_misc), when it
     /// does: its figures then describe the emulator, and are functional only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,11 +79,31 @@ impl HostFacts {
             cpus_online,
         } = CpuFacts::read();
         let cpuinfo = read("/proc/cpuinfo");
+        let cpu = cpuinfo.as_deref().and_then(parse_cpu_identity);
+        let clocksource = read("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+            .and_then(|s| parse_clocksource(&s));
+        let (hypervisor_type, dmi_vendor, dmi_product) = (
+            read("/sys/hypervisor/type"),
+            read("/sys/class/dmi/id/sys_vendor"),
+            read("/sys/class/dmi/id/product_name"),
+        );
+        let hypervisor = describe_hypervisor(
+            cpu.as_ref(),
+            &HypervisorClues {
+                sys_hypervisor_type: hypervisor_type.as_deref(),
+                dmi_sys_vendor: dmi_vendor.as_deref(),
+                dmi_product_name: dmi_product.as_deref(),
+                clocksource: clocksource.as_deref(),
+            },
+        );
         let mut facts = HostFacts {
             hostname: read("/proc/sys/kernel/hostname").map(|s| s.trim().to_owned()),
             kernel: read("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()),
             architecture: std::env::consts::ARCH.to_owned(),
             cpu_model: cpuinfo.as_deref().and_then(parse_cpu_model),
+            cpu,
+            clocksource,
+            hypervisor,
             emulation: cpuinfo
                 .as_deref()
                 .and_then(|c| detect_emulation(std::env::consts::ARCH, c)),
@@ -96,6 +131,16 @@ impl HostFacts {
     /// 9.8 GB/s triad against 14.5 GB/s with one).
     pub fn worker_threads(&self) -> u32 {
         (self.effective_cpus.ceil() as u32).max(1)
+    }
+
+    /// The CPU generation figures are grouped by: the identity's
+    /// ([`CpuIdentity::generation`]), else the model name alone (reports written before the
+    /// identity was recorded).
+    pub fn cpu_generation(&self) -> Option<String> {
+        self.cpu
+            .as_ref()
+            .and_then(CpuIdentity::generation)
+            .or_else(|| self.cpu_model.as_deref().map(clean_model_name))
     }
 
     /// Memory this process may still use: the cgroup limit minus what the cgroup already uses,
@@ -361,5 +406,31 @@ mod tests {
         assert!(facts.effective_cpus > 0.0);
         assert!(!facts.affinity_cpus.is_empty());
         assert!(facts.total_memory_bytes.unwrap_or(0) > 0);
+        // Every Linux machine has a clock source and a cpuinfo naming its CPU.
+        assert!(facts.clocksource.is_some());
+        assert!(facts.cpu_generation().is_some(), "{:?}", facts.cpu);
+    }
+
+    #[test]
+    fn the_generation_falls_back_to_the_model_name_of_older_reports() {
+        let old = HostFacts {
+            cpu_model: Some("Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            old.cpu_generation().as_deref(),
+            Some("Intel Xeon Platinum 8259CL")
+        );
+        let new = HostFacts {
+            cpu: parse_cpu_identity(
+                "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 106\n\
+                 model name\t: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz\nstepping\t: 6\n",
+            ),
+            ..old
+        };
+        assert_eq!(
+            new.cpu_generation().as_deref(),
+            Some("Intel Xeon Platinum 8375C (Ice Lake)")
+        );
     }
 }

@@ -170,6 +170,31 @@ fn a_refill_without_a_bucket_validates_and_a_wrong_verdict_does_not() {
     assert!(!errors_of(&bad).is_empty());
 }
 
+/// Issue 25: the CPU's identity (an x86 one from this machine, a Graviton's MIDR), its clock
+/// source and hypervisor are part of the host facts the schema knows.
+#[test]
+fn cpu_identity_clock_source_and_hypervisor_validate() {
+    let mut report = full_report();
+    report.host.cpu = probe_core::host::parse_cpu_identity(
+        "processor\t: 0\nCPU implementer\t: 0x41\nCPU variant\t: 0x1\nCPU part\t: 0xd40\n\
+         CPU revision\t: 1\n",
+    );
+    report.host.clocksource = Some("arch_sys_counter".into());
+    report.host.hypervisor = Some("KVM (its clock source)".into());
+    let value = serde_json::to_value(&report).unwrap();
+    assert_eq!(errors_of(&value), Vec::<String>::new());
+    assert_eq!(value["host"]["cpu"]["midr"]["part"], 0xd40);
+    let mut bad = value.clone();
+    bad["host"]["cpu"]["midr"]
+        .as_object_mut()
+        .unwrap()
+        .remove("part");
+    assert!(!errors_of(&bad).is_empty(), "a MIDR without its part");
+    let mut bad = value;
+    bad["host"]["cpu"]["family"] = "six".into();
+    assert!(!errors_of(&bad).is_empty());
+}
+
 #[test]
 fn the_schema_rejects_nulls_and_unknown_fields() {
     let mut value = serde_json::to_value(full_report()).unwrap();

@@ -5,6 +5,7 @@
 mod chart;
 pub(crate) mod compare;
 mod cost;
+mod generations;
 pub(crate) mod history;
 mod layout;
 mod marks;
@@ -74,6 +75,7 @@ pub fn render(doc: &Merged) -> String {
     memory::memory_bandwidth_section(&mut body, summary);
     memory::memory_latency_section(&mut body, doc);
     cost::cost_section(&mut body, summary);
+    generations::generations_section(&mut body, summary);
     failures_section(&mut body, doc);
     context_section(&mut body, doc);
     page(&format!("fargate-bench {}", run.run_id), &body)
@@ -97,6 +99,7 @@ fn nav() -> String {
         ("memory-bandwidth", "Memory bandwidth"),
         ("memory-latency", "Memory latency"),
         ("cost", "Cost efficiency"),
+        ("cpu-generations", "CPU generations"),
         ("failures", "Failed items"),
         ("context", "Context"),
     ];
@@ -254,6 +257,8 @@ fn context_section(body: &mut String, doc: &Merged) {
                     |b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
                 ),
                 h.kernel.clone().unwrap_or_default(),
+                h.clocksource.clone().unwrap_or_else(|| "-".into()),
+                h.hypervisor.clone().unwrap_or_else(|| "-".into()),
                 h.zone.clone().unwrap_or_else(|| "-".into()),
             ]
         })
@@ -267,6 +272,8 @@ fn context_section(body: &mut String, doc: &Merged) {
             "CPU quota",
             "memory limit",
             "kernel",
+            "clock source",
+            "hypervisor",
             "zone",
         ],
         &rows,
