@@ -114,7 +114,8 @@ pub trait Platform: Send + Sync + 'static {
 
     /// Waits for the task to end; stops it and errs past `deadline`, counted from the task's
     /// start (a backend may allow its provisioning on top), or from this call for a task that
-    /// was already running when it began.
+    /// was already running when it began. The exit carries how the task came up
+    /// ([`Lifecycle`]) where the backend saw it.
     fn wait(
         &self,
         task: &TaskId,

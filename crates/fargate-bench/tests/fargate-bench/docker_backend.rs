@@ -221,8 +221,13 @@ fn the_default_suite_on_two_sizes_completes_and_leaves_nothing_behind() {
     for row in startup {
         assert_eq!(row["tasks"], 7, "three pairs and a memory task: {row}");
         assert_eq!(row["pull_ms"]["max"], 0.0, "{row}");
-        let median = row["startup_ms"]["median"].as_f64().unwrap();
-        assert!(median > 0.0 && median < 10_000.0, "{row}");
+        // Here a netprobe container takes 8-13 s from creation to start (its image exposes a
+        // wide port range) and a memprobe one under a second; within the ready timeout, 30 s.
+        let (median, max) = (
+            row["startup_ms"]["median"].as_f64().unwrap(),
+            row["startup_ms"]["max"].as_f64().unwrap(),
+        );
+        assert!(median > 0.0 && max < 30_000.0, "{row}");
     }
     let run_id = dir.file_name().unwrap().to_str().unwrap();
     assert!(labelled("container", run_id).is_empty(), "containers left");
