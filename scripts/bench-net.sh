@@ -11,8 +11,8 @@
 #
 # Cases beyond the plain ones:
 # - busy-poll: tcp-rr and udp-rr with netprobe --busy-poll against sockperf's best wait mode
-#   (its default epoll, or both sides spinning on non-blocking recvfrom, whichever has the
-#   lower p50 in that pair);
+#   (its default epoll, or --nonblocked on both sides, which spins; whichever has the lower p50
+#   in that pair);
 # - quota: tcp-stream with each side in its own CPU cgroup at QUOTAS vCPUs (default 0.25, 0.5
 #   and 1), on cgroup v2 (cpu.max) or, where the cpu controller is on v1, v1
 #   (cpu.cfs_quota_us); needs root, and says which it used or why it skipped them.

@@ -15,10 +15,6 @@ use std::time::Instant;
 /// the device's receive queue once (loopback has none; a NIC with NAPI does).
 pub(crate) const SO_BUSY_POLL_USEC: u32 = 50;
 
-/// Empty receives between two `sched_yield`s: a peer pinned to the same CPU gets it within a
-/// few microseconds, while a spinner alone on its CPU pays one cheap system call in eight.
-const YIELD_EVERY: u32 = 8;
-
 /// Empty receives between two clock reads for the deadline.
 const CLOCK_EVERY: u32 = 16;
 
@@ -29,14 +25,15 @@ pub(crate) struct Spin {
 }
 
 impl Spin {
-    /// Counts one more empty receive, yields the CPU now and then, and says whether `deadline`
-    /// has passed (the clock is read once every [`CLOCK_EVERY`] tries).
+    /// Counts one more empty receive and says whether `deadline` has passed (the clock is read
+    /// once every [`CLOCK_EVERY`] tries).
+    ///
+    /// It never yields the CPU: a `sched_yield` every 8 tries put the spinner behind every
+    /// other runnable task for a whole time slice, and with compilers on both vCPUs the p50
+    /// round trip went from tens of microseconds to 13 ms. A spinner needs a CPU of its own.
     #[inline]
     pub(crate) fn empty(&mut self, deadline: Instant) -> bool {
         self.empty = self.empty.wrapping_add(1);
-        if self.empty.is_multiple_of(YIELD_EVERY) {
-            std::thread::yield_now();
-        }
         self.empty.is_multiple_of(CLOCK_EVERY) && Instant::now() >= deadline
     }
 }

@@ -112,12 +112,14 @@ pub(super) fn mark_cpu_bound(report: &mut Report) {
 }
 
 /// Says how the round trips waited and, for busy-poll tests, what `SO_BUSY_POLL` did on each
-/// side; warns when spinning competed with a fractional CPU quota.
+/// side; warns when spinning competed with a fractional CPU quota or, on one host, with its
+/// own peer for a CPU.
 pub(super) fn set_wait_parameters(
     report: &mut Report,
     req: &TestRequest,
     client: Option<&SideResult>,
     server: Option<&SideResult>,
+    loopback: bool,
 ) {
     if !matches!(req.kind, TestKind::TcpRr | TestKind::UdpRr) {
         return;
@@ -140,6 +142,15 @@ pub(super) fn set_wait_parameters(
                 &format!("{name}_so_busy_poll"),
                 s.busy_poll_socket.describe(),
             );
+        }
+    }
+    if let (true, Some(c), Some(s)) = (loopback, client, server) {
+        if let Some(cpu) = c.pinned_cpus.iter().find(|cpu| s.pinned_cpus.contains(cpu)) {
+            report.warnings.push(format!(
+                "busy-poll with both sides on CPU {cpu}: each spinner holds the CPU its peer \
+                 needs until the scheduler preempts it, so round trips take time slices; give \
+                 each side a CPU of its own (--cpus, --server-cpus)"
+            ));
         }
     }
     let cpus = report.host.effective_cpus;
@@ -235,7 +246,7 @@ mod tests {
             busy_poll_socket: BusyPollSocket::NotPermitted,
             ..Default::default()
         };
-        set_wait_parameters(&mut report, &req, Some(&client), None);
+        set_wait_parameters(&mut report, &req, Some(&client), None, true);
         let p = &report.test.parameters;
         assert_eq!(p["rr_wait"], "busy-poll");
         assert!(p["client_so_busy_poll"].as_str().unwrap().contains("EPERM"));
@@ -246,10 +257,29 @@ mod tests {
             &TestRequest::tcp_stream(std::time::Duration::from_secs(1)),
             None,
             None,
+            true,
         );
         assert!(
             stream.test.parameters.is_empty(),
             "bulk tests have no rr wait"
         );
+        let pinned = |cpus: Vec<u32>| SideResult {
+            pinned_cpus: cpus,
+            ..Default::default()
+        };
+        let mut shared = Report::new("netprobe", "0", Role::Client, "udp-rr");
+        shared.host.effective_cpus = 2.0;
+        let (c, s) = (pinned(vec![0]), pinned(vec![1, 0]));
+        set_wait_parameters(&mut shared, &req, Some(&c), Some(&s), true);
+        assert!(
+            shared.warnings[0].contains("both sides on CPU 0"),
+            "{:?}",
+            shared.warnings
+        );
+        let mut apart = Report::new("netprobe", "0", Role::Client, "udp-rr");
+        apart.host.effective_cpus = 2.0;
+        set_wait_parameters(&mut apart, &req, Some(&c), Some(&pinned(vec![1])), true);
+        set_wait_parameters(&mut apart, &req, Some(&c), Some(&s), false);
+        assert!(apart.warnings.is_empty(), "{:?}", apart.warnings);
     }
 }

@@ -379,7 +379,8 @@ fn set_parameters(report: &mut Report, req: &TestRequest, ctx: &ReportContext<'_
     if let Some(side) = server_side {
         report.set_parameter("server_receivers_polled", side.receivers_polled);
     }
-    cpu::set_wait_parameters(report, req, client_side, server_side);
+    let loopback = ctx.peer.starts_with("127.") || ctx.peer.starts_with("[::1]");
+    cpu::set_wait_parameters(report, req, client_side, server_side, loopback);
     report.set_parameter("client_cpus", client_cpus);
     report.set_parameter("server_cpus", server_cpus);
 }

@@ -149,17 +149,7 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                 let buf = vec![0x5au8; ctx.message()];
                 out.moved_bytes = tcp_stream::send(s, ctx.window, &buf, source.as_ref())?;
             } else {
-                // EXPERIMENT (issue 26, removed before the end): receive variants by env.
-                let exp = |name: &str| {
-                    std::env::var(name)
-                        .ok()
-                        .and_then(|v| v.parse::<usize>().ok())
-                };
-                let rx = exp("NETPROBE_EXP_RXBUF").unwrap_or(128 * 1024);
-                if let Some(lowat) = exp("NETPROBE_EXP_RCVLOWAT") {
-                    sys::set_receive_low_water(s.as_raw_fd(), lowat)?;
-                }
-                let mut buf = vec![0u8; ctx.message().max(rx)];
+                let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
                 let got = tcp_stream::receive(s, ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
                 out.polled = ctx.poll;
                 out.moved_bytes = got.total_bytes;

@@ -90,7 +90,3 @@ pub(crate) fn send_dont_wait(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
 pub(crate) fn set_busy_poll(_fd: RawFd, _usec: u32) -> crate::protocol::BusyPollSocket {
     crate::protocol::BusyPollSocket::Unsupported
 }
-
-pub(crate) fn set_receive_low_water(_fd: RawFd, _bytes: usize) -> io::Result<()> {
-    Ok(())
-}

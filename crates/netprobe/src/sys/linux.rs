@@ -208,28 +208,6 @@ pub(crate) fn set_busy_poll(fd: RawFd, usec: u32) -> BusyPollSocket {
     }
 }
 
-/// Sets `SO_RCVLOWAT`: a blocked reader is woken, and a blocking read returns, only once this
-/// many bytes are queued (or the stream ends), so a receiver faster than its sender sleeps and
-/// wakes once per that many bytes instead of once per segment train.
-pub(crate) fn set_receive_low_water(fd: RawFd, bytes: usize) -> io::Result<()> {
-    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: `value` is a readable c_int and its size is what we pass.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
