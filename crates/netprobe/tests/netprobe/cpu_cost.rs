@@ -10,6 +10,8 @@ use netprobe::{run_test, serve, ServerConfig, TestKind, TestRequest};
 use probe_core::report::{CpuUsage, Role};
 use probe_core::Report;
 
+use crate::common::assert_schema_valid;
+
 /// A server on 127.0.0.1, stopped by dropping its switch.
 async fn server() -> (String, netprobe::StopSwitch) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -26,17 +28,6 @@ fn side(report: &Report, role: Role) -> &CpuUsage {
         .iter()
         .find(|c| c.side == role)
         .unwrap_or_else(|| panic!("no {role:?} CPU in {:?}", report.metrics.cpu))
-}
-
-fn assert_schema_valid(report: &Report) {
-    let schema: serde_json::Value = serde_json::from_str(probe_core::REPORT_SCHEMA).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let value = serde_json::to_value(report).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// Sleeps (voluntary context switches) per round trip of one side.
