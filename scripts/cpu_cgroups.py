@@ -106,11 +106,30 @@ class CpuCgroups:
 
 
 if __name__ == "__main__":
-    # A self-check: detection from mount tables of both kinds.
+    # A self-check (`python3 scripts/cpu_cgroups.py`): detection from mount tables of both
+    # kinds, the files a v2 quota writes (on a directory standing in for the hierarchy, since a
+    # machine has the cpu controller on one version only), then this machine's.
+    import tempfile
     v1 = "cgroup /sys/fs/cgroup/cpu cgroup rw,relatime,cpu 0 0\n"
     c = CpuCgroups.detect(v1)
     assert c.version == 1 and c.root == "/sys/fs/cgroup/cpu", vars(c)
     none = CpuCgroups.detect("tmpfs /sys/fs/cgroup tmpfs rw 0 0\n")
     assert none.error and "no cgroup" in none.error
+    with tempfile.TemporaryDirectory() as root:
+        with open(os.path.join(root, "cgroup.controllers"), "w") as f:
+            f.write("cpuset cpu io memory pids\n")
+        v2 = CpuCgroups.detect(f"cgroup2 {root} cgroup2 rw 0 0\n" + v1)
+        assert v2.version == 2 and v2.root == root, vars(v2)
+        if not v2.error:
+            path = v2.make("server", 0.25)
+            with open(os.path.join(path, "cpu.max")) as f:
+                assert f.read() == "25000 100000"
+            with open(os.path.join(v2.parent, "cgroup.subtree_control")) as f:
+                assert f.read() == "+cpu"
+            for leftover in ("cpu.max",):
+                os.remove(os.path.join(path, leftover))
+            os.remove(os.path.join(v2.parent, "cgroup.subtree_control"))
+            v2.remove_all()
+            assert not os.path.exists(v2.parent)
     real = CpuCgroups.detect()
     print(real.error or real.describe())
