@@ -414,6 +414,9 @@ pub(crate) fn udp_echo(
     }
     let mut served = 0u64;
     let mut spin = busy::Spin::default();
+    // Connected to the client once its first request is in: each answer then skips the route
+    // lookup of an addressed send, and datagrams from anyone else never reach the socket.
+    let mut connected = false;
     loop {
         match socket.recv_from(request) {
             Ok((n, from)) => {
@@ -421,7 +424,14 @@ pub(crate) fn udp_echo(
                     if t == tag {
                         response[..super::HEADER_BYTES]
                             .copy_from_slice(&request[..super::HEADER_BYTES]);
-                        let _ = socket.send_to(response, from);
+                        if !connected {
+                            connected = socket.connect(from).is_ok();
+                        }
+                        let _ = if connected {
+                            socket.send(response)
+                        } else {
+                            socket.send_to(response, from)
+                        };
                         served += 1;
                     }
                 }
