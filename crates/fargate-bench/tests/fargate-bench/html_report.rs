@@ -39,6 +39,7 @@ fn stream_report(size: &str, rep: u32) -> Report {
             bytes: (bps / 8.0) as u64,
             bits_per_sec: bps,
             transactions: None,
+            cpu_bound: false,
         });
     }
     r.metrics.throughput.push(Throughput {
