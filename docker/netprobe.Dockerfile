@@ -10,7 +10,10 @@ LABEL org.opencontainers.image.title="netprobe" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"
-EXPOSE 5301/tcp 1024-65535/tcp 1024-65535/udp
+# The control port only. EXPOSE is documentation (a user network and awsvpc reach every port);
+# the data port is chosen at run time, and exposing 1024-65535 made dockerd set up every port
+# of the range at each start: 8-13 s per container here, against 0.6 s without.
+EXPOSE 5301/tcp
 # nobody:nogroup; scratch has no /etc/passwd, numeric ids need none.
 USER 65534:65534
 ENTRYPOINT ["/netprobe"]

@@ -6,6 +6,18 @@
 #   scripts/bench-net.sh                 5 pairs of 5 s runs, client on CPU 0, server on CPU 1
 #   RUNS=7 DURATION=10 scripts/bench-net.sh
 #   PLACEMENT=shared scripts/bench-net.sh   both sides on CPU 0
+#   scripts/bench-net.sh quota busy-poll    only the cases whose names contain these words
+#   QUOTAS=0.25,0.5 scripts/bench-net.sh quota
+#
+# Cases beyond the plain ones:
+# - busy-poll: tcp-rr and udp-rr with netprobe --busy-poll against sockperf's best wait mode
+#   (its default epoll, or --nonblocked on both sides, which spins; whichever has the lower p50
+#   in that pair);
+# - quota: tcp-stream with each side in its own CPU cgroup at QUOTAS vCPUs (default 0.25, 0.5
+#   and 1), on cgroup v2 (cpu.max) or, where the cpu controller is on v1, v1
+#   (cpu.cfs_quota_us); needs root, and says which it used or why it skipped them.
+# A second table gives the CPU each side spent: seconds per GB for streams, time per round
+# trip for rr tests (iperf3's from its CPU utilisation, sockperf's from /proc and rusage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in iperf3 sockperf qperf taskset python3; do

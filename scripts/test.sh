@@ -258,23 +258,28 @@ fi
 # --- the ignored tests, theme by theme ---------------------------------------------------------
 # One stage per theme, so each shows its own time and the themes that measure time never run
 # beside each other (or beside anything else); the last stage runs every ignored test no theme
-# named, so a new one is never left out. The third field is the theme's test threads (`-`: one
-# per CPU): the moto tests measure no time and mostly wait on task lifecycles, each with its
-# own moto server, so eight of them share the two CPUs (26 tests: 155 s alone, 4 threads took 269 s).
+# named, so a new one is never left out. The second field is the theme's test filters (several
+# separated by commas), the third its test threads (`-`: one per CPU): the moto tests measure no
+# time and mostly wait on task lifecycles, each with its own moto server, so eight of them share
+# the two CPUs (26 tests: 155 s alone, 4 threads took 269 s).
 themes=(
   "netprobe netns_link:: - root: two network namespaces, a veth pair shaped by tc tbf"
   "netprobe token_bucket:: - root: a token-bucket link in the path, with iperf3 beside"
   "netprobe refill:: - root: a tbf bucket drained, left idle and burst again"
   "fargate-bench local_backend:: - root: the local backend on shaped links"
-  "fargate-bench docker_backend:: - Docker: the images and the docker backend"
+  # The two docker tests whose assertions depend on time (they hold the engine alone); the
+  # rest of the docker suite runs side by side below.
+  "fargate-bench docker_backend::a_link_shapes,docker_backend::killing_a_server - Docker: the docker backend's timed tests"
 )
-# These measure no time (figures under emulation mean nothing; moto's API; a page in a browser)
-# and mostly wait (qemu, task lifecycles and log delays, a page load), so they run side by side,
-# after every theme that measures time, each on the integration binary cargo already built.
+# These measure no time (figures under emulation mean nothing; moto's API; a page in a browser;
+# containers that only have to finish) and mostly wait (qemu, task lifecycles and log delays,
+# a page load, container starts), so they run side by side, after every theme that measures
+# time, each on the integration binary cargo already built, skipping what a theme above ran.
 together=(
   "fargate-bench arm64_emulated:: - Docker and qemu: ARM64 probes under emulation"
   "fargate-bench ecs_moto:: 8 moto behind the strict ECS layer"
   "fargate-bench html_report:: - Chromium and Python hdrhistogram: the HTML page and .hgrm"
+  "fargate-bench docker_backend:: - Docker: the images and the docker backend"
 )
 skip=()
 failed=()
@@ -283,16 +288,17 @@ for theme in "${themes[@]}"; do
   stage "ignored: $crate $filter ($why)"
   threads_arg=()
   [ "$threads" = - ] || threads_arg=(--test-threads "$threads")
+  IFS=, read -ra filters <<<"$filter"
   # --workspace, not -p: with -p cargo resolves that crate's features alone (tokio's differ)
   # and rebuilds half the tree; the filter leaves the other crates' binaries with no test.
   # A failed theme is marked and the next one still runs (like --no-fail-fast): one broken
   # suite does not hide the state of the others; the command fails at the end.
-  if ! cargo test --workspace --test integration --no-fail-fast -- --ignored "$filter" \
+  if ! cargo test --workspace --test integration --no-fail-fast -- --ignored "${filters[@]}" \
     ${threads_arg[@]+"${threads_arg[@]}"}; then
     end_stage FAILED
     failed+=("$crate $filter")
   fi
-  skip+=(--skip "$filter")
+  for f in "${filters[@]}"; do skip+=(--skip "$f"); done
 done
 
 names=()
@@ -317,7 +323,8 @@ for i in "${!together[@]}"; do
     began=$SECONDS
     rc=0
     # Run from the crate's directory, as cargo test would.
-    (cd "crates/$crate" && "$bin" --ignored "$filter" ${threads_arg[@]+"${threads_arg[@]}"}) \
+    (cd "crates/$crate" && "$bin" --ignored "$filter" ${threads_arg[@]+"${threads_arg[@]}"} \
+      ${skip[@]+"${skip[@]}"}) \
       >"$side_dir/$i.log" 2>&1 || rc=$?
     echo "$((SECONDS - began)) $rc" >"$side_dir/$i.done"
   ) &

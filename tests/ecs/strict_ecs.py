@@ -19,15 +19,19 @@ Rules always on:
     on Linux (RuntimePlatform, cpuArchitecture: "available for tasks that run on Linux")
     -> ClientException.
   - Task lifecycle (Amazon ECS task lifecycle): PROVISIONING, PENDING, RUNNING, DEPROVISIONING,
-    STOPPED, each held for the delays given; no private IP before PENDING, no startedAt before
-    RUNNING, no exit code before STOPPED.
+    STOPPED, each held for the delays given (--provisioning, --pending, --deprovisioning); no
+    private IP before PENDING, no startedAt before RUNNING, no exit code before STOPPED. The
+    image pull takes the first --pull seconds of PENDING (default: all of it); createdAt,
+    pullStartedAt, pullStoppedAt and startedAt are the layer's own times, so a test knows each
+    task's start-up exactly.
   - RunTask: count 1-10; startedBy up to 128 of [A-Za-z0-9-/_]; launchType and
     capacityProviderStrategy exclusive; a strategy names only providers associated with the
     cluster; overrides at most 8192 characters; platformVersion LATEST or 1.4.0 (1.0.0-1.3.0
     retired); an INACTIVE task definition cannot run. DescribeTasks: 1-100 tasks. ListTasks:
     maxResults 1-100, pages with nextToken, by default --list-page-size (2) per page so the
     caller's loop runs. RegisterTaskDefinition: cpu "1 vCPU" and memory "2 GB" forms accepted
-    (stored as units/MiB); awslogs on Fargate needs an execution role and awslogs-stream-prefix.
+    (stored as units/MiB); awslogs on Fargate needs an execution role and awslogs-stream-prefix;
+    the containers' memory may not exceed the task's (ContainerDefinition, memory).
     DescribeTaskDefinition of a family: its latest ACTIVE revision. StopTask of an unknown
     task: InvalidParameterException "The referenced task was not found." (moto answers 500).
     Each rule's source is quoted beside its code.
@@ -446,6 +450,23 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                                f"{request.get('cpu')} CPU, {request.get('memory')} memory.")
             # Stored as integers, as AWS does ("String values are converted to an integer").
             request["cpu"], request["memory"] = str(size[0]), str(size[1])
+            # ContainerDefinition, memory (API reference): "The total amount of memory reserved
+            # for all containers within a task must be lower than the task memory value, if one
+            # is specified." Each container reserves its `memory` (hard limit), else its
+            # `memoryReservation`. Only more than the task's is refused: a container given the
+            # whole task's memory (what the controller registers) is what AWS accepts, and its
+            # refusal names a container whose setting "is greater than for the task".
+            reserved = 0
+            for c in request.get("containerDefinitions", []):
+                mine = c.get("memory", c.get("memoryReservation")) or 0
+                reserved += mine if isinstance(mine, int) else 0
+                if reserved > size[1]:
+                    raise ApiError("ClientException",
+                                   f"Invalid 'memory' setting for container {c.get('name')!r}: "
+                                   f"the containers reserve {reserved} MiB, more than the "
+                                   f"task's {size[1]} MiB; the total amount of memory reserved "
+                                   "for all containers within a task must be lower than the "
+                                   "task memory value")
             for c in request.get("containerDefinitions", []):
                 log = c.get("logConfiguration") or {}
                 if log.get("logDriver") != "awslogs":
@@ -666,6 +687,20 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         started_at = created + args.provisioning + args.pending
         if (stopped if stopped is not None else now) >= started_at:
             task.setdefault("startedAt", started_at)
+        # The lifecycle's timestamps are the layer's, so a test knows them exactly: created when
+        # RunTask answered, the image pulled during PENDING (Task, pullStartedAt / pullStoppedAt:
+        # "The Unix timestamp for the time when the container image pull began / completed").
+        task["createdAt"] = created
+        task.pop("pullStartedAt", None)
+        task.pop("pullStoppedAt", None)
+        pull_started = created + args.provisioning
+        pull_stopped = pull_started + min(args.pull if args.pull is not None else args.pending,
+                                          args.pending)
+        reached = stopped if stopped is not None else now
+        if reached >= pull_started:
+            task["pullStartedAt"] = pull_started
+        if reached >= pull_stopped:
+            task["pullStoppedAt"] = pull_stopped
         if stopped is not None and now - stopped < args.deprovisioning:
             task["lastStatus"] = "DEPROVISIONING"
             task["desiredStatus"] = "STOPPED"
@@ -685,7 +720,6 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         else:
             return
         task.pop("startedAt", None)
-        task.pop("pullStartedAt", None)
 
     do_GET = do_POST = do_PUT = do_DELETE = forward
 
@@ -708,6 +742,7 @@ def main():
     p.add_argument("--provisioning", type=float, default=1.0)
     p.add_argument("--pending", type=float, default=1.0)
     p.add_argument("--deprovisioning", type=float, default=1.0)
+    p.add_argument("--pull", type=float)
     p.add_argument("--throttle", action="append", default=[])
     p.add_argument("--capacity-failures", type=int, default=0)
     p.add_argument("--capacity-for", action="append", default=[])

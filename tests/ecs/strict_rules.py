@@ -107,6 +107,22 @@ class Cases:
         self.register("register: awslogs on Fargate without awslogs-stream-prefix",
                       "ClientException", **no_prefix)
 
+        # ContainerDefinition, memory: the containers' memory within the task's.
+        def container_memory(family, *mib):
+            request = self.definition(family)
+            first = request["containerDefinitions"][0]
+            request["containerDefinitions"] = [dict(first, name=f"c{i}", memory=m)
+                                               for i, m in enumerate(mib)]
+            return request
+        self.register("register: a container with the task's 512 MiB", None,
+                      **container_memory("rules-memory-whole", 512))
+        self.register("register: a container with 513 MiB in a 512 MiB task", "ClientException",
+                      **container_memory("rules-memory-over", 513))
+        self.register("register: two containers of 256 MiB in a 512 MiB task", None,
+                      **container_memory("rules-memory-two", 256, 256))
+        self.register("register: two containers of 300 MiB in a 512 MiB task",
+                      "ClientException", **container_memory("rules-memory-two-over", 300, 300))
+
         # RunTask count 1-10.
         self.run("run: count 1", None, arn)
         self.run("run: count 10", None, arn, count=10)

@@ -109,7 +109,8 @@ pub async fn run(request: RunRequest, shutdown: impl Future<Output = ()>) -> Res
         eprintln!("{}{resumed}", e.line());
     }
     let platform = AnyPlatform::start(&request.backend).await?;
-    let outcome = runner::run(Arc::new(platform), request.plan, shutdown).await?;
+    let as_of = Some(request.prices.table.as_of.clone());
+    let outcome = runner::run_priced(Arc::new(platform), request.plan, as_of, shutdown).await?;
     let mut merged = merge::summarize(&outcome.meta, &outcome.records, Some(&request.prices));
     merged.summary.warnings.extend(outcome.warnings);
     Ok(RunReport {

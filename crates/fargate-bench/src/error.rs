@@ -194,6 +194,12 @@ pub enum BenchError {
         /// Each figure that crossed: the rule, the figure, its change and interval.
         crossed: Vec<String>,
     },
+    /// `history` was given runs it cannot lay out side by side (too few, different suites).
+    #[error("cannot lay out a history: {why}")]
+    History {
+        /// What is wrong with the runs given, and which to give instead.
+        why: String,
+    },
     /// The run would cost more than the operator allowed.
     #[error("{why}; nothing was launched (raise --max-cost, or run fewer sizes, repetitions or shorter tests)")]
     OverBudget {
@@ -234,6 +240,7 @@ impl BenchError {
             | BenchError::Need { .. }
             | BenchError::NeedsContradict { .. }
             | BenchError::FailIf { .. }
+            | BenchError::History { .. }
             | BenchError::OverBudget { .. } => 2,
             _ => 1,
         }

@@ -14,7 +14,8 @@
 //!
 //! Decisions read merged documents only: [`recommend`] names the cheapest size whose figures
 //! meet an operator's needs, [`compare`] (with its `--fail-if` [`compare::gate`]) says what
-//! changed between two runs; both name figures as [`figure`] does (`tcp-stream.baseline`).
+//! changed between two runs, and [`history`] lays out many runs of one suite over time; they
+//! name figures as [`figure`] does (`tcp-stream.baseline`).
 //!
 //! # Example
 //!
@@ -55,6 +56,7 @@ pub mod estimate;
 pub mod export;
 pub mod figure;
 pub mod files;
+pub mod history;
 pub mod merge;
 pub mod plan;
 pub mod platform;

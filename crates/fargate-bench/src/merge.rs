@@ -7,6 +7,7 @@
 
 mod generations;
 mod refill;
+mod startup;
 
 use std::collections::BTreeMap;
 
@@ -141,6 +142,8 @@ pub struct Summarizer {
     /// A probe ran under CPU emulation: comparisons are functional only.
     emulated_cpu: bool,
     failures: Vec<Failure>,
+    /// Every task's start-up, by placement.
+    startup: startup::StartupAcc,
     ok: u64,
     /// Records left out or parts that could not be merged: said, never dropped silently.
     warnings: Vec<String>,
@@ -273,6 +276,10 @@ impl Summarizer {
     /// Adds one record (the latest of its item).
     pub fn add(&mut self, rec: &ItemRecord) {
         self.note_emulation(rec);
+        if let Ok(placement) = Placement::of(&rec.size, rec.arch) {
+            self.startup
+                .add(placement, rec.lifecycles.iter().map(|t| &t.lifecycle));
+        }
         if rec.status == ItemStatus::Failed {
             self.failures.push(Failure {
                 id: rec.id.clone(),
@@ -395,6 +402,7 @@ impl Summarizer {
                     memory_limit_bytes: h.cgroup.as_ref().and_then(|c| c.memory_limit_bytes),
                     kernel: h.kernel.clone(),
                     zone: h.ecs.as_ref().and_then(|e| e.availability_zone.clone()),
+                    platform_version: h.ecs.as_ref().and_then(|e| e.platform_version.clone()),
                     clocksource: h.clocksource.clone(),
                     hypervisor: h.hypervisor.clone(),
                 });
@@ -414,6 +422,7 @@ impl Summarizer {
             emulated,
             emulated_cpu,
             failures,
+            startup,
             ok,
             mut warnings,
         } = self;
@@ -487,6 +496,7 @@ impl Summarizer {
             by_generation,
             emulated,
             failures,
+            startup: startup.rows(meta.capacity),
             items_ok: ok,
             warnings: all_warnings,
         };
@@ -652,6 +662,7 @@ mod tests {
             command_line: None,
             capacity: None,
             region: None,
+            prices_as_of: None,
         }
     }
 
@@ -669,6 +680,7 @@ mod tests {
             last_lines: vec![],
             emulated: vec!["cpu".into()],
             finished_at: now_rfc3339(),
+            lifecycles: Vec::new(),
         }
     }
 

@@ -545,6 +545,7 @@ mod tests {
             command_line: None,
             capacity: Some(Capacity::Spot),
             region: Some("ap-northeast-2".into()),
+            prices_as_of: None,
         };
         let asked = Prices::new(None, None, Arch::X86).unwrap();
         let size = TaskSize::parse("1x2").unwrap();

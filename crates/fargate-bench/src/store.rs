@@ -56,6 +56,10 @@ pub struct RunMeta {
     /// profile files); `report` prices the run there unless `--region` says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The date of the price table the run was estimated with (the built-in table's, or a
+    /// `--prices` file's `as_of`): `report` says it beside the prices it applies now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices_as_of: Option<String>,
 }
 
 /// Whether an item produced its reports.
@@ -98,8 +102,22 @@ pub struct ItemRecord {
     /// What the backend emulated rather than provided (local and docker backends).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub emulated: Vec<String>,
+    /// How each task of the item came up, from its launch request to running, where the
+    /// backend saw it (issue 25, item 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycles: Vec<TaskLifecycle>,
     /// RFC 3339 end.
     pub finished_at: String,
+}
+
+/// One task's way up, in an item's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskLifecycle {
+    /// The part it played: `server`, `client` or `memory`.
+    pub role: String,
+    /// Offsets from its launch request.
+    #[serde(flatten)]
+    pub lifecycle: crate::platform::Lifecycle,
 }
 
 /// An open results directory.
@@ -491,6 +509,7 @@ mod tests {
             command_line: None,
             capacity: None,
             region: None,
+            prices_as_of: None,
         }
     }
 
@@ -508,6 +527,7 @@ mod tests {
             last_lines: vec![],
             emulated: vec![],
             finished_at: now_rfc3339(),
+            lifecycles: Vec::new(),
         }
     }
 

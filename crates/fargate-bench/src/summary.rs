@@ -23,7 +23,9 @@ use crate::sizes::{Arch, Capacity, TaskSize};
 use crate::store::RunMeta;
 
 mod refill;
+mod startup;
 pub use self::refill::{RefillIdle, RefillRow};
+pub use self::startup::{Distribution, StartupRow};
 
 /// Version of the summary JSON.
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
@@ -508,6 +510,10 @@ pub struct Summary {
     /// Items that failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<Failure>,
+    /// How long tasks took from the launch request to running, per placement (runs recorded
+    /// since issue 25).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub startup: Vec<StartupRow>,
     /// Items that finished fine.
     pub items_ok: u64,
     /// What a reader should look at before trusting a figure (repetitions outside Tukey's
@@ -604,6 +610,8 @@ pub struct HostRow {
     pub kernel: Option<String>,
     /// Availability zone (ECS).
     pub zone: Option<String>,
+    /// Fargate platform version (ECS), from the task metadata.
+    pub platform_version: Option<String>,
     /// The kernel's clock source.
     pub clocksource: Option<String>,
     /// The hypervisor, where the guest could tell.

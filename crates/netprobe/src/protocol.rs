@@ -17,7 +17,10 @@ pub use probe_core::contract::{
 /// message (postcard is positional: an added field shifts every field after it).
 /// 4: refill test (`TestRequest::refill_idle_ms`, `Reburst`, `RefillEnd`, first and last byte
 /// times of each stream).
-pub const PROTOCOL_VERSION: u16 = 4;
+/// 5: busy-poll round trips (`TestRequest::busy_poll`, `SideResult::busy_poll_socket`), CPU per
+/// byte and per round trip (`SideResult::moved_bytes`, `round_trips`), throttled and stolen
+/// time per interval.
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
 pub const MAGIC: [u8; 8] = *b"NETPROBE";
@@ -144,6 +147,52 @@ pub struct SideResult {
     pub receivers_polled: bool,
     /// CPUs this side's data threads could run on (pinning, else the process affinity).
     pub allowed_cpus: u32,
+    /// Busy-poll tests: what `SO_BUSY_POLL` did on this side's data sockets.
+    pub busy_poll_socket: BusyPollSocket,
+    /// Round trips this side completed (client) or answered (server) over the whole test,
+    /// warm-up included: what its CPU time was spent on.
+    pub round_trips: u64,
+    /// Payload bytes this side's data threads sent and received over the whole test, warm-up
+    /// and tail included: what its CPU time was spent on.
+    pub moved_bytes: u64,
+    /// Time this side's cgroup was throttled (CFS quota) in each interval of the measured
+    /// window; `None` where `cpu.stat` cannot be read.
+    pub interval_throttled_ns: Option<Vec<u64>>,
+    /// Time stolen from this host's CPUs by the hypervisor in each interval (`/proc/stat`,
+    /// all CPUs, 10 ms resolution); `None` where it cannot be read.
+    pub interval_steal_ns: Option<Vec<u64>>,
+}
+
+/// What `SO_BUSY_POLL` did on a side's data sockets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BusyPollSocket {
+    /// Not asked for: a blocking test.
+    #[default]
+    NotAsked,
+    /// Set: each non-blocking receive also polls the device's queue (NAPI) once.
+    Set {
+        /// The value, in microseconds.
+        usec: u32,
+    },
+    /// Refused with `EPERM`: raising it above `net.core.busy_read` needs `CAP_NET_ADMIN`. The
+    /// side still spins in user space.
+    NotPermitted,
+    /// The kernel or platform has no such option. The side still spins in user space.
+    Unsupported,
+}
+
+impl BusyPollSocket {
+    /// In words, for reports.
+    pub fn describe(self) -> String {
+        match self {
+            BusyPollSocket::NotAsked => "not asked".into(),
+            BusyPollSocket::Set { usec } => format!("set to {usec} us"),
+            BusyPollSocket::NotPermitted => "not permitted (EPERM: raising it above \
+                 net.core.busy_read needs CAP_NET_ADMIN); spinning in user space only"
+                .into(),
+            BusyPollSocket::Unsupported => "unsupported here; spinning in user space only".into(),
+        }
+    }
 }
 
 /// What a UDP receiver counted.
@@ -166,6 +215,9 @@ pub struct UdpCounts {
 }
 
 /// Outcome of [`decode_frame`].
+// A frame is decoded once per control message, never in a data loop: boxing the message to
+// shrink `Incomplete` would add an allocation per frame for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq)]
 pub enum Decoded {
     /// More bytes are needed; at least this many in total.
@@ -300,6 +352,7 @@ mod tests {
             request_timeout_ms: 100,
             baseline_hold_ms: Some(60_000),
             refill_idle_ms: vec![4_000, 20_000],
+            busy_poll: true,
         }
     }
 
@@ -361,6 +414,11 @@ mod tests {
                     ..Default::default()
                 }],
                 udp: Some(UdpCounts::default()),
+                busy_poll_socket: BusyPollSocket::Set { usec: 50 },
+                round_trips: 7,
+                moved_bytes: 1 << 40,
+                interval_throttled_ns: Some(vec![0, 30_000_000]),
+                interval_steal_ns: None,
                 ..Default::default()
             }),
             Message::Reburst {

@@ -345,6 +345,33 @@ pub struct CpuUsage {
     /// `(user + system) / (wall * effective CPUs)`: the share of what the cgroup quota allows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_of_quota: Option<f64>,
+    /// Times this side's data threads slept and were woken (voluntary context switches); a
+    /// blocking round trip costs each side about one, a busy-polling one none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voluntary_switches: Option<u64>,
+    /// Payload bytes this side sent and received over the whole test, warm-up and tail
+    /// included: what its CPU time was spent on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_bytes: Option<u64>,
+    /// CPU seconds per 10^9 payload bytes moved (`(user + system) / moved_bytes`): the cost of
+    /// a byte, which under a CPU quota decides the throughput.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds_per_gb: Option<f64>,
+    /// Round trips this side completed or answered over the whole test, warm-up included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trips: Option<u64>,
+    /// CPU time per round trip (`(user + system) / round_trips`), waiting included: what a
+    /// busy-polling side pays for its latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns_per_round_trip: Option<f64>,
+    /// Time this side's cgroup was throttled by its CPU quota in each interval of the measured
+    /// window (`cpu.stat`); absent where it cannot be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interval_throttled_ns: Vec<u64>,
+    /// Time the hypervisor stole from this side's host (all CPUs) in each interval
+    /// (`/proc/stat`, 10 ms resolution); absent where it cannot be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interval_steal_ns: Vec<u64>,
 }
 
 /// One memory bandwidth figure.
@@ -441,4 +468,8 @@ pub struct IntervalSample {
     /// Transactions completed (request/response tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactions: Option<u64>,
+    /// A side was short of CPU in this interval: its cgroup was throttled, or the hypervisor
+    /// stole time, for a noticeable share of it. A drop here is the CPU's, not the network's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cpu_bound: bool,
 }

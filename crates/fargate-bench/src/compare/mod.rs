@@ -192,6 +192,7 @@ mod tests {
                 command_line: None,
                 capacity: None,
                 region: None,
+                prices_as_of: None,
             },
             warnings: Vec::new(),
             pricing: None,
@@ -214,6 +215,7 @@ mod tests {
             by_generation: vec![],
             emulated: vec![],
             failures: vec![],
+            startup: Vec::new(),
             items_ok: 3,
         }
     }

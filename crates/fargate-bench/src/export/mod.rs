@@ -6,13 +6,15 @@
 //! Every other output of the command line is written here too: the comparison of two runs
 //! ([`compare`]), the sizes and their prices ([`sizes`]), the built-in suites ([`presets`]),
 //! the analysis of an iperf3 run ([`analyze`]), a traffic profile's replay ([`simulate`]) and
-//! the size that meets an operator's needs ([`recommend`]), each to an [`Output`].
+//! the size that meets an operator's needs ([`recommend`]) and many runs of one suite over
+//! time ([`history`]), each to an [`Output`].
 
 pub mod analyze;
 pub mod compare;
 mod csv;
 pub(crate) mod generations;
 pub mod hgrm;
+pub mod history;
 pub mod html;
 mod json;
 mod markdown;
@@ -20,6 +22,7 @@ pub mod presets;
 pub mod recommend;
 pub mod simulate;
 pub mod sizes;
+mod startup;
 mod table;
 pub(crate) mod tables;
 #[cfg(test)]
@@ -163,8 +166,17 @@ pub(crate) fn footer(s: &Summary) -> Vec<String> {
                 } else {
                     "X86_64 and ARM64"
                 };
+                // The table the run was estimated with, when it is not the one applied now.
+                let ran_with = s
+                    .run
+                    .prices_as_of
+                    .as_ref()
+                    .filter(|d| **d != p.as_of)
+                    .map(|d| format!("; the run's estimate used the table of {d}"))
+                    .unwrap_or_default();
                 lines.push(format!(
-                    "prices: {} {arch} {capacity}, as of {} (override with --prices FILE)",
+                    "prices: {} {arch} {capacity}, as of {}{ran_with} (override with --prices \
+                     FILE)",
                     p.region, p.as_of
                 ));
             }

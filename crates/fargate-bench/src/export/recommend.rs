@@ -315,6 +315,7 @@ mod tests {
             memory_limit_bytes: None,
             kernel: None,
             zone: None,
+            platform_version: None,
             clocksource: None,
             hypervisor: None,
         });

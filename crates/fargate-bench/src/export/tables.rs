@@ -578,6 +578,7 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
         memory_latency(s, compact),
         super::generations::figures(s),
         architectures(s),
+        super::startup::startup(s),
         super::generations::shares(s),
         failures(s),
     ]

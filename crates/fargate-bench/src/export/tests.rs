@@ -133,6 +133,7 @@ pub(crate) fn fixed_document() -> Merged {
             command_line: None,
             capacity: None,
             region: None,
+            prices_as_of: None,
         },
         pricing: Some(Pricing {
             region: "us-east-1".into(),
@@ -178,6 +179,7 @@ pub(crate) fn fixed_document() -> Merged {
             id: "2/1x2/tcp-crr".into(),
             reason: "CannotPullContainerError: \"manifest unknown\", retried".into(),
         }],
+        startup: Vec::new(),
         items_ok: 8,
         warnings: vec!["a warning, with a comma".into()],
     };

@@ -247,6 +247,7 @@ mod tests {
             last_lines: vec![],
             emulated: vec![],
             finished_at: now_rfc3339(),
+            lifecycles: Vec::new(),
         }
     }
 

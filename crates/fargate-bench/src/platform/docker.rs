@@ -7,13 +7,13 @@
 //! controller's build stays lean.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::process::Command;
 
 use super::link::{tbf_args, LinkSpec, TbfParams};
 use super::poll::{self, Backoff};
-use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
+use super::{Lifecycle, Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::{BenchError, Result};
 use crate::sizes::{Arch, TaskSize};
 
@@ -71,6 +71,14 @@ async fn docker(args: &[&str], env: &[(String, String)]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The time of the first line of `docker logs --timestamps` output (each line starts with an
+/// RFC 3339 time and a space).
+fn first_timestamp(text: &str) -> Option<SystemTime> {
+    let line = text.lines().find(|l| !l.trim().is_empty())?;
+    let stamp = line.split(' ').next()?;
+    humantime::parse_rfc3339_weak(stamp).ok()
+}
+
 /// Containers on this machine's Docker engine.
 #[derive(Debug)]
 pub struct DockerPlatform {
@@ -82,6 +90,8 @@ pub struct DockerPlatform {
     next: std::sync::atomic::AtomicU64,
     /// `--link`: the host side of each probe container's veth is shaped.
     link: Option<LinkSpec>,
+    /// When each container's launch was asked for (this machine's wall clock, the engine's).
+    requested: std::sync::Mutex<std::collections::HashMap<String, SystemTime>>,
 }
 
 /// The host-side interface of `container`'s `eth0` (its veth peer on the bridge).
@@ -234,6 +244,7 @@ impl DockerPlatform {
             by_arch: Default::default(),
             next: std::sync::atomic::AtomicU64::new(1),
             link: None,
+            requested: Default::default(),
         })
     }
 
@@ -254,8 +265,46 @@ impl DockerPlatform {
             by_arch: Default::default(),
             next: std::sync::atomic::AtomicU64::new(1),
             link: None,
+            requested: Default::default(),
         };
         platform.stop_run(run_id).await
+    }
+
+    /// The container's way up on this machine's clock (the engine's timestamps: `.Created`,
+    /// `.State.StartedAt`, and the first line of `docker logs --timestamps`); the images are
+    /// local, so there is no pull. `None` when the engine does not say.
+    async fn lifecycle(&self, task: &TaskId) -> Option<Lifecycle> {
+        let requested = *self
+            .requested
+            .lock()
+            .expect("requested lock")
+            .get(&task.0)?;
+        let times = docker(
+            &[
+                "inspect",
+                "--format",
+                "{{.Created}} {{.State.StartedAt}}",
+                &task.0,
+            ],
+            &[],
+        )
+        .await
+        .ok()?;
+        let mut times = times
+            .split_whitespace()
+            .map(|t| humantime::parse_rfc3339_weak(t).ok());
+        let created = times.next()??;
+        let started = times.next().flatten();
+        let out = Command::new("docker")
+            .args(["logs", "--timestamps", &task.0])
+            .output()
+            .await
+            .ok()?;
+        let first = [&out.stdout, &out.stderr]
+            .iter()
+            .filter_map(|text| first_timestamp(&String::from_utf8_lossy(text)))
+            .min();
+        Some(Lifecycle::container(requested, created, started, first))
     }
 
     async fn logs(&self, task: &TaskId) -> Result<Vec<String>> {
@@ -347,6 +396,10 @@ impl Platform for DockerPlatform {
     async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("fb-{}-{}-{n}", spec.run_id, spec.role.name());
+        self.requested
+            .lock()
+            .expect("requested lock")
+            .insert(name.clone(), SystemTime::now());
         let by_arch = spec
             .arch
             .and_then(|a| self.by_arch.lock().expect("images lock").get(&a).cloned());
@@ -479,7 +532,11 @@ impl Platform for DockerPlatform {
         } else {
             None
         };
-        Ok(TaskExit { code, reason })
+        Ok(TaskExit {
+            code,
+            reason,
+            lifecycle: self.lifecycle(task).await,
+        })
     }
 
     async fn output(&self, task: &TaskId) -> Result<Vec<String>> {
@@ -542,5 +599,24 @@ impl Platform for DockerPlatform {
         ];
         e.extend(foreign);
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_output_line_is_read_off_docker_logs_timestamps() {
+        let text = "2026-12-06T08:14:31.123456789Z netprobe listening\n\
+                    2026-12-06T08:14:33.000000001Z FBRESULT {}\n";
+        let first = first_timestamp(text).unwrap();
+        let at = humantime::parse_rfc3339("2026-12-06T08:14:31Z").unwrap();
+        assert_eq!(
+            first.duration_since(at).unwrap(),
+            Duration::from_nanos(123_456_789)
+        );
+        assert_eq!(first_timestamp(""), None);
+        assert_eq!(first_timestamp("no time here\n"), None);
     }
 }

@@ -202,6 +202,7 @@ impl Platform for FakePlatform {
         Ok(TaskExit {
             code: Some(t.exit_code),
             reason: None,
+            lifecycle: None,
         })
     }
 

@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 
 use super::link::{self, LinkSpec, RoutedLink};
 use super::poll::{self, Backoff};
-use super::{Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
+use super::{Lifecycle, Platform, Probe, TaskExit, TaskId, TaskRole, TaskSpec};
 use crate::error::{BenchError, Result};
 use crate::sizes::{Arch, TaskSize};
 
@@ -29,6 +29,12 @@ struct LocalTask {
     port: Option<u16>,
     /// The item of a server with a link (its link is removed when it stops).
     item: Option<String>,
+    /// From the launch request until the process was spawned.
+    spawned_after: Duration,
+    /// When the launch was asked for.
+    requested: tokio::time::Instant,
+    /// When its first output line arrived (stdout or stderr).
+    first_line: Arc<Mutex<Option<tokio::time::Instant>>>,
 }
 
 /// Child processes on this machine.
@@ -154,10 +160,15 @@ fn free_port() -> Result<u16> {
 fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     reader: R,
     lines: Arc<Mutex<Vec<String>>>,
+    first_line: Arc<Mutex<Option<tokio::time::Instant>>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut reader = BufReader::new(reader).lines();
         while let Ok(Some(line)) = reader.next_line().await {
+            first_line
+                .lock()
+                .expect("first line lock")
+                .get_or_insert_with(tokio::time::Instant::now);
             let mut lines = lines.lock().expect("lines lock");
             if lines.len() == MAX_LINES {
                 lines.remove(0);
@@ -173,6 +184,7 @@ impl Platform for LocalPlatform {
     }
 
     async fn launch(&self, spec: &TaskSpec) -> Result<TaskId> {
+        let requested = tokio::time::Instant::now();
         let cpus = self.cpus_for(spec.size, spec.role);
         let (program, mut args) = match spec.probe {
             Probe::Netprobe => (&self.netprobe, spec.args.clone()),
@@ -243,13 +255,15 @@ impl Platform for LocalPlatform {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| failed(format!("cannot start {}", program.display()), e))?;
+        let spawned_after = requested.elapsed();
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let first_line = Arc::new(Mutex::new(None));
         let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            readers.push(collect(out, lines.clone()));
+            readers.push(collect(out, lines.clone(), first_line.clone()));
         }
         if let Some(errs) = child.stderr.take() {
-            readers.push(collect(errs, lines.clone()));
+            readers.push(collect(errs, lines.clone(), first_line.clone()));
         }
         let id = TaskId(format!("{}-{}-{n}", spec.probe.binary(), spec.role.name()));
         self.tasks.lock().expect("tasks lock").insert(
@@ -261,6 +275,9 @@ impl Platform for LocalPlatform {
                 port,
                 item: (spec.role == TaskRole::Server && self.link.is_some())
                     .then(|| spec.item_id.clone()),
+                spawned_after,
+                requested,
+                first_line,
             },
         );
         Ok(id)
@@ -320,13 +337,26 @@ impl Platform for LocalPlatform {
                         .code()
                         .is_none()
                         .then(|| format!("ended by {status}")),
+                    lifecycle: None,
                 })),
                 Ok(None) => Ok(None),
                 Err(e) => Err(failed(format!("waiting for {}", task.0), e)),
             }
         })
         .await?;
-        if let Some(exit) = exit {
+        if let Some(mut exit) = exit {
+            // Spawn to first output is the local backend's start-up: once the readers have
+            // copied everything the process wrote, its first line's time is known.
+            self.output(task).await?;
+            exit.lifecycle = self.tasks.lock().expect("tasks lock").get(task).map(|t| {
+                Lifecycle::process(
+                    t.spawned_after,
+                    t.first_line
+                        .lock()
+                        .expect("first line lock")
+                        .map(|f| f.saturating_duration_since(t.requested)),
+                )
+            });
             return Ok(exit);
         }
         if let Some(t) = self.tasks.lock().expect("tasks lock").get_mut(task) {

@@ -6,6 +6,7 @@ pub mod docker;
 pub mod ecs;
 #[cfg(test)]
 pub(crate) mod fake;
+pub mod lifecycle;
 pub mod link;
 pub mod local;
 pub mod poll;
@@ -15,6 +16,8 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::sizes::{Arch, TaskSize};
+
+pub use self::lifecycle::Lifecycle;
 
 /// Which probe a task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +93,8 @@ pub struct TaskExit {
     pub code: Option<i32>,
     /// The backend's reason (signal, stopped reason, OOM...).
     pub reason: Option<String>,
+    /// How it came up, from the launch request to running, where the backend saw it.
+    pub lifecycle: Option<Lifecycle>,
 }
 
 /// A place tasks run: this machine, a Docker engine, or ECS Fargate.
@@ -109,7 +114,8 @@ pub trait Platform: Send + Sync + 'static {
 
     /// Waits for the task to end; stops it and errs past `deadline`, counted from the task's
     /// start (a backend may allow its provisioning on top), or from this call for a task that
-    /// was already running when it began.
+    /// was already running when it began. The exit carries how the task came up
+    /// ([`Lifecycle`]) where the backend saw it.
     fn wait(
         &self,
         task: &TaskId,

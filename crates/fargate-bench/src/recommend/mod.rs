@@ -21,7 +21,7 @@
 mod judge;
 pub mod need;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -12,23 +12,23 @@ use crate::summary::{BucketRow, MemRow, NetRow, RttPercentiles};
 
 mod generations;
 
-fn s(values: &[f64]) -> SampleSummary {
+pub(crate) fn s(values: &[f64]) -> SampleSummary {
     SampleSummary::from_values(values).unwrap()
 }
 
 /// Seven repetitions from `low` to `high` around `median`: with seven, the median's 95 %
 /// interval is the lowest to the highest (1 - 2/128 = 98.4 %; the next ranks give 87.5 %).
-fn seven(low: f64, median: f64, high: f64) -> SampleSummary {
+pub(crate) fn seven(low: f64, median: f64, high: f64) -> SampleSummary {
     let v = s(&[low, median, median, median, median, median, high]);
     assert_eq!(v.median_ci95(), Some((low, high)));
     v
 }
 
-fn at(text: &str) -> Placement {
+pub(crate) fn at(text: &str) -> Placement {
     text.parse().unwrap()
 }
 
-fn net(test: &str, kind: &str, size: &str, direction: Option<Direction>) -> NetRow {
+pub(crate) fn net(test: &str, kind: &str, size: &str, direction: Option<Direction>) -> NetRow {
     NetRow {
         test: test.into(),
         kind: kind.into(),
@@ -54,7 +54,12 @@ fn net(test: &str, kind: &str, size: &str, direction: Option<Direction>) -> NetR
 
 /// A tcp-stream row in one direction whose series showed a bucket: `baseline` over
 /// repetitions, a burst of `burst` bit/s lasting `lasted_s`.
-fn stream(size: &str, direction: Direction, baseline: SampleSummary, burst: (f64, f64)) -> NetRow {
+pub(crate) fn stream(
+    size: &str,
+    direction: Direction,
+    baseline: SampleSummary,
+    burst: (f64, f64),
+) -> NetRow {
     let mut r = net("tcp-stream", "tcp-stream", size, Some(direction));
     r.throughput_bits_per_sec = Some(baseline.clone());
     r.regimes = BTreeMap::from([("burst_then_baseline".into(), baseline.n)]);
@@ -69,12 +74,12 @@ fn stream(size: &str, direction: Direction, baseline: SampleSummary, burst: (f64
     r
 }
 
-fn up(size: &str, baseline: SampleSummary) -> NetRow {
+pub(crate) fn up(size: &str, baseline: SampleSummary) -> NetRow {
     stream(size, Direction::ClientToServer, baseline, (5e9, 600.0))
 }
 
 /// A tcp-rr row whose repetitions' own p99 are `p99_ns`.
-fn rr(size: &str, p99_ns: SampleSummary) -> NetRow {
+pub(crate) fn rr(size: &str, p99_ns: SampleSummary) -> NetRow {
     let mut r = net("tcp-rr", "tcp-rr", size, None);
     r.transactions_per_sec = Some(s(&[20_000.0; 7]));
     r.rtt_percentiles = Some(RttPercentiles {
@@ -86,7 +91,7 @@ fn rr(size: &str, p99_ns: SampleSummary) -> NetRow {
     r
 }
 
-fn triad(size: &str, threads: u32, best: SampleSummary) -> MemRow {
+pub(crate) fn triad(size: &str, threads: u32, best: SampleSummary) -> MemRow {
     MemRow {
         size: at(size),
         arch: at(size).arch,
@@ -102,7 +107,7 @@ fn triad(size: &str, threads: u32, best: SampleSummary) -> MemRow {
 }
 
 /// A run on ECS, on demand, whose rows name their architecture.
-fn run(id: &str, network: Vec<NetRow>, memory_bandwidth: Vec<MemRow>) -> Merged {
+pub(crate) fn run(id: &str, network: Vec<NetRow>, memory_bandwidth: Vec<MemRow>) -> Merged {
     let mut doc = crate::export::tests::fixed_document();
     let s = &mut doc.summary;
     s.run.run_id = id.into();
@@ -550,6 +555,7 @@ fn a_placement_without_an_architecture_takes_its_probes_and_task_needs_are_exact
         memory_limit_bytes: None,
         kernel: None,
         zone: None,
+        platform_version: None,
         clocksource: None,
         hypervisor: None,
     });

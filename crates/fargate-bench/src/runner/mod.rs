@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use probe_core::{contract, result_line, Report};
+use probe_core::contract;
 use tokio::task::JoinSet;
 
 use crate::error::{describe, BenchError, Result};
 use crate::plan::{self, PlanItem};
-use crate::platform::{Platform, Probe, TaskId, TaskRole, TaskSpec};
+use crate::platform::{Platform, Probe, TaskRole, TaskSpec};
 use crate::store::{self, ItemRecord, ItemStatus, RunMeta, RunStatus, Store};
 use crate::suite::{Suite, TestKind};
 
@@ -204,6 +204,20 @@ pub async fn run<P: Platform>(
     plan_spec: RunPlan,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunOutcome> {
+    run_priced(platform, plan_spec, None, shutdown).await
+}
+
+/// [`run`], recording in a new run's `run.json` the date of the price table its estimate used
+/// (`report` says it beside the prices it applies then).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_priced<P: Platform>(
+    platform: Arc<P>,
+    plan_spec: RunPlan,
+    prices_as_of: Option<String>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunOutcome> {
     // A backend that cannot run one of the architectures says so before a results
     // directory exists (on resume, before anything more runs).
     if let Some(dir) = &plan_spec.resume {
@@ -235,6 +249,7 @@ pub async fn run<P: Platform>(
                 command_line: Some(std::env::args().collect::<Vec<_>>().join(" ")),
                 capacity: platform.capacity(),
                 region: platform.region(),
+                prices_as_of,
             };
             (
                 Store::create(&plan_spec.results_root, meta)?,
@@ -270,7 +285,7 @@ pub async fn run<P: Platform>(
         while running.len() < concurrency {
             let Some(item) = queue.next() else { break };
             let (platform, run_id) = (platform.clone(), run_id.clone());
-            running.spawn(async move { run_item(&*platform, &run_id, &item, waits).await });
+            running.spawn(async move { item::run_item(&*platform, &run_id, &item, waits).await });
         }
         if running.is_empty() {
             break Ok(false);
@@ -333,107 +348,6 @@ pub async fn run<P: Platform>(
         records: loaded.records,
         warnings: loaded.warnings,
     })
-}
-
-/// Runs one item and turns whatever happens into a record.
-async fn run_item<P: Platform>(
-    platform: &P,
-    run_id: &str,
-    item: &PlanItem,
-    waits: ServerWaits,
-) -> ItemRecord {
-    let mut record = ItemRecord {
-        id: item.id.clone(),
-        label: item.test.label(),
-        kind: item.test.kind.name().to_owned(),
-        size: item.size.to_string(),
-        arch: item.arch,
-        repetition: item.repetition,
-        status: ItemStatus::Ok,
-        reports: Vec::new(),
-        reason: None,
-        last_lines: Vec::new(),
-        emulated: platform.emulated(item.size, item.arch),
-        finished_at: String::new(),
-    };
-    let result = if item.test.kind == TestKind::Memory {
-        run_memory(platform, run_id, item).await
-    } else {
-        run_pair(platform, run_id, item, waits).await
-    };
-    match result {
-        Ok(reports) => record.reports = reports,
-        Err((reason, lines)) => {
-            record.status = ItemStatus::Failed;
-            record.reason = Some(reason);
-            record.last_lines = lines;
-        }
-    }
-    record.finished_at = store::now_rfc3339();
-    record
-}
-
-type ItemResult = std::result::Result<Vec<Report>, (String, Vec<String>)>;
-
-/// How long the server's report is waited for once its client's has come, counted from then
-/// (Fargate deprovisions a task for tens of seconds after its container exits).
-const SERVER_REPORT_WAIT: Duration = Duration::from_secs(120);
-
-fn tail(lines: &[String]) -> Vec<String> {
-    lines[lines.len().saturating_sub(LAST_LINES)..].to_vec()
-}
-
-/// Waits for a task and parses its result line; failures carry the last output lines.
-async fn collect<P: Platform>(
-    platform: &P,
-    task: &TaskId,
-    role: &str,
-    deadline: Duration,
-) -> std::result::Result<Report, (String, Vec<String>)> {
-    let exit = platform.wait(task, deadline).await;
-    let (lines, unreadable) = match platform.output(task).await {
-        Ok(lines) => (lines, None),
-        Err(e) => (Vec::new(), Some(e)),
-    };
-    let exit = match exit {
-        Ok(exit) => exit,
-        // A task that wrote its result line and then overstayed (or whose wait failed) still
-        // measured: keep the result, and say what happened.
-        Err(e) => match result_line::find_in_lines(&lines) {
-            Ok(mut report) => {
-                report
-                    .warnings
-                    .push(format!("{role}: result kept although {}", describe(&e)));
-                return Ok(report);
-            }
-            Err(_) => return Err((format!("{role}: {}", describe(&e)), tail(&lines))),
-        },
-    };
-    if let Some(e) = unreadable {
-        return Err((
-            format!("{role}: cannot read its output: {}", describe(&e)),
-            Vec::new(),
-        ));
-    }
-    match result_line::find_in_lines(&lines) {
-        Ok(report) => Ok(report),
-        Err(e) => {
-            let how = match (exit.code, &exit.reason) {
-                (_, Some(r)) => r.clone(),
-                (Some(c), None) => format!("exited with code {c}"),
-                (None, None) => "ended".into(),
-            };
-            // The probe's own last words say most; the decoder's error says what was missing.
-            let said = lines
-                .iter()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(|l| format!(" (last output: {})", l.trim()))
-                .unwrap_or_default();
-            let first = e.to_string().lines().next().unwrap_or_default().to_owned();
-            Err((format!("{role} {how}: {first}{said}"), tail(&lines)))
-        }
-    }
 }
 
 /// Probe arguments with the run id, which every probe records in its report (and by which the
@@ -536,63 +450,6 @@ pub fn preview_specs(plan: &RunPlan, idle: Duration) -> Result<Vec<(TaskSpec, St
     Ok(out)
 }
 
-async fn run_memory<P: Platform>(platform: &P, run_id: &str, item: &PlanItem) -> ItemResult {
-    let spec = memory_spec(run_id, item);
-    let task = platform
-        .launch(&spec)
-        .await
-        .map_err(|e| (format!("launching memprobe: {}", describe(&e)), Vec::new()))?;
-    let deadline = Duration::from_secs_f64(item.test.expected_secs() * 5.0 + 120.0);
-    let report = collect(platform, &task, "memprobe", deadline).await;
-    let _ = platform.stop(&task).await;
-    Ok(vec![report?])
-}
-
-async fn run_pair<P: Platform>(
-    platform: &P,
-    run_id: &str,
-    item: &PlanItem,
-    waits: ServerWaits,
-) -> ItemResult {
-    // A fresh key per item: nobody else in the subnet can use or spoof this server.
-    let server_spec = server_spec(run_id, item, waits.idle, contract::random_key_hex());
-    let server = platform.launch(&server_spec).await.map_err(|e| {
-        (
-            format!("launching the server: {}", describe(&e)),
-            Vec::new(),
-        )
-    })?;
-    let result = async {
-        let addr = match platform.address(&server, waits.ready).await {
-            Ok(a) => a,
-            Err(e) => {
-                let lines = platform.output(&server).await.unwrap_or_default();
-                return Err((format!("server: {}", describe(&e)), tail(&lines)));
-            }
-        };
-        let client_spec = client_spec(&server_spec, item, addr);
-        let client = platform.launch(&client_spec).await.map_err(|e| {
-            (
-                format!("launching the client: {}", describe(&e)),
-                Vec::new(),
-            )
-        })?;
-        let deadline = Duration::from_secs_f64(item.test.expected_secs() * 2.0 + 90.0);
-        let client_report = collect(platform, &client, "client", deadline).await;
-        let _ = platform.stop(&client).await;
-        let client_report = client_report?;
-        let mut reports = vec![client_report];
-        // The server's own report (its CPU time) is a bonus: its absence does not fail the item.
-        // It ends as soon as its client's test does; the wait allows its deprovisioning.
-        if let Ok(server_report) = collect(platform, &server, "server", SERVER_REPORT_WAIT).await {
-            reports.push(server_report);
-        }
-        Ok(reports)
-    }
-    .await;
-    let _ = platform.stop(&server).await;
-    result
-}
-
+mod item;
 #[cfg(test)]
 mod tests;

@@ -46,6 +46,10 @@ pub struct TestSpec {
     /// How bulk receivers wait (tcp-stream, udp-stream); netprobe's default is `auto`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive_wait: Option<ReceiveWait>,
+    /// Closed-loop tcp-rr and udp-rr: the waiting side spins instead of sleeping
+    /// (`--busy-poll`); each side then spends a CPU for lower latency.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub busy_poll: bool,
     /// memprobe `--quick`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quick: Option<bool>,
@@ -96,6 +100,7 @@ impl TestSpec {
             response: None,
             rate: None,
             receive_wait: None,
+            busy_poll: false,
             quick: None,
             no_latency: false,
             until_baseline: false,
@@ -162,6 +167,9 @@ impl TestSpec {
         if let Some(w) = self.receive_wait {
             label.push_str(&format!(" rx-{}", w.name()));
         }
+        if self.busy_poll {
+            label.push_str(" busy-poll");
+        }
         label
     }
 
@@ -212,6 +220,7 @@ impl TestSpec {
         if let Some(w) = self.receive_wait {
             o.receive_wait = w;
         }
+        o.busy_poll = self.busy_poll;
         if let Some(i) = self.interval {
             o.interval_secs = i;
         }
@@ -297,6 +306,7 @@ impl TestSpec {
                 ("response", self.response.is_some()),
                 ("rate", self.rate.is_some()),
                 ("receive_wait", self.receive_wait.is_some()),
+                ("busy_poll", self.busy_poll),
                 ("until_baseline", self.until_baseline),
                 ("max_duration", self.max_duration.is_some()),
                 ("baseline_hold", self.baseline_hold.is_some()),
@@ -351,6 +361,17 @@ impl TestSpec {
         if self.receive_wait.is_some() && !self.kind.network().is_some_and(NetTestKind::is_bulk) {
             return Err(format!(
                 "{at}: `receive_wait` applies to tcp-stream and udp-stream only; remove it"
+            ));
+        }
+        if self.busy_poll
+            && (!matches!(
+                self.kind.network(),
+                Some(NetTestKind::TcpRr | NetTestKind::UdpRr)
+            ) || self.rate.is_some())
+        {
+            return Err(format!(
+                "{at}: `busy_poll` applies to closed-loop tcp-rr and udp-rr (without `rate`); \
+                 remove it"
             ));
         }
         if self.kind == TestKind::TCP_STREAM && self.rate.is_some() {
@@ -465,6 +486,38 @@ mod tests {
                 "block"
             ]
         );
+    }
+
+    /// Issue 26: `busy_poll` reaches the probe as `--busy-poll`, on closed-loop round trips
+    /// only; anywhere else the suite is refused naming the key.
+    #[test]
+    fn busy_poll_is_a_closed_loop_round_trip_key() {
+        let s =
+            parse("sizes = [\"1x2\"]\n[[test]]\nkind = \"udp-rr\"\nbusy_poll = true\n").unwrap();
+        assert_eq!(s.tests[0].label(), "udp-rr busy-poll");
+        assert!(s.tests[0].probe_args().contains(&"--busy-poll".to_owned()));
+        assert!(
+            s.tests[0]
+                .client_options()
+                .unwrap()
+                .to_request()
+                .unwrap()
+                .busy_poll
+        );
+        for keys in [
+            "kind = \"tcp-stream\"\nbusy_poll = true",
+            "kind = \"tcp-crr\"\nbusy_poll = true",
+            "kind = \"tcp-rr\"\nbusy_poll = true\nrate = \"1000\"",
+            "kind = \"memory\"\nbusy_poll = true",
+        ] {
+            let e = parse(&format!("sizes = [\"1x2\"]\n[[test]]\n{keys}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("`busy_poll`") && e.contains("test #1"),
+                "{keys}: {e}"
+            );
+        }
     }
 
     /// Issue 11, defect 8: names become ECS tag values (API reference, Tag: letters, digits,

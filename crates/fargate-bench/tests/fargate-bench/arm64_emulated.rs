@@ -205,6 +205,7 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
             last_lines: vec![],
             emulated: vec![],
             finished_at: fargate_bench::store::now_rfc3339(),
+            lifecycles: Vec::new(),
         });
     }
     let meta = RunMeta {
@@ -218,6 +219,7 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
         command_line: None,
         capacity: None,
         region: None,
+        prices_as_of: None,
     };
     let summary = fargate_bench::merge::summarize(&meta, &records, None).summary;
     assert_eq!(summary.items_ok, 2);

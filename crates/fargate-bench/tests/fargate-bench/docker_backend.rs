@@ -214,6 +214,21 @@ fn the_default_suite_on_two_sizes_completes_and_leaves_nothing_behind() {
         .find(|r| r["id"] == "1/0.25x0.5/memory")
         .unwrap();
     assert_eq!(small_mem["reports"][0]["host"]["effective_cpus"], 0.25);
+    // Issue 25, item 3: each container's start-up (creation to first output) per size, and
+    // an empty pull (the images are local).
+    let startup = summary["startup"].as_array().unwrap();
+    assert_eq!(startup.len(), 2, "{startup:?}");
+    for row in startup {
+        assert_eq!(row["tasks"], 7, "three pairs and a memory task: {row}");
+        assert_eq!(row["pull_ms"]["max"], 0.0, "{row}");
+        // Here a netprobe container takes 8-13 s from creation to start (its image exposes a
+        // wide port range) and a memprobe one under a second; within the ready timeout, 30 s.
+        let (median, max) = (
+            row["startup_ms"]["median"].as_f64().unwrap(),
+            row["startup_ms"]["max"].as_f64().unwrap(),
+        );
+        assert!(median > 0.0 && max < 30_000.0, "{row}");
+    }
     let run_id = dir.file_name().unwrap().to_str().unwrap();
     assert!(labelled("container", run_id).is_empty(), "containers left");
     assert!(labelled("network", run_id).is_empty(), "network left");

@@ -39,6 +39,7 @@ fn stream_report(size: &str, rep: u32) -> Report {
             bytes: (bps / 8.0) as u64,
             bits_per_sec: bps,
             transactions: None,
+            cpu_bound: false,
         });
     }
     r.metrics.throughput.push(Throughput {
@@ -93,6 +94,7 @@ fn record(size: &str, label: &str, rep: u32, reports: Vec<Report>) -> ItemRecord
         last_lines: Vec::new(),
         emulated: Vec::new(),
         finished_at: "2026-11-30T00:00:00Z".into(),
+        lifecycles: Vec::new(),
     }
 }
 
@@ -109,6 +111,7 @@ fn known_run(root: &Path, repetitions: u32) -> PathBuf {
         command_line: Some("fargate-bench run --size 0.5x1 --size 1x2".into()),
         capacity: None,
         region: None,
+        prices_as_of: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     {
@@ -269,6 +272,7 @@ fn a_run_over_both_architectures_is_drawn_side_by_side() {
         command_line: None,
         capacity: None,
         region: None,
+        prices_as_of: None,
     };
     let mut store = Store::create(tmp.path(), meta).unwrap();
     for rep in 1..=2 {
@@ -532,6 +536,7 @@ fn sized_run(root: &Path, sizes: usize) -> PathBuf {
         command_line: None,
         capacity: None,
         region: None,
+        prices_as_of: None,
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 1..=2 {
@@ -781,5 +786,98 @@ fn hgrm_matches_the_python_hdrhistogram_percentile_by_percentile() {
     assert!(
         said.contains("2 histograms") && said.contains("rows match"),
         "{said}"
+    );
+}
+
+/// Issue 25, item 4: the page of `history` over eight nightly runs at three sizes, six
+/// repetitions each: 1x2's stream falls by a third from the sixth run on, when its tasks moved
+/// to another CPU. Every chart is laid out readably (the labels of the fall and of the new
+/// CPU included), and each marks them.
+#[test]
+#[ignore = "needs Chromium (scripts/test.sh installs Debian's chromium)"]
+fn chromium_lays_out_the_history_of_eight_runs_readably() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sizes = ["0.5x1", "1x2", "4x8"];
+    let dirs: Vec<PathBuf> = (1..=8u32)
+        .map(|night| {
+            let meta = RunMeta {
+                run_id: format!("nightly-{night}"),
+                backend: "ecs".into(),
+                suite: Suite::default_suite(),
+                controller_version: "0.1.0".into(),
+                started_at: format!("2026-11-{night:02}T02:00:00Z"),
+                status: RunStatus::Complete,
+                finished_at: None,
+                command_line: None,
+                capacity: None,
+                region: None,
+                prices_as_of: None,
+            };
+            let mut store = Store::create(tmp.path(), meta).unwrap();
+            for rep in 1..=6 {
+                for size in sizes {
+                    let moved = size == "1x2" && night >= 6;
+                    let mut stream = stream_report(size, rep);
+                    if moved {
+                        stream.metrics.throughput[0].bits_per_sec *= 2.0 / 3.0;
+                        for i in &mut stream.intervals {
+                            i.bits_per_sec *= 2.0 / 3.0;
+                            i.bytes = (i.bits_per_sec / 8.0) as u64;
+                        }
+                    }
+                    let mut items = [
+                        ("tcp-stream", stream),
+                        ("tcp-rr", rr_report(rep)),
+                        ("memory", memory_report(size, rep)),
+                    ];
+                    for (label, report) in &mut items {
+                        report.host.cpu_model = Some(
+                            if moved {
+                                "AMD EPYC 7R13 Processor"
+                            } else {
+                                "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"
+                            }
+                            .into(),
+                        );
+                        store
+                            .append(&record(size, label, rep, vec![report.clone()]))
+                            .unwrap();
+                    }
+                }
+            }
+            store.finish(RunStatus::Complete).unwrap();
+            store.dir().to_owned()
+        })
+        .collect();
+    let table = Command::new(CONTROLLER)
+        .arg("history")
+        .args(&dirs)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    let page_path = tmp.path().join("history.html");
+    let out = Command::new(CONTROLLER)
+        .args(["history", "--format", "html", "-o"])
+        .arg(&page_path)
+        .args(&dirs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert!(page.contains("data-chart=\"history\""), "history charts");
+    assert!(
+        page.contains("1x2 -33 %") && page.contains("1x2: new CPU"),
+        "the fall and the new CPU are labelled:\n{table}"
+    );
+    let (charts, problems) = layout_problems(&page_path, "history");
+    assert_eq!(charts, figures(&page).len(), "Chromium sees every chart");
+    assert!(
+        problems.is_empty(),
+        "a person would find:\n{}",
+        problems.join("\n")
     );
 }

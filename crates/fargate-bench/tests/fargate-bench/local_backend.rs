@@ -73,7 +73,15 @@ fn the_default_run_gives_a_complete_report() {
         .any(|r| r["kernel"] == "triad" && r["best_bytes_per_sec"]["n"] == 2));
     assert!(!summary["memory_latency"].as_array().unwrap().is_empty());
     assert!(summary["pricing"]["as_of"].is_string());
+    assert_eq!(summary["run"]["prices_as_of"], summary["pricing"]["as_of"]);
     assert!(!summary["emulated"].as_array().unwrap().is_empty());
+    // Issue 25, item 3: every task's start-up (spawn to first output), and no pull.
+    let startup = &summary["startup"][0];
+    assert_eq!(startup["size"], "1x2");
+    assert_eq!(startup["tasks"], 2 * (3 * 2 + 1), "{startup}");
+    assert!(startup.get("pull_ms").is_none(), "{startup}");
+    let median = startup["startup_ms"]["median"].as_f64().unwrap();
+    assert!(median < 5_000.0, "{startup}");
     // Results are on disk: run.json complete, one line per item.
     let dirs = run_dirs(tmp.path());
     assert_eq!(dirs.len(), 1);

@@ -3,7 +3,8 @@
 //! the binary must pick the size worked out by hand, refuse one that meets a need only at its
 //! median, list a size that did not measure a figure as not measured, break a price tie the
 //! documented way, exit 1 when nothing meets or a figure crossed a threshold, and exit 2
-//! naming the item and the fix on bad input.
+//! naming the item and the fix on bad input; `history` must order runs by their start, mark
+//! only the move its intervals show, and refuse runs of different suites.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -77,28 +78,38 @@ fn record(size: &str, label: &str, rep: u32, report: Report) -> ItemRecord {
         last_lines: vec![],
         emulated: vec![],
         finished_at: "2026-12-04T00:10:00.000Z".into(),
-    }
-}
-
-/// An ECS run on demand, started.
-fn ecs_meta(id: &str) -> RunMeta {
-    RunMeta {
-        run_id: id.into(),
-        backend: "ecs".into(),
-        suite: Suite::default_ecs(),
-        controller_version: env!("CARGO_PKG_VERSION").into(),
-        started_at: "2026-12-04T00:00:00.000Z".into(),
-        status: RunStatus::Running,
-        finished_at: None,
-        command_line: None,
-        capacity: Some(Capacity::OnDemand),
-        region: None,
+        lifecycles: Vec::new(),
     }
 }
 
 /// A finished ECS run on demand under `root`, six repetitions of each size.
 fn results(root: &Path, id: &str, sizes: &[Size]) -> PathBuf {
-    let mut store = Store::create(root, ecs_meta(id)).unwrap();
+    results_of(root, id, sizes, Suite::default_ecs(), STARTED)
+}
+
+/// When the runs of one day started.
+const STARTED: &str = "2026-12-04T00:00:00.000Z";
+
+/// An ECS run of `suite` on demand, started at `started_at`.
+fn ecs_meta(id: &str, suite: Suite, started_at: &str) -> RunMeta {
+    RunMeta {
+        run_id: id.into(),
+        backend: "ecs".into(),
+        suite,
+        controller_version: env!("CARGO_PKG_VERSION").into(),
+        started_at: started_at.into(),
+        status: RunStatus::Running,
+        finished_at: None,
+        command_line: None,
+        capacity: Some(Capacity::OnDemand),
+        region: None,
+        prices_as_of: None,
+    }
+}
+
+/// A finished run of `suite` that started at `started_at`, six repetitions of each size.
+fn results_of(root: &Path, id: &str, sizes: &[Size], suite: Suite, started_at: &str) -> PathBuf {
+    let mut store = Store::create(root, ecs_meta(id, suite, started_at)).unwrap();
     for rep in 0..6 {
         for s in sizes {
             let i = rep as usize;
@@ -445,6 +456,88 @@ fn fail_if_exits_1_naming_the_rows_that_crossed_and_never_on_noise() {
     }
 }
 
+#[test]
+fn history_orders_the_runs_marks_only_the_move_past_the_intervals_and_refuses_other_suites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let at = |baselines: [f64; 6]| {
+        vec![Size {
+            size: "1x2",
+            baselines,
+            rtt_ns: FAST,
+        }]
+    };
+    let run = |id: &str, baselines: [f64; 6], day: u32| {
+        results_of(
+            tmp.path(),
+            id,
+            &at(baselines),
+            Suite::default_ecs(),
+            &format!("2026-12-{day:02}T02:00:00.000Z"),
+        )
+    };
+    // Given newest first: 1.0 Gbit/s on the 1st, 800 Mbit/s (noise: 700..900 holds the
+    // ratio 1) on the 2nd, 600 Mbit/s (550..650, past 700..900) on the 3rd.
+    let third = run("third", six(550e6, 600e6, 650e6), 3);
+    let first = run("first", six(900e6, 1000e6, 1100e6), 1);
+    let second = run("second", six(700e6, 800e6, 900e6), 2);
+    let dirs = [&third, &first, &second].map(|d| d.to_str().unwrap().to_owned());
+    let mut args = vec!["history"];
+    args.extend(dirs.iter().map(String::as_str));
+    let out = controller(&args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(code(&out), Some(0), "{stdout}\n{stderr}");
+    let order: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(order, ["first", "second", "third"], "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("tcp-stream client->server baseline at 1x2 "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.trim_end().ends_with(" v"), "the fall is marked: {row}");
+    assert_eq!(
+        row.matches(" v").count(),
+        1,
+        "the noisy step is not marked: {row}"
+    );
+    assert!(
+        stdout.contains(
+            "moved: tcp-stream client->server baseline at 1x2: -25.0 % from run #2 to #3"
+        ),
+        "{stdout}"
+    );
+
+    let page = tmp.path().join("history.html");
+    let mut args = vec!["history", "--format", "html", "-o", page.to_str().unwrap()];
+    args.extend(dirs.iter().map(String::as_str));
+    let out = controller(&args);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h1>fargate-bench history: 3 runs of one suite</h1>"));
+
+    // Another suite's run among them: refused, naming both runs and the fix.
+    let other = results_of(
+        tmp.path(),
+        "other",
+        &at(six(900e6, 1000e6, 1100e6)),
+        Suite::default_suite(),
+        "2026-12-04T02:00:00.000Z",
+    );
+    let out = controller(&["history", &dirs[1], other.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("runs first and other are of different suites")
+            && stderr.contains("compare"),
+        "{stderr}"
+    );
+    // One directory is not a history: clap says two are needed.
+    let out = controller(&["history", &dirs[0]]);
+    assert_eq!(code(&out), Some(2), "{}", text(&out.stderr));
+}
+
 /// Issue 25: a size whose tasks landed on two CPU models. 1x2 ran twelve repetitions, ten on
 /// Intel Cascade Lake at 590..610 Mbit/s and two on AMD Milan at 400: its all-tasks interval
 /// (the 3rd to the 10th of twelve) starts at 590 and would clear 500 Mbit/s, but the AMD
@@ -459,7 +552,8 @@ fn a_size_on_two_cpu_models_is_grouped_and_judged_on_the_worse() {
     const AMD: &str = "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n\
                        model name\t: AMD EPYC 7R13 Processor\nstepping\t: 1\nflags\t\t: hypervisor\n";
     let tmp = tempfile::tempdir().unwrap();
-    let mut store = Store::create(tmp.path(), ecs_meta("mixed")).unwrap();
+    let mut store =
+        Store::create(tmp.path(), ecs_meta("mixed", Suite::default_ecs(), STARTED)).unwrap();
     for rep in 0..12u32 {
         let on_amd = rep == 3 || rep == 8;
         let (cpu, baseline) = if on_amd {

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use fargate_bench::export::{write_document, Format};
+use fargate_bench::platform::Lifecycle;
 use fargate_bench::sizes::{Arch, Capacity, Prices};
-use fargate_bench::store::{ItemRecord, ItemStatus, RunMeta, RunStatus};
+use fargate_bench::store::{ItemRecord, ItemStatus, RunMeta, RunStatus, TaskLifecycle};
 use fargate_bench::Suite;
 use probe_core::refill::{Reburst, Refill, RefillVerdict};
 use probe_core::report::{
@@ -263,6 +264,7 @@ fn meta() -> RunMeta {
         command_line: Some("fargate-bench run --suite every-key.toml".into()),
         capacity: Some(Capacity::Spot),
         region: Some("ap-northeast-2".into()),
+        prices_as_of: Some("2026-11-01".into()),
     }
 }
 
@@ -419,6 +421,17 @@ fn record(rep: u32, arch: Arch, label: &str, report: Report) -> ItemRecord {
         last_lines: vec![],
         emulated: vec!["cpu: 1 CPU(s) by pinning".into()],
         finished_at: "2026-11-24T21:01:00.000Z".into(),
+        // Issue 25, item 3: a task seen from its launch request to RUNNING, its pull apart.
+        lifecycles: vec![TaskLifecycle {
+            role: "client".into(),
+            lifecycle: Lifecycle {
+                created_ms: 180,
+                pull_started_ms: Some(9_000 + u64::from(rep) * 100),
+                pull_stopped_ms: Some(14_000 + u64::from(rep) * 300),
+                running_ms: Some(21_000 + u64::from(rep) * 1_000),
+                seen_running_ms: Some(21_700 + u64::from(rep) * 1_000),
+            },
+        }],
     }
 }
 

@@ -1,6 +1,7 @@
 //! The data plane: blocking sockets on dedicated OS threads, buffers allocated before the clock
 //! starts, one monotonic clock read per system call at most, no locks or formatting in a loop.
 
+pub(crate) mod busy;
 pub(crate) mod open_loop;
 pub(crate) mod rr;
 pub(crate) mod tcp_stream;

@@ -9,10 +9,28 @@ use std::time::{Duration, Instant};
 use probe_core::LatencyHistogram;
 
 use super::open_loop::{ns_since, spawn_sender, Schedule};
-use super::{read_header, write_header, Window};
+use super::{busy, read_header, write_header, Window};
+use crate::session::STALL_TIMEOUT;
 
 /// Idle read timeout of echo servers, after which they check whether the test is over.
 const ECHO_POLL: Duration = Duration::from_millis(250);
+
+/// How the waiting side of a round trip waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RrWait {
+    /// Sleep in the kernel until data comes (the default).
+    Block,
+    /// Spin on non-blocking receives ([`busy`]).
+    BusyPoll,
+}
+
+/// What a busy-polling client says when the server stops answering.
+const SERVER_SILENT: &str = "no answer from the peer within 5 s mid-test (busy-polling): it \
+                             stopped responding (frozen, overloaded, or the path dropped its \
+                             packets)";
+
+/// What an echo server says when the client goes quiet without closing.
+const CLIENT_SILENT: &str = "peer went silent past the end of the test";
 
 /// What one request/response stream measured.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +42,9 @@ pub(crate) struct RrOutcome {
     /// `tcp-crr` only: connect times.
     pub(crate) connect: Option<LatencyHistogram>,
     pub(crate) transactions: u64,
+    /// Completed round trips over the whole test, warm-up included (what the CPU time of the
+    /// side was spent on).
+    pub(crate) round_trips: u64,
     pub(crate) timeouts: u64,
     pub(crate) errors: u64,
     pub(crate) interval_transactions: Vec<u64>,
@@ -56,6 +77,7 @@ impl RrOutcome {
         merge_opt(&mut self.uncorrected, &other.uncorrected);
         merge_opt(&mut self.connect, &other.connect);
         self.transactions += other.transactions;
+        self.round_trips += other.round_trips;
         self.timeouts += other.timeouts;
         self.errors += other.errors;
         for (a, b) in self
@@ -86,9 +108,12 @@ fn elapsed_ns(window: &Window, t: Instant) -> u64 {
 pub(crate) fn tcp_closed(
     stream: &TcpStream,
     window: &Window,
+    wait: RrWait,
     request: &mut [u8],
     response: &mut [u8],
 ) -> io::Result<RrOutcome> {
+    let busy = wait == RrWait::BusyPoll;
+    stream.set_nonblocking(busy)?;
     let mut out = RrOutcome::new(window);
     let until = window.end();
     let mut io = stream;
@@ -96,13 +121,23 @@ pub(crate) fn tcp_closed(
     let mut sent_at = Instant::now();
     while sent_at < until {
         write_header(request, 0, seq, 0);
-        io.write_all(request)?;
-        io.read_exact(response)?;
+        if busy {
+            let deadline = sent_at + STALL_TIMEOUT;
+            busy::write_all(io, request, deadline, SERVER_SILENT)?;
+            if !busy::read_exact(io, response, deadline, SERVER_SILENT)? {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        } else {
+            io.write_all(request)?;
+            io.read_exact(response)?;
+        }
         let done = Instant::now();
         out.count(window, done, done.duration_since(sent_at).as_nanos() as u64);
+        out.round_trips += 1;
         seq += 1;
         sent_at = done; // one clock read per transaction
     }
+    stream.set_nonblocking(false)?;
     Ok(out)
 }
 
@@ -141,6 +176,7 @@ pub(crate) fn tcp_open(
             continue;
         };
         received += 1;
+        out.round_trips += 1;
         let rt = schedule.round_trip(seq, actual_ns, elapsed_ns(window, now));
         let intended_at = window.t0 + Duration::from_nanos(schedule.intended_ns(seq));
         if window.slot(intended_at).is_some()
@@ -161,22 +197,35 @@ pub(crate) fn tcp_open(
 /// request's header, until the peer closes or `give_up` passes.
 pub(crate) fn tcp_echo(
     stream: &TcpStream,
+    wait: RrWait,
     request: &mut [u8],
     response: &mut [u8],
     give_up: Instant,
 ) -> io::Result<u64> {
-    stream.set_read_timeout(Some(ECHO_POLL))?;
+    let busy = wait == RrWait::BusyPoll;
+    if busy {
+        stream.set_nonblocking(true)?;
+    } else {
+        stream.set_read_timeout(Some(ECHO_POLL))?;
+    }
     let mut io = stream;
     let mut served = 0u64;
     loop {
-        match read_exact_polling(&mut io, request, give_up)? {
-            false => return Ok(served),
-            true => {
-                response[..super::HEADER_BYTES].copy_from_slice(&request[..super::HEADER_BYTES]);
-                io.write_all(response)?;
-                served += 1;
-            }
+        let got = if busy {
+            busy::read_exact(io, request, give_up, CLIENT_SILENT)?
+        } else {
+            read_exact_polling(&mut io, request, give_up)?
+        };
+        if !got {
+            return Ok(served);
         }
+        response[..super::HEADER_BYTES].copy_from_slice(&request[..super::HEADER_BYTES]);
+        if busy {
+            busy::write_all(io, response, give_up, CLIENT_SILENT)?;
+        } else {
+            io.write_all(response)?;
+        }
+        served += 1;
     }
 }
 
@@ -198,10 +247,7 @@ fn read_exact_polling(io: &mut &TcpStream, buf: &mut [u8], give_up: Instant) -> 
                 ) =>
             {
                 if Instant::now() >= give_up {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "peer went silent past the end of the test",
-                    ));
+                    return Err(busy::silent(CLIENT_SILENT));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(false),
@@ -215,20 +261,32 @@ fn read_exact_polling(io: &mut &TcpStream, buf: &mut [u8], give_up: Instant) -> 
 pub(crate) fn udp_closed(
     socket: &UdpSocket,
     window: &Window,
+    wait: RrWait,
     tag: u64,
     timeout: Duration,
     request: &mut [u8],
     response: &mut [u8],
 ) -> io::Result<RrOutcome> {
-    socket.set_read_timeout(Some(timeout))?;
+    let busy = wait == RrWait::BusyPoll;
+    if busy {
+        socket.set_nonblocking(true)?;
+    } else {
+        socket.set_read_timeout(Some(timeout))?;
+    }
     let mut out = RrOutcome::new(window);
     let until = window.end();
     let mut seq = 0u64;
     let mut sent_at = Instant::now();
     while sent_at < until {
         write_header(request, tag, seq, 0);
-        socket.send(request)?;
+        if let Err(e) = socket.send(request) {
+            // A full send buffer of a non-blocking socket: the request is lost, and so timed out.
+            if !(busy && e.kind() == io::ErrorKind::WouldBlock) {
+                return Err(e);
+            }
+        }
         let deadline = sent_at + timeout;
+        let mut spin = busy::Spin::default();
         loop {
             match socket.recv(response) {
                 Ok(n) => {
@@ -236,6 +294,7 @@ pub(crate) fn udp_closed(
                     match read_header(&response[..n]) {
                         Some((t, s, _)) if t == tag && s == seq => {
                             out.count(window, now, now.duration_since(sent_at).as_nanos() as u64);
+                            out.round_trips += 1;
                             sent_at = now;
                             break;
                         }
@@ -246,6 +305,14 @@ pub(crate) fn udp_closed(
                             sent_at = now;
                             break;
                         }
+                    }
+                }
+                Err(e) if busy && e.kind() == io::ErrorKind::WouldBlock => {
+                    if spin.empty(deadline) {
+                        let now = Instant::now();
+                        out.timeouts += u64::from(window.slot(now).is_some());
+                        sent_at = now;
+                        break;
                     }
                 }
                 Err(e)
@@ -267,6 +334,7 @@ pub(crate) fn udp_closed(
         }
         seq += 1;
     }
+    socket.set_nonblocking(false)?;
     Ok(out)
 }
 
@@ -307,6 +375,7 @@ pub(crate) fn udp_open(
                 let intended_at = window.t0 + Duration::from_nanos(schedule.intended_ns(seq));
                 let late = rt.corrected_ns > timeout.as_nanos() as u64;
                 if t == tag && !late {
+                    out.round_trips += 1;
                     if let Some(slot) = window.slot(intended_at) {
                         out.rtt.record(rt.corrected_ns);
                         out.transactions += 1;
@@ -331,13 +400,23 @@ pub(crate) fn udp_open(
 /// UDP echo server: answers datagrams carrying `tag` with `response` bytes until `stop`.
 pub(crate) fn udp_echo(
     socket: &UdpSocket,
+    wait: RrWait,
     tag: u64,
     request: &mut [u8],
     response: &mut [u8],
     stop: Instant,
 ) -> io::Result<u64> {
-    socket.set_read_timeout(Some(Duration::from_millis(50)))?;
+    let busy = wait == RrWait::BusyPoll;
+    if busy {
+        socket.set_nonblocking(true)?;
+    } else {
+        socket.set_read_timeout(Some(Duration::from_millis(50)))?;
+    }
     let mut served = 0u64;
+    let mut spin = busy::Spin::default();
+    // Connected to the client once its first request is in: each answer then skips the route
+    // lookup of an addressed send, and datagrams from anyone else never reach the socket.
+    let mut connected = false;
     loop {
         match socket.recv_from(request) {
             Ok((n, from)) => {
@@ -345,10 +424,23 @@ pub(crate) fn udp_echo(
                     if t == tag {
                         response[..super::HEADER_BYTES]
                             .copy_from_slice(&request[..super::HEADER_BYTES]);
-                        let _ = socket.send_to(response, from);
+                        if !connected {
+                            connected = socket.connect(from).is_ok();
+                        }
+                        let _ = if connected {
+                            socket.send(response)
+                        } else {
+                            socket.send_to(response, from)
+                        };
                         served += 1;
                     }
                 }
+            }
+            Err(e) if busy && e.kind() == io::ErrorKind::WouldBlock => {
+                if spin.empty(stop) {
+                    return Ok(served);
+                }
+                continue;
             }
             Err(e)
                 if matches!(
@@ -397,6 +489,7 @@ pub(crate) fn tcp_crr(
         })();
         match attempt {
             Ok((connected, done)) => {
+                out.round_trips += 1;
                 if out.count(window, done, done.duration_since(start).as_nanos() as u64) {
                     connect.record(connected.duration_since(start).as_nanos() as u64);
                 }

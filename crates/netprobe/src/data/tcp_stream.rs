@@ -16,6 +16,8 @@ const DRAIN_GRACE: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Received {
     pub(crate) window_bytes: u64,
+    /// Every byte received, warm-up and tail included (what the receiver's CPU time paid for).
+    pub(crate) total_bytes: u64,
     pub(crate) interval_bytes: Vec<u64>,
     /// The stream ended (EOF or error) before the window closed.
     pub(crate) ended_early: bool,
@@ -66,6 +68,7 @@ pub(crate) fn receive(
     stream.set_read_timeout(Some(Duration::from_millis(250)))?;
     let mut interval_bytes = vec![0u64; window.interval_count()];
     let mut window_bytes = 0u64;
+    let mut total_bytes = 0u64;
     let fd = stream.as_raw_fd();
     let mut waiter = ReceiveWaiter::new(poll, zerocopy);
     let mut eof_at = None;
@@ -80,6 +83,7 @@ pub(crate) fn receive(
             }
             Ok(n) => {
                 waiter.got_data();
+                total_bytes += n as u64;
                 // Two stores of the time already read: the quiet time between refill phases.
                 first_data_at = first_data_at.or(Some(now));
                 last_data_at = Some(now);
@@ -111,6 +115,7 @@ pub(crate) fn receive(
     }
     Ok(Received {
         window_bytes,
+        total_bytes,
         interval_bytes,
         ended_early: eof_at.is_none_or(|t| t < window.end()),
         first_data_at,

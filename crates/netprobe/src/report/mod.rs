@@ -4,14 +4,16 @@
 use std::time::SystemTime;
 
 use probe_core::report::{
-    CpuUsage, Direction, IntervalSample, LatencyMetrics, LoadMode, Role, SocketSettings,
-    StreamResult, Throughput, UdpMetrics,
+    Direction, IntervalSample, LatencyMetrics, LoadMode, Role, SocketSettings, StreamResult,
+    Throughput, UdpMetrics,
 };
 use probe_core::{regime, HostFacts, Report};
 
 use crate::protocol::{Flow, ReceiveWait, SideResult, StreamSide, TestKind, TestRequest};
 use crate::session::{End, SideOutput};
 
+mod cpu;
+mod cpu_bound;
 mod summary;
 
 pub use summary::human_summary;
@@ -55,20 +57,6 @@ fn bits_per_sec(bytes: u64, ns: u64) -> f64 {
     }
 }
 
-fn cpu_usage(side: Role, result: &SideResult, effective_cpus: f64) -> CpuUsage {
-    let wall_ns = result.measured_ns;
-    let used = (result.cpu.user_ns + result.cpu.system_ns) as f64;
-    let share =
-        (wall_ns > 0 && effective_cpus > 0.0).then(|| used / (wall_ns as f64 * effective_cpus));
-    CpuUsage {
-        side,
-        user_ns: result.cpu.user_ns,
-        system_ns: result.cpu.system_ns,
-        wall_ns,
-        share_of_quota: share.filter(|s| s.is_finite()),
-    }
-}
-
 fn role_of(end: End) -> Role {
     match end {
         End::Client => Role::Client,
@@ -99,6 +87,7 @@ fn push_series(
             bytes,
             bits_per_sec: rate,
             transactions: None,
+            cpu_bound: false,
         });
         series.push(regime::Sample {
             start_ns,
@@ -293,6 +282,7 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
                         bytes: 0,
                         bits_per_sec: 0.0,
                         transactions: Some(*tx),
+                        cpu_bound: false,
                     });
                 }
                 if rr.transactions == 0 {
@@ -304,12 +294,17 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
         }
     }
 
+    let max_intervals = window_ns.div_ceil(interval_ns.max(1)) as usize;
     for (end, side) in &sides {
-        report
-            .metrics
-            .cpu
-            .push(cpu_usage(role_of(*end), side, report.host.effective_cpus));
+        report.metrics.cpu.push(cpu::cpu_usage(
+            role_of(*end),
+            side,
+            req.kind,
+            report.host.effective_cpus,
+            max_intervals,
+        ));
     }
+    cpu::mark_cpu_bound(&mut report);
     add_warnings(&mut report, ctx);
     report
 }
@@ -384,6 +379,8 @@ fn set_parameters(report: &mut Report, req: &TestRequest, ctx: &ReportContext<'_
     if let Some(side) = server_side {
         report.set_parameter("server_receivers_polled", side.receivers_polled);
     }
+    let loopback = ctx.peer.starts_with("127.") || ctx.peer.starts_with("[::1]");
+    cpu::set_wait_parameters(report, req, client_side, server_side, loopback);
     report.set_parameter("client_cpus", client_cpus);
     report.set_parameter("server_cpus", server_cpus);
 }
@@ -511,6 +508,7 @@ mod tests {
                 cpu: CpuTimes {
                     user_ns: 100_000_000,
                     system_ns: 900_000_000,
+                    voluntary_switches: 0,
                 },
                 ..Default::default()
             },

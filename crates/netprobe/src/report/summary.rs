@@ -82,9 +82,13 @@ pub fn human_summary(report: &Report) -> String {
     }
     if let Some(l) = &report.metrics.latency {
         if let Some(s) = &l.rtt_summary {
+            let wait = match report.test.parameters.get("rr_wait") {
+                Some(serde_json::Value::String(w)) => format!(", {w}"),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "  round trip ({:?} loop): p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+                "  round trip ({:?} loop{wait}): p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
                 l.mode,
                 format_ns(s.p50_ns as f64),
                 format_ns(s.p90_ns as f64),
@@ -123,9 +127,24 @@ pub fn human_summary(report: &Report) -> String {
             .parameters
             .get(&format!("{side}_receivers_polled"))
             == Some(&serde_json::Value::Bool(true));
+        let cost = match (c.cpu_seconds_per_gb, c.cpu_ns_per_round_trip) {
+            (Some(per_gb), _) => format!(", {per_gb:.3} CPU s/GB"),
+            (_, Some(per_rt)) => format!(
+                ", {} CPU and {:.2} sleeps per round trip",
+                format_ns(per_rt),
+                c.voluntary_switches.unwrap_or(0) as f64 / c.round_trips.unwrap_or(1).max(1) as f64
+            ),
+            _ => String::new(),
+        };
+        let throttled: u64 = c.interval_throttled_ns.iter().sum();
+        let throttled = if throttled > 0 {
+            format!(", cgroup throttled {}", format_ns(throttled as f64))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "  cpu {side}: user {} sys {}{share}{}",
+            "  cpu {side}: user {} sys {}{share}{cost}{throttled}{}",
             format_ns(c.user_ns as f64),
             format_ns(c.system_ns as f64),
             if polled {

@@ -3,14 +3,19 @@
 
 use std::io;
 use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use crate::data::rr::{self, RrOutcome};
+use crate::data::busy::SO_BUSY_POLL_USEC;
+use crate::data::rr::{self, RrOutcome, RrWait};
 use crate::data::{tag_of, tcp_stream, udp_stream, Window, HEADER_BYTES};
-use crate::protocol::{Flow, SideResult, StreamSide, TestKind, TestRequest, UdpCounts};
+use crate::protocol::{
+    BusyPollSocket, Flow, SideResult, StreamSide, TestKind, TestRequest, UdpCounts,
+};
 use crate::sys::{self, CpuTime};
 
 mod placement;
+mod pressure;
 mod setup;
 
 use placement::{allowed_cpus, receivers_poll};
@@ -71,6 +76,12 @@ struct ThreadOutput {
     cpu: CpuTime,
     /// A bulk receive ran on this thread, polling.
     polled: bool,
+    /// Payload bytes sent and received, warm-up and tail included.
+    moved_bytes: u64,
+    /// Round trips completed or answered, warm-up included.
+    round_trips: u64,
+    /// What `SO_BUSY_POLL` did on this thread's socket (busy-poll tests).
+    busy_poll_socket: BusyPollSocket,
 }
 
 /// Everything a data thread needs, borrowed from `run_side`.
@@ -103,6 +114,23 @@ impl Ctx<'_> {
     fn timeout(&self) -> Duration {
         Duration::from_millis(self.req.request_timeout_ms.max(1))
     }
+
+    fn rr_wait(&self) -> RrWait {
+        if self.req.busy_poll {
+            RrWait::BusyPoll
+        } else {
+            RrWait::Block
+        }
+    }
+
+    /// Busy-poll tests: asks the data socket `fd` to poll the device too.
+    fn busy_poll_socket(&self, fd: std::os::fd::RawFd) -> BusyPollSocket {
+        if self.req.busy_poll {
+            sys::set_busy_poll(fd, SO_BUSY_POLL_USEC)
+        } else {
+            BusyPollSocket::NotAsked
+        }
+    }
 }
 
 fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
@@ -119,11 +147,12 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                     None
                 };
                 let buf = vec![0x5au8; ctx.message()];
-                tcp_stream::send(s, ctx.window, &buf, source.as_ref())?;
+                out.moved_bytes = tcp_stream::send(s, ctx.window, &buf, source.as_ref())?;
             } else {
                 let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
                 let got = tcp_stream::receive(s, ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
                 out.polled = ctx.poll;
+                out.moved_bytes = got.total_bytes;
                 side.received_bytes = got.window_bytes;
                 side.interval_bytes = got.interval_bytes;
                 side.ended_early = got.ended_early;
@@ -136,19 +165,24 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
         TestKind::TcpRr => {
             let mut request = vec![0u8; ctx.message()];
             let mut response = vec![0u8; ctx.response()];
+            out.busy_poll_socket = ctx.busy_poll_socket(s.as_raw_fd());
+            let wait = ctx.rr_wait();
             if ctx.is_client {
                 let outcome = match ctx.per_stream_rate() {
                     Some(rate) => rr::tcp_open(s, ctx.window, rate, &mut request, &mut response)?,
                     None => {
-                        let o = rr::tcp_closed(s, ctx.window, &mut request, &mut response)?;
+                        let o = rr::tcp_closed(s, ctx.window, wait, &mut request, &mut response)?;
                         s.shutdown(std::net::Shutdown::Write)?;
                         o
                     }
                 };
+                out.round_trips = outcome.round_trips;
                 out.rr = Some(outcome);
             } else {
-                rr::tcp_echo(s, &mut request, &mut response, ctx.stop_serving)?;
+                out.round_trips =
+                    rr::tcp_echo(s, wait, &mut request, &mut response, ctx.stop_serving)?;
             }
+            out.moved_bytes = out.round_trips * (ctx.message() + ctx.response()) as u64;
             let mut side = readback(s, ds.index, ctx.is_client);
             side.tcp_info = tcp_info(s);
             out.stream = Some(side);
@@ -170,6 +204,7 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                     wait_for_udp_hello(socket, tag, ctx.window.end())?;
                 }
                 let sent = udp_stream::send(socket, ctx.window, tag, ctx.req.rate, &mut request)?;
+                out.moved_bytes = sent.datagrams * ctx.message() as u64;
                 out.udp_sent = sent.datagrams;
                 out.udp_skipped = sent.skipped;
                 out.udp_queue_full = sent.queue_full;
@@ -185,24 +220,31 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                     ctx.is_client,
                     ctx.poll,
                 )?;
+                out.moved_bytes = counts.received * ctx.message() as u64;
                 out.udp = Some(counts);
                 out.polled = ctx.poll;
             }
         }
         TestKind::UdpRr => {
             let mut response = vec![0u8; ctx.response()];
+            out.busy_poll_socket = ctx.busy_poll_socket(socket.as_raw_fd());
+            let wait = ctx.rr_wait();
             if ctx.is_client {
                 let (w, t) = (ctx.window, ctx.timeout());
-                out.rr = Some(match ctx.per_stream_rate() {
+                let outcome = match ctx.per_stream_rate() {
                     Some(rate) => {
                         rr::udp_open(socket, w, tag, rate, t, &mut request, &mut response)?
                     }
-                    None => rr::udp_closed(socket, w, tag, t, &mut request, &mut response)?,
-                });
+                    None => rr::udp_closed(socket, w, wait, tag, t, &mut request, &mut response)?,
+                };
+                out.round_trips = outcome.round_trips;
+                out.rr = Some(outcome);
             } else {
                 let mut big = vec![0u8; 65_536];
-                rr::udp_echo(socket, tag, &mut big, &mut response, ctx.stop_serving)?;
+                let stop = ctx.stop_serving;
+                out.round_trips = rr::udp_echo(socket, wait, tag, &mut big, &mut response, stop)?;
             }
+            out.moved_bytes = out.round_trips * (ctx.message() + ctx.response()) as u64;
         }
         _ => {}
     }
@@ -260,7 +302,12 @@ pub(crate) fn run_side(
         stop_serving: window.send_until() + Duration::from_secs(3),
         poll: receivers_poll(req.receive_wait, threads, cpus),
     };
-    let results: Vec<io::Result<ThreadOutput>> = std::thread::scope(|scope| {
+    let (results, pressure) = std::thread::scope(|scope| {
+        let (data_done, stop_sampling) = std::sync::mpsc::channel::<()>();
+        let window = &window;
+        let sampler = scope.spawn(move || {
+            pressure::sample(window, &pressure::HostCounters::new(), &stop_sampling)
+        });
         let handles: Vec<_> = (0..threads)
             .map(|i| {
                 let sockets = &sockets;
@@ -283,6 +330,7 @@ pub(crate) fn run_side(
                                 &mut response,
                             )?;
                             ThreadOutput {
+                                round_trips: outcome.round_trips,
                                 rr: Some(outcome),
                                 ..Default::default()
                             }
@@ -290,14 +338,17 @@ pub(crate) fn run_side(
                         DataSockets::CrrServer(listener) => {
                             let mut response = vec![0u8; ctx.response()];
                             let stop = ctx.window.send_until();
-                            rr::tcp_crr_serve(
+                            let served = rr::tcp_crr_serve(
                                 listener,
                                 cookie,
                                 ctx.message(),
                                 &mut response,
                                 stop,
                             )?;
-                            ThreadOutput::default()
+                            ThreadOutput {
+                                round_trips: served,
+                                ..Default::default()
+                            }
                         }
                     };
                     out.cpu = sys::thread_cpu_time().since(cpu0);
@@ -305,14 +356,16 @@ pub(crate) fn run_side(
                 })
             })
             .collect();
-        handles
+        let results: Vec<io::Result<ThreadOutput>> = handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(io::Error::other("a data thread panicked")))
                     .map_err(name_a_silent_peer)
             })
-            .collect()
+            .collect();
+        drop(data_done);
+        (results, sampler.join().unwrap_or_default())
     });
 
     let mut output = SideOutput {
@@ -320,6 +373,8 @@ pub(crate) fn run_side(
             measured_ns: window.measured().as_nanos() as u64,
             pinned_cpus: cpus.to_vec(),
             allowed_cpus,
+            interval_throttled_ns: pressure.throttled_ns,
+            interval_steal_ns: pressure.steal_ns,
             ..Default::default()
         },
         rr: None,
@@ -328,10 +383,16 @@ pub(crate) fn run_side(
         let t = result?;
         output.side.cpu.user_ns += t.cpu.user_ns;
         output.side.cpu.system_ns += t.cpu.system_ns;
+        output.side.cpu.voluntary_switches += t.cpu.voluntary_switches;
         output.side.udp_sent += t.udp_sent;
         output.side.udp_skipped += t.udp_skipped;
         output.side.udp_queue_full += t.udp_queue_full;
         output.side.receivers_polled |= t.polled;
+        output.side.moved_bytes += t.moved_bytes;
+        output.side.round_trips += t.round_trips;
+        if t.busy_poll_socket != BusyPollSocket::NotAsked {
+            output.side.busy_poll_socket = t.busy_poll_socket;
+        }
         if let Some(stream) = t.stream {
             output.side.streams.push(stream);
         }

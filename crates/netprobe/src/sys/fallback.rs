@@ -86,3 +86,7 @@ pub(crate) fn send_dont_wait(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
         Ok(n as usize)
     }
 }
+
+pub(crate) fn set_busy_poll(_fd: RawFd, _usec: u32) -> crate::protocol::BusyPollSocket {
+    crate::protocol::BusyPollSocket::Unsupported
+}

@@ -20,8 +20,8 @@ mod imp;
 pub(crate) use imp::{send_zero_copy, ZeroCopySource};
 
 pub(crate) use imp::{
-    congestion, pin_current_thread, receive_drops, recv, send_dont_wait, set_congestion, tcp_info,
-    thread_cpu_time,
+    congestion, pin_current_thread, receive_drops, recv, send_dont_wait, set_busy_poll,
+    set_congestion, tcp_info, thread_cpu_time,
 };
 
 /// CPU time a thread used, split like `getrusage`.
@@ -29,6 +29,8 @@ pub(crate) use imp::{
 pub(crate) struct CpuTime {
     pub(crate) user_ns: u64,
     pub(crate) system_ns: u64,
+    /// Voluntary context switches: how often the thread slept.
+    pub(crate) voluntary_switches: u64,
 }
 
 impl CpuTime {
@@ -36,6 +38,9 @@ impl CpuTime {
         CpuTime {
             user_ns: self.user_ns.saturating_sub(earlier.user_ns),
             system_ns: self.system_ns.saturating_sub(earlier.system_ns),
+            voluntary_switches: self
+                .voluntary_switches
+                .saturating_sub(earlier.voluntary_switches),
         }
     }
 }

@@ -108,3 +108,15 @@ pub(crate) fn client(addr: &str, args: &[&str]) -> Command {
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
 }
+
+/// Real reports must validate against the committed JSON Schema.
+pub(crate) fn assert_schema_valid(report: &probe_core::Report) {
+    let schema: serde_json::Value = serde_json::from_str(probe_core::REPORT_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let value = serde_json::to_value(report).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{} report: {errors:?}", report.test.kind);
+}

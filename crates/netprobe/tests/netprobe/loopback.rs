@@ -12,6 +12,8 @@ use probe_core::report::Direction;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
+use crate::common::assert_schema_valid;
+
 struct TestServer {
     addr: SocketAddr,
     stop: Option<netprobe::StopSwitch>,
@@ -39,18 +41,6 @@ impl TestServer {
     fn client(&self, request: TestRequest) -> ClientConfig {
         ClientConfig::new(self.addr.to_string(), request)
     }
-}
-
-/// Real reports must validate against the committed JSON Schema.
-fn assert_schema_valid(report: &probe_core::Report) {
-    let schema: serde_json::Value = serde_json::from_str(probe_core::REPORT_SCHEMA).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let value = serde_json::to_value(report).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{} report: {errors:?}", report.test.kind);
 }
 
 fn short(kind: TestKind) -> TestRequest {

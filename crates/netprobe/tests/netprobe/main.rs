@@ -6,6 +6,7 @@
 
 mod common;
 
+mod cpu_cost;
 mod hostile;
 mod loopback;
 mod netns_link;

@@ -56,6 +56,8 @@ pub struct ClientOptions {
     /// Refill test (`--refill 30s,120s`): idle times as written, each followed by a re-burst
     /// after the until-baseline drain. Implies until-baseline.
     pub refill: Vec<String>,
+    /// Closed-loop rr tests: spin instead of sleeping while waiting (`--busy-poll`).
+    pub busy_poll: bool,
 }
 
 /// Defaults of the flags, as `netprobe client --help` shows them.
@@ -94,6 +96,7 @@ impl ClientOptions {
             until_baseline: false,
             baseline_hold_secs: defaults::BASELINE_HOLD_SECS,
             refill: Vec::new(),
+            busy_poll: false,
         }
     }
 
@@ -140,6 +143,7 @@ impl ClientOptions {
         if self.until_baseline || !self.refill.is_empty() {
             r.baseline_hold_ms = Some(millis(self.baseline_hold_secs, "--baseline-hold")?);
         }
+        r.busy_poll = self.busy_poll;
         r.refill_idle_ms = self
             .refill
             .iter()
@@ -212,6 +216,9 @@ impl ClientOptions {
         }
         if self.until_baseline {
             a.push("--until-baseline".into());
+        }
+        if self.busy_poll {
+            a.push("--busy-poll".into());
         }
         if self.receive_wait != d.receive_wait {
             a.push("--receive-wait".into());

@@ -74,4 +74,7 @@ pub struct CpuTimes {
     pub user_ns: u64,
     /// System time.
     pub system_ns: u64,
+    /// Times a data thread slept and had to be woken (voluntary context switches): a blocking
+    /// round trip costs each side about one, a busy-polling one none.
+    pub voluntary_switches: u64,
 }

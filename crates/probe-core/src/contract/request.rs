@@ -194,6 +194,11 @@ pub struct TestRequest {
     /// idle this long, then burst again until the baseline is back, once per entry. Each
     /// re-burst is capped at `duration_ms` too. Empty: no refill test.
     pub refill_idle_ms: Vec<u64>,
+    /// Closed-loop `tcp-rr` and `udp-rr`: the waiting side of each round trip (the client for
+    /// the response, the server for the request) spins on non-blocking receives instead of
+    /// sleeping in the kernel, so a round trip pays no wake-ups (and sets `SO_BUSY_POLL` where
+    /// allowed). Costs each side a CPU while the test runs; the report says how much.
+    pub busy_poll: bool,
 }
 
 /// Longest interval sample: a series needs several samples to show a burst and a baseline.
@@ -242,6 +247,7 @@ impl TestRequest {
             request_timeout_ms: 100,
             baseline_hold_ms: None,
             refill_idle_ms: Vec::new(),
+            busy_poll: false,
         }
     }
 
@@ -342,6 +348,18 @@ impl TestRequest {
         }
         if r.zerocopy && r.kind != TestKind::TcpStream {
             return invalid("--zerocopy applies to tcp-stream only".into());
+        }
+        if r.busy_poll && (!matches!(r.kind, TestKind::TcpRr | TestKind::UdpRr) || r.rate.is_some())
+        {
+            return invalid(format!(
+                "--busy-poll applies to closed-loop tcp-rr and udp-rr, not {}{}; remove it",
+                r.kind.name(),
+                if r.rate.is_some() && !r.kind.is_bulk() {
+                    " with --rate (open loop)"
+                } else {
+                    ""
+                }
+            ));
         }
         match r.kind {
             TestKind::TcpStream => {
@@ -782,6 +800,27 @@ mod tests {
             TestRequest::tcp_stream(StdDuration::from_secs(5)).worst_case_ms(),
             5_000
         );
+    }
+
+    #[test]
+    fn busy_poll_is_for_closed_loop_round_trips_only() {
+        for kind in [TestKind::TcpRr, TestKind::UdpRr] {
+            let mut r = req(kind);
+            r.busy_poll = true;
+            assert!(r.validate().is_ok(), "{kind:?}");
+            r.rate = Some(1000);
+            let e = r.validate().unwrap_err().to_string();
+            assert!(e.contains("with --rate (open loop)"), "{e}");
+        }
+        for kind in [TestKind::TcpStream, TestKind::UdpStream, TestKind::TcpCrr] {
+            let mut r = req(kind);
+            r.busy_poll = true;
+            let e = r.validate().unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("not {}; remove it", kind.name())),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -72,6 +72,33 @@ impl CpuStat {
         let path = dirs.v2.or(dirs.cpu_v1)?;
         parse_cpu_stat(&std::fs::read_to_string(path.join("cpu.stat")).ok()?)
     }
+
+    /// Reads one `cpu.stat` file (see [`cpu_stat_files`]).
+    pub fn read_file(path: &Path) -> Option<CpuStat> {
+        parse_cpu_stat(&std::fs::read_to_string(path).ok()?)
+    }
+}
+
+/// The `cpu.stat` files of this process's cgroup and of each ancestor up to the hierarchy's
+/// root, own first. Throttling is counted in the cgroup whose quota bites, which may be a parent
+/// (an ECS task's cgroup above its container's), so a reader watches them all. Empty where
+/// there is no CPU controller to read.
+pub fn cpu_stat_files() -> Vec<PathBuf> {
+    std::fs::read_to_string("/proc/self/cgroup")
+        .map(|text| cpu_stat_files_in(Path::new("/sys/fs/cgroup"), &text))
+        .unwrap_or_default()
+}
+
+/// [`cpu_stat_files`] under `root` for the given `/proc/self/cgroup` text.
+pub fn cpu_stat_files_in(root: &Path, proc_self_cgroup: &str) -> Vec<PathBuf> {
+    let dirs = cgroup_dirs(root, proc_self_cgroup);
+    let Some(own) = dirs.v2.or(dirs.cpu_v1) else {
+        return Vec::new();
+    };
+    ancestors(root, &own)
+        .map(|dir| dir.join("cpu.stat"))
+        .filter(|file| file.is_file())
+        .collect()
 }
 
 /// Parses `cpu.stat` of either version.
@@ -315,6 +342,17 @@ mod tests {
         let facts = read_cgroup(&fixture("cgroup-v1"), proc_cgroup).unwrap();
         assert_eq!(facts.memory_limit_bytes, None);
         assert_eq!(facts.cpu_quota_us, None);
+    }
+
+    #[test]
+    fn throttling_is_watched_in_the_cgroup_and_every_ancestor_that_counts_it() {
+        let root = fixture("cgroup-v2");
+        let files = cpu_stat_files_in(&root, "0::/ecs/task/container\n");
+        // The container has no cpu.stat of its own in the fixture; the task's counts.
+        assert_eq!(files, [root.join("ecs/task/cpu.stat")]);
+        assert!(cpu_stat_files_in(&root, "garbage").is_empty());
+        let stat = CpuStat::read_file(&files[0]).unwrap();
+        assert_eq!(stat.throttled_ns, 4_500_000_000);
     }
 
     #[test]

@@ -8,17 +8,20 @@ mod cgroup;
 mod cpu;
 mod ecs;
 mod machine;
+mod steal;
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 pub use cgroup::{
-    parse_cpu_list, parse_cpu_stat, read_cgroup, CgroupFacts, CgroupVersion, CpuStat,
+    cpu_stat_files, cpu_stat_files_in, parse_cpu_list, parse_cpu_stat, read_cgroup, CgroupFacts,
+    CgroupVersion, CpuStat,
 };
 pub use cpu::{clean_model_name, parse_cpu_identity, CpuIdentity, Midr};
 pub use ecs::{fetch_task_metadata, parse_task_metadata, EcsTaskFacts, METADATA_ENV};
 pub use machine::{describe_hypervisor, parse_clocksource, HypervisorClues};
+pub use steal::{parse_steal_ns, read_steal_ns};
 
 /// Machine and container context recorded in every report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

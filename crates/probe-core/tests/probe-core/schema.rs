@@ -2,8 +2,8 @@
 
 use probe_core::refill::{self, ReburstSeries};
 use probe_core::report::{
-    BandwidthResult, Direction, IntervalSample, LatencyMetrics, LatencyPoint, StreamResult,
-    TcpInfoSnapshot, Throughput, UdpMetrics,
+    BandwidthResult, CpuUsage, Direction, IntervalSample, LatencyMetrics, LatencyPoint,
+    StreamResult, TcpInfoSnapshot, Throughput, UdpMetrics,
 };
 use probe_core::{result_line, HostFacts, LatencyHistogram, Report, Role, REPORT_SCHEMA};
 
@@ -133,6 +133,21 @@ fn full_report() -> Report {
         bytes: 1 << 30,
         bits_per_sec: 8.6e9,
         transactions: None,
+        cpu_bound: true,
+    });
+    report.metrics.cpu.push(CpuUsage {
+        side: Role::Server,
+        user_ns: 1,
+        system_ns: 2,
+        wall_ns: 3,
+        share_of_quota: Some(0.5),
+        voluntary_switches: Some(12),
+        moved_bytes: Some(1 << 30),
+        cpu_seconds_per_gb: Some(0.25),
+        round_trips: Some(1000),
+        cpu_ns_per_round_trip: Some(4_200.0),
+        interval_throttled_ns: vec![0, 310_000_000],
+        interval_steal_ns: vec![10_000_000, 0],
     });
     report
         .warnings

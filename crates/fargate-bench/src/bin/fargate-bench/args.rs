@@ -27,6 +27,7 @@ use fargate_bench::Backend;
 ///   fargate-bench compare results/A results/B
 ///   fargate-bench compare results/A results/B --fail-if "tcp-stream.baseline<-5%"
 ///   fargate-bench recommend results/A --need "tcp-stream.baseline>=500Mbit/s"
+///   fargate-bench history results/nightly-* --format html -o history.html
 ///   fargate-bench sizes --region ap-northeast-2 --arch arm
 #[derive(Debug, Parser)]
 #[command(name = "fargate-bench", version, verbatim_doc_comment)]
@@ -99,6 +100,33 @@ pub(crate) enum Command {
     ///     --need "tcp-stream.burst>=2Gbit/s for 10m" --need "memory>=4GB" --arch ARM64
     #[command(verbatim_doc_comment)]
     Recommend(RecommendArgs),
+    /// Lay out many runs of one suite over time: each headline figure per size with a column
+    /// per run (oldest first), the runs where a figure moved past both runs' 95% intervals
+    /// (a move inside them is noise), and where the CPU models or the Fargate platform
+    /// version under a size changed, the usual suspects of a drift.
+    ///
+    /// Every RESULTS directory must be a run of the same suite (the same tests with the same
+    /// options); sizes may come and go, leaving gaps. To fail a scheduled run on a
+    /// regression, use `compare LAST NEW --fail-if ...`.
+    ///
+    /// Examples:
+    ///   fargate-bench history results/*
+    ///   fargate-bench history results/nightly-* --format html -o history.html
+    #[command(verbatim_doc_comment)]
+    History(HistoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct HistoryArgs {
+    /// Results directories (results/<run-id>) of one suite, two or more, in any order.
+    #[arg(required = true, num_args = 2..)]
+    pub(crate) results: Vec<PathBuf>,
+    /// table, json, or html (a chart per figure, a line per size).
+    #[arg(long, value_parser = history_format(), default_value = "table")]
+    pub(crate) format: Format,
+    /// Write it here (`-` = stdout).
+    #[arg(long, short, default_value = "-")]
+    pub(crate) output: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -417,6 +445,15 @@ fn receive_wait_parser() -> impl clap::builder::TypedValueParser<Value = Receive
 fn compare_format() -> impl clap::builder::TypedValueParser<Value = Format> {
     use clap::builder::TypedValueParser as _;
     let names = FORMATS.map(|f| f.to_possible_value().expect("no format is skipped"));
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| Format::from_str(&name, false).expect("a listed name"))
+}
+
+/// The formats `history` writes.
+fn history_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    let names = fargate_bench::export::history::FORMATS
+        .map(|f| f.to_possible_value().expect("no format is skipped"));
     clap::builder::PossibleValuesParser::new(names)
         .map(|name| Format::from_str(&name, false).expect("a listed name"))
 }

@@ -106,10 +106,7 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             output,
         } => {
             // Unpriced merges: recommend prices each size at its own architecture and capacity.
-            let runs = results
-                .iter()
-                .map(|dir| command::summarize_dir(dir, None))
-                .collect::<fargate_bench::Result<Vec<_>>>()?;
+            let runs = summarize_all(&results, None)?;
             let rec = fargate_bench::recommend::recommend(&runs, &needs, &limits, &prices)?;
             write_to(&output, "recommendation", |out| {
                 export::recommend::write_recommendation(&rec, format, out)
@@ -125,13 +122,21 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             format,
             output,
         } => {
-            let runs = results
-                .iter()
-                .map(|dir| command::summarize_dir(dir, Some(&prices)))
-                .collect::<fargate_bench::Result<Vec<_>>>()?;
+            let runs = summarize_all(&results, Some(&prices))?;
             let sim = fargate_bench::simulate::simulate(&profile, &runs, direction)?;
             write_to(&output, "simulation", |out| {
                 export::simulate::write_simulation(&sim, format, out)
+            })
+        }
+        Validated::History {
+            results,
+            format,
+            output,
+        } => {
+            let runs = summarize_all(&results, None)?;
+            let history = fargate_bench::history::history(&runs)?;
+            write_to(&output, "history", |out| {
+                export::history::write_history(&history, format, out)
             })
         }
         Validated::Presets(name) => write_to(&Output::Stdout, "presets", |out| {
@@ -158,6 +163,16 @@ pub(crate) async fn execute(command: Validated) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The merged document of each results directory, in the order given.
+fn summarize_all(
+    dirs: &[std::path::PathBuf],
+    prices: Option<&fargate_bench::sizes::Prices>,
+) -> fargate_bench::Result<Vec<fargate_bench::summary::Merged>> {
+    dirs.iter()
+        .map(|dir| command::summarize_dir(dir, prices))
+        .collect()
 }
 
 /// Fails the command naming each row that crossed a `--fail-if` rule; says on stderr which

@@ -64,6 +64,11 @@ pub(crate) enum Validated {
         format: Format,
         output: Output,
     },
+    History {
+        results: Vec<PathBuf>,
+        format: Format,
+        output: Output,
+    },
     /// Every preset, or the one named (known to exist).
     Presets(Option<String>),
     Cleanup {
@@ -106,6 +111,11 @@ pub(crate) fn validate(args: Args) -> Result<Validated> {
                 capacities: a.capacities,
             },
             prices: Prices::new(a.prices.as_deref(), a.region.as_deref(), Arch::X86)?,
+            results: a.results,
+            format: a.format,
+            output: Output::from_arg(&a.output),
+        },
+        Command::History(a) => Validated::History {
             results: a.results,
             format: a.format,
             output: Output::from_arg(&a.output),

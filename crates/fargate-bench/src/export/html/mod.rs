@@ -6,6 +6,7 @@ mod chart;
 pub(crate) mod compare;
 mod cost;
 mod generations;
+pub(crate) mod history;
 mod layout;
 mod marks;
 mod memory;
@@ -47,7 +48,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f3f6f9}\
 figure.chart{margin:.5em 0}figure.chart svg{max-width:100%;height:auto}\
 .failed{background:#fff4f0;border-left:4px solid #d55e00;padding:.4em .8em;margin:.5em 0}\
 pre{font-size:.8em;overflow-x:auto;background:#f7f7f7;padding:.4em}\
-.meta{color:#444;font-size:.9em}.facts td{text-align:left}@media print{h2{break-before:auto}figure,table{break-inside:avoid}}";
+.meta{color:#444;font-size:.9em}.runs{overflow-x:auto}.runs td{white-space:nowrap}.facts td{text-align:left}@media print{h2{break-before:auto}figure,table{break-inside:avoid}}";
 
 /// The page of a run's merged document.
 pub fn render(doc: &Merged) -> String {
@@ -227,6 +228,9 @@ fn context_section(body: &mut String, doc: &Merged) {
                 )
             }),
         ]);
+    }
+    if let Some(d) = &run.prices_as_of {
+        facts.push(vec!["estimated with prices of".to_owned(), d.clone()]);
     }
     for e in &summary.emulated {
         facts.push(vec!["emulated".to_owned(), e.clone()]);

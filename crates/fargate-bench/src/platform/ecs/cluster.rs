@@ -6,7 +6,9 @@
 //! (CapacityProviderStrategyItem in the API reference), so a Spot run checks the association
 //! with DescribeClusters first and names the command that makes it.
 
-use super::{aws_err, err, EcsPlatform};
+use super::api::EcsApi;
+use super::logs::LogSource;
+use super::{err, EcsPlatform};
 use crate::error::Result;
 
 /// The command that associates both Fargate providers with `cluster`. It replaces the cluster's
@@ -50,7 +52,7 @@ pub(super) fn provider_problem(
     ))
 }
 
-impl EcsPlatform {
+impl<A: EcsApi, L: LogSource> EcsPlatform<A, L> {
     /// A Spot run fails before any launch when FARGATE_SPOT is not associated with the cluster:
     /// every RunTask would be refused.
     pub(super) async fn check_capacity_provider(&self) -> Result<()> {
@@ -60,11 +62,9 @@ impl EcsPlatform {
         }
         let out = self
             .ecs
-            .describe_clusters()
-            .clusters(&s.cluster)
-            .send()
+            .describe_clusters(&s.cluster)
             .await
-            .map_err(|e| aws_err("DescribeClusters", e))?;
+            .map_err(|f| f.into_error("DescribeClusters"))?;
         let providers: Option<Vec<String>> = out
             .clusters()
             .iter()

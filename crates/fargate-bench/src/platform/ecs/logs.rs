@@ -17,6 +17,7 @@ use std::future::Future;
 
 use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
 
+use super::api::EcsApi;
 use super::limiter::RateLimiter;
 use super::sdk::is_throttling;
 use super::taskdef::log_stream;
@@ -56,6 +57,24 @@ pub trait LogSource: Send + Sync {
         start_ms: Option<i64>,
         token: Option<&str>,
     ) -> impl Future<Output = std::result::Result<LogPage, LogFailure>> + Send;
+
+    /// Whether the log group every task writes to exists (DescribeLogGroups). A script that
+    /// does not say has one.
+    fn group_exists(&self) -> impl Future<Output = std::result::Result<bool, LogFailure>> + Send {
+        async { Ok(true) }
+    }
+}
+
+/// An SDK error reduced to what the reader decides on.
+fn log_failure<E>(e: aws_sdk_cloudwatchlogs::error::SdkError<E>) -> LogFailure
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    LogFailure {
+        code: e.code().map(str::to_owned),
+        message: e.message().map(str::to_owned),
+        detail: DisplayErrorContext(&e).to_string(),
+    }
 }
 
 /// The SDK's CloudWatch Logs client on one log group.
@@ -86,11 +105,7 @@ impl LogSource for SdkLogs {
             .set_next_token(token.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| LogFailure {
-                code: e.code().map(str::to_owned),
-                message: e.message().map(str::to_owned),
-                detail: DisplayErrorContext(&e).to_string(),
-            })?;
+            .map_err(log_failure)?;
         Ok(LogPage {
             messages: out
                 .events()
@@ -100,6 +115,20 @@ impl LogSource for SdkLogs {
                 .collect(),
             next_forward: out.next_forward_token().map(str::to_owned),
         })
+    }
+
+    async fn group_exists(&self) -> std::result::Result<bool, LogFailure> {
+        let out = self
+            .client
+            .describe_log_groups()
+            .log_group_name_prefix(&self.group)
+            .send()
+            .await
+            .map_err(log_failure)?;
+        Ok(out
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(self.group.as_str())))
     }
 }
 
@@ -229,7 +258,7 @@ fn names_the_group(message: Option<&str>) -> bool {
     message.is_some_and(|m| m.to_ascii_lowercase().contains("log group"))
 }
 
-impl EcsPlatform {
+impl<A: EcsApi, L: LogSource> EcsPlatform<A, L> {
     fn missing_group(&self) -> crate::BenchError {
         err(format!(
             "CloudWatch Logs group {:?} does not exist in {}: create it (scripts/deploy.sh \
@@ -241,24 +270,13 @@ impl EcsPlatform {
     /// Fails before any launch when the log group is missing: every task would run, bill and
     /// leave no result.
     pub(super) async fn check_log_group(&self) -> crate::error::Result<()> {
-        let out = self
-            .logs
-            .client
-            .describe_log_groups()
-            .log_group_name_prefix(&self.settings.log_group)
-            .send()
-            .await
-            .map_err(|e| {
-                let code = e.code().map(str::to_owned).unwrap_or_default();
-                err(format!(
-                    "DescribeLogGroups [{code}]: {}",
-                    DisplayErrorContext(&e)
-                ))
-            })?;
-        let found = out
-            .log_groups()
-            .iter()
-            .any(|g| g.log_group_name() == Some(self.settings.log_group.as_str()));
+        let found = self.logs.group_exists().await.map_err(|f| {
+            err(format!(
+                "DescribeLogGroups [{}]: {}",
+                f.code.unwrap_or_default(),
+                f.detail
+            ))
+        })?;
         if found {
             Ok(())
         } else {

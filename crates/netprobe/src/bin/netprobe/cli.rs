@@ -185,6 +185,13 @@ struct ClientArgs {
     /// cost per byte.
     #[arg(long, value_parser = receive_waits(), default_value = "auto")]
     receive_wait: ReceiveWait,
+    /// Closed-loop tcp-rr and udp-rr: the waiting side of each round trip (this client for the
+    /// response, the server for the request) spins on non-blocking receives instead of sleeping,
+    /// so a round trip pays no wake-ups; SO_BUSY_POLL is set where allowed. Costs each side a
+    /// CPU while the test runs: the report gives the CPU time per round trip. Not for
+    /// fractional-vCPU tasks, whose quota the spinning spends.
+    #[arg(long)]
+    busy_poll: bool,
     /// CPUs for the client's data threads, e.g. `0` or `0-1`.
     #[arg(long, value_name = "LIST")]
     cpus: Option<String>,
@@ -319,6 +326,7 @@ fn client_options(a: &ClientArgs) -> Result<ClientOptions> {
         until_baseline: a.until_baseline,
         baseline_hold_secs: a.baseline_hold,
         refill: a.refill.clone(),
+        busy_poll: a.busy_poll,
     })
 }
 
@@ -463,6 +471,11 @@ mod tests {
         o.receive_wait = ReceiveWait::Block;
         o.server_cpus = vec![1, 3];
         cases.push(o);
+        for kind in [TestKind::TcpRr, TestKind::UdpRr] {
+            let mut o = ClientOptions::new(kind);
+            o.busy_poll = true;
+            cases.push(o);
+        }
         let mut o = ClientOptions::new(TestKind::UdpRr);
         o.rate = Some("20k".into());
         o.response_size = Some("1K".into());
@@ -506,5 +519,8 @@ mod tests {
         assert!(err(&["--time", "60", "--refill", "90s"])
             .contains("refill idle time of 90 s is longer than the test's cap of 60 s (--time)"));
         assert!(err(&["--test", "udp-stream", "--refill", "4s"]).contains("not udp-stream"));
+        assert!(err(&["--busy-poll"]).contains("--busy-poll applies to closed-loop"));
+        assert!(err(&["--test", "tcp-rr", "--busy-poll", "--rate", "1000"])
+            .contains("with --rate (open loop)"));
     }
 }
