@@ -231,6 +231,9 @@ message = "64"
 response = "1K"
 rate = "1000"
 [[test]]
+kind = "udp-rr"
+busy_poll = true
+[[test]]
 kind = "memory"
 quick = true
 no_latency = true
