@@ -691,6 +691,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         # RunTask answered, the image pulled during PENDING (Task, pullStartedAt / pullStoppedAt:
         # "The Unix timestamp for the time when the container image pull began / completed").
         task["createdAt"] = created
+        # Task, platformVersion: "The platform version where your task runs on." DescribeTasks
+        # names the version LATEST resolved to (1.4.0 for Linux), which the task metadata
+        # endpoint does not give; moto leaves it out.
+        if task.get("platformVersion") in (None, "LATEST"):
+            task["platformVersion"] = "1.4.0"
         task.pop("pullStartedAt", None)
         task.pop("pullStoppedAt", None)
         pull_started = created + args.provisioning

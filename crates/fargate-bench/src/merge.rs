@@ -386,9 +386,25 @@ impl Summarizer {
     }
 
     fn add_hosts(&mut self, rec: &ItemRecord, placement: Placement) {
+        /// The platform version the controller saw a task of `role` (else any of the item's
+        /// tasks) run on.
+        fn ran_on(rec: &ItemRecord, role: &str) -> Option<String> {
+            let version = |l: &&crate::store::TaskLifecycle| l.platform_version.clone();
+            let mut tasks = rec.lifecycles.iter();
+            tasks
+                .clone()
+                .find(|l| l.role == role)
+                .and_then(|l| version(&l))
+                .or_else(|| tasks.find_map(|l| version(&l)))
+        }
         for report in &rec.reports {
             let role = format!("{:?}", report.role).to_lowercase();
             let h = &report.host;
+            let platform_version = h
+                .ecs
+                .as_ref()
+                .and_then(|e| e.platform_version.clone())
+                .or_else(|| ran_on(rec, &role));
             self.hosts
                 .entry((placement, role.clone()))
                 .or_insert_with(|| HostRow {
@@ -402,7 +418,9 @@ impl Summarizer {
                     memory_limit_bytes: h.cgroup.as_ref().and_then(|c| c.memory_limit_bytes),
                     kernel: h.kernel.clone(),
                     zone: h.ecs.as_ref().and_then(|e| e.availability_zone.clone()),
-                    platform_version: h.ecs.as_ref().and_then(|e| e.platform_version.clone()),
+                    // The task metadata endpoint does not give it on Fargate; DescribeTasks does,
+                    // and the controller kept it with the task's lifecycle.
+                    platform_version,
                     clocksource: h.clocksource.clone(),
                     hypervisor: h.hypervisor.clone(),
                 });

@@ -118,6 +118,9 @@ pub struct TaskLifecycle {
     /// Offsets from its launch request.
     #[serde(flatten)]
     pub lifecycle: crate::platform::Lifecycle,
+    /// The Fargate platform version it ran on (ECS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
 }
 
 /// An open results directory.

@@ -536,6 +536,7 @@ impl Platform for DockerPlatform {
             code,
             reason,
             lifecycle: self.lifecycle(task).await,
+            platform_version: None,
         })
     }
 

@@ -203,6 +203,7 @@ impl Platform for FakePlatform {
             code: Some(t.exit_code),
             reason: None,
             lifecycle: None,
+            platform_version: None,
         })
     }
 

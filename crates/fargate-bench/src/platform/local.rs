@@ -338,6 +338,7 @@ impl Platform for LocalPlatform {
                         .is_none()
                         .then(|| format!("ended by {status}")),
                     lifecycle: None,
+                    platform_version: None,
                 })),
                 Ok(None) => Ok(None),
                 Err(e) => Err(failed(format!("waiting for {}", task.0), e)),

@@ -95,6 +95,9 @@ pub struct TaskExit {
     pub reason: Option<String>,
     /// How it came up, from the launch request to running, where the backend saw it.
     pub lifecycle: Option<Lifecycle>,
+    /// The Fargate platform version it ran on (ECS: DescribeTasks' `platformVersion`, the
+    /// version LATEST resolved to; the task metadata endpoint does not give it).
+    pub platform_version: Option<String>,
 }
 
 /// A place tasks run: this machine, a Docker engine, or ECS Fargate.

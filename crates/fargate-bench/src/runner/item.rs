@@ -72,11 +72,14 @@ async fn collect<P: Platform>(
     lifecycles: &mut Vec<TaskLifecycle>,
 ) -> std::result::Result<Report, (String, Vec<String>)> {
     let exit = platform.wait(task, deadline).await;
-    if let Some(lifecycle) = exit.as_ref().ok().and_then(|e| e.lifecycle) {
-        lifecycles.push(TaskLifecycle {
-            role: part.name().to_owned(),
-            lifecycle,
-        });
+    if let Some(e) = exit.as_ref().ok() {
+        if let Some(lifecycle) = e.lifecycle {
+            lifecycles.push(TaskLifecycle {
+                role: part.name().to_owned(),
+                lifecycle,
+                platform_version: e.platform_version.clone(),
+            });
+        }
     }
     let (lines, unreadable) = match platform.output(task).await {
         Ok(lines) => (lines, None),

@@ -434,6 +434,7 @@ fn record(rep: u32, arch: Arch, label: &str, report: Report) -> ItemRecord {
                 running_ms: Some(21_000 + u64::from(rep) * 1_000),
                 seen_running_ms: Some(21_700 + u64::from(rep) * 1_000),
             },
+            platform_version: Some("1.4.0".into()),
         }],
     }
 }

@@ -254,6 +254,7 @@ impl<A: EcsApi, L: LogSource> EcsPlatform<A, L> {
                 launched: tokio::time::Instant::now(),
                 requested,
                 timestamps,
+                platform_version: None,
             },
         );
         Ok(id)

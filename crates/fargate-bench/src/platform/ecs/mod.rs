@@ -96,6 +96,8 @@ struct EcsTask {
     requested: tokio::time::Instant,
     /// The service's lifecycle timestamps, as DescribeTasks last gave them.
     timestamps: EcsTimestamps,
+    /// The platform version DescribeTasks said it runs on.
+    platform_version: Option<String>,
 }
 
 /// ECS Fargate through `A` (the AWS SDK in a run) with task output from `L` (CloudWatch Logs).

@@ -69,6 +69,7 @@ pub(super) fn stopped_exit(d: &Task) -> TaskExit {
         code,
         reason: reason.map(|r| with_arch_hint(&r)),
         lifecycle: None,
+        platform_version: d.platform_version().map(str::to_owned),
     }
 }
 
@@ -165,6 +166,9 @@ impl<A: EcsApi, L: LogSource> EcsPlatform<A, L> {
         t.started_at = seen.started_at.or(t.started_at);
         if status == "STOPPED" {
             me.ended = true;
+        }
+        if let Some(v) = described.platform_version() {
+            me.platform_version = Some(v.to_owned());
         }
         let Some(zone) = described.availability_zone() else {
             return;
@@ -284,7 +288,9 @@ impl<A: EcsApi, L: LogSource> EcsPlatform<A, L> {
         })
         .await?;
         if let Some(Ok(mut exit)) = outcome {
-            exit.lifecycle = Some(Self::lifecycle(&self.arn_of(task)?));
+            let seen = self.arn_of(task)?;
+            exit.lifecycle = Some(Self::lifecycle(&seen));
+            exit.platform_version = exit.platform_version.or(seen.platform_version);
             return Ok(exit);
         }
         let ran = self.arn_of(task)?.started.is_some();

@@ -100,6 +100,11 @@ async fn a_server_comes_up_runs_and_is_read_with_its_start_up() {
     let exit = p.wait(&server, Duration::from_secs(60)).await.unwrap();
     assert_eq!((exit.code, exit.reason.as_deref()), (Some(0), None));
     let life = exit.lifecycle.expect("ECS says how the task came up");
+    assert_eq!(
+        exit.platform_version.as_deref(),
+        Some("1.4.0"),
+        "the version DescribeTasks said the task runs on"
+    );
     assert_eq!(life.created_ms, 0, "RunTask answered at once");
     assert_eq!(life.startup_ms(), Some(ms(running)), "{life:?}");
     assert_eq!(

@@ -270,6 +270,7 @@ impl Fake {
             .last_status(status)
             .created_at(self.wall(t.created))
             .availability_zone("us-east-1a")
+            .platform_version("1.4.0")
             .set_started_by(t.started_by.clone())
             .set_tags(Some(
                 t.tags
