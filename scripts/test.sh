@@ -266,6 +266,7 @@ themes=(
   "netprobe token_bucket:: - root: a token-bucket link in the path, with iperf3 beside"
   "netprobe refill:: - root: a tbf bucket drained, left idle and burst again"
   "fargate-bench local_backend:: - root: the local backend on shaped links"
+  "fargate-bench simulate_link:: - root: a rate profile through a tbf link against simulate"
   "fargate-bench docker_backend:: - Docker: the images and the docker backend"
 )
 # These measure no time (figures under emulation mean nothing; moto's API; a page in a browser)

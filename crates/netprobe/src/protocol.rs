@@ -16,8 +16,8 @@ pub use probe_core::contract::{
 /// Version of the control protocol; a server refuses any other. Bump it on any change to a
 /// message (postcard is positional: an added field shifts every field after it).
 /// 4: refill test (`TestRequest::refill_idle_ms`, `Reburst`, `RefillEnd`, first and last byte
-/// times of each stream).
-pub const PROTOCOL_VERSION: u16 = 4;
+/// times of each stream). 5: `TestRequest::rate_profile`.
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
 pub const MAGIC: [u8; 8] = *b"NETPROBE";
@@ -300,6 +300,10 @@ mod tests {
             request_timeout_ms: 100,
             baseline_hold_ms: Some(60_000),
             refill_idle_ms: vec![4_000, 20_000],
+            rate_profile: vec![probe_core::contract::RateStep {
+                bits_per_sec: 400_000_000,
+                duration_ms: 2_000,
+            }],
         }
     }
 

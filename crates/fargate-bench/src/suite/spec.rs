@@ -68,6 +68,12 @@ pub struct TestSpec {
     /// `until_baseline`; each idle time at most the cap (`max_duration`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refill: Vec<String>,
+    /// tcp-stream, udp-stream, one direction: send a traffic pattern instead of as fast as the
+    /// path allows, steps of `RATE:TIME` (`"2G:20s,0:40s,500M:30s"`); on tcp-stream what the
+    /// path cannot take yet waits and goes as soon as it can, the backlog `simulate` models.
+    /// At most `duration` long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_profile: Option<String>,
     /// Interval sample length in seconds (0.1 to 10; default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<f64>,
@@ -102,6 +108,7 @@ impl TestSpec {
             max_duration: None,
             baseline_hold: None,
             refill: Vec::new(),
+            rate_profile: None,
             interval: None,
         }
     }
@@ -152,6 +159,9 @@ impl TestSpec {
         }
         if let Some(r) = &self.rate {
             label.push_str(&format!(" @{r}"));
+        }
+        if self.rate_profile.is_some() {
+            label.push_str(" profile");
         }
         if !self.refill.is_empty() {
             let idles: Vec<&str> = self.refill.iter().map(|i| i.trim()).collect();
@@ -223,6 +233,7 @@ impl TestSpec {
             }
         }
         o.refill.clone_from(&self.refill);
+        o.rate_profile.clone_from(&self.rate_profile);
         Some(o)
     }
 

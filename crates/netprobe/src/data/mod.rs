@@ -2,6 +2,8 @@
 //! starts, one monotonic clock read per system call at most, no locks or formatting in a loop.
 
 pub(crate) mod open_loop;
+pub(crate) mod paced_stream;
+pub(crate) mod pacing;
 pub(crate) mod rr;
 pub(crate) mod tcp_stream;
 pub(crate) mod udp_stream;

@@ -5,8 +5,9 @@ use std::io;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
+use crate::data::pacing::RateProfile;
 use crate::data::rr::{self, RrOutcome};
-use crate::data::{tag_of, tcp_stream, udp_stream, Window, HEADER_BYTES};
+use crate::data::{paced_stream, tag_of, tcp_stream, udp_stream, Window, HEADER_BYTES};
 use crate::protocol::{Flow, SideResult, StreamSide, TestKind, TestRequest, UdpCounts};
 use crate::sys::{self, CpuTime};
 
@@ -119,7 +120,10 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                     None
                 };
                 let buf = vec![0x5au8; ctx.message()];
-                tcp_stream::send(s, ctx.window, &buf, source.as_ref())?;
+                match RateProfile::of_request(ctx.req) {
+                    Some(profile) => paced_stream::send(s, ctx.window, &buf, profile)?,
+                    None => tcp_stream::send(s, ctx.window, &buf, source.as_ref())?,
+                };
             } else {
                 let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
                 let got = tcp_stream::receive(s, ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
@@ -169,7 +173,8 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                 if !ctx.is_client {
                     wait_for_udp_hello(socket, tag, ctx.window.end())?;
                 }
-                let sent = udp_stream::send(socket, ctx.window, tag, ctx.req.rate, &mut request)?;
+                let profile = RateProfile::of_request(ctx.req);
+                let sent = udp_stream::send(socket, ctx.window, tag, profile, &mut request)?;
                 out.udp_sent = sent.datagrams;
                 out.udp_skipped = sent.skipped;
                 out.udp_queue_full = sent.queue_full;
