@@ -129,7 +129,7 @@ impl RoutedLink {
 
     /// One bucket for both directions: the router sends everything it forwards, either way,
     /// through one `tbf` on an ifb device (its egress hooks redirect there), so inbound and
-    /// outbound draw on the same tokens.
+    /// outbound draw on the same tokens (u32 matching every packet: this kernel has no matchall).
     pub(crate) fn shape_shared(&self, params: &[&str]) {
         let r = &self.ns[1];
         let ifb = format!("b{}", &self.to_client[2..]);
@@ -148,8 +148,8 @@ impl RoutedLink {
         for dev in [&self.to_client, &self.to_server] {
             run(&["tc", "-n", r, "qdisc", "add", "dev", dev, "clsact"]);
             run(&[
-                "tc", "-n", r, "filter", "add", "dev", dev, "egress", "matchall", "action",
-                "mirred", "egress", "redirect", "dev", &ifb,
+                "tc", "-n", r, "filter", "add", "dev", dev, "egress", "protocol", "all", "u32",
+                "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", &ifb,
             ]);
         }
     }
