@@ -20,6 +20,12 @@ pub(crate) const HELLO_SEQ: u64 = u64::MAX;
 /// datagrams), as iperf3 sends at most a few datagrams per pass of its loop.
 const MAX_BURST: u64 = 64;
 
+/// Most bytes one segmented send carries (an IP packet's payload, with room for headers).
+const MAX_SEGMENTED_BYTES: usize = 65_000;
+
+/// Most datagrams one segmented send carries (`UDP_MAX_SEGMENTS` of older kernels).
+const MAX_SEGMENTS: usize = 64;
+
 /// Longest a paced sender sleeps at once, so an until-baseline window that was ended early by
 /// agreement is noticed soon (the profile may owe nothing for a long time).
 const MAX_NAP: Duration = Duration::from_millis(50);
@@ -32,8 +38,9 @@ pub(crate) struct Sent {
     /// Send slots given up: the sender fell further behind than
     /// [`super::pacing::CATCH_UP_HORIZON`], or still owed them when the window closed.
     pub(crate) skipped: u64,
-    /// Sends that found the socket's own queue full (and then waited, or were refused with
-    /// `ENOBUFS`): the sending host held the sender back, not the path and not the CPU.
+    /// Datagrams whose send found the socket's own queue full (and then waited, or were
+    /// refused with `ENOBUFS`): the sending host held the sender back, not the path and not
+    /// the CPU.
     pub(crate) queue_full: u64,
 }
 
@@ -43,7 +50,10 @@ const SEQ_WINDOW: u64 = 1 << 20;
 /// Sends datagrams of `buf.len()` bytes on a connected socket until the window's send deadline.
 /// `profile` of `None` sends as fast as the socket allows; a rate (or a rate profile) is kept
 /// as an absolute schedule from the window's `t0` (see [`Pacer`]): a sender that wakes late
-/// sends what fell due meanwhile, in bursts of at most [`MAX_BURST`].
+/// sends what fell due meanwhile, in bursts of at most [`MAX_BURST`]. A paced sender hands the
+/// kernel several datagrams per system call where it can cut them itself (UDP segmentation
+/// offload): a sender short of CPU (a loaded 2-vCPU task) then still keeps its rate, since a
+/// batch costs about what one datagram did.
 pub(crate) fn send(
     socket: &UdpSocket,
     window: &Window,
@@ -51,27 +61,47 @@ pub(crate) fn send(
     profile: Option<RateProfile>,
     buf: &mut [u8],
 ) -> io::Result<Sent> {
-    let mut pacer = profile.map(|p| Pacer::new(window.t0, p, buf.len(), MAX_BURST));
+    let size = buf.len();
+    let fd = socket.as_raw_fd();
+    let mut pacer = profile.map(|p| Pacer::new(window.t0, p, size, MAX_BURST));
+    let mut per_send = if pacer.is_some() {
+        segmented_batch(fd, size)
+    } else {
+        1
+    };
+    let mut batch = buf.repeat(per_send);
     let mut seq = 0u64;
     let mut queue_full = 0u64;
-    let fd = socket.as_raw_fd();
     loop {
         let now = Instant::now();
         if now >= window.send_until() {
             break;
         }
         // Send what is owed by now, one bounded burst (one datagram per pass when unpaced).
-        let due = match pacer.as_mut() {
+        let mut due = match pacer.as_mut() {
             Some(p) => p.take(now),
             None => 1,
         };
         let send_ns = now.duration_since(window.t0).as_nanos() as u64;
-        for _ in 0..due {
-            write_header(buf, tag, seq, send_ns);
-            if send_one(socket, fd, buf)? {
-                queue_full += 1;
+        while due > 0 {
+            let n = due.min(per_send as u64) as usize;
+            let out = &mut batch[..n * size];
+            for (k, datagram) in out.chunks_exact_mut(size).enumerate() {
+                write_header(datagram, tag, seq + k as u64, send_ns);
             }
-            seq += 1;
+            match send_one(socket, fd, out) {
+                Ok(full) => queue_full += u64::from(full) * n as u64,
+                // The interface cannot cut datagrams after all (no checksum offload, say):
+                // from here on, one datagram per send; this batch goes again that way.
+                Err(e) if per_send > 1 && segmentation_refused(&e) => {
+                    let _ = sys::set_udp_segment(fd, 0);
+                    per_send = 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            seq += n as u64;
+            due -= n as u64;
         }
         if let Some(p) = pacer.as_ref() {
             let nap = p
@@ -93,8 +123,26 @@ pub(crate) fn send(
     })
 }
 
-/// Sends one datagram; returns whether it found the socket's queue full. Tries without
-/// sleeping first: a full queue here is the sender's own interface or qdisc holding it back,
+/// How many `size`-byte datagrams one send may carry: several once the kernel agreed to cut
+/// them (`UDP_SEGMENT`), else one.
+fn segmented_batch(fd: std::os::fd::RawFd, size: usize) -> usize {
+    let n = (MAX_SEGMENTED_BYTES / size.max(1)).min(MAX_SEGMENTS);
+    match u16::try_from(size) {
+        Ok(size) if n > 1 && sys::set_udp_segment(fd, size).is_ok() => n,
+        _ => 1,
+    }
+}
+
+/// Errors with which a send of several datagrams at once says the path cannot segment them.
+fn segmentation_refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EIO | libc::EINVAL | libc::EOPNOTSUPP | libc::EMSGSIZE)
+    )
+}
+
+/// Sends one datagram (or one segmented batch); returns whether it found the socket's queue
+/// full. Tries without sleeping first: a full queue here is the sender's own interface or qdisc holding it back,
 /// which the report must not call a lack of CPU.
 #[inline]
 fn send_one(socket: &UdpSocket, fd: std::os::fd::RawFd, buf: &[u8]) -> io::Result<bool> {

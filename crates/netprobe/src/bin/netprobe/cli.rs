@@ -531,6 +531,9 @@ mod tests {
         o.baseline_hold_secs = 3.0;
         o.interval_secs = 0.2;
         cases.push(o);
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.rate_profile = Some("150M:3s,0:3s".into());
+        cases.push(o);
         for options in cases {
             assert_eq!(parse(&options.to_args()), options);
         }
@@ -553,5 +556,49 @@ mod tests {
         assert!(err(&["--time", "60", "--refill", "90s"])
             .contains("refill idle time of 90 s is longer than the test's cap of 60 s (--time)"));
         assert!(err(&["--test", "udp-stream", "--refill", "4s"]).contains("not udp-stream"));
+        assert!(err(&["--rate-profile", "150M:3s,0"]).contains("has a step \"0\" without a `:`"));
+        assert!(err(&["--rate-profile", "150M:30s"]).contains("longer than the test's 10 s"));
+    }
+
+    #[test]
+    fn shared_bucket_needs_a_drain_in_one_direction() {
+        let err = |args: &[&str]| {
+            let mut argv = vec!["netprobe", "client", "--server", "h", "--shared-bucket"];
+            argv.extend_from_slice(args);
+            let e = Args::try_parse_from(argv)
+                .unwrap()
+                .into_command()
+                .unwrap_err();
+            format!("{e:#}")
+        };
+        assert!(err(&[]).contains(
+            "--shared-bucket applies to one direction of tcp-stream or \
+             udp-stream, with --until-baseline"
+        ));
+        assert!(err(&["--test", "tcp-rr"]).contains("not tcp-rr"));
+        // The request's own check sees --bidir with --until-baseline first.
+        assert!(err(&["--until-baseline", "--bidir", "--time", "120"]).contains("--bidir"));
+        let ok = Args::try_parse_from([
+            "netprobe",
+            "client",
+            "--server",
+            "h",
+            "--shared-bucket",
+            "--until-baseline",
+            "--time",
+            "120",
+            "--baseline-hold",
+            "3",
+        ])
+        .unwrap()
+        .into_command()
+        .unwrap();
+        assert!(matches!(
+            ok,
+            Validated::Client {
+                shared_bucket: true,
+                ..
+            }
+        ));
     }
 }
