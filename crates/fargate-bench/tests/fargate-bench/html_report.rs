@@ -751,6 +751,33 @@ fn chromium_lays_out_every_chart_readably_at_one_size_and_at_ten() {
     );
 }
 
+/// Issue 24, item 6: the `simulate` page as a browser lays it out: a chart per size (offered
+/// against delivered traffic, and the bucket's level), no label over another or out of its
+/// chart, no console error and no request.
+#[test]
+#[ignore = "needs Chromium (scripts/test.sh installs Debian's chromium)"]
+fn chromium_lays_out_the_simulate_page_readably() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = known_run(tmp.path(), 2);
+    let page = tmp.path().join("simulate.html");
+    let out = Command::new(CONTROLLER)
+        .args(["simulate", "8G for 30s every 2m", "--format", "html", "-o"])
+        .arg(&page)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("0.5x1") && html.contains("1x2"), "both sizes");
+    let (charts, problems) = layout_problems(&page, "simulate");
+    assert!(charts >= 2, "a chart per size, found {charts}");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
 #[test]
 #[ignore = "needs the Python hdrhistogram package (scripts/test.sh installs it in the venv)"]
 fn hgrm_matches_the_python_hdrhistogram_percentile_by_percentile() {
