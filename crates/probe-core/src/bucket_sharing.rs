@@ -74,8 +74,28 @@ pub fn analyze(drained: Direction, drained_regime: &Regime, other: &Regime) -> B
     };
     let base = d.baseline_bits_per_sec.median;
     let bucket = d.burst_bytes_above_baseline;
-    let (verdict, summary) = match other {
-        Regime::BurstThenBaseline(o)
+    // The rate the other direction settled at: its baseline, or its one rate.
+    let settled = match other {
+        Regime::BurstThenBaseline(o) => Some(o.baseline_bits_per_sec.median),
+        Regime::Flat { bits_per_sec, .. } => Some(*bits_per_sec),
+        Regime::Undecided { .. } => None,
+    };
+    let (verdict, summary) = match (other, settled) {
+        (_, None) => (
+            SharingVerdict::Undecided,
+            format!(
+                "undecided: after the {} bucket was drained the other direction showed {}",
+                name(drained),
+                other.describe()
+            ),
+        ),
+        // Settled above even this direction's burst (an unshaped direction whose rate moved
+        // with the host's load reads as a "burst" too): this bucket does not hold it back.
+        (_, Some(after)) if after > d.burst_bits_per_sec => (
+            SharingVerdict::OtherUnlimited,
+            unlimited_summary(drained, after, base),
+        ),
+        (Regime::BurstThenBaseline(o), _)
             if o.burst_bytes_above_baseline as f64 >= OWN_BUCKET_SHARE * bucket as f64 =>
         {
             (
@@ -92,43 +112,14 @@ pub fn analyze(drained: Direction, drained_regime: &Regime, other: &Regime) -> B
                 ),
             )
         }
-        // Otherwise the rate the other direction settled at decides: the drained baseline
-        // (after at most a small burst, what refilled between the two measurements) is the
-        // same bucket; well above it, this bucket does not hold that direction back.
-        Regime::BurstThenBaseline(BurstBaseline {
-            baseline_bits_per_sec: SampleSummary { median: after, .. },
-            ..
-        })
-        | Regime::Flat {
-            bits_per_sec: after,
-            ..
-        } => {
-            if *after <= AT_BASELINE_FACTOR * base {
-                (
-                    SharingVerdict::Shared,
-                    shared_summary(drained, *after, base),
-                )
-            } else {
-                (
-                    SharingVerdict::OtherUnlimited,
-                    format!(
-                        "not shared: the other direction ran at {}, {:.1}x the {} baseline of {}, \
-                         with no burst of a bucket: this bucket does not hold it back",
-                        format_bits_per_sec(*after),
-                        after / base,
-                        name(drained),
-                        format_bits_per_sec(base)
-                    ),
-                )
-            }
+        // At the drained baseline (after at most a small burst, what refilled between the two
+        // measurements): the same bucket.
+        (_, Some(after)) if after <= AT_BASELINE_FACTOR * base => {
+            (SharingVerdict::Shared, shared_summary(drained, after, base))
         }
-        other => (
-            SharingVerdict::Undecided,
-            format!(
-                "undecided: after the {} bucket was drained the other direction showed {}",
-                name(drained),
-                other.describe()
-            ),
+        (_, Some(after)) => (
+            SharingVerdict::OtherUnlimited,
+            unlimited_summary(drained, after, base),
         ),
     };
     BucketSharing {
@@ -139,6 +130,17 @@ pub fn analyze(drained: Direction, drained_regime: &Regime, other: &Regime) -> B
         verdict,
         summary,
     }
+}
+
+fn unlimited_summary(drained: Direction, after: f64, base: f64) -> String {
+    format!(
+        "not shared: the other direction ran at {}, {:.1}x the {} baseline of {}, with no \
+         burst of a bucket like it: this bucket does not hold it back",
+        format_bits_per_sec(after),
+        after / base,
+        name(drained),
+        format_bits_per_sec(base)
+    )
 }
 
 fn shared_summary(drained: Direction, other_bits_per_sec: f64, base: f64) -> String {
@@ -161,6 +163,8 @@ fn name(d: Direction) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::regime::BurstBaseline;
+    use crate::stats::SampleSummary;
 
     fn bucket(burst: f64, base: f64, bytes: u64) -> Regime {
         Regime::BurstThenBaseline(BurstBaseline {
@@ -250,6 +254,14 @@ mod tests {
             Direction::ClientToServer,
             &bucket(400e6, 50e6, 350 * MB),
             &bucket(3e9, 2e9, 10 * MB),
+        );
+        assert_eq!(s.verdict, SharingVerdict::OtherUnlimited, "{}", s.summary);
+        // An unshaped direction whose rate sagged with the host's load reads as a burst of
+        // gigabytes then a "baseline" of gigabits: still not this bucket (seen on tbf).
+        let s = analyze(
+            Direction::ClientToServer,
+            &bucket(378e6, 47.8e6, 150 * MB),
+            &bucket(9.38e9, 5.53e9, 1500 * MB),
         );
         assert_eq!(s.verdict, SharingVerdict::OtherUnlimited, "{}", s.summary);
     }
