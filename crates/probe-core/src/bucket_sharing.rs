@@ -9,9 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::regime::{BurstBaseline, Regime};
+use crate::regime::Regime;
 use crate::report::Direction;
-use crate::stats::SampleSummary;
 use crate::units::{format_bits_per_sec, format_bytes};
 
 /// The other direction's burst must carry at least this share of the drained bucket to count
