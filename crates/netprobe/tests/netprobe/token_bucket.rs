@@ -207,14 +207,23 @@ impl RoutedLink {
     /// A netprobe client run against a `--once` server across the link: its report and how
     /// long it took.
     pub(crate) fn netprobe(&self, args: &[&str]) -> (Report, Duration) {
-        let mut server =
-            Killed(self.spawn_in(2, &[NETPROBE, "server", "--bind", SERVER_IP, "--once"]));
+        self.client(&["--once"], args)
+    }
+
+    /// A netprobe client run against a server started with `server_args`: its report and how
+    /// long it took. A `--once` server is waited for; any other is stopped after the client.
+    fn client(&self, server_args: &[&str], args: &[&str]) -> (Report, Duration) {
+        let mut server_argv = vec![NETPROBE, "server", "--bind", SERVER_IP];
+        server_argv.extend_from_slice(server_args);
+        let mut server = Killed(self.spawn_in(2, &server_argv));
         let start = Instant::now();
         let mut argv = vec![NETPROBE, "client", "--server", SERVER_IP];
         argv.extend_from_slice(args);
         let out = self.spawn_in(0, &argv).wait_with_output().unwrap();
         let took = start.elapsed();
-        let _ = server.0.wait();
+        if server_args.contains(&"--once") {
+            let _ = server.0.wait();
+        }
         assert!(
             out.status.success(),
             "netprobe client failed: {}",
@@ -228,18 +237,9 @@ impl RoutedLink {
     /// `--shared-bucket` across the link (two tests, so a server that takes more than one):
     /// the drain's report with the verdict.
     fn bucket_sharing(&self, args: &[&str]) -> (BucketSharing, Report) {
-        let mut server = Killed(self.spawn_in(2, &[NETPROBE, "server", "--bind", SERVER_IP]));
-        let mut argv = vec![NETPROBE, "client", "--server", SERVER_IP, "--shared-bucket"];
+        let mut argv = vec!["--shared-bucket"];
         argv.extend_from_slice(args);
-        let out = self.spawn_in(0, &argv).wait_with_output().unwrap();
-        let _ = server.0.kill();
-        assert!(
-            out.status.success(),
-            "netprobe client failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report =
-            result_line::find_in_lines(String::from_utf8_lossy(&out.stdout).lines()).unwrap();
+        let (report, _) = self.client(&[], &argv);
         let sharing = report
             .metrics
             .bucket_sharing
