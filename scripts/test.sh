@@ -267,6 +267,7 @@ themes=(
   "netprobe token_bucket:: - root: a token-bucket link in the path, with iperf3 beside"
   "netprobe refill:: - root: a tbf bucket drained, left idle and burst again"
   "fargate-bench local_backend:: - root: the local backend on shaped links"
+  "fargate-bench simulate_link:: - root: a rate profile through a tbf link against simulate"
   # The two docker tests whose assertions depend on time (they hold the engine alone); the
   # rest of the docker suite runs side by side below.
   "fargate-bench docker_backend::a_link_shapes,docker_backend::killing_a_server - Docker: the docker backend's timed tests"

@@ -1,10 +1,15 @@
 //! `fargate-bench analyze`: the burst/baseline detection over runs people already have, in
-//! iperf3's `--json` output (its per-interval `sum`s).
+//! iperf3's `--json` output (its per-interval `sum`s). A run that idles between bursts (an
+//! application-limited iperf3 run, or a bucket drained, left alone and burst again) also gives
+//! the refill: the first active stretch is the drain, and each quiet stretch then the time the
+//! bucket had to refill before the burst after it ([`probe_core::refill::analyze`]).
 
 use std::io::Read as _;
 use std::path::Path;
 
+use probe_core::refill::{self, ReburstSeries, Refill};
 use probe_core::regime::{self, DetectorConfig, Regime, Sample};
+use probe_core::report::Direction;
 use serde::Serialize;
 
 use crate::error::{BenchError, Result};
@@ -19,8 +24,67 @@ pub struct SeriesAnalysis {
     pub series: String,
     /// Intervals read (iperf3's `--omit` intervals left out).
     pub intervals: usize,
-    /// What they hold.
+    /// What they hold (with idle stretches, the first active stretch: the drain).
     pub regime: Regime,
+    /// The refill, when the run idled between bursts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refill: Option<Refill>,
+}
+
+/// Intervals below this share of the series' highest rate count as idle: nothing was sent.
+const IDLE_SHARE: f64 = 0.01;
+
+/// The drain's regime and the refill, when `samples` idle between active stretches: the first
+/// active stretch is the drain, each idle stretch and the active stretch after it a re-burst.
+/// `None` without an idle stretch followed by activity.
+fn refill_of(samples: &[Sample], direction: Direction) -> Option<(Regime, Refill)> {
+    let max = samples.iter().map(|s| s.bits_per_sec).fold(0.0, f64::max);
+    let idle = |s: &Sample| s.bits_per_sec < IDLE_SHARE * max;
+    // Stretches of equal idleness, in order: (idle, range).
+    let mut stretches: Vec<(bool, std::ops::Range<usize>)> = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        match stretches.last_mut() {
+            Some((was_idle, range)) if *was_idle == idle(s) => range.end = i + 1,
+            _ => stretches.push((idle(s), i..i + 1)),
+        }
+    }
+    let first_active = stretches.iter().position(|(idle, _)| !idle)?;
+    let drain = &samples[stretches[first_active].1.clone()];
+    let rebursts: Vec<(u64, &[Sample])> = stretches[first_active + 1..]
+        .windows(2)
+        .filter(|w| w[0].0 && !w[1].0)
+        .map(|w| {
+            let quiet = samples[w[0].1.clone()].iter().map(|s| s.duration_ns).sum();
+            (quiet, &samples[w[1].1.clone()])
+        })
+        .collect();
+    if rebursts.is_empty() {
+        return None;
+    }
+    let drained = regime::detect(drain, &DetectorConfig::default());
+    let bytes: Vec<Vec<u64>> = rebursts
+        .iter()
+        .map(|(_, burst)| {
+            burst
+                .iter()
+                .map(|s| (s.bits_per_sec * s.duration_ns as f64 / 8e9) as u64)
+                .collect()
+        })
+        .collect();
+    let series: Vec<ReburstSeries<'_>> = rebursts
+        .iter()
+        .zip(&bytes)
+        .map(|((quiet, burst), bytes)| ReburstSeries {
+            idle_ns: *quiet,
+            quiet_ns: Some(*quiet),
+            interval_ns: burst[0].duration_ns,
+            interval_bytes: bytes,
+            measured_ns: burst.iter().map(|s| s.duration_ns).sum(),
+            reached_cap: false,
+        })
+        .collect();
+    let refill = refill::analyze(direction, &drained, &series);
+    Some((drained, refill))
 }
 
 fn bad(path: &Path, why: impl Into<String>) -> BenchError {
@@ -73,8 +137,17 @@ pub fn analyze(text: &str) -> std::result::Result<Vec<SeriesAnalysis>, String> {
     if intervals.is_empty() {
         return Err("its `intervals` list is empty: the run measured nothing".into());
     }
+    let reverse = doc
+        .pointer("/start/test_start/reverse")
+        .and_then(serde_json::Value::as_i64)
+        == Some(1);
     let mut out = Vec::new();
     for key in ["sum", "sum_bidir_reverse"] {
+        let direction = if reverse == (key == "sum") {
+            Direction::ServerToClient
+        } else {
+            Direction::ClientToServer
+        };
         let mut samples = Vec::new();
         let mut seen = false;
         for (i, interval) in intervals.iter().enumerate() {
@@ -106,10 +179,15 @@ pub fn analyze(text: &str) -> std::result::Result<Vec<SeriesAnalysis>, String> {
             }
             continue;
         }
+        let (regime, refill) = match refill_of(&samples, direction) {
+            Some((drained, refill)) => (drained, Some(refill)),
+            None => (regime::detect(&samples, &DetectorConfig::default()), None),
+        };
         out.push(SeriesAnalysis {
             series: key.to_owned(),
             intervals: samples.len(),
-            regime: regime::detect(&samples, &DetectorConfig::default()),
+            regime,
+            refill,
         });
     }
     Ok(out)
@@ -164,6 +242,39 @@ mod tests {
             let e = analyze(text).unwrap_err();
             assert!(e.contains(needle), "{text}: {e}");
         }
+    }
+
+    /// Issue 24, item 6: a bucket drained (20 s at 4.9 Gbit/s, 30 s at 0.5), left idle 10 s and
+    /// burst again: the re-burst's bytes above the baseline over the quiet time are the refill.
+    #[test]
+    fn a_run_that_idles_between_bursts_gives_the_refill() {
+        let mut rates = vec![4.9e9; 20];
+        rates.extend(vec![0.5e9; 30]);
+        rates.extend(vec![0.0; 10]);
+        // 10 s at 0.5 Gbit/s refill 625 MB: 1.14 s at 4.4 Gbit/s above the baseline.
+        rates.extend([4.9e9, 0.5e9 + 0.14 * 4.4e9]);
+        rates.extend(vec![0.5e9; 8]);
+        let a = analyze(&iperf3(&rates)).unwrap();
+        let b = a[0].regime.burst_baseline().expect("the drain's bucket");
+        assert_eq!(b.baseline_bits_per_sec.median, 0.5e9);
+        let r = a[0].refill.as_ref().expect("a refill");
+        assert_eq!(r.direction, Direction::ClientToServer);
+        assert_eq!(r.rebursts.len(), 1);
+        let back = &r.rebursts[0];
+        assert_eq!(back.quiet_ns, 10_000_000_000);
+        let rate = back.refill_bits_per_sec;
+        assert!((rate / 0.5e9 - 1.0).abs() < 0.01, "{rate}");
+        // A run without a pause has no refill, and says nothing about one.
+        let plain = analyze(&iperf3(&rates[..50])).unwrap();
+        assert!(plain[0].refill.is_none());
+        // iperf3 -R: the series is what the server sent.
+        let mut doc: serde_json::Value = serde_json::from_str(&iperf3(&rates)).unwrap();
+        doc["start"]["test_start"]["reverse"] = 1.into();
+        let a = analyze(&doc.to_string()).unwrap();
+        assert_eq!(
+            a[0].refill.as_ref().unwrap().direction,
+            Direction::ServerToClient
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod bucket_sharing;
 mod client;
 mod conn;
 mod data;

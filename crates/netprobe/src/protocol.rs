@@ -19,7 +19,7 @@ pub use probe_core::contract::{
 /// times of each stream).
 /// 5: busy-poll round trips (`TestRequest::busy_poll`, `SideResult::busy_poll_socket`), CPU per
 /// byte and per round trip (`SideResult::moved_bytes`, `round_trips`), throttled and stolen
-/// time per interval.
+/// time per interval; `TestRequest::rate_profile`, a paced sender's steps of rate.
 pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
@@ -353,6 +353,10 @@ mod tests {
             baseline_hold_ms: Some(60_000),
             refill_idle_ms: vec![4_000, 20_000],
             busy_poll: true,
+            rate_profile: vec![probe_core::contract::RateStep {
+                bits_per_sec: 400_000_000,
+                duration_ms: 2_000,
+            }],
         }
     }
 

@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bucket_sharing;
 pub mod contract;
 pub mod error;
 pub mod histogram;

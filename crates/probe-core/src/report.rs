@@ -159,6 +159,10 @@ pub struct Metrics {
     /// after each idle time ([`crate::refill::analyze`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refill: Option<crate::refill::Refill>,
+    /// One bucket or two: whether the other direction, measured right after `throughput`'s
+    /// was drained, draws on the same bucket ([`crate::bucket_sharing::analyze`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_sharing: Option<crate::bucket_sharing::BucketSharing>,
 }
 
 /// Bytes received in one direction over the measured window.

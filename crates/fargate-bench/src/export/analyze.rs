@@ -25,6 +25,9 @@ pub fn write_analysis(
             s.intervals,
             s.regime.describe()
         )?;
+        if let Some(r) = &s.refill {
+            writeln!(out, "  refill: {}", r.summary)?;
+        }
     }
     Ok(())
 }

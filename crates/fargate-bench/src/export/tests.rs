@@ -354,6 +354,33 @@ fn the_headline_is_the_same_number_everywhere() {
     assert_eq!(mem.a, 10.0e9, "{mem:?}");
 }
 
+/// Issue 24, item 6: the page draws the refill: what each idle time gave back (229 and 915 MB
+/// after 30 and 120 s) against a bucket refilling at the 63 Mbit/s baseline (945 MB by 120 s,
+/// under the 4 GB bucket).
+#[test]
+fn the_page_draws_the_refill_against_the_baseline_rate() {
+    let doc = fixed_document();
+    let mut page = Vec::new();
+    write_document(Format::Html, &doc, &mut page).unwrap();
+    let page = String::from_utf8(page).unwrap();
+    let figure = page
+        .split("<figure class=\"chart\" data-chart=\"refill\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</figure>").next())
+        .expect("a refill chart");
+    assert!(
+        figure.contains("Refill of tcp-stream at 1x2, client to server"),
+        "{figure}"
+    );
+    assert!(
+        figure.contains("data-series=\"recovered (median of repetitions)|at the baseline rate 63.00 Mbit/s, up to the bucket\""),
+        "{figure}"
+    );
+    assert!(figure.contains("data-x-range=\"0,"), "{figure}");
+    // Only the row with a refill test gets one.
+    assert_eq!(page.matches("data-chart=\"refill\"").count(), 1);
+}
+
 #[test]
 fn a_median_interval_needs_six_repetitions_and_one_repetition_says_so() {
     let doc = fixed_document();

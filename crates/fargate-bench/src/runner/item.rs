@@ -72,7 +72,7 @@ async fn collect<P: Platform>(
     lifecycles: &mut Vec<TaskLifecycle>,
 ) -> std::result::Result<Report, (String, Vec<String>)> {
     let exit = platform.wait(task, deadline).await;
-    if let Some(e) = exit.as_ref().ok() {
+    if let Ok(e) = exit.as_ref() {
         if let Some(lifecycle) = e.lifecycle {
             lifecycles.push(TaskLifecycle {
                 role: part.name().to_owned(),

@@ -72,6 +72,12 @@ pub struct TestSpec {
     /// `until_baseline`; each idle time at most the cap (`max_duration`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refill: Vec<String>,
+    /// tcp-stream, udp-stream, one direction: send a traffic pattern instead of as fast as the
+    /// path allows, steps of `RATE:TIME` (`"2G:20s,0:40s,500M:30s"`); on tcp-stream what the
+    /// path cannot take yet waits and goes as soon as it can, the backlog `simulate` models.
+    /// At most `duration` long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_profile: Option<String>,
     /// Interval sample length in seconds (0.1 to 10; default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<f64>,
@@ -107,6 +113,7 @@ impl TestSpec {
             max_duration: None,
             baseline_hold: None,
             refill: Vec::new(),
+            rate_profile: None,
             interval: None,
         }
     }
@@ -157,6 +164,9 @@ impl TestSpec {
         }
         if let Some(r) = &self.rate {
             label.push_str(&format!(" @{r}"));
+        }
+        if self.rate_profile.is_some() {
+            label.push_str(" profile");
         }
         if !self.refill.is_empty() {
             let idles: Vec<&str> = self.refill.iter().map(|i| i.trim()).collect();
@@ -232,6 +242,7 @@ impl TestSpec {
             }
         }
         o.refill.clone_from(&self.refill);
+        o.rate_profile.clone_from(&self.rate_profile);
         Some(o)
     }
 
@@ -311,6 +322,7 @@ impl TestSpec {
                 ("max_duration", self.max_duration.is_some()),
                 ("baseline_hold", self.baseline_hold.is_some()),
                 ("refill", !self.refill.is_empty()),
+                ("rate_profile", self.rate_profile.is_some()),
                 ("interval", self.interval.is_some()),
             ] {
                 if set {
@@ -387,7 +399,13 @@ impl TestSpec {
                 .to_string()
                 .replace("--length", "`message`")
                 .replace("--response-size", "`response`")
-                .replace("--rate", "`rate`")
+                .replace("--rate-profile", "`rate_profile`")
+                .replace(
+                    "--until-baseline and --refill",
+                    "`until_baseline` and `refill`",
+                )
+                .replace("--rate ", "`rate` ")
+                .replace("--rate,", "`rate`,")
                 .replace("--time", "`duration`")
                 .replace("--omit", "`omit`");
             format!("{at}: {e}")
@@ -617,6 +635,52 @@ mod tests {
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text:?} gave {err}");
             assert!(err.contains("test #1"), "{text:?} gave {err}");
+        }
+    }
+
+    /// Issue 24, item 5: `rate_profile` sends a pattern on tcp-stream or udp-stream; a
+    /// profile that cannot be read, outlasts the test or goes with keys it cannot is refused
+    /// with the value and the fix, in the suite's words.
+    #[test]
+    fn a_rate_profile_is_passed_on_and_its_bad_values_are_refused() {
+        let s = parse(
+            "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nduration = 15\n\
+             rate_profile = \"150M:3s,0:3s\"\n",
+        )
+        .unwrap();
+        let t = &s.tests[0];
+        assert_eq!(t.label(), "tcp-stream profile");
+        let args = t.probe_args();
+        assert!(
+            args.windows(2)
+                .any(|w| w[0] == "--rate-profile" && w[1] == "150M:3s,0:3s"),
+            "{args:?}"
+        );
+        let test = |keys: &str| format!("sizes=[\"1x2\"]\n[[test]]\n{keys}\n");
+        for (text, needle) in [
+            (
+                test("kind = \"tcp-stream\"\nrate_profile = \"150M:30s\""),
+                "the rate profile lasts 30 s, longer than the test's 10 s (`duration`)",
+            ),
+            (
+                test("kind = \"udp-stream\"\nrate_profile = \"fast\""),
+                "`rate_profile` \"fast\" has a step \"fast\" without a `:`",
+            ),
+            (
+                test("kind = \"udp-stream\"\nrate = \"1G\"\nrate_profile = \"1G:1s\""),
+                "give `rate` or `rate_profile`, not both",
+            ),
+            (
+                test("kind = \"tcp-rr\"\nrate_profile = \"1M:1s\""),
+                "applies to one direction of tcp-stream or udp-stream, not tcp-rr",
+            ),
+            (
+                test("kind = \"memory\"\nrate_profile = \"1M:1s\""),
+                "`rate_profile` does not apply to memory tests",
+            ),
+        ] {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?} gave {err}");
         }
     }
 

@@ -17,3 +17,4 @@ mod iam_policy;
 mod local_backend;
 mod recommend;
 mod schema;
+mod simulate_link;

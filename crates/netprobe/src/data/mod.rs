@@ -3,6 +3,8 @@
 
 pub(crate) mod busy;
 pub(crate) mod open_loop;
+pub(crate) mod paced_stream;
+pub(crate) mod pacing;
 pub(crate) mod rr;
 pub(crate) mod tcp_stream;
 pub(crate) mod udp_stream;

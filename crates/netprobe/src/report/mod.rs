@@ -335,6 +335,12 @@ fn set_parameters(report: &mut Report, req: &TestRequest, ctx: &ReportContext<'_
         (_, Some(rate)) => report.set_parameter("rate_per_sec", rate),
         _ => {}
     }
+    if !req.rate_profile.is_empty() {
+        report.set_parameter(
+            "rate_profile",
+            probe_core::contract::rate_profile::format(&req.rate_profile),
+        );
+    }
     if req.kind == TestKind::UdpRr {
         report.set_parameter("request_timeout_ns", req.request_timeout_ms * 1_000_000);
     }

@@ -41,6 +41,10 @@ pub fn human_summary(report: &Report) -> String {
             }
         }
     }
+    if let Some(s) = &report.metrics.bucket_sharing {
+        let _ = writeln!(out, "  bucket: {}", s.summary);
+        let _ = writeln!(out, "    the other direction: {}", s.other.describe());
+    }
     if let Some(r) = &report.metrics.refill {
         let _ = writeln!(out, "  refill: {}", r.summary);
         for b in &r.rebursts {

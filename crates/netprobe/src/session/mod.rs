@@ -7,8 +7,9 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use crate::data::busy::SO_BUSY_POLL_USEC;
+use crate::data::pacing::RateProfile;
 use crate::data::rr::{self, RrOutcome, RrWait};
-use crate::data::{tag_of, tcp_stream, udp_stream, Window, HEADER_BYTES};
+use crate::data::{paced_stream, tag_of, tcp_stream, udp_stream, Window, HEADER_BYTES};
 use crate::protocol::{
     BusyPollSocket, Flow, SideResult, StreamSide, TestKind, TestRequest, UdpCounts,
 };
@@ -147,7 +148,10 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
                     None
                 };
                 let buf = vec![0x5au8; ctx.message()];
-                out.moved_bytes = tcp_stream::send(s, ctx.window, &buf, source.as_ref())?;
+                out.moved_bytes = match RateProfile::of_request(ctx.req) {
+                    Some(profile) => paced_stream::send(s, ctx.window, &buf, profile)?,
+                    None => tcp_stream::send(s, ctx.window, &buf, source.as_ref())?,
+                };
             } else {
                 let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
                 let got = tcp_stream::receive(s, ctx.window, &mut buf, ctx.req.zerocopy, ctx.poll)?;
@@ -203,7 +207,8 @@ fn udp_thread(ctx: Ctx<'_>, socket: &UdpSocket) -> io::Result<ThreadOutput> {
                 if !ctx.is_client {
                     wait_for_udp_hello(socket, tag, ctx.window.end())?;
                 }
-                let sent = udp_stream::send(socket, ctx.window, tag, ctx.req.rate, &mut request)?;
+                let profile = RateProfile::of_request(ctx.req);
+                let sent = udp_stream::send(socket, ctx.window, tag, profile, &mut request)?;
                 out.moved_bytes = sent.datagrams * ctx.message() as u64;
                 out.udp_sent = sent.datagrams;
                 out.udp_skipped = sent.skipped;

@@ -77,6 +77,13 @@ pub(crate) fn receive_drops(_fd: RawFd) -> Option<u64> {
 /// One `send` that never sleeps: `WouldBlock` when the socket's send queue is full (its
 /// interface or qdisc is holding earlier datagrams), so a sender can tell that apart from
 /// being descheduled.
+pub(crate) fn set_udp_segment(_fd: RawFd, _size: u16) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "UDP segmentation offload is Linux only",
+    ))
+}
+
 pub(crate) fn send_dont_wait(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is readable for its whole length, which is what we pass.
     let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };

@@ -208,6 +208,31 @@ pub(crate) fn set_busy_poll(fd: RawFd, usec: u32) -> BusyPollSocket {
     }
 }
 
+/// `UDP_SEGMENT` (include/uapi/linux/udp.h): the libc crate names it for uClibc only.
+const UDP_SEGMENT: libc::c_int = 103;
+
+/// Turns on UDP segmentation offload (Linux 4.18+): each later send of several `size`-byte
+/// datagrams laid end to end leaves as one buffer that the stack (or the interface) cuts into
+/// datagrams, so a paced sender pays one system call and one trip through the stack for a batch.
+pub(crate) fn set_udp_segment(fd: RawFd, size: u16) -> io::Result<()> {
+    let value = libc::c_int::from(size);
+    // SAFETY: `value` is a c_int that lives across the call; its size is what we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_UDP,
+            UDP_SEGMENT,
+            std::ptr::addr_of!(value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

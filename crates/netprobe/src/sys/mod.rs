@@ -21,7 +21,7 @@ pub(crate) use imp::{send_zero_copy, ZeroCopySource};
 
 pub(crate) use imp::{
     congestion, pin_current_thread, receive_drops, recv, send_dont_wait, set_busy_poll,
-    set_congestion, tcp_info, thread_cpu_time,
+    set_congestion, set_udp_segment, tcp_info, thread_cpu_time,
 };
 
 /// CPU time a thread used, split like `getrusage`.

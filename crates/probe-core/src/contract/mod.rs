@@ -17,10 +17,12 @@
 
 mod options;
 pub mod quantity;
+pub mod rate_profile;
 mod readback;
 mod request;
 
 pub use options::{defaults, ClientOptions};
+pub use rate_profile::RateStep;
 pub use readback::{CpuTimes, SocketReadback, TcpInfoReadback};
 pub use request::{
     Flow, ReceiveWait, Refusal, RequestCaps, SocketRequest, TestKind, TestRequest,

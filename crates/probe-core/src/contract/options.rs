@@ -58,6 +58,9 @@ pub struct ClientOptions {
     pub refill: Vec<String>,
     /// Closed-loop rr tests: spin instead of sleeping while waiting (`--busy-poll`).
     pub busy_poll: bool,
+    /// Paced sender following steps of rate (`--rate-profile 400M:2s,0:3s`), as written; see
+    /// [`super::rate_profile`].
+    pub rate_profile: Option<String>,
 }
 
 /// Defaults of the flags, as `netprobe client --help` shows them.
@@ -97,6 +100,7 @@ impl ClientOptions {
             baseline_hold_secs: defaults::BASELINE_HOLD_SECS,
             refill: Vec::new(),
             busy_poll: false,
+            rate_profile: None,
         }
     }
 
@@ -149,6 +153,17 @@ impl ClientOptions {
             .iter()
             .map(|text| quantity::parse_duration_ms(text).map_err(|e| option("--refill", text, e)))
             .collect::<Result<_>>()?;
+        if let Some(text) = &self.rate_profile {
+            r.rate_profile =
+                super::rate_profile::parse(text).map_err(|why| CoreError::InvalidOption {
+                    option: "--rate-profile",
+                    value: text.clone(),
+                    why,
+                })?;
+            if self.rate.is_none() {
+                r.rate = None; // the profile is the rate
+            }
+        }
         r.validate().map_err(CoreError::InvalidRequest)?;
         Ok(r)
     }
@@ -180,6 +195,7 @@ impl ClientOptions {
             ("--length", &self.length),
             ("--response-size", &self.response_size),
             ("--rate", &self.rate),
+            ("--rate-profile", &self.rate_profile),
             ("--window", &self.window),
             ("--congestion", &self.congestion),
         ] {
@@ -253,7 +269,7 @@ fn millis(secs: f64, flag: &'static str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{Refusal, RequestCaps};
+    use crate::contract::{RateStep, Refusal, RequestCaps};
 
     #[test]
     fn defaults_follow_the_kind() {
@@ -376,6 +392,69 @@ mod tests {
             let e = o.to_request().unwrap_err().to_string();
             assert!(e.contains(needle), "{idle}: {e}");
         }
+    }
+
+    #[test]
+    fn a_rate_profile_is_the_rate_and_is_refused_where_it_cannot_apply() {
+        let mut o = ClientOptions::new(TestKind::UdpStream);
+        o.rate_profile = Some("400M:2s,0:1s".into());
+        o.flow = Flow::Reverse;
+        let r = o.to_request().unwrap();
+        assert_eq!(r.rate, None, "the profile replaces udp-stream's default 1G");
+        assert_eq!(
+            r.rate_profile,
+            [
+                RateStep {
+                    bits_per_sec: 400_000_000,
+                    duration_ms: 2000
+                },
+                RateStep {
+                    bits_per_sec: 0,
+                    duration_ms: 1000
+                }
+            ]
+        );
+        assert_eq!(
+            o.to_args(),
+            [
+                "--test",
+                "udp-stream",
+                "--time",
+                "10",
+                "--rate-profile",
+                "400M:2s,0:1s",
+                "--reverse"
+            ]
+        );
+        // Over the server's UDP cap at its peak.
+        o.rate_profile = Some("30G:1s".into());
+        let r = o.to_request().unwrap();
+        assert!(matches!(
+            RequestCaps::default().check(&r),
+            Err(Refusal::Rate {
+                requested: 30_000_000_000,
+                ..
+            })
+        ));
+        let refused = |edit: &dyn Fn(&mut ClientOptions)| {
+            let mut o = ClientOptions::new(TestKind::TcpStream);
+            o.rate_profile = Some("100M:2s".into());
+            edit(&mut o);
+            o.to_request().unwrap_err().to_string()
+        };
+        assert!(refused(&|o| o.rate_profile = Some("100M".into()))
+            .contains("--rate-profile \"100M\" has a step \"100M\" without a `:`"));
+        assert!(
+            refused(&|o| o.duration_secs = 1.0).contains("lasts 2 s, longer than the test's 1 s")
+        );
+        assert!(refused(&|o| o.until_baseline = true).contains("leave out --until-baseline"));
+        assert!(refused(&|o| o.omit_secs = 1.0).contains("leave --omit out"));
+        assert!(refused(&|o| o.flow = Flow::Bidirectional).contains("tcp-stream --bidir"));
+        assert!(refused(&|o| o.kind = TestKind::TcpRr).contains("not tcp-rr"));
+        let mut o = ClientOptions::new(TestKind::UdpStream);
+        o.rate_profile = Some("100M:2s".into());
+        o.rate = Some("1G".into());
+        assert!(o.to_request().unwrap_err().to_string().contains("not both"));
     }
 
     #[test]

@@ -4,6 +4,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::rate_profile::RateStep;
+
 /// Bytes at the head of every request, response and datagram (sequence, timestamp, tag): the
 /// smallest payload a datagram or request/response test can use.
 pub const DATA_HEADER_BYTES: u32 = 24;
@@ -199,6 +201,9 @@ pub struct TestRequest {
     /// sleeping in the kernel, so a round trip pays no wake-ups (and sets `SO_BUSY_POLL` where
     /// allowed). Costs each side a CPU while the test runs; the report says how much.
     pub busy_poll: bool,
+    /// Paced sender (`tcp-stream`, `udp-stream`): follow these steps of rate from the start of
+    /// the test instead of a fixed rate (see [`super::rate_profile`]). Empty: no profile.
+    pub rate_profile: Vec<RateStep>,
 }
 
 /// Longest interval sample: a series needs several samples to show a burst and a baseline.
@@ -248,6 +253,7 @@ impl TestRequest {
             baseline_hold_ms: None,
             refill_idle_ms: Vec::new(),
             busy_poll: false,
+            rate_profile: Vec::new(),
         }
     }
 
@@ -304,6 +310,9 @@ impl TestRequest {
         }
         if !r.refill_idle_ms.is_empty() {
             r.validate_refill()?;
+        }
+        if !r.rate_profile.is_empty() {
+            r.validate_rate_profile()?;
         }
         if let Some(hold) = r.baseline_hold_ms {
             if !r.kind.is_bulk() || r.flow == Flow::Bidirectional {
@@ -386,7 +395,7 @@ impl TestRequest {
                 match r.rate {
                     Some(0) => return invalid("udp-stream rate 0; give a rate like 1G".into()),
                     // The server never sends unpaced: it would flood the path it measures.
-                    None if r.flow != Flow::Forward => {
+                    None if r.flow != Flow::Forward && r.rate_profile.is_empty() => {
                         return invalid(
                             "an unlimited udp-stream rate needs the client to send; with \
                              --reverse give a rate like 1G"
@@ -439,6 +448,50 @@ impl TestRequest {
 }
 
 impl TestRequest {
+    /// A rate profile's own checks (see [`TestRequest::rate_profile`]).
+    fn validate_rate_profile(&self) -> Result<(), Refusal> {
+        let invalid = |m: String| Err(Refusal::Invalid(m));
+        let r = self;
+        if !r.kind.is_bulk() || r.flow == Flow::Bidirectional {
+            return invalid(format!(
+                "--rate-profile applies to one direction of tcp-stream or udp-stream, not {}{}",
+                r.kind.name(),
+                if r.flow == Flow::Bidirectional {
+                    " --bidir"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if r.baseline_hold_ms.is_some() {
+            return invalid(
+                "--rate-profile sends a set pattern and runs the whole --time; leave out \
+                 --until-baseline and --refill"
+                    .into(),
+            );
+        }
+        if r.rate.is_some() {
+            return invalid(
+                "--rate-profile sets the rate step by step; give --rate or --rate-profile, not \
+                 both"
+                    .into(),
+            );
+        }
+        if r.zerocopy {
+            return invalid(
+                "--zerocopy sends as fast as it can; leave it out with --rate-profile".into(),
+            );
+        }
+        if r.omit_ms > 0 {
+            return invalid(format!(
+                "--omit {} s with --rate-profile: the warm-up would send the profile's start \
+                 unmeasured; leave --omit out",
+                secs(r.omit_ms)
+            ));
+        }
+        super::rate_profile::check(&r.rate_profile, r.duration_ms).map_err(Refusal::Invalid)
+    }
+
     /// The refill test's own checks (see [`TestRequest::refill_idle_ms`]).
     fn validate_refill(&self) -> Result<(), Refusal> {
         let invalid = |m: String| Err(Refusal::Invalid(m));
@@ -557,7 +610,10 @@ impl RequestCaps {
             });
         }
         if r.kind == TestKind::UdpStream {
-            if let Some(rate) = r.rate.filter(|rate| *rate > self.max_udp_rate_bits_per_sec) {
+            let peak = r.rate.max(Some(super::rate_profile::peak_bits_per_sec(
+                &r.rate_profile,
+            )));
+            if let Some(rate) = peak.filter(|rate| *rate > self.max_udp_rate_bits_per_sec) {
                 return Err(Refusal::Rate {
                     requested: rate,
                     cap: self.max_udp_rate_bits_per_sec,

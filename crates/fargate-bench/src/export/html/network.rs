@@ -92,6 +92,7 @@ pub(super) fn throughput_section(body: &mut String, doc: &Merged) {
             },
         );
     }
+    refill_charts(body, doc);
     tabular(body, &rows);
     for table in [tables::buckets(&doc.summary), tables::refills(&doc.summary)] {
         if !table.rows.is_empty() {
@@ -99,6 +100,75 @@ pub(super) fn throughput_section(body: &mut String, doc: &Merged) {
         }
     }
     body.push_str("</section>");
+}
+
+/// A refill test's answer drawn (issue 24, item 6): per size and direction, what each idle time
+/// gave back (the median over repetitions), against what a bucket refilling at the baseline
+/// rate would have, up to the drained bucket.
+fn refill_charts(body: &mut String, doc: &Merged) {
+    for row in &doc.summary.network {
+        let Some(refill) = row.refill.as_ref().filter(|r| !r.idles.is_empty()) else {
+            continue;
+        };
+        let mb = |bytes: f64| bytes / 1e6;
+        let measured: Vec<(f64, f64)> = refill
+            .idles
+            .iter()
+            .map(|i| (i.idle_ns as f64 / 1e9, mb(i.recovered_bytes.median)))
+            .collect();
+        let longest = measured.iter().map(|p| p.0).fold(0.0, f64::max);
+        let mut series = vec![Series {
+            name: "recovered (median of repetitions)".into(),
+            points: measured,
+            reference: false,
+        }];
+        if let Some(bucket) = &row.bucket {
+            let rate = bucket.baseline_bits_per_sec.median / 8.0;
+            let cap = bucket.burst_bytes_above_baseline.median;
+            let full_at = if rate > 0.0 {
+                cap / rate
+            } else {
+                f64::INFINITY
+            };
+            let mut line = vec![(0.0, 0.0)];
+            if full_at < longest {
+                line.push((full_at, mb(cap)));
+            }
+            line.push((longest, mb((rate * longest).min(cap))));
+            series.push(Series {
+                name: format!(
+                    "at the baseline rate {}, up to the bucket",
+                    format_bits_per_sec(bucket.baseline_bits_per_sec.median)
+                ),
+                points: line,
+                reference: true,
+            });
+        }
+        figure(
+            body,
+            &Chart {
+                kind: "refill",
+                title: format!(
+                    "Refill of {} at {}{}",
+                    row.test,
+                    row.size,
+                    row.direction
+                        .map(|d| format!(", {}", direction_words(d)))
+                        .unwrap_or_default()
+                ),
+                x_label: "idle time (s)".into(),
+                y_label: "recovered above the baseline (MB)".into(),
+                x_log: false,
+                y_log: false,
+                legend_left: true,
+                x_ticks: None,
+                categories: Vec::new(),
+                series,
+                notes: Vec::new(),
+                size: row.size.to_string(),
+            },
+        );
+    }
 }
 
 /// "Number of nines" of a quantile: 0.9 -> 1, 0.99 -> 2.

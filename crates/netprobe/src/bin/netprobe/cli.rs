@@ -145,6 +145,17 @@ struct ClientArgs {
         allow_hyphen_values = true
     )]
     refill: Vec<String>,
+    /// tcp-stream, udp-stream: send a traffic pattern, steps of RATE:TIME from the start
+    /// (`400M:2s,0:3s,100M:5s`; 0 is a pause), then nothing. On tcp-stream what the path
+    /// cannot take yet waits in the sender and goes as soon as the path allows (an
+    /// application's queue); on udp-stream it is the datagram schedule. At most --time long.
+    #[arg(long, value_name = "RATE:TIME,...", conflicts_with = "rate")]
+    rate_profile: Option<String>,
+    /// One bucket or two: with --until-baseline, drain this direction, then at once run the
+    /// other direction until its baseline holds, and say whether inbound and outbound share
+    /// one token bucket. Two tests back to back: the server must not be --once.
+    #[arg(long)]
+    shared_bucket: bool,
     /// Parallel streams (TCP tests).
     #[arg(long, short = 'P', default_value_t = 1)]
     parallel: u32,
@@ -229,6 +240,8 @@ pub(crate) enum Validated {
     Client {
         config: ClientConfig,
         json: bool,
+        /// `--shared-bucket`: the drain, then the other direction.
+        shared_bucket: bool,
     },
 }
 
@@ -327,6 +340,7 @@ fn client_options(a: &ClientArgs) -> Result<ClientOptions> {
         baseline_hold_secs: a.baseline_hold,
         refill: a.refill.clone(),
         busy_poll: a.busy_poll,
+        rate_profile: a.rate_profile.clone(),
     })
 }
 
@@ -339,10 +353,32 @@ fn client_config(a: ClientArgs) -> Result<Validated> {
     config.cpus = cpus(a.cpus.as_deref()).context("--cpus")?;
     config.run_id = a.run_id;
     config.bind_source = a.bind_source;
+    if a.shared_bucket {
+        check_shared_bucket(&config.request)?;
+    }
     Ok(Validated::Client {
         config,
         json: a.json,
+        shared_bucket: a.shared_bucket,
     })
+}
+
+/// `--shared-bucket` drains one direction of a bulk test until its baseline holds.
+fn check_shared_bucket(r: &netprobe::TestRequest) -> Result<()> {
+    let why = if !r.kind.is_bulk() {
+        format!("not {}", r.kind.name())
+    } else if r.flow == Flow::Bidirectional {
+        "not --bidir: it drains one direction, then runs the other".into()
+    } else if r.baseline_hold_ms.is_none() {
+        "with --until-baseline, so the drain ends once the baseline holds".into()
+    } else if !r.refill_idle_ms.is_empty() || !r.rate_profile.is_empty() {
+        "without --refill or --rate-profile".into()
+    } else {
+        return Ok(());
+    };
+    bail!(NetError::Config(format!(
+        "--shared-bucket applies to one direction of tcp-stream or udp-stream, {why}"
+    )))
 }
 
 /// `0-3,5` into CPU numbers.
@@ -416,9 +452,20 @@ pub(crate) async fn run(command: Validated) -> Result<()> {
             }
             Ok(())
         }
-        Validated::Client { config, json } => {
+        Validated::Client {
+            config,
+            json,
+            shared_bucket,
+        } => {
+            let run = async {
+                if shared_bucket {
+                    netprobe::bucket_sharing::run(&config).await
+                } else {
+                    netprobe::run_test(&config).await
+                }
+            };
             let report = tokio::select! {
-                r = netprobe::run_test(&config) => r?,
+                r = run => r?,
                 _ = netprobe::shutdown_signal() => bail!("interrupted before the test finished"),
             };
             print_report(&report, json)
@@ -497,6 +544,9 @@ mod tests {
         o.baseline_hold_secs = 3.0;
         o.interval_secs = 0.2;
         cases.push(o);
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.rate_profile = Some("150M:3s,0:3s".into());
+        cases.push(o);
         for options in cases {
             assert_eq!(parse(&options.to_args()), options);
         }
@@ -522,5 +572,49 @@ mod tests {
         assert!(err(&["--busy-poll"]).contains("--busy-poll applies to closed-loop"));
         assert!(err(&["--test", "tcp-rr", "--busy-poll", "--rate", "1000"])
             .contains("with --rate (open loop)"));
+        assert!(err(&["--rate-profile", "150M:3s,0"]).contains("has a step \"0\" without a `:`"));
+        assert!(err(&["--rate-profile", "150M:30s"]).contains("longer than the test's 10 s"));
+    }
+
+    #[test]
+    fn shared_bucket_needs_a_drain_in_one_direction() {
+        let err = |args: &[&str]| {
+            let mut argv = vec!["netprobe", "client", "--server", "h", "--shared-bucket"];
+            argv.extend_from_slice(args);
+            let e = Args::try_parse_from(argv)
+                .unwrap()
+                .into_command()
+                .unwrap_err();
+            format!("{e:#}")
+        };
+        assert!(err(&[]).contains(
+            "--shared-bucket applies to one direction of tcp-stream or \
+             udp-stream, with --until-baseline"
+        ));
+        assert!(err(&["--test", "tcp-rr"]).contains("not tcp-rr"));
+        // The request's own check sees --bidir with --until-baseline first.
+        assert!(err(&["--until-baseline", "--bidir", "--time", "120"]).contains("--bidir"));
+        let ok = Args::try_parse_from([
+            "netprobe",
+            "client",
+            "--server",
+            "h",
+            "--shared-bucket",
+            "--until-baseline",
+            "--time",
+            "120",
+            "--baseline-hold",
+            "3",
+        ])
+        .unwrap()
+        .into_command()
+        .unwrap();
+        assert!(matches!(
+            ok,
+            Validated::Client {
+                shared_bucket: true,
+                ..
+            }
+        ));
     }
 }
