@@ -268,9 +268,9 @@ themes=(
   "netprobe refill:: - root: a tbf bucket drained, left idle and burst again"
   "fargate-bench local_backend:: - root: the local backend on shaped links"
   "fargate-bench simulate_link:: - root: a rate profile through a tbf link against simulate"
-  # The two docker tests whose assertions depend on time (they hold the engine alone); the
+  # The docker tests whose assertions depend on time (they hold the engine alone); the
   # rest of the docker suite runs side by side below.
-  "fargate-bench docker_backend::a_link_shapes,docker_backend::killing_a_server - Docker: the docker backend's timed tests"
+  "fargate-bench docker_backend::a_link_shapes,docker_backend::killing_a_server,docker_backend::recommend_picks - Docker: the docker backend's timed tests (a shaped link, a kill mid-test, a bucket read off the emulated link)"
 )
 # These measure no time (figures under emulation mean nothing; moto's API; a page in a browser;
 # containers that only have to finish) and mostly wait (qemu, task lifecycles and log delays,
