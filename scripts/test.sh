@@ -266,6 +266,7 @@ themes=(
   "netprobe netns_link:: - root: two network namespaces, a veth pair shaped by tc tbf"
   "netprobe token_bucket:: - root: a token-bucket link in the path, with iperf3 beside"
   "netprobe refill:: - root: a tbf bucket drained, left idle and burst again"
+  "netprobe latency_under_load:: - root: round trips beside a stream through a tbf shaper's queue and a short one"
   "fargate-bench local_backend:: - root: the local backend on shaped links"
   "fargate-bench simulate_link:: - root: a rate profile through a tbf link against simulate"
   # The docker tests whose assertions depend on time (they hold the engine alone); the

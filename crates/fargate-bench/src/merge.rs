@@ -6,6 +6,7 @@
 //! in `merge/refill.rs`.
 
 mod generations;
+mod loaded;
 mod refill;
 mod startup;
 
@@ -95,6 +96,7 @@ struct NetAcc {
     regimes: BTreeMap<String, u64>,
     bucket: BucketAcc,
     refill: refill::RefillAcc,
+    loaded: loaded::LoadedAcc,
     may_be_burst_only: bool,
 }
 
@@ -264,6 +266,10 @@ impl RowAccs {
             let key = (rec.label.clone(), placement, Some(r.direction));
             self.net.entry(key).or_default().refill.add(r);
         }
+        if let (Some(l), Some(t)) = (&m.latency_under_load, m.throughput.first()) {
+            let key = (rec.label.clone(), placement, Some(t.direction));
+            self.net.entry(key).or_default().loaded.add(l);
+        }
     }
 }
 
@@ -367,15 +373,21 @@ impl Summarizer {
             return;
         }
         let mut lanes: BTreeMap<Direction, Vec<IntervalPoint>> = BTreeMap::new();
+        // Latency under load rides beside the (one-direction) stream, interval for interval.
+        let probed = report.metrics.latency_under_load.as_ref();
         for i in &report.intervals {
-            lanes
+            let lane = lanes
                 .entry(i.direction.unwrap_or(Direction::ClientToServer))
-                .or_default()
-                .push(IntervalPoint {
-                    start_ns: i.start_ns,
-                    duration_ns: i.duration_ns,
-                    bits_per_sec: i.bits_per_sec,
-                });
+                .or_default();
+            let probe_p99_ns = probed
+                .and_then(|l| l.intervals.get(lane.len()))
+                .and_then(|p| p.p99_ns);
+            lane.push(IntervalPoint {
+                start_ns: i.start_ns,
+                duration_ns: i.duration_ns,
+                bits_per_sec: i.bits_per_sec,
+                probe_p99_ns,
+            });
         }
         for (direction, points) in lanes {
             self.series
@@ -565,6 +577,7 @@ fn net_row(
         regimes: acc.regimes,
         bucket,
         refill: acc.refill.row(),
+        latency_under_load: acc.loaded.row(),
         test,
         kind: acc.kind,
         size: placement,

@@ -22,8 +22,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::sizes::{Arch, Capacity, TaskSize};
 use crate::store::RunMeta;
 
+pub(crate) mod loaded;
 mod refill;
 mod startup;
+pub use self::loaded::{LoadedRow, LoadedStageRow};
 pub use self::refill::{RefillIdle, RefillRow};
 pub use self::startup::{Distribution, StartupRow};
 
@@ -262,6 +264,10 @@ pub struct NetRow {
     /// How fast the drained bucket refilled, over the repetitions of a refill test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refill: Option<RefillRow>,
+    /// Round trips beside the stream per regime, and whether its limit queues or drops, over
+    /// the repetitions that probed (`latency_under_load` in the suite).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_under_load: Option<LoadedRow>,
 }
 
 impl NetRow {
@@ -574,6 +580,9 @@ pub struct IntervalPoint {
     pub duration_ns: u64,
     /// Rate over the interval.
     pub bits_per_sec: f64,
+    /// Latency under load: the 99th percentile round trip of the probes sent in the interval
+    /// beside the stream, when the test probed and one came back.
+    pub probe_p99_ns: Option<u64>,
 }
 
 /// Every repetition's interval samples of one bulk test, placement and direction.

@@ -10,6 +10,7 @@ use crate::auth::{self, PreSharedKey, Side};
 use crate::conn::Control;
 use crate::data::{Window, SEND_TAIL};
 use crate::error::{NetError, Result};
+use crate::loaded_latency;
 use crate::protocol::{
     Message, SideResult, TestKind, TestRequest, MAGIC, MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION,
 };
@@ -158,6 +159,19 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
         peer: server.to_string(),
         host,
     });
+    if req.latency_under_load.is_some() {
+        let rtt = match (&drain.local.probe_rtt_ns, &drain.local.probe_error) {
+            (Some(rtt), _) => Ok(rtt.as_slice()),
+            (None, Some(why)) => Err(why.as_str()),
+            (None, None) => Err("no round trips were recorded"),
+        };
+        let sender = if loaded_latency::client_sends(req) {
+            &drain.local.side
+        } else {
+            &drain.remote
+        };
+        loaded_latency::add(&mut report, req, rtt, sender);
+    }
     if !req.refill_idle_ms.is_empty() {
         let rebursts = session.rebursts(&mut control, &report).await?;
         let end = until::receiver(req);
@@ -233,8 +247,18 @@ impl Session<'_> {
     ) -> Result<Phase> {
         let (config, data_addr, cookie) = (self.config, self.data_addr, self.cookie);
         let req = config.request.clone();
-        let sockets = tokio::task::spawn_blocking(move || -> std::io::Result<DataSockets> {
-            Ok(match req.kind {
+        let sockets = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            // Latency under load: the probes' own flow, to the data port's number over UDP.
+            let load_probe = match req.latency_under_load {
+                Some(_) => {
+                    let local = SocketAddr::new(unspecified_like(data_addr), 0);
+                    let socket = std::net::UdpSocket::bind(local)?;
+                    socket.connect(data_addr)?;
+                    Some(socket)
+                }
+                None => None,
+            };
+            let data = match req.kind {
                 TestKind::TcpStream | TestKind::TcpRr => {
                     DataSockets::Tcp(session::connect_streams(data_addr, &req, &cookie)?)
                 }
@@ -245,7 +269,8 @@ impl Session<'_> {
                     socket.connect(data_addr)?;
                     DataSockets::Udp(socket)
                 }
-            })
+            };
+            Ok((data, load_probe))
         })
         .await
         .map_err(|e| NetError::io("data setup", std::io::Error::other(e)))?
@@ -266,7 +291,16 @@ impl Session<'_> {
         let (req, cpus, data_window) =
             (config.request.clone(), config.cpus.clone(), window.clone());
         let data = tokio::task::spawn_blocking(move || {
-            session::run_side(End::Client, &req, sockets, data_window, &cookie, &cpus)
+            let (sockets, load_probe) = sockets;
+            session::run_side(
+                End::Client,
+                &req,
+                sockets,
+                load_probe,
+                data_window,
+                &cookie,
+                &cpus,
+            )
         });
         // The server finishes a few seconds after its window at most; wait a little longer.
         let result_wait = SEND_TAIL + Duration::from_secs(15);

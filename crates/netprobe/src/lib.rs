@@ -51,6 +51,7 @@ pub mod guard;
 #[cfg(test)]
 mod handshake_tests;
 pub mod limits;
+mod loaded_latency;
 pub mod protocol;
 mod refill;
 pub mod report;

@@ -20,7 +20,10 @@ pub use probe_core::contract::{
 /// 5: busy-poll round trips (`TestRequest::busy_poll`, `SideResult::busy_poll_socket`), CPU per
 /// byte and per round trip (`SideResult::moved_bytes`, `round_trips`), throttled and stolen
 /// time per interval; `TestRequest::rate_profile`, a paced sender's steps of rate.
-pub const PROTOCOL_VERSION: u16 = 5;
+/// 6: latency under load (`TestRequest::latency_under_load`, a UDP probe flow on the data port's
+/// number beside a `tcp-stream`), the sender's retransmits per interval
+/// (`SideResult::interval_retransmits`).
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
 pub const MAGIC: [u8; 8] = *b"NETPROBE";
@@ -161,6 +164,9 @@ pub struct SideResult {
     /// Time stolen from this host's CPUs by the hypervisor in each interval (`/proc/stat`,
     /// all CPUs, 10 ms resolution); `None` where it cannot be read.
     pub interval_steal_ns: Option<Vec<u64>>,
+    /// Segments this side's TCP stream senders retransmitted in each interval of the measured
+    /// window (`TCP_INFO`); `None` where this side sent no TCP stream or could not read it.
+    pub interval_retransmits: Option<Vec<u64>>,
 }
 
 /// What `SO_BUSY_POLL` did on a side's data sockets.
@@ -357,6 +363,7 @@ mod tests {
                 bits_per_sec: 400_000_000,
                 duration_ms: 2_000,
             }],
+            latency_under_load: Some(50),
         }
     }
 
@@ -423,6 +430,7 @@ mod tests {
                 moved_bytes: 1 << 40,
                 interval_throttled_ns: Some(vec![0, 30_000_000]),
                 interval_steal_ns: None,
+                interval_retransmits: Some(vec![0, 3]),
                 ..Default::default()
             }),
             Message::Reburst {

@@ -12,6 +12,7 @@
 //! * [`histogram`]: [`LatencyHistogram`], an HdrHistogram of nanoseconds serialized as base64 of the
 //!   standard V2+DEFLATE encoding, so any HdrHistogram tool can read it; merging is lossless.
 //! * [`regime`]: burst then baseline: a token bucket read out of a throughput series.
+//! * [`loaded_latency`]: round trips beside a stream, per regime: does the limit queue or drop?
 //! * [`refill`]: how fast that bucket fills again after an idle time, from the re-bursts that
 //!   follow a drain.
 //! * [`result_line`]: encoding a report as one line and finding it again in a stream of lines.
@@ -45,6 +46,7 @@ pub mod contract;
 pub mod error;
 pub mod histogram;
 pub mod host;
+pub mod loaded_latency;
 pub mod refill;
 pub mod regime;
 pub mod report;

@@ -163,6 +163,10 @@ pub struct Metrics {
     /// was drained, draws on the same bucket ([`crate::bucket_sharing::analyze`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket_sharing: Option<crate::bucket_sharing::BucketSharing>,
+    /// Latency under load: a low-rate round-trip probe beside the stream in `throughput`, per
+    /// regime, and whether the limit queues or drops ([`crate::loaded_latency::analyze`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_under_load: Option<crate::loaded_latency::LoadedLatency>,
 }
 
 /// Bytes received in one direction over the measured window.

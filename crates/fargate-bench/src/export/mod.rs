@@ -17,6 +17,7 @@ pub mod hgrm;
 pub mod history;
 pub mod html;
 mod json;
+pub(crate) mod loaded;
 mod markdown;
 pub mod presets;
 pub mod recommend;

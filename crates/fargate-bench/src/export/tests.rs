@@ -48,6 +48,7 @@ fn net(test: &str, kind: &str, size: &str) -> NetRow {
         regimes: BTreeMap::new(),
         bucket: None,
         refill: None,
+        latency_under_load: None,
     }
 }
 

@@ -78,6 +78,13 @@ pub struct TestSpec {
     /// At most `duration` long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_profile: Option<String>,
+    /// tcp-stream, one direction: latency under load. This many small round-trip probes a
+    /// second on a flow of their own beside the stream (1 to 1000; 50 resolves a queue's
+    /// growth within a second); the report gives their round trips and losses and the
+    /// stream's retransmits at the burst and at the baseline, and whether the limit queues or
+    /// drops. Best with `until_baseline`, so both regimes are in the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_under_load: Option<u32>,
     /// Interval sample length in seconds (0.1 to 10; default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<f64>,
@@ -114,6 +121,7 @@ impl TestSpec {
             baseline_hold: None,
             refill: Vec::new(),
             rate_profile: None,
+            latency_under_load: None,
             interval: None,
         }
     }
@@ -180,6 +188,9 @@ impl TestSpec {
         if self.busy_poll {
             label.push_str(" busy-poll");
         }
+        if let Some(n) = self.latency_under_load {
+            label.push_str(&format!(" latency-under-load {n}/s"));
+        }
         label
     }
 
@@ -243,6 +254,7 @@ impl TestSpec {
         }
         o.refill.clone_from(&self.refill);
         o.rate_profile.clone_from(&self.rate_profile);
+        o.latency_under_load = self.latency_under_load;
         Some(o)
     }
 
@@ -323,6 +335,7 @@ impl TestSpec {
                 ("baseline_hold", self.baseline_hold.is_some()),
                 ("refill", !self.refill.is_empty()),
                 ("rate_profile", self.rate_profile.is_some()),
+                ("latency_under_load", self.latency_under_load.is_some()),
                 ("interval", self.interval.is_some()),
             ] {
                 if set {
@@ -400,6 +413,7 @@ impl TestSpec {
                 .replace("--length", "`message`")
                 .replace("--response-size", "`response`")
                 .replace("--rate-profile", "`rate_profile`")
+                .replace("--latency-under-load", "`latency_under_load`")
                 .replace(
                     "--until-baseline and --refill",
                     "`until_baseline` and `refill`",
@@ -677,6 +691,63 @@ mod tests {
             (
                 test("kind = \"memory\"\nrate_profile = \"1M:1s\""),
                 "`rate_profile` does not apply to memory tests",
+            ),
+        ] {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?} gave {err}");
+        }
+    }
+
+    /// Issue 24, item 3: `latency_under_load` reaches the probe as its flag and labels the
+    /// test; a rate out of range, or the key on a test it cannot ride beside, is refused in the
+    /// suite's words.
+    #[test]
+    fn latency_under_load_is_passed_on_and_its_bad_values_are_refused() {
+        let s = parse(
+            "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nuntil_baseline = true\n\
+             max_duration = 300\nbaseline_hold = 10\nlatency_under_load = 50\n",
+        )
+        .unwrap();
+        let t = &s.tests[0];
+        assert_eq!(
+            t.label(),
+            "tcp-stream until-baseline latency-under-load 50/s"
+        );
+        let args = t.probe_args();
+        assert!(
+            args.windows(2)
+                .any(|w| w[0] == "--latency-under-load" && w[1] == "50"),
+            "{args:?}"
+        );
+        let test = |keys: &str| format!("sizes=[\"1x2\"]\n[[test]]\n{keys}\n");
+        for (text, needle) in [
+            (
+                test("kind = \"tcp-stream\"\nlatency_under_load = 0"),
+                "`latency_under_load` 0 must be 1..=1000 probes per second",
+            ),
+            (
+                test("kind = \"tcp-stream\"\nlatency_under_load = 5000"),
+                "`latency_under_load` 5000 must be 1..=1000",
+            ),
+            (
+                test("kind = \"tcp-rr\"\nlatency_under_load = 50"),
+                "`latency_under_load` applies to one direction of tcp-stream, not tcp-rr",
+            ),
+            (
+                test("kind = \"tcp-stream\"\nbidir = true\nlatency_under_load = 50"),
+                "not tcp-stream --bidir",
+            ),
+            (
+                test("kind = \"tcp-stream\"\nrefill = [\"4s\"]\nlatency_under_load = 50"),
+                "does not combine with --refill; run them as two tests",
+            ),
+            (
+                test("kind = \"memory\"\nlatency_under_load = 50"),
+                "`latency_under_load` does not apply to memory tests",
+            ),
+            (
+                test("kind = \"tcp-stream\"\nlatency_under_load = -3"),
+                "latency_under_load",
             ),
         ] {
             let err = parse(&text).unwrap_err().to_string();

@@ -506,6 +506,64 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
     assert!(flood["cheapest_unthrottled"].is_null(), "{flood}");
 }
 
+/// Issue 24, item 3, end to end: a suite's `latency_under_load` reaches the probe, and the
+/// report gives the probes' round trips per regime and the verdict. The emulated Fargate link
+/// of a 0.25x0.5 task queues what exceeds its bucket in a 4 MB tbf queue, about 530 ms at the
+/// 63 Mbit/s baseline (the link's assumption, stated in the README): its verdict is "queues".
+#[test]
+#[ignore = "needs root (network namespaces, tc)"]
+fn latency_under_load_on_the_emulated_fargate_link_reads_its_queue() {
+    let _links = links_alone();
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = write_suite(
+        tmp.path(),
+        "sizes = [\"0.25x0.5\"]\nrepetitions = 1\n[[test]]\nkind = \"tcp-stream\"\n\
+         until_baseline = true\nmax_duration = 60\nbaseline_hold = 3\ninterval = 0.5\n\
+         latency_under_load = 50\n",
+    );
+    let out = controller(
+        tmp.path(),
+        &[
+            "run",
+            "--suite",
+            suite.to_str().unwrap(),
+            "--link",
+            "fargate",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &summary["network"][0];
+    let loaded = &row["latency_under_load"];
+    eprintln!("{}", loaded["summary"]);
+    assert_eq!(loaded["verdict"], "queues", "{row}");
+    assert_eq!(loaded["stages"][0]["stage"], "burst", "{loaded}");
+    assert_eq!(loaded["stages"][1]["stage"], "baseline", "{loaded}");
+    let p50 = loaded["stages"][1]["rtt"]["p50_ns"].as_u64().unwrap_or(0);
+    // A full 4 MB queue drains in 4e6 x 8 / 63e6 = 0.51 s.
+    assert!(
+        (250_000_000..=700_000_000).contains(&p50),
+        "baseline p50 {p50} ns: {loaded}"
+    );
+    assert!(link_namespaces().is_empty(), "{:?}", link_namespaces());
+    let dir = tmp
+        .path()
+        .join("results")
+        .join(summary["run"]["run_id"].as_str().unwrap());
+    let out = controller(tmp.path(), &["report", dir.to_str().unwrap(), "--wide"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && text.contains("Latency under load (")
+            && text.contains("queues: p99 rises"),
+        "{text}"
+    );
+}
+
 /// Issue 24: a suite's `refill` key, end to end on the emulated Fargate link of a 0.25 vCPU /
 /// 0.5 GB task (tc tbf: rate 63 Mbit/s, the burst 200 times shorter than on Fargate). The test's
 /// worst case, a drain and a re-burst at the 1000 s cap plus 4 s idle, is over netprobe's

@@ -2,6 +2,7 @@
 //! starts, one monotonic clock read per system call at most, no locks or formatting in a loop.
 
 pub(crate) mod busy;
+pub(crate) mod load_probe;
 pub(crate) mod open_loop;
 pub(crate) mod paced_stream;
 pub(crate) mod pacing;

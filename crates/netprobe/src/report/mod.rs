@@ -519,6 +519,7 @@ mod tests {
                 ..Default::default()
             },
             rr: None,
+            ..Default::default()
         };
         let server = SideResult {
             measured_ns: 2_000_000_000,
@@ -567,6 +568,7 @@ mod tests {
                 ..Default::default()
             },
             rr: None,
+            ..Default::default()
         };
         let server = SideResult {
             udp: Some(UdpCounts {

@@ -64,6 +64,29 @@ pub fn human_summary(report: &Report) -> String {
             );
         }
     }
+    if let Some(l) = &report.metrics.latency_under_load {
+        let _ = writeln!(
+            out,
+            "  latency under load ({} probes/s): {}",
+            l.probes_per_sec, l.summary
+        );
+        for st in &l.stages {
+            let ms = |ns: Option<u64>| ns.map_or_else(|| "-".into(), |n| format_ns(n as f64));
+            let _ = writeln!(
+                out,
+                "    {}: p50 {}  p99 {}  max {}  lost {}/{}{}",
+                st.stage.name(),
+                ms(st.p50_ns),
+                ms(st.p99_ns),
+                ms(st.max_ns),
+                st.lost,
+                st.probes,
+                st.retransmits_per_sec()
+                    .map(|r| format!("  {r:.1} retransmits/s"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     if let Some(u) = &report.metrics.udp {
         let _ = writeln!(
             out,

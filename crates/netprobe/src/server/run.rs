@@ -51,6 +51,15 @@ pub(super) async fn run_test(
             (Pending::Accept(listener), port)
         }
     };
+    // Latency under load: the probes come to the data port's number over UDP.
+    let load_probe = match request.latency_under_load {
+        Some(_) => Some(
+            std::net::UdpSocket::bind(SocketAddr::new(local_ip, data_port)).map_err(io(
+                &format!("binding the latency probe's UDP socket on port {data_port}"),
+            ))?,
+        ),
+        None => None,
+    };
     control
         .send(&Message::Accepted { data_port, cookie })
         .await?;
@@ -60,6 +69,7 @@ pub(super) async fn run_test(
         cookie,
         epoch: Instant::now(),
         listener: None,
+        load_probe,
     };
     let started_at = std::time::SystemTime::now();
     let drain = test
@@ -110,6 +120,8 @@ struct Test<'a> {
     /// The TCP data listener, kept between phases: a refill test's re-bursts connect to the
     /// port announced once.
     listener: Option<TcpListener>,
+    /// The latency probe's echo socket, for the (only) phase of a test that asked for one.
+    load_probe: Option<std::net::UdpSocket>,
 }
 
 impl Test<'_> {
@@ -211,8 +223,17 @@ impl Test<'_> {
             request.server_cpus.clone()
         };
         let (req, data_window) = (request.clone(), window.clone());
+        let load_probe = self.load_probe.take();
         let data = tokio::task::spawn_blocking(move || {
-            session::run_side(End::Server, &req, sockets, data_window, &cookie, &cpus)
+            session::run_side(
+                End::Server,
+                &req,
+                sockets,
+                load_probe,
+                data_window,
+                &cookie,
+                &cpus,
+            )
         });
         let (done, _) = until::await_data(
             control,

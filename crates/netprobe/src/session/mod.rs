@@ -3,10 +3,11 @@
 
 use std::io;
 use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use crate::data::busy::SO_BUSY_POLL_USEC;
+use crate::data::load_probe;
 use crate::data::pacing::RateProfile;
 use crate::data::rr::{self, RrOutcome, RrWait};
 use crate::data::{paced_stream, tag_of, tcp_stream, udp_stream, Window, HEADER_BYTES};
@@ -63,6 +64,12 @@ fn name_a_silent_peer(e: io::Error) -> io::Error {
 pub(crate) struct SideOutput {
     pub(crate) side: SideResult,
     pub(crate) rr: Option<RrOutcome>,
+    /// Latency under load, the client: each probe's round trip in ns, in the order sent
+    /// ([`load_probe::LOST`] for those that never came back).
+    pub(crate) probe_rtt_ns: Option<Vec<u32>>,
+    /// Why the latency probe gave nothing, when it failed: the stream's results stand, so the
+    /// report warns instead of failing the test.
+    pub(crate) probe_error: Option<String>,
 }
 
 /// What one data thread produced.
@@ -284,11 +291,25 @@ fn wait_for_udp_hello(socket: &UdpSocket, tag: u64, deadline: Instant) -> io::Re
     ))
 }
 
-/// Runs this side of the test from `window.t0`; blocks until it is done.
+/// The TCP sockets this side sends a stream on, for the sampler's retransmit counts.
+fn sending_fds(sockets: &DataSockets, req: &TestRequest, is_client: bool) -> Vec<RawFd> {
+    match sockets {
+        DataSockets::Tcp(streams) if req.kind == TestKind::TcpStream => streams
+            .iter()
+            .filter(|s| s.client_sends == is_client)
+            .map(|s| s.stream.as_raw_fd())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Runs this side of the test from `window.t0`; blocks until it is done. `load_probe`: the
+/// latency-under-load probe's UDP socket (the client probes on it, the server echoes).
 pub(crate) fn run_side(
     end: End,
     req: &TestRequest,
     sockets: DataSockets,
+    load_probe: Option<UdpSocket>,
     window: Window,
     cookie: &[u8; 16],
     cpus: &[u32],
@@ -307,11 +328,24 @@ pub(crate) fn run_side(
         stop_serving: window.send_until() + Duration::from_secs(3),
         poll: receivers_poll(req.receive_wait, threads, cpus),
     };
-    let (results, pressure) = std::thread::scope(|scope| {
+    let senders = sending_fds(&sockets, req, end == End::Client);
+    let (results, pressure, probed) = std::thread::scope(|scope| {
         let (data_done, stop_sampling) = std::sync::mpsc::channel::<()>();
         let window = &window;
         let sampler = scope.spawn(move || {
-            pressure::sample(window, &pressure::HostCounters::new(), &stop_sampling)
+            pressure::sample(
+                window,
+                &pressure::HostCounters::new(senders),
+                &stop_sampling,
+            )
+        });
+        let prober = load_probe.as_ref().map(|socket| {
+            let tag = tag_of(cookie);
+            let per_sec = req.latency_under_load.unwrap_or(1);
+            scope.spawn(move || match end {
+                End::Client => load_probe::probe(socket, window, tag, per_sec).map(Some),
+                End::Server => load_probe::echo(socket, window, tag).map(|_| None),
+            })
         });
         let handles: Vec<_> = (0..threads)
             .map(|i| {
@@ -370,7 +404,11 @@ pub(crate) fn run_side(
             })
             .collect();
         drop(data_done);
-        (results, sampler.join().unwrap_or_default())
+        let probed = prober.map(|p| {
+            p.join()
+                .unwrap_or_else(|_| Err(io::Error::other("the latency probe thread panicked")))
+        });
+        (results, sampler.join().unwrap_or_default(), probed)
     });
 
     let mut output = SideOutput {
@@ -380,10 +418,18 @@ pub(crate) fn run_side(
             allowed_cpus,
             interval_throttled_ns: pressure.throttled_ns,
             interval_steal_ns: pressure.steal_ns,
+            interval_retransmits: pressure.retransmits,
             ..Default::default()
         },
         rr: None,
+        probe_rtt_ns: None,
+        probe_error: None,
     };
+    match probed {
+        Some(Ok(rtt)) => output.probe_rtt_ns = rtt,
+        Some(Err(e)) => output.probe_error = Some(e.to_string()),
+        None => {}
+    }
     for result in results {
         let t = result?;
         output.side.cpu.user_ns += t.cpu.user_ns;

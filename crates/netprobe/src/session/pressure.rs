@@ -1,8 +1,11 @@
 //! CPU pressure on one side, per interval of the measured window: how long the side's cgroup
 //! was throttled by its CPU quota and how much time the hypervisor stole from the host's CPUs.
 //! A thread that sleeps between interval boundaries reads the counters, so no data thread ever
-//! reads a file; the report then tells a drop the CPU caused from one the network caused.
+//! reads a file; the report then tells a drop the CPU caused from one the network caused. The
+//! same thread reads the segments the side's TCP senders retransmitted (`TCP_INFO`), so a
+//! drop the path caused shows in the interval it happened in.
 
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Instant;
@@ -19,6 +22,9 @@ pub(crate) struct Reading {
     pub(crate) throttled_ns: Option<Vec<u64>>,
     /// Steal time of all CPUs.
     pub(crate) steal_ns: Option<u64>,
+    /// Segments retransmitted so far by the side's TCP senders, summed; `None` when it sends
+    /// on no TCP stream or `TCP_INFO` cannot be read.
+    pub(crate) retransmits: Option<u64>,
 }
 
 /// Where readings come from: the host, or a test's script.
@@ -26,15 +32,18 @@ pub(crate) trait Counters {
     fn read(&self) -> Reading;
 }
 
-/// This process's cgroup and `/proc/stat`.
+/// This process's cgroup, `/proc/stat` and the side's sending TCP sockets.
 pub(crate) struct HostCounters {
     files: Vec<PathBuf>,
+    senders: Vec<RawFd>,
 }
 
 impl HostCounters {
-    pub(crate) fn new() -> Self {
+    /// `senders`: the TCP sockets this side sends a stream on, open while sampling runs.
+    pub(crate) fn new(senders: Vec<RawFd>) -> Self {
         Self {
             files: cpu_stat_files(),
+            senders,
         }
     }
 }
@@ -49,9 +58,18 @@ impl Counters for HostCounters {
                     .collect::<Option<Vec<u64>>>()
             })
             .flatten();
+        let retransmits = (!self.senders.is_empty())
+            .then(|| {
+                self.senders
+                    .iter()
+                    .map(|fd| crate::sys::tcp_info(*fd).map(|t| t.total_retransmits))
+                    .sum::<Option<u64>>()
+            })
+            .flatten();
         Reading {
             throttled_ns,
             steal_ns: read_steal_ns(),
+            retransmits,
         }
     }
 }
@@ -61,6 +79,7 @@ impl Counters for HostCounters {
 pub(crate) struct Pressure {
     pub(crate) throttled_ns: Option<Vec<u64>>,
     pub(crate) steal_ns: Option<Vec<u64>>,
+    pub(crate) retransmits: Option<Vec<u64>>,
 }
 
 /// Growth of the counters between consecutive readings (taken at the window's start and at
@@ -84,10 +103,14 @@ pub(crate) fn per_interval(readings: &[Reading]) -> Pressure {
     let steal_ns = pairs()
         .map(|(a, b)| Some(b.steal_ns?.saturating_sub(a.steal_ns?)))
         .collect::<Option<Vec<u64>>>();
+    let retransmits = pairs()
+        .map(|(a, b)| Some(b.retransmits?.saturating_sub(a.retransmits?)))
+        .collect::<Option<Vec<u64>>>();
     let some = |v: Option<Vec<u64>>| v.filter(|v| !v.is_empty());
     Pressure {
         throttled_ns: some(throttled_ns),
         steal_ns: some(steal_ns),
+        retransmits: some(retransmits),
     }
 }
 
@@ -125,6 +148,7 @@ mod tests {
         Reading {
             throttled_ns: Some(throttled.to_vec()),
             steal_ns: steal,
+            retransmits: None,
         }
     }
 
@@ -139,6 +163,17 @@ mod tests {
         let p = per_interval(&readings);
         assert_eq!(p.throttled_ns, Some(vec![50_000, 5]));
         assert_eq!(p.steal_ns, Some(vec![10_000_000, 0]));
+        assert_eq!(p.retransmits, None, "no sender watched");
+    }
+
+    #[test]
+    fn retransmits_are_counted_in_the_interval_they_grew_in() {
+        let with = |n| Reading {
+            retransmits: Some(n),
+            ..reading(&[0], Some(0))
+        };
+        let p = per_interval(&[with(3), with(3), with(10), with(12)]);
+        assert_eq!(p.retransmits, Some(vec![0, 7, 2]));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod common;
 
 mod cpu_cost;
 mod hostile;
+mod latency_under_load;
 mod loopback;
 mod netns_link;
 mod refill;

@@ -21,13 +21,14 @@ pub mod rate_profile;
 mod readback;
 mod request;
 
-pub use options::{defaults, ClientOptions};
+pub use options::{defaults, ClientOptions, LOADED_CONGESTION};
 pub use rate_profile::RateStep;
 pub use readback::{CpuTimes, SocketReadback, TcpInfoReadback};
 pub use request::{
     Flow, ReceiveWait, Refusal, RequestCaps, SocketRequest, TestKind, TestRequest,
-    DATA_HEADER_BYTES, MAX_DATAGRAM_BYTES, MAX_INTERVAL_MS, MAX_MESSAGE_BYTES, MAX_OPEN_LOOP_RATE,
-    MAX_REFILL_IDLES, MIN_BASELINE_SAMPLES, MIN_REFILL_IDLE_MS,
+    DATA_HEADER_BYTES, MAX_DATAGRAM_BYTES, MAX_INTERVAL_MS, MAX_LOAD_PROBES,
+    MAX_LOAD_PROBES_PER_SEC, MAX_MESSAGE_BYTES, MAX_OPEN_LOOP_RATE, MAX_REFILL_IDLES,
+    MIN_BASELINE_SAMPLES, MIN_REFILL_IDLE_MS,
 };
 
 /// The control port a netprobe server listens on unless told otherwise.

@@ -61,7 +61,14 @@ pub struct ClientOptions {
     /// Paced sender following steps of rate (`--rate-profile 400M:2s,0:3s`), as written; see
     /// [`super::rate_profile`].
     pub rate_profile: Option<String>,
+    /// Latency under load (`--latency-under-load 50`): round-trip probes per second beside a
+    /// `tcp-stream`.
+    pub latency_under_load: Option<u32>,
 }
+
+/// The stream's congestion control under `--latency-under-load` unless `--congestion` names
+/// one: Linux's default loss-based algorithm.
+pub const LOADED_CONGESTION: &str = "cubic";
 
 /// Defaults of the flags, as `netprobe client --help` shows them.
 pub mod defaults {
@@ -101,6 +108,7 @@ impl ClientOptions {
             refill: Vec::new(),
             busy_poll: false,
             rate_profile: None,
+            latency_under_load: None,
         }
     }
 
@@ -148,6 +156,14 @@ impl ClientOptions {
             r.baseline_hold_ms = Some(millis(self.baseline_hold_secs, "--baseline-hold")?);
         }
         r.busy_poll = self.busy_poll;
+        r.latency_under_load = self.latency_under_load;
+        // A loss-based sender fills whatever queue the limit keeps, which is what the probes
+        // are there to read; a delay-based one (BBR, this kernel's default on some hosts)
+        // keeps a shaper's queue short, and the limit would look like it neither queues nor
+        // drops. `--congestion` still decides when given.
+        if self.latency_under_load.is_some() && self.congestion.is_none() {
+            r.socket.congestion = Some(LOADED_CONGESTION.to_owned());
+        }
         r.refill_idle_ms = self
             .refill
             .iter()
@@ -212,6 +228,9 @@ impl ClientOptions {
         }
         if !self.refill.is_empty() {
             push("--refill", self.refill.join(","));
+        }
+        if let Some(per_sec) = self.latency_under_load {
+            push("--latency-under-load", per_sec.to_string());
         }
         if self.timeout_ms != d.timeout_ms {
             push("--timeout-ms", self.timeout_ms.to_string());

@@ -204,6 +204,11 @@ pub struct TestRequest {
     /// Paced sender (`tcp-stream`, `udp-stream`): follow these steps of rate from the start of
     /// the test instead of a fixed rate (see [`super::rate_profile`]). Empty: no profile.
     pub rate_profile: Vec<RateStep>,
+    /// Latency under load (`tcp-stream`, one direction): this many round-trip probes per second
+    /// on a UDP flow of their own to the same server port, beside the stream, so the report
+    /// can say per regime whether the limit queues or drops ([`crate::loaded_latency`]).
+    /// `None`: no probe.
+    pub latency_under_load: Option<u32>,
 }
 
 /// Longest interval sample: a series needs several samples to show a burst and a baseline.
@@ -214,6 +219,13 @@ pub const MIN_BASELINE_SAMPLES: u64 = 3;
 
 /// Shortest refill idle time: below it, connection setup is a noticeable part of the quiet.
 pub const MIN_REFILL_IDLE_MS: u64 = 100;
+
+/// Fastest latency-under-load probe: far below the stream it rides beside, and a round trip
+/// every millisecond already resolves a queue's growth.
+pub const MAX_LOAD_PROBES_PER_SEC: u32 = 1000;
+
+/// Most probes one latency-under-load test records (4 bytes each on the probing side).
+pub const MAX_LOAD_PROBES: u64 = 1_000_000;
 
 /// Most idle times in one refill test (each is a re-burst the server runs).
 pub const MAX_REFILL_IDLES: usize = 16;
@@ -254,6 +266,7 @@ impl TestRequest {
             refill_idle_ms: Vec::new(),
             busy_poll: false,
             rate_profile: Vec::new(),
+            latency_under_load: None,
         }
     }
 
@@ -313,6 +326,9 @@ impl TestRequest {
         }
         if !r.rate_profile.is_empty() {
             r.validate_rate_profile()?;
+        }
+        if let Some(per_sec) = r.latency_under_load {
+            r.validate_latency_under_load(per_sec)?;
         }
         if let Some(hold) = r.baseline_hold_ms {
             if !r.kind.is_bulk() || r.flow == Flow::Bidirectional {
@@ -448,6 +464,43 @@ impl TestRequest {
 }
 
 impl TestRequest {
+    /// A latency-under-load probe's own checks (see [`TestRequest::latency_under_load`]).
+    fn validate_latency_under_load(&self, per_sec: u32) -> Result<(), Refusal> {
+        let invalid = |m: String| Err(Refusal::Invalid(m));
+        let r = self;
+        if r.kind != TestKind::TcpStream || r.flow == Flow::Bidirectional {
+            return invalid(format!(
+                "--latency-under-load applies to one direction of tcp-stream, not {}{}",
+                r.kind.name(),
+                if r.flow == Flow::Bidirectional {
+                    " --bidir"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if !r.refill_idle_ms.is_empty() {
+            return invalid(
+                "--latency-under-load does not combine with --refill; run them as two tests".into(),
+            );
+        }
+        if per_sec == 0 || per_sec > MAX_LOAD_PROBES_PER_SEC {
+            return invalid(format!(
+                "--latency-under-load {per_sec} must be 1..={MAX_LOAD_PROBES_PER_SEC} probes per \
+                 second (50 resolves a queue's growth within an interval)"
+            ));
+        }
+        let probes = u64::from(per_sec).saturating_mul(r.duration_ms) / 1000;
+        if probes > MAX_LOAD_PROBES {
+            return invalid(format!(
+                "--latency-under-load {per_sec}/s over {} s is {probes} probes, more than \
+                 {MAX_LOAD_PROBES}; probe less often or run shorter",
+                r.duration_ms / 1000
+            ));
+        }
+        Ok(())
+    }
+
     /// A rate profile's own checks (see [`TestRequest::rate_profile`]).
     fn validate_rate_profile(&self) -> Result<(), Refusal> {
         let invalid = |m: String| Err(Refusal::Invalid(m));
@@ -827,6 +880,45 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not udp-stream"));
+    }
+
+    #[test]
+    fn a_latency_under_load_probe_is_checked_with_the_value_and_the_fix() {
+        let probed = |per_sec: u32| {
+            let mut r = TestRequest::tcp_stream(StdDuration::from_secs(60));
+            r.latency_under_load = Some(per_sec);
+            r
+        };
+        assert!(probed(50).validate().is_ok());
+        assert!(probed(1000).validate().is_ok());
+        let e = probed(0).validate().unwrap_err().to_string();
+        assert!(e.contains("--latency-under-load 0 must be 1..=1000"), "{e}");
+        let e = probed(1001).validate().unwrap_err().to_string();
+        assert!(e.contains("1001 must be") && !e.contains("  "), "{e}");
+        let mut r = probed(1000);
+        r.duration_ms = 3_600_000;
+        let e = r.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("3600000 probes") && e.contains("probe less often"),
+            "{e}"
+        );
+        let mut r = probed(50);
+        r.flow = Flow::Bidirectional;
+        assert!(r
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("not tcp-stream --bidir"));
+        let mut r = probed(50);
+        r.kind = TestKind::TcpRr;
+        assert!(r.validate().unwrap_err().to_string().contains("not tcp-rr"));
+        let mut r = refill(&[4_000]);
+        r.latency_under_load = Some(50);
+        let e = r.validate().unwrap_err().to_string();
+        assert!(e.contains("run them as two tests"), "{e}");
+        let mut r = probed(50);
+        r.flow = Flow::Reverse;
+        assert!(r.validate().is_ok(), "either direction");
     }
 
     #[test]

@@ -94,6 +94,28 @@ fn full_report() -> Report {
             reburst(60, &after_60),
         ],
     ));
+    // Latency under load over the same drain: 50 probes/s, queued at the baseline, one lost.
+    let probes: Vec<Option<u64>> = (0..1000u64)
+        .map(|i| match i {
+            900 => None,
+            i if i < 400 => Some(300_000),
+            _ => Some(200_000_000),
+        })
+        .collect();
+    let retransmits = [
+        0u64, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
+    ];
+    report.metrics.latency_under_load = Some(probe_core::loaded_latency::analyze(
+        &probe_core::loaded_latency::ProbeSeries {
+            per_sec: 50.0,
+            rtt_ns: &probes,
+            interval_ns: 1_000_000_000,
+            interval_retransmits: Some(&retransmits),
+            segment_bytes: Some(1448),
+        },
+        &drain(),
+        20_000_000_000,
+    ));
     report.metrics.udp = Some(UdpMetrics {
         sent_datagrams: 100,
         received_datagrams: 99,
@@ -182,6 +204,26 @@ fn a_refill_without_a_bucket_validates_and_a_wrong_verdict_does_not() {
     assert_eq!(refill["saturates_at_bucket"], true);
     let mut bad = full.clone();
     bad["metrics"]["refill"]["verdict"] = "refills_somehow".into();
+    assert!(!errors_of(&bad).is_empty());
+}
+
+#[test]
+fn latency_under_load_validates_with_its_verdict_and_a_wrong_stage_does_not() {
+    let full = serde_json::to_value(full_report()).unwrap();
+    let l = &full["metrics"]["latency_under_load"];
+    assert_eq!(l["verdict"], "queues", "{l}");
+    assert_eq!(l["stages"][0]["stage"], "burst");
+    assert_eq!(l["stages"][1]["lost"], 1);
+    assert!(
+        l["stages"][1]["retransmit_share"].as_f64().unwrap() < 0.01,
+        "{l}"
+    );
+    assert_eq!(l["intervals"].as_array().unwrap().len(), 20);
+    let mut bad = full.clone();
+    bad["metrics"]["latency_under_load"]["stages"][0]["stage"] = "warm-up".into();
+    assert!(!errors_of(&bad).is_empty());
+    let mut bad = full.clone();
+    bad["metrics"]["latency_under_load"]["intervals"][0]["lost"] = (-1).into();
     assert!(!errors_of(&bad).is_empty());
 }
 

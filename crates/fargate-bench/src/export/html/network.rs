@@ -91,15 +91,86 @@ pub(super) fn throughput_section(body: &mut String, doc: &Merged) {
                 size: lane.placement.to_string(),
             },
         );
+        loaded_chart(body, lane, row.and_then(|r| r.bucket.as_ref()));
     }
     refill_charts(body, doc);
     tabular(body, &rows);
-    for table in [tables::buckets(&doc.summary), tables::refills(&doc.summary)] {
+    for table in [
+        tables::buckets(&doc.summary),
+        tables::refills(&doc.summary),
+        crate::export::loaded::latency_under_load(&doc.summary),
+    ] {
         if !table.rows.is_empty() {
             tabular(body, &table);
         }
     }
     body.push_str("</section>");
+}
+
+/// Latency under load drawn (issue 24, item 3): under a lane's throughput chart, the p99
+/// round trip of the probes beside the stream in each interval, one line per repetition, on
+/// the same time axis, with the median change from burst to baseline marked: a queue shows as
+/// a step up at the change, a policer as no step (its losses are in the table, not drawn).
+fn loaded_chart(
+    body: &mut String,
+    lane: &crate::summary::Series,
+    bucket: Option<&crate::summary::BucketRow>,
+) {
+    let series: Vec<Series> = lane
+        .repetitions
+        .iter()
+        .filter_map(|(rep, samples)| {
+            let points: Vec<(f64, f64)> = samples
+                .iter()
+                .filter_map(|i| {
+                    let mid = (i.start_ns as f64 + i.duration_ns as f64 / 2.0) / 1e9;
+                    Some((mid, i.probe_p99_ns? as f64 / 1e6))
+                })
+                .collect();
+            (!points.is_empty()).then(|| Series {
+                name: format!("repetition {rep}"),
+                points,
+                reference: false,
+            })
+        })
+        .collect();
+    if series.is_empty() {
+        return;
+    }
+    let top = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0_f64, f64::max);
+    let mut series = series;
+    if let Some(change) = bucket.map(|b| b.burst_duration_ns.median / 1e9) {
+        series.push(Series {
+            name: format!("burst ends at {change:.1} s"),
+            points: vec![(change, 0.0), (change, top)],
+            reference: true,
+        });
+    }
+    figure(
+        body,
+        &Chart {
+            kind: "loaded-latency",
+            title: format!(
+                "{} at {}, {}: round trips beside the stream",
+                lane.test,
+                lane.placement,
+                direction_words(lane.direction)
+            ),
+            x_label: "time since the test started (s)".into(),
+            y_label: "p99 round trip per interval (ms)".into(),
+            x_log: false,
+            y_log: false,
+            legend_left: false,
+            x_ticks: None,
+            categories: Vec::new(),
+            series,
+            notes: Vec::new(),
+            size: lane.placement.to_string(),
+        },
+    );
 }
 
 /// A refill test's answer drawn (issue 24, item 6): per size and direction, what each idle time

@@ -26,6 +26,8 @@ use probe_core::result_line;
 ///   netprobe client --server 10.0.1.5 --test udp-stream --rate 1G
 ///   netprobe client --server 10.0.1.5 --test tcp-rr --rate 10000   (open loop, 10k req/s)
 ///   netprobe client --server 10.0.1.5 --time 1200 --refill 30s,120s  (how fast the bucket refills)
+///   netprobe client --server 10.0.1.5 --time 1200 --until-baseline --latency-under-load 50
+///                                         (does the limit queue or drop: round trips per regime)
 #[derive(Debug, Parser)]
 #[command(name = "netprobe", version, verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -156,6 +158,16 @@ struct ClientArgs {
     /// one token bucket. Two tests back to back: the server must not be --once.
     #[arg(long)]
     shared_bucket: bool,
+    /// tcp-stream, one direction: latency under load. Beside the stream, send this many small
+    /// round-trip probes a second on a UDP flow of their own to the server (the data port's
+    /// number), and report their round trips and losses for the burst and the baseline
+    /// separately, with the stream's retransmits: whether the limit queues (round trips grow)
+    /// or drops (probes lost, round trips flat). 50 resolves a queue's growth within a
+    /// second; use with --until-baseline on a token-bucket network. The stream runs cubic
+    /// unless --congestion says otherwise: a loss-based sender fills whatever queue the limit
+    /// keeps (BBR keeps it short, hiding a shaper).
+    #[arg(long, value_name = "PER_SEC")]
+    latency_under_load: Option<u32>,
     /// Parallel streams (TCP tests).
     #[arg(long, short = 'P', default_value_t = 1)]
     parallel: u32,
@@ -341,6 +353,7 @@ fn client_options(a: &ClientArgs) -> Result<ClientOptions> {
         refill: a.refill.clone(),
         busy_poll: a.busy_poll,
         rate_profile: a.rate_profile.clone(),
+        latency_under_load: a.latency_under_load,
     })
 }
 
@@ -546,6 +559,13 @@ mod tests {
         cases.push(o);
         let mut o = ClientOptions::new(TestKind::TcpStream);
         o.rate_profile = Some("150M:3s,0:3s".into());
+        cases.push(o);
+        let mut o = ClientOptions::new(TestKind::TcpStream);
+        o.until_baseline = true;
+        o.duration_secs = 120.0;
+        o.baseline_hold_secs = 5.0;
+        o.latency_under_load = Some(50);
+        o.flow = Flow::Reverse;
         cases.push(o);
         for options in cases {
             assert_eq!(parse(&options.to_args()), options);
