@@ -3,8 +3,9 @@
 //! histograms (never averaged), UDP loss over all datagrams, memory bandwidth per kernel and
 //! thread count, the latency curve, interval series, hosts and cost, in one pass that keeps
 //! only what the document needs. This is the only place histograms merge. Refill tests fold
-//! in `merge/refill.rs`.
+//! in `merge/refill.rs`, shared-bucket tests in `merge/bucket_sharing.rs`.
 
+mod bucket_sharing;
 mod generations;
 mod refill;
 mod startup;
@@ -95,6 +96,7 @@ struct NetAcc {
     regimes: BTreeMap<String, u64>,
     bucket: BucketAcc,
     refill: refill::RefillAcc,
+    sharing: bucket_sharing::SharingAcc,
     may_be_burst_only: bool,
 }
 
@@ -263,6 +265,10 @@ impl RowAccs {
         if let Some(r) = &m.refill {
             let key = (rec.label.clone(), placement, Some(r.direction));
             self.net.entry(key).or_default().refill.add(r);
+        }
+        if let Some(s) = &m.bucket_sharing {
+            let key = (rec.label.clone(), placement, Some(s.drained));
+            self.net.entry(key).or_default().sharing.add(s);
         }
     }
 }
@@ -565,6 +571,7 @@ fn net_row(
         regimes: acc.regimes,
         bucket,
         refill: acc.refill.row(),
+        bucket_sharing: acc.sharing.row(),
         test,
         kind: acc.kind,
         size: placement,

@@ -22,8 +22,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::sizes::{Arch, Capacity, TaskSize};
 use crate::store::RunMeta;
 
+mod bucket_sharing;
 mod refill;
 mod startup;
+pub use self::bucket_sharing::SharedBucketRow;
 pub use self::refill::{RefillIdle, RefillRow};
 pub use self::startup::{Distribution, StartupRow};
 
@@ -262,6 +264,10 @@ pub struct NetRow {
     /// How fast the drained bucket refilled, over the repetitions of a refill test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refill: Option<RefillRow>,
+    /// One bucket or two, over the repetitions of a shared-bucket test that drained this
+    /// row's direction first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_sharing: Option<SharedBucketRow>,
 }
 
 impl NetRow {

@@ -142,6 +142,7 @@ mod tests {
             regimes: BTreeMap::new(),
             bucket: None,
             refill: None,
+            bucket_sharing: None,
         }
     }
 

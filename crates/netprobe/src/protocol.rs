@@ -20,7 +20,9 @@ pub use probe_core::contract::{
 /// 5: busy-poll round trips (`TestRequest::busy_poll`, `SideResult::busy_poll_socket`), CPU per
 /// byte and per round trip (`SideResult::moved_bytes`, `round_trips`), throttled and stolen
 /// time per interval; `TestRequest::rate_profile`, a paced sender's steps of rate.
-pub const PROTOCOL_VERSION: u16 = 5;
+/// 6: shared-bucket test (`TestRequest::shared_bucket`): after the drain's results, the other
+/// direction on the same session (new data connections, then `Start`).
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
 pub const MAGIC: [u8; 8] = *b"NETPROBE";
@@ -357,6 +359,7 @@ mod tests {
                 bits_per_sec: 400_000_000,
                 duration_ms: 2_000,
             }],
+            shared_bucket: true,
         }
     }
 

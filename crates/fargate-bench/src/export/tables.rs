@@ -125,7 +125,7 @@ fn one_decimal(v: Option<f64>) -> Cell {
     opt_num(v, |v| format!("{v:.1}"))
 }
 
-fn direction(d: Option<probe_core::report::Direction>) -> Cell {
+pub(crate) fn direction(d: Option<probe_core::report::Direction>) -> Cell {
     Cell::text(d.map(direction_name).unwrap_or_default())
 }
 
@@ -573,6 +573,7 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
         throughput(s),
         buckets(s),
         refills(s),
+        super::bucket_sharing::shared_buckets(s),
         round_trips(s),
         memory_bandwidth(s),
         memory_latency(s, compact),

@@ -49,6 +49,7 @@ pub(crate) fn net(test: &str, kind: &str, size: &str, direction: Option<Directio
         regimes: BTreeMap::new(),
         bucket: None,
         refill: None,
+        bucket_sharing: None,
     }
 }
 

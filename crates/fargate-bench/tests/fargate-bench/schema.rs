@@ -226,6 +226,15 @@ until_baseline = true
 max_duration = 600
 baseline_hold = 30
 [[test]]
+kind = "udp-stream"
+name = "pattern"
+rate_profile = "400M:2s,0:1s"
+[[test]]
+kind = "tcp-stream"
+shared_bucket = true
+max_duration = 300
+baseline_hold = 5
+[[test]]
 kind = "tcp-rr"
 message = "64"
 response = "1K"
@@ -301,6 +310,13 @@ fn tcp_stream(scale: f64) -> Report {
         regime: Some(regime::detect(&series, &Default::default())),
     });
     r.metrics.refill = Some(refill_of(scale));
+    // The same test then found the other direction bursting as long: two buckets.
+    let drained = regime::detect(&series, &Default::default());
+    r.metrics.bucket_sharing = Some(probe_core::bucket_sharing::analyze(
+        Direction::ClientToServer,
+        &drained,
+        &drained,
+    ));
     r
 }
 
@@ -563,6 +579,12 @@ fn a_summary_with_every_part_filled_validates_and_uses_every_property_of_the_sch
     // rate only and are counted, not read.
     assert_eq!(refill["refill_bits_per_sec"]["n"], 6, "{refill}");
     assert_eq!(refill["verdict"], "at_baseline_rate", "{refill}");
+    let sharing = rows(&full, "network")
+        .iter()
+        .find_map(|r| r.get("bucket_sharing"))
+        .unwrap_or_else(|| panic!("no shared-bucket row in {full}"));
+    assert_eq!(sharing["verdicts"], json!({"separate": 6}), "{sharing}");
+    assert_eq!(sharing["other_bucket_bytes"]["n"], 6, "{sharing}");
     assert!(rows(&full, "memory_bandwidth")
         .iter()
         .any(|r| r["quota_throttled"] == true));
@@ -752,6 +774,11 @@ fn the_schema_rejects_a_dropped_renamed_or_mistyped_field() {
             "a refill verdict out of the enum",
             format!("{tcp_at}/refill/verdict"),
             set(format!("{tcp_at}/refill/verdict"), json!("refills fast")),
+        ),
+        (
+            "a shared-bucket verdict out of the enum",
+            format!("{tcp_at}/bucket_sharing/verdict"),
+            set(format!("{tcp_at}/bucket_sharing/verdict"), json!("maybe")),
         ),
         (
             "a refill's recovered bytes below zero",

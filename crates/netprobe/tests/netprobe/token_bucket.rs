@@ -234,12 +234,12 @@ impl RoutedLink {
         (report, took)
     }
 
-    /// `--shared-bucket` across the link (two tests, so a server that takes more than one):
-    /// the drain's report with the verdict.
+    /// `--shared-bucket` across the link against a `--once` server (one test of two phases,
+    /// as the controller's one-test servers run it): the drain's report with the verdict.
     fn bucket_sharing(&self, args: &[&str]) -> (BucketSharing, Report) {
         let mut argv = vec!["--shared-bucket"];
         argv.extend_from_slice(args);
-        let (report, _) = self.client(&[], &argv);
+        let (report, _) = self.netprobe(&argv);
         let sharing = report
             .metrics
             .bucket_sharing

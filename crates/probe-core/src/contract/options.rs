@@ -61,6 +61,9 @@ pub struct ClientOptions {
     /// Paced sender following steps of rate (`--rate-profile 400M:2s,0:3s`), as written; see
     /// [`super::rate_profile`].
     pub rate_profile: Option<String>,
+    /// One bucket or two (`--shared-bucket`): after the drain, the other direction until its
+    /// baseline holds, on the same session. Implies until-baseline.
+    pub shared_bucket: bool,
 }
 
 /// Defaults of the flags, as `netprobe client --help` shows them.
@@ -101,6 +104,7 @@ impl ClientOptions {
             refill: Vec::new(),
             busy_poll: false,
             rate_profile: None,
+            shared_bucket: false,
         }
     }
 
@@ -144,10 +148,11 @@ impl ClientOptions {
         r.receive_wait = self.receive_wait;
         r.server_cpus.clone_from(&self.server_cpus);
         r.request_timeout_ms = self.timeout_ms;
-        if self.until_baseline || !self.refill.is_empty() {
+        if self.until_baseline || !self.refill.is_empty() || self.shared_bucket {
             r.baseline_hold_ms = Some(millis(self.baseline_hold_secs, "--baseline-hold")?);
         }
         r.busy_poll = self.busy_poll;
+        r.shared_bucket = self.shared_bucket;
         r.refill_idle_ms = self
             .refill
             .iter()
@@ -235,6 +240,9 @@ impl ClientOptions {
         }
         if self.busy_poll {
             a.push("--busy-poll".into());
+        }
+        if self.shared_bucket {
+            a.push("--shared-bucket".into());
         }
         if self.receive_wait != d.receive_wait {
             a.push("--receive-wait".into());
@@ -392,6 +400,38 @@ mod tests {
             let e = o.to_request().unwrap_err().to_string();
             assert!(e.contains(needle), "{idle}: {e}");
         }
+    }
+
+    #[test]
+    fn shared_bucket_implies_until_baseline_and_reaches_the_request_and_the_args() {
+        let mut o = ClientOptions::new(TestKind::UdpStream);
+        o.duration_secs = 60.0;
+        o.baseline_hold_secs = 3.0;
+        o.shared_bucket = true;
+        o.flow = Flow::Reverse;
+        let r = o.to_request().unwrap();
+        assert!(r.shared_bucket);
+        assert_eq!(r.baseline_hold_ms, Some(3_000));
+        assert_eq!(
+            o.to_args(),
+            [
+                "--test",
+                "udp-stream",
+                "--time",
+                "60",
+                "--baseline-hold",
+                "3",
+                "--reverse",
+                "--shared-bucket"
+            ]
+        );
+        o.kind = TestKind::TcpRr;
+        o.flow = Flow::Forward;
+        let e = o.to_request().unwrap_err().to_string();
+        assert!(
+            e.contains("--shared-bucket applies to one direction"),
+            "{e}"
+        );
     }
 
     #[test]
