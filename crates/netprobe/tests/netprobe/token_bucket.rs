@@ -529,6 +529,44 @@ fn shared_bucket_finds_one_bucket_when_both_directions_share_a_shaper() {
     );
 }
 
+/// Issue 24, item 2, over UDP: inbound drained first (the server sends), then outbound on the
+/// same socket pair (a reverse stream's server answers only the address it heard from), both
+/// through one tbf: outbound starts at the drained baseline. One shared bucket.
+#[test]
+#[ignore = "needs root (network namespaces, tc, ifb)"]
+fn shared_bucket_over_udp_finds_one_bucket_when_both_directions_share_a_shaper() {
+    let link = RoutedLink::new("sbu");
+    link.shape_shared(&SMALL_BUCKET);
+    let (sharing, report) = link.bucket_sharing(&[
+        "--test",
+        "udp-stream",
+        "-R",
+        "--rate",
+        "300M",
+        "--baseline-hold",
+        "3",
+        "--interval",
+        "0.5",
+        "--time",
+        "20",
+    ]);
+    assert_eq!(
+        sharing.drained,
+        probe_core::report::Direction::ServerToClient
+    );
+    assert_eq!(
+        sharing.verdict,
+        SharingVerdict::Shared,
+        "{}",
+        sharing.summary
+    );
+    let drained = bucket(regime_of(&report));
+    assert!(
+        drained.burst_bytes_above_baseline > 100_000_000,
+        "{drained:?}"
+    );
+}
+
 /// Issue 24, item 2: only outbound shaped; inbound runs at the veth's rate, far above the
 /// drained baseline, with no burst: not this bucket.
 #[test]
