@@ -460,6 +460,7 @@ async fn a_once_server_serves_both_phases_of_a_shared_bucket_test() {
         };
         assert_eq!(sharing.drained, drained);
         assert_eq!(report.metrics.throughput[0].direction, drained);
+        assert_eq!(report.test.parameters["shared_bucket"], true);
         // The other direction carried data for about its cap.
         let ran_ns = match &sharing.other {
             probe_core::regime::Regime::Flat {

@@ -129,8 +129,8 @@ struct ClientArgs {
     /// without paying for a fixed long run.
     #[arg(long)]
     until_baseline: bool,
-    /// With --until-baseline or --refill: seconds the baseline must hold before a burst counts
-    /// as over.
+    /// With --until-baseline, --refill or --shared-bucket: seconds the baseline must hold
+    /// before a burst counts as over.
     #[arg(long, value_name = "SECS", default_value_t = probe_core::contract::defaults::BASELINE_HOLD_SECS)]
     baseline_hold: f64,
     /// tcp-stream refill test: drain the bucket until the baseline holds (as --until-baseline),
