@@ -3,8 +3,9 @@
 //! histograms (never averaged), UDP loss over all datagrams, memory bandwidth per kernel and
 //! thread count, the latency curve, interval series, hosts and cost, in one pass that keeps
 //! only what the document needs. This is the only place histograms merge. Refill tests fold
-//! in `merge/refill.rs`.
+//! in `merge/refill.rs`, shared-bucket tests in `merge/bucket_sharing.rs`.
 
+mod bucket_sharing;
 mod generations;
 mod loaded;
 mod refill;
@@ -97,6 +98,7 @@ struct NetAcc {
     bucket: BucketAcc,
     refill: refill::RefillAcc,
     loaded: loaded::LoadedAcc,
+    sharing: bucket_sharing::SharingAcc,
     may_be_burst_only: bool,
 }
 
@@ -269,6 +271,10 @@ impl RowAccs {
         if let (Some(l), Some(t)) = (&m.latency_under_load, m.throughput.first()) {
             let key = (rec.label.clone(), placement, Some(t.direction));
             self.net.entry(key).or_default().loaded.add(l);
+        }
+        if let Some(s) = &m.bucket_sharing {
+            let key = (rec.label.clone(), placement, Some(s.drained));
+            self.net.entry(key).or_default().sharing.add(s);
         }
     }
 }
@@ -578,6 +584,7 @@ fn net_row(
         bucket,
         refill: acc.refill.row(),
         latency_under_load: acc.loaded.row(),
+        bucket_sharing: acc.sharing.row(),
         test,
         kind: acc.kind,
         size: placement,

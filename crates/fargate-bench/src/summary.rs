@@ -22,9 +22,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::sizes::{Arch, Capacity, TaskSize};
 use crate::store::RunMeta;
 
+mod bucket_sharing;
 pub(crate) mod loaded;
 mod refill;
 mod startup;
+pub use self::bucket_sharing::SharedBucketRow;
 pub use self::loaded::{LoadedRow, LoadedStageRow};
 pub use self::refill::{RefillIdle, RefillRow};
 pub use self::startup::{Distribution, StartupRow};
@@ -268,6 +270,10 @@ pub struct NetRow {
     /// the repetitions that probed (`latency_under_load` in the suite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_under_load: Option<LoadedRow>,
+    /// One bucket or two, over the repetitions of a shared-bucket test that drained this
+    /// row's direction first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_sharing: Option<SharedBucketRow>,
 }
 
 impl NetRow {

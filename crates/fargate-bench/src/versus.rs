@@ -143,6 +143,7 @@ mod tests {
             bucket: None,
             refill: None,
             latency_under_load: None,
+            bucket_sharing: None,
         }
     }
 

@@ -7,6 +7,7 @@ use probe_core::Report;
 use tokio::net::TcpStream;
 
 use crate::auth::{self, PreSharedKey, Side};
+use crate::bucket_sharing;
 use crate::conn::Control;
 use crate::data::{Window, SEND_TAIL};
 use crate::error::{NetError, Result};
@@ -145,20 +146,24 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
         data_addr,
         cookie,
         epoch: Instant::now(),
+        udp: udp_socket(req, data_addr)?,
     };
     let drain = session
-        .run_phase(&mut control, until::Role::of(req, End::Client))
+        .run_phase(&mut control, req, until::Role::of(req, End::Client))
         .await?;
-    let mut report = build_report(&ReportContext {
-        end: End::Client,
-        request: req,
-        local: &drain.local,
-        remote: Some(&drain.remote),
-        started_at,
-        run_id: config.run_id.clone(),
-        peer: server.to_string(),
-        host,
-    });
+    let report_of = |request: &TestRequest, phase: &Phase, started_at: SystemTime| {
+        build_report(&ReportContext {
+            end: End::Client,
+            request,
+            local: &phase.local,
+            remote: Some(&phase.remote),
+            started_at,
+            run_id: config.run_id.clone(),
+            peer: server.to_string(),
+            host: host.clone(),
+        })
+    };
+    let mut report = report_of(req, &drain, started_at);
     if req.latency_under_load.is_some() {
         let rtt = match (&drain.local.probe_rtt_ns, &drain.local.probe_error) {
             (Some(rtt), _) => Ok(rtt.as_slice()),
@@ -178,7 +183,32 @@ pub async fn run_test(config: &ClientConfig) -> Result<Report> {
         let sides: Vec<&SideResult> = rebursts.iter().map(|p| p.receiver(end)).collect();
         report.metrics.refill = refill::analyze(req, &report, drain.receiver(end), &sides);
     }
+    if req.shared_bucket {
+        // At once: every moment between the phases refills the bucket the drain emptied.
+        let other = bucket_sharing::other_direction(req);
+        let at = SystemTime::now();
+        let phase = session
+            .run_phase(&mut control, &other, until::Role::of(&other, End::Client))
+            .await?;
+        bucket_sharing::conclude(req, &mut report, report_of(&other, &phase, at));
+    }
     Ok(report)
+}
+
+/// A UDP test's socket, bound and connected once for every phase of its session (a reverse
+/// stream's server sends only to the address it first heard from); `None` for TCP tests.
+fn udp_socket(req: &TestRequest, data_addr: SocketAddr) -> Result<Option<std::net::UdpSocket>> {
+    if !req.kind.is_udp() {
+        return Ok(None);
+    }
+    let local = SocketAddr::new(unspecified_like(data_addr), 0);
+    let bound = session::bind_udp(local, &req.socket).and_then(|socket| {
+        socket.connect(data_addr)?;
+        Ok(socket)
+    });
+    bound
+        .map(Some)
+        .map_err(|e| NetError::io(format!("opening a UDP data socket to {data_addr}"), e))
 }
 
 /// What both sides measured in one phase of a test (the whole of it, unless it is a refill
@@ -198,12 +228,14 @@ impl Phase {
     }
 }
 
-/// An agreed test: the server's data port, the cookie, and when this side's first phase began.
+/// An agreed test: the server's data port, the cookie, when this side's first phase began,
+/// and a UDP test's socket.
 struct Session<'a> {
     config: &'a ClientConfig,
     data_addr: SocketAddr,
     cookie: [u8; 16],
     epoch: Instant,
+    udp: Option<std::net::UdpSocket>,
 }
 
 impl Session<'_> {
@@ -233,20 +265,23 @@ impl Session<'_> {
             // Both sides' data of the phase before is in: from here the link is quiet.
             tokio::time::sleep(Duration::from_millis(*idle)).await;
             let role = until::Role::with_rule(req, End::Client, rule);
-            phases.push(self.run_phase(control, role).await?);
+            phases.push(self.run_phase(control, req, role).await?);
         }
         Ok(phases)
     }
 
-    /// Opens the data connections, starts the clock and runs this side's data plane in `role`
-    /// until both sides are done; returns both sides' measurements.
+    /// Opens the data connections of `request` (the test's, or a phase's own), starts the
+    /// clock and runs this side's data plane in `role` until both sides are done; returns both
+    /// sides' measurements.
     async fn run_phase<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         control: &mut Control<S>,
+        request: &TestRequest,
         role: until::Role,
     ) -> Result<Phase> {
         let (config, data_addr, cookie) = (self.config, self.data_addr, self.cookie);
-        let req = config.request.clone();
+        let req = request.clone();
+        let udp = self.udp.as_ref().map(std::net::UdpSocket::try_clone);
         let sockets = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
             // Latency under load: the probes' own flow, to the data port's number over UDP.
             let load_probe = match req.latency_under_load {
@@ -258,17 +293,10 @@ impl Session<'_> {
                 }
                 None => None,
             };
-            let data = match req.kind {
-                TestKind::TcpStream | TestKind::TcpRr => {
-                    DataSockets::Tcp(session::connect_streams(data_addr, &req, &cookie)?)
-                }
-                TestKind::TcpCrr => DataSockets::CrrClient(data_addr),
-                TestKind::UdpStream | TestKind::UdpRr => {
-                    let local = SocketAddr::new(unspecified_like(data_addr), 0);
-                    let socket = session::bind_udp(local, &req.socket)?;
-                    socket.connect(data_addr)?;
-                    DataSockets::Udp(socket)
-                }
+            let data = match udp {
+                Some(socket) => DataSockets::Udp(socket?),
+                None if req.kind == TestKind::TcpCrr => DataSockets::CrrClient(data_addr),
+                None => DataSockets::Tcp(session::connect_streams(data_addr, &req, &cookie)?),
             };
             Ok((data, load_probe))
         })
@@ -283,13 +311,12 @@ impl Session<'_> {
             Window::live
         })(
             Instant::now(),
-            Duration::from_millis(config.request.omit_ms),
-            Duration::from_millis(config.request.duration_ms),
-            Duration::from_millis(config.request.interval_ms),
+            Duration::from_millis(request.omit_ms),
+            Duration::from_millis(request.duration_ms),
+            Duration::from_millis(request.interval_ms),
         )
         .in_session(self.epoch);
-        let (req, cpus, data_window) =
-            (config.request.clone(), config.cpus.clone(), window.clone());
+        let (req, cpus, data_window) = (request.clone(), config.cpus.clone(), window.clone());
         let data = tokio::task::spawn_blocking(move || {
             let (sockets, load_probe) = sockets;
             session::run_side(

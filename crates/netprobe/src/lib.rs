@@ -15,7 +15,9 @@
 //!   `tcp-crr`, and open-loop request/response with coordinated-omission correction.
 //! * Token buckets: bulk tests can run until the baseline holds (`baseline_hold_ms`), and a
 //!   `tcp-stream` refill test (`refill_idle_ms`) drains the bucket, idles, and bursts again to
-//!   measure how fast it refills ([`probe_core::refill`]).
+//!   measure how fast it refills ([`probe_core::refill`]); a shared-bucket test
+//!   (`shared_bucket`) drains one direction, then runs the other on the same session, to say
+//!   whether both draw on one bucket ([`probe_core::bucket_sharing`]).
 //! * Bulk receivers poll rather than sleep when each data thread has a CPU of its own
 //!   ([`ReceiveWait`]): the wake-up a sleeping receiver needs is paid on the sender's CPU, and
 //!   on a 2-vCPU VM it cost a quarter of loopback TCP throughput.
@@ -42,7 +44,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
-pub mod bucket_sharing;
+mod bucket_sharing;
 mod client;
 mod conn;
 mod data;

@@ -22,7 +22,9 @@ pub use probe_core::contract::{
 /// time per interval; `TestRequest::rate_profile`, a paced sender's steps of rate.
 /// 6: latency under load (`TestRequest::latency_under_load`, a UDP probe flow on the data port's
 /// number beside a `tcp-stream`), the sender's retransmits per interval
-/// (`SideResult::interval_retransmits`).
+/// (`SideResult::interval_retransmits`); the shared-bucket test (`TestRequest::shared_bucket`):
+/// after the drain's results, the other direction on the same session (new data connections,
+/// then `Start`).
 pub const PROTOCOL_VERSION: u16 = 6;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
@@ -364,6 +366,7 @@ mod tests {
                 duration_ms: 2_000,
             }],
             latency_under_load: Some(50),
+            shared_bucket: true,
         }
     }
 

@@ -10,6 +10,7 @@
 //! time ([`history`]), each to an [`Output`].
 
 pub mod analyze;
+mod bucket_sharing;
 pub mod compare;
 mod csv;
 pub(crate) mod generations;

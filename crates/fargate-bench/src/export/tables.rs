@@ -574,6 +574,7 @@ pub(crate) fn tables(s: &Summary, compact: bool) -> Vec<Tabular> {
         buckets(s),
         refills(s),
         super::loaded::latency_under_load(s),
+        super::bucket_sharing::shared_buckets(s),
         round_trips(s),
         memory_bandwidth(s),
         memory_latency(s, compact),

@@ -15,7 +15,8 @@ use crate::sizes::{Arch, Capacity};
 use crate::store::{RunMeta, RunStatus};
 use crate::summary::{
     ArchComparison, BucketRow, CurvePoint, Failure, MemRow, Merged, MergedLatency, NetRow,
-    Placement, Pricing, RefillIdle, RefillRow, Summary, Unit, SUMMARY_SCHEMA_VERSION,
+    Placement, Pricing, RefillIdle, RefillRow, SharedBucketRow, Summary, Unit,
+    SUMMARY_SCHEMA_VERSION,
 };
 
 fn s(values: &[f64]) -> SampleSummary {
@@ -49,6 +50,7 @@ fn net(test: &str, kind: &str, size: &str) -> NetRow {
         bucket: None,
         refill: None,
         latency_under_load: None,
+        bucket_sharing: None,
     }
 }
 
@@ -95,6 +97,18 @@ pub(crate) fn fixed_document() -> Merged {
         saturates_at_bucket: None,
         verdicts: BTreeMap::from([("at_baseline_rate".into(), 3)]),
         verdict: probe_core::refill::RefillVerdict::AtBaselineRate,
+    });
+    // Drained client to server, the other direction then started at the drained baseline in
+    // two repetitions: one bucket; the third could not tell.
+    stream.bucket_sharing = Some(SharedBucketRow {
+        repetitions: 3,
+        drained_baseline_bits_per_sec: Some(s(&[63e6, 60e6, 66e6])),
+        drained_bucket_bytes: Some(s(&[4.0e9, 4.5e9, 3.9e9])),
+        other_bits_per_sec: Some(s(&[62e6, 64e6])),
+        other_burst_bits_per_sec: None,
+        other_bucket_bytes: None,
+        verdicts: BTreeMap::from([("shared".into(), 2), ("undecided".into(), 1)]),
+        verdict: probe_core::bucket_sharing::SharingVerdict::Shared,
     });
     let mut udp = net("udp", "udp-stream", "1x2");
     udp.direction = Some(Direction::ServerToClient);
@@ -380,6 +394,35 @@ fn the_page_draws_the_refill_against_the_baseline_rate() {
     assert!(figure.contains("data-x-range=\"0,"), "{figure}");
     // Only the row with a refill test gets one.
     assert_eq!(page.matches("data-chart=\"refill\"").count(), 1);
+}
+
+/// Issue 24, items 2 and 6: the shared-bucket answer is a table in every format and on the
+/// page, with the verdict most repetitions gave and how many gave each.
+#[test]
+fn the_shared_bucket_answer_is_in_every_format() {
+    let doc = fixed_document();
+    for format in [Format::Table, Format::Wide, Format::Markdown, Format::Html] {
+        let mut out = Vec::new();
+        write_document(format, &doc, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("One bucket or two"), "{format:?}: {text}");
+        let verdict = if format == Format::Table {
+            "shared"
+        } else {
+            "one shared bucket (2x shared, 1x undecided)"
+        };
+        assert!(text.contains(verdict), "{format:?}: {text}");
+    }
+    let mut csv = Vec::new();
+    write_document(Format::Csv, &doc, &mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.contains("one shared bucket"))
+        .expect("a shared-bucket row");
+    // Machines get base units: the drained baseline's median and the other direction's.
+    assert_eq!(row.matches(",63000000,").count(), 2, "{row}");
+    assert!(row.contains(",4000000000,"), "{row}");
 }
 
 #[test]

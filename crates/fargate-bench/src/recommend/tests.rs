@@ -50,6 +50,7 @@ pub(crate) fn net(test: &str, kind: &str, size: &str, direction: Option<Directio
         bucket: None,
         refill: None,
         latency_under_load: None,
+        bucket_sharing: None,
     }
 }
 

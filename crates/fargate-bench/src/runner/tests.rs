@@ -405,3 +405,57 @@ async fn a_refill_test_is_launched_and_waited_for_with_every_phase() {
     assert!(has(&client, "--refill", "5s"), "{client:?}");
     assert!(has(&client, "--time", "1000"), "{client:?}");
 }
+
+/// Issue 24, item 2: a shared-bucket test is one test of two phases on a `--once` server: the
+/// server is told to allow both (`--max-duration`), the client is asked for the other
+/// direction, and its deadline counts both phases at the cap.
+#[tokio::test(start_paused = true)]
+async fn a_shared_bucket_test_is_launched_and_waited_for_with_both_phases() {
+    let dir = tempfile::tempdir().unwrap();
+    // Longer than 2 x 1000 + 90 s (one phase alone), within 2 x 2000 + 90 s.
+    let platform = Arc::new(FakePlatform::new(|spec| {
+        FakeTask::ok(spec, Duration::from_secs(3000))
+    }));
+    let shared = TestSpec {
+        name: Some("shared".into()),
+        max_duration: Some(1000.0),
+        baseline_hold: Some(3.0),
+        shared_bucket: true,
+        ..TestSpec::new(TestKind::TCP_STREAM)
+    };
+    let outcome = run(
+        platform.clone(),
+        plan(dir.path(), vec![shared], 1),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let rec = record(&outcome.records, "shared");
+    assert_eq!(rec.status, ItemStatus::Ok, "{:?}", rec.reason);
+    let calls = platform.calls();
+    let args = |role| {
+        calls
+            .launched
+            .iter()
+            .find(|s| s.role == role)
+            .unwrap()
+            .args
+            .clone()
+    };
+    let server = args(TaskRole::Server);
+    assert!(
+        server
+            .windows(2)
+            .any(|w| w[0] == "--max-duration" && w[1] == "2000"),
+        "{server:?}"
+    );
+    assert!(server.contains(&"--once".to_owned()), "{server:?}");
+    let client = args(TaskRole::Client);
+    assert!(client.contains(&"--shared-bucket".to_owned()), "{client:?}");
+    assert!(
+        client
+            .windows(2)
+            .any(|w| w[0] == "--time" && w[1] == "1000"),
+        "{client:?}"
+    );
+}

@@ -85,6 +85,12 @@ pub struct TestSpec {
     /// drops. Best with `until_baseline`, so both regimes are in the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_under_load: Option<u32>,
+    /// tcp-stream, udp-stream, one direction: one bucket or two. After the until-baseline
+    /// drain, the same test runs at once in the other direction until its own baseline holds,
+    /// and the report says whether inbound and outbound share one token bucket. Implies
+    /// `until_baseline`; priced at the cap (`max_duration`) for both directions.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub shared_bucket: bool,
     /// Interval sample length in seconds (0.1 to 10; default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<f64>,
@@ -122,14 +128,15 @@ impl TestSpec {
             refill: Vec::new(),
             rate_profile: None,
             latency_under_load: None,
+            shared_bucket: false,
             interval: None,
         }
     }
 
-    /// Whether the test runs until its baseline holds: `until_baseline`, or a refill test
-    /// (whose drain does).
+    /// Whether the test runs until its baseline holds: `until_baseline`, or a refill or
+    /// shared-bucket test (whose drain does).
     pub fn drains(&self) -> bool {
-        self.until_baseline || !self.refill.is_empty()
+        self.until_baseline || !self.refill.is_empty() || self.shared_bucket
     }
 
     /// The refill idle times in milliseconds, those that parse (all of them in a validated
@@ -179,6 +186,8 @@ impl TestSpec {
         if !self.refill.is_empty() {
             let idles: Vec<&str> = self.refill.iter().map(|i| i.trim()).collect();
             label.push_str(&format!(" refill {}", idles.join(" ")));
+        } else if self.shared_bucket {
+            label.push_str(" shared-bucket");
         } else if self.until_baseline {
             label.push_str(" until-baseline");
         }
@@ -205,12 +214,14 @@ impl TestSpec {
                 }
             }
             // An until-baseline test is planned (and priced) at its cap; a refill test at its
-            // drain and every re-burst at the cap, plus the idle times.
+            // drain and every re-burst at the cap, plus the idle times; a shared-bucket test at
+            // its drain and the other direction at the cap.
             _ if self.drains() => {
                 let cap = self.max_duration.unwrap_or(DEFAULT_MAX_DURATION_SECS);
                 let idles: Vec<u64> = self.refill_idle_ms().collect();
                 let idle_secs = idles.iter().sum::<u64>() as f64 / 1000.0;
-                cap * (1 + idles.len()) as f64 + idle_secs + self.omit.unwrap_or(0.0)
+                let phases = 1 + idles.len() + usize::from(self.shared_bucket);
+                cap * phases as f64 + idle_secs + self.omit.unwrap_or(0.0)
             }
             _ => self.duration.unwrap_or(10.0) + self.omit.unwrap_or(0.0),
         }
@@ -253,17 +264,19 @@ impl TestSpec {
             }
         }
         o.refill.clone_from(&self.refill);
+        o.shared_bucket = self.shared_bucket;
         o.rate_profile.clone_from(&self.rate_profile);
         o.latency_under_load = self.latency_under_load;
         Some(o)
     }
 
     /// The caps this test's server runs with: netprobe's defaults, except that a refill test's
-    /// drain, re-bursts and idle times, which can outlast the default cap of a test, are
-    /// covered: `(1 + idles) x cap + sum(idles)`, in whole seconds.
+    /// drain, re-bursts and idle times, or a shared-bucket test's two directions, which can
+    /// outlast the default cap of a test, are covered: `(1 + idles) x cap + sum(idles)` or
+    /// `2 x cap`, in whole seconds.
     pub fn server_caps(&self) -> RequestCaps {
         let default = RequestCaps::default();
-        if self.refill.is_empty() {
+        if self.refill.is_empty() && !self.shared_bucket {
             return default;
         }
         let worst_ms = (self.expected_secs() * 1000.0).ceil() as u64;
@@ -274,7 +287,8 @@ impl TestSpec {
     }
 
     /// The `netprobe server` arguments this test needs beyond its defaults: a `--max-duration`
-    /// that covers a refill test ([`TestSpec::server_caps`]), nothing for any other test.
+    /// that covers a refill or shared-bucket test ([`TestSpec::server_caps`]), nothing for any
+    /// other test.
     pub fn server_args(&self) -> Vec<String> {
         let caps = self.server_caps();
         if caps == RequestCaps::default() {
@@ -334,6 +348,7 @@ impl TestSpec {
                 ("max_duration", self.max_duration.is_some()),
                 ("baseline_hold", self.baseline_hold.is_some()),
                 ("refill", !self.refill.is_empty()),
+                ("shared_bucket", self.shared_bucket),
                 ("rate_profile", self.rate_profile.is_some()),
                 ("latency_under_load", self.latency_under_load.is_some()),
                 ("interval", self.interval.is_some()),
@@ -367,6 +382,7 @@ impl TestSpec {
             ));
         }
         self.validate_refill(&at)?;
+        self.validate_shared_bucket(&at)?;
         secs(self.omit, "omit", 0.0)?;
         if let Some(p) = self.streams {
             if p == 0 || p > 128 {
@@ -414,6 +430,7 @@ impl TestSpec {
                 .replace("--response-size", "`response`")
                 .replace("--rate-profile", "`rate_profile`")
                 .replace("--latency-under-load", "`latency_under_load`")
+                .replace("--shared-bucket", "`shared_bucket`")
                 .replace(
                     "--until-baseline and --refill",
                     "`until_baseline` and `refill`",
@@ -428,6 +445,37 @@ impl TestSpec {
             .check(&request)
             .map_err(|e| format!("{at}: {e}"))?;
         Ok(())
+    }
+
+    /// The `shared_bucket` key's own checks, in the suite's words (the probe's would name its
+    /// flags): a drain of one direction of a bulk test, then the other direction.
+    fn validate_shared_bucket(&self, at: &str) -> std::result::Result<(), String> {
+        if !self.shared_bucket {
+            return Ok(());
+        }
+        let fix = if !matches!(self.kind, TestKind::TCP_STREAM | TestKind::UDP_STREAM) {
+            format!("not {}; remove it", self.kind.name())
+        } else if self.bidir {
+            "not `bidir`: it drains one direction, then runs the other; remove `bidir` \
+             (`reverse = true` drains server to client first)"
+                .into()
+        } else if !self.refill.is_empty() || self.rate_profile.is_some() {
+            "not with `refill` or `rate_profile`; give it a test of its own".into()
+        } else if self.omit.is_some() {
+            "not with `omit`: a warm-up spends, unmeasured, the burst the other direction is \
+             read by; remove `omit`"
+                .into()
+        } else if self.kind == TestKind::UDP_STREAM && self.rate.as_deref() == Some("unlimited") {
+            "with a `rate` like \"1G\" on udp-stream: the server sends the other direction, \
+             and never unpaced"
+                .into()
+        } else {
+            return Ok(());
+        };
+        Err(format!(
+            "{at}: `shared_bucket = true` applies to one direction of tcp-stream or udp-stream, \
+             {fix}"
+        ))
     }
 
     /// The `refill` key's own checks, in the suite's words (the probe's would name its flags).

@@ -193,3 +193,94 @@ fn the_fleet_preset_is_many_short_tasks_on_both_architectures_and_is_priced() {
         "each architecture priced at its own rate"
     );
 }
+
+/// Issue 24, item 2: `shared_bucket` drains one direction until its baseline holds, then runs
+/// the other in the same test; the probe is told, the server is allowed both phases, and the
+/// plan and the estimate count both at the cap.
+#[test]
+fn a_shared_bucket_test_reaches_the_probe_and_is_priced_at_both_phases() {
+    let s = Suite::from_toml(
+        "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nshared_bucket = true\n\
+         baseline_hold = 60\n[[test]]\nkind = \"udp-stream\"\nreverse = true\n\
+         shared_bucket = true\nmax_duration = 600\n",
+    )
+    .unwrap();
+    let (t, u) = (&s.tests[0], &s.tests[1]);
+    assert_eq!(t.label(), "tcp-stream shared-bucket");
+    assert_eq!(u.label(), "udp-stream reverse shared-bucket");
+    let args = t.probe_args();
+    assert!(args.contains(&"--shared-bucket".to_owned()), "{args:?}");
+    assert!(args.contains(&"--until-baseline".to_owned()), "{args:?}");
+    assert!(
+        args.windows(2).any(|w| w[0] == "--time" && w[1] == "1200"),
+        "{args:?}"
+    );
+    let request = t.client_options().unwrap().to_request().unwrap();
+    assert!(request.shared_bucket);
+    assert_eq!(request.worst_case_ms(), 2_400_000);
+    // Both directions at the cap: over the server's default 1800 s, so it is told.
+    assert_eq!(t.expected_secs(), 2.0 * 1200.0);
+    assert_eq!(t.server_args(), ["--max-duration", "2400"]);
+    assert_eq!(u.expected_secs(), 2.0 * 600.0);
+    assert!(u.server_args().is_empty(), "2 x 600 s fits the default cap");
+    let udp = u.client_options().unwrap().to_request().unwrap();
+    assert_eq!(udp.rate, Some(1_000_000_000), "udp-stream's default rate");
+
+    let plain = Suite::from_toml(
+        "sizes = [\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nuntil_baseline = true\n",
+    )
+    .unwrap();
+    let prices = crate::sizes::Prices::new(None, None, Arch::X86).unwrap();
+    let hours = |s: &Suite| {
+        crate::estimate::estimate(&crate::plan::expand(s), s.concurrency, &prices).task_hours
+    };
+    let one = Suite {
+        tests: vec![t.clone()],
+        ..s.clone()
+    };
+    // 3 repetitions x 2 tasks, each billed another 1200 s.
+    let extra = hours(&one) - hours(&plain);
+    assert!(
+        (extra - 3.0 * 2.0 * 1200.0 / 3600.0).abs() < 1e-6,
+        "{extra}"
+    );
+}
+
+/// Issue 24, item 2, bad input: `shared_bucket` where it cannot drain one direction and run
+/// the other is refused, naming the key and the fix.
+#[test]
+fn shared_bucket_where_it_cannot_apply_is_refused_with_the_fix() {
+    let test = |keys: &str| format!("sizes=[\"1x2\"]\n[[test]]\n{keys}\nshared_bucket = true\n");
+    for (text, needle) in [
+        (test("kind = \"tcp-rr\""), "not tcp-rr; remove it"),
+        (
+            test("kind = \"tcp-stream\"\nbidir = true"),
+            "remove `bidir`",
+        ),
+        (
+            test("kind = \"tcp-stream\"\nrefill = [\"4s\"]"),
+            "not with `refill` or `rate_profile`",
+        ),
+        (test("kind = \"tcp-stream\"\nomit = 2"), "remove `omit`"),
+        (
+            test("kind = \"udp-stream\"\nrate = \"unlimited\""),
+            "with a `rate` like \"1G\" on udp-stream",
+        ),
+        (
+            test("kind = \"tcp-stream\"\nduration = 60"),
+            "no fixed `duration`",
+        ),
+        (
+            test("kind = \"tcp-stream\"\nmax_duration = 1000\nbaseline_hold = 1000"),
+            "shorter than the cap",
+        ),
+        (
+            test("kind = \"memory\""),
+            "`shared_bucket` does not apply to memory tests",
+        ),
+    ] {
+        let err = Suite::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains(needle), "{text:?} gave {err}");
+        assert!(err.contains("test #1"), "{text:?} gave {err}");
+    }
+}

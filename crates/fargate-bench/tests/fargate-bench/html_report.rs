@@ -55,6 +55,36 @@ fn stream_report(size: &str, rep: u32) -> Report {
     r
 }
 
+/// [`stream_report`] as a shared-bucket test gives it: the drain's burst then baseline, and
+/// the other direction flat at that baseline right after (one shared bucket).
+fn shared_bucket_report(size: &str, rep: u32) -> Report {
+    let mut r = stream_report(size, rep);
+    let series: Vec<probe_core::regime::Sample> = r
+        .intervals
+        .iter()
+        .map(|i| probe_core::regime::Sample {
+            start_ns: i.start_ns,
+            duration_ns: i.duration_ns,
+            bits_per_sec: i.bits_per_sec,
+        })
+        .collect();
+    let drained = probe_core::regime::detect(&series, &Default::default());
+    let base = gbps(size, rep, 9) * 1e9;
+    let other = probe_core::regime::Regime::Flat {
+        bits_per_sec: base,
+        ran_ns: 10_000_000_000,
+        may_be_burst_only: true,
+    };
+    r.metrics.bucket_sharing = Some(probe_core::bucket_sharing::analyze(
+        Direction::ClientToServer,
+        &drained,
+        &other,
+    ));
+    // Its series is the plain stream's, drawn already.
+    r.intervals.clear();
+    r
+}
+
 /// Round trips of repetition `rep`: 10,000 between 20 and 120 us and a tail to 5 ms.
 fn rr_report(rep: u32) -> Report {
     let mut r = Report::new("netprobe", "0.1.0", Role::Client, "tcp-rr");
@@ -523,8 +553,8 @@ fn memory_report(size: &str, rep: u32) -> Report {
     r
 }
 
-/// A results directory over the first `sizes` of [`TEN_SIZES`]: tcp-stream, tcp-rr and a
-/// memory test at each, two repetitions.
+/// A results directory over the first `sizes` of [`TEN_SIZES`]: tcp-stream (also as a
+/// shared-bucket test), tcp-rr and a memory test at each, two repetitions.
 fn sized_run(root: &Path, sizes: usize) -> PathBuf {
     let meta = RunMeta {
         run_id: format!("20261130000000-{sizes}-sizes"),
@@ -544,6 +574,7 @@ fn sized_run(root: &Path, sizes: usize) -> PathBuf {
         for size in &TEN_SIZES[..sizes] {
             let items = [
                 ("tcp-stream", stream_report(size, rep)),
+                ("tcp-stream shared-bucket", shared_bucket_report(size, rep)),
                 ("tcp-rr", rr_report(rep)),
                 ("memory", memory_report(size, rep)),
             ];
@@ -631,6 +662,17 @@ const LAYOUT_CHECK: &str = r#"<script>
     });
     if (drawn.length === 0) {
       problems.push(`${name}: empty, no series drawn as a line or a bar in its plot area`);
+    }
+  });
+  // A table wider than its section runs off the page (a scrolling box is meant to).
+  [...document.querySelectorAll('table')].forEach((table, n) => {
+    const holder = table.parentElement;
+    if (getComputedStyle(holder).overflowX === 'auto') return;
+    const [box, room] = [table.getBoundingClientRect(), holder.getBoundingClientRect()];
+    const title = table.previousElementSibling?.tagName === 'H3'
+      ? table.previousElementSibling.textContent : `table ${n + 1}`;
+    if (box.right > room.right + 0.5 || box.left < room.left - 0.5) {
+      problems.push(`${title}: ${Math.round(box.width - room.width)} px wider than its section`);
     }
   });
   const out = document.createElement('pre');
@@ -727,6 +769,12 @@ fn chromium_lays_out_every_chart_readably_at_one_size_and_at_ten() {
         report(&dir, "html", &page_path);
         let page = std::fs::read_to_string(&page_path).unwrap();
         let expected = figures(&page).len();
+        // Issue 24, item 6: the shared-bucket answer is laid out with the rest.
+        assert_eq!(
+            page.matches("one shared bucket</td>").count(),
+            sizes,
+            "a shared-bucket row per size"
+        );
         for kind in [
             "throughput",
             "latency",

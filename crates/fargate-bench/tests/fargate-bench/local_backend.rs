@@ -653,6 +653,78 @@ fn a_refill_suite_on_the_emulated_fargate_link_measures_its_baseline_rate() {
     assert_eq!(bucket["refill_bits_per_sec"].as_f64(), Some(rate), "{sim}");
 }
 
+/// Issue 24, items 2 and 6: a suite's `shared_bucket` key, end to end on the emulated Fargate
+/// link of a 0.25 vCPU / 0.5 GB task, whose router shapes each direction with a tbf of its own:
+/// the controller's one-test (`--once`) server serves the drain and the other direction, which
+/// bursts from its own bucket, and the report says "two buckets".
+#[test]
+#[ignore = "needs root (network namespaces, tc)"]
+fn a_shared_bucket_suite_on_the_emulated_fargate_link_finds_a_bucket_each_way() {
+    let _links = links_alone();
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = write_suite(
+        tmp.path(),
+        "sizes = [\"0.25x0.5\"]\nrepetitions = 1\n[[test]]\nkind = \"tcp-stream\"\n\
+         max_duration = 1000\nbaseline_hold = 3\nshared_bucket = true\n",
+    );
+    let started = Instant::now();
+    let out = controller(
+        tmp.path(),
+        &[
+            "run",
+            "--suite",
+            suite.to_str().unwrap(),
+            "--link",
+            "fargate",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &summary["network"][0];
+    assert_eq!(row["test"], "tcp-stream shared-bucket", "{row}");
+    assert_eq!(row["direction"], "client_to_server", "{row}");
+    let sharing = &row["bucket_sharing"];
+    eprintln!(
+        "drained baseline {} bucket {}, other burst {} bucket {}, settled {}, in {:.0} s",
+        sharing["drained_baseline_bits_per_sec"]["median"],
+        sharing["drained_bucket_bytes"]["median"],
+        sharing["other_burst_bits_per_sec"]["median"],
+        sharing["other_bucket_bytes"]["median"],
+        sharing["other_bits_per_sec"]["median"],
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(sharing["verdict"], "separate", "{row}");
+    assert_eq!(
+        sharing["verdicts"],
+        serde_json::json!({"separate": 1}),
+        "{row}"
+    );
+    // Each direction's tbf holds the same bucket.
+    let (drained, other) = (
+        sharing["drained_bucket_bytes"]["median"].as_f64().unwrap(),
+        sharing["other_bucket_bytes"]["median"].as_f64().unwrap(),
+    );
+    assert!((other / drained - 1.0).abs() < 0.25, "{row}");
+    assert!(link_namespaces().is_empty(), "{:?}", link_namespaces());
+
+    let dir = tmp
+        .path()
+        .join("results")
+        .join(summary["run"]["run_id"].as_str().unwrap());
+    let out = controller(tmp.path(), &["report", dir.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && text.contains("One bucket or two (")
+            && text.contains("two buckets"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_link_that_cannot_be_built_is_refused_before_anything_starts() {
     let _links = links_alone();

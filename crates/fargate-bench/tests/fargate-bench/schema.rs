@@ -226,6 +226,21 @@ until_baseline = true
 max_duration = 600
 baseline_hold = 30
 [[test]]
+kind = "udp-stream"
+name = "pattern"
+rate_profile = "400M:2s,0:1s"
+[[test]]
+kind = "tcp-stream"
+shared_bucket = true
+max_duration = 300
+baseline_hold = 5
+[[test]]
+kind = "tcp-stream"
+until_baseline = true
+max_duration = 300
+baseline_hold = 5
+latency_under_load = 50
+[[test]]
 kind = "tcp-rr"
 message = "64"
 response = "1K"
@@ -301,6 +316,33 @@ fn tcp_stream(scale: f64) -> Report {
         regime: Some(regime::detect(&series, &Default::default())),
     });
     r.metrics.refill = Some(refill_of(scale));
+    // The same test then found the other direction bursting as long: two buckets.
+    let drained = regime::detect(&series, &Default::default());
+    r.metrics.bucket_sharing = Some(probe_core::bucket_sharing::analyze(
+        Direction::ClientToServer,
+        &drained,
+        &drained,
+    ));
+    // Round trips beside it, 50 a second: 2 ms at the burst, 200 ms at the baseline (a queue).
+    let rtt: Vec<Option<u64>> = (0..1000u64)
+        .map(|i| match i {
+            i if i < 400 => Some(2_000_000),
+            i if i % 100 == 7 => None,
+            _ => Some(200_000_000),
+        })
+        .collect();
+    let retransmits = [0u64, 0, 0, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0];
+    r.metrics.latency_under_load = Some(probe_core::loaded_latency::analyze(
+        &probe_core::loaded_latency::ProbeSeries {
+            per_sec: 50.0,
+            rtt_ns: &rtt,
+            interval_ns: 1_000_000_000,
+            interval_retransmits: Some(&retransmits),
+            segment_bytes: Some(1448),
+        },
+        &drained,
+        20_000_000_000,
+    ));
     r
 }
 
@@ -563,6 +605,18 @@ fn a_summary_with_every_part_filled_validates_and_uses_every_property_of_the_sch
     // rate only and are counted, not read.
     assert_eq!(refill["refill_bits_per_sec"]["n"], 6, "{refill}");
     assert_eq!(refill["verdict"], "at_baseline_rate", "{refill}");
+    let sharing = rows(&full, "network")
+        .iter()
+        .find_map(|r| r.get("bucket_sharing"))
+        .unwrap_or_else(|| panic!("no shared-bucket row in {full}"));
+    assert_eq!(sharing["verdicts"], json!({"separate": 6}), "{sharing}");
+    assert_eq!(sharing["other_bucket_bytes"]["n"], 6, "{sharing}");
+    let loaded = rows(&full, "network")
+        .iter()
+        .find_map(|r| r.get("latency_under_load"))
+        .unwrap_or_else(|| panic!("no latency-under-load row in {full}"));
+    assert_eq!(loaded["verdicts"], json!({"queues": 6}), "{loaded}");
+    assert_eq!(loaded["stages"][1]["stage"], "baseline", "{loaded}");
     assert!(rows(&full, "memory_bandwidth")
         .iter()
         .any(|r| r["quota_throttled"] == true));
@@ -752,6 +806,11 @@ fn the_schema_rejects_a_dropped_renamed_or_mistyped_field() {
             "a refill verdict out of the enum",
             format!("{tcp_at}/refill/verdict"),
             set(format!("{tcp_at}/refill/verdict"), json!("refills fast")),
+        ),
+        (
+            "a shared-bucket verdict out of the enum",
+            format!("{tcp_at}/bucket_sharing/verdict"),
+            set(format!("{tcp_at}/bucket_sharing/verdict"), json!("maybe")),
         ),
         (
             "a refill's recovered bytes below zero",

@@ -135,6 +135,10 @@ pub(crate) fn build_report(ctx: &ReportContext<'_>) -> Report {
         let idle_ns: Vec<u64> = req.refill_idle_ms.iter().map(|ms| ms * 1_000_000).collect();
         report.set_parameter("refill_idle_ns", idle_ns);
     }
+    if req.shared_bucket {
+        // The figures are the drain's; the other direction ran after it on the same session.
+        report.set_parameter("shared_bucket", true);
+    }
     report.set_host(ctx.host.clone());
     set_parameters(&mut report, req, ctx);
 

@@ -1,6 +1,6 @@
-//! One accepted test on the server: its data sockets, then each phase (one, or for a refill
-//! test the drain and every re-burst the client asks for), each answered with this side's
-//! result.
+//! One accepted test on the server: its data sockets, then each phase (one; for a refill test
+//! the drain and every re-burst the client asks for; for a shared-bucket test the drain and
+//! then the other direction), each answered with this side's result.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use probe_core::Report;
 
 use super::{message_name, ServerConfig};
+use crate::bucket_sharing;
 use crate::conn::Control;
 use crate::data::Window;
 use crate::error::{NetError, Result};
@@ -36,10 +37,16 @@ pub(super) async fn run_test(
         .ip();
     let cookie: [u8; 16] = rand::random();
     let request = Arc::new(request);
+    // A shared-bucket test's second phase runs on the same UDP socket (the client keeps its
+    // own too).
+    let mut spare_udp = None;
     let (first, data_port) = if request.kind.is_udp() {
         let socket = session::bind_udp(SocketAddr::new(local_ip, 0), &request.socket)
             .map_err(io("binding the UDP data socket"))?;
         let port = socket.local_addr().map_err(io("UDP data socket"))?.port();
+        if request.shared_bucket {
+            spare_udp = Some(socket.try_clone().map_err(io("UDP data socket"))?);
+        }
         (Pending::Ready(DataSockets::Udp(socket)), port)
     } else {
         let listener = session::bind_data_listener(local_ip, &request)
@@ -75,6 +82,7 @@ pub(super) async fn run_test(
     let drain = test
         .run_phase(
             control,
+            request.clone(),
             first,
             Duration::ZERO,
             until::Role::of(&request, End::Server),
@@ -85,6 +93,10 @@ pub(super) async fn run_test(
     } else {
         test.rebursts(control).await?
     };
+    if request.shared_bucket {
+        // The client reads both directions and gives the verdict; this side runs its half.
+        test.other_direction(control, spare_udp).await?;
+    }
     // Host facts are read once every phase is over: nothing delays the next one.
     let mut report = build_report(&ReportContext {
         end: End::Server,
@@ -163,23 +175,55 @@ impl Test<'_> {
             // The client connects once its idle time is over.
             let wait = Duration::from_millis(*idle);
             phases.push(
-                self.run_phase(control, Pending::Accept(listener), wait, role)
-                    .await?,
+                self.run_phase(
+                    control,
+                    request.clone(),
+                    Pending::Accept(listener),
+                    wait,
+                    role,
+                )
+                .await?,
             );
         }
         Ok(phases)
     }
 
-    /// Accepts the phase's data connections (the client idles up to `idle` first), waits for
-    /// `Start`, runs this side's data plane in `role` and sends the client this side's result.
+    /// Shared-bucket test: right after the drain, the same test in the other direction, on
+    /// new data connections (TCP) or the same socket (`udp`), until its baseline holds.
+    async fn other_direction(
+        &mut self,
+        control: &mut Control,
+        udp: Option<std::net::UdpSocket>,
+    ) -> Result<SideOutput> {
+        let pending = match (udp, self.listener.take()) {
+            (Some(socket), _) => Pending::Ready(DataSockets::Udp(socket)),
+            (None, Some(listener)) => Pending::Accept(listener),
+            (None, None) => {
+                return Err(NetError::Protocol {
+                    peer: control.peer().to_owned(),
+                    reason: "the other direction of a shared-bucket test needs the data \
+                             listener of a tcp-stream test or the socket of a udp-stream test"
+                        .into(),
+                })
+            }
+        };
+        let other = Arc::new(bucket_sharing::other_direction(&self.request));
+        let role = until::Role::of(&other, End::Server);
+        self.run_phase(control, other, pending, Duration::ZERO, role)
+            .await
+    }
+
+    /// Accepts the phase's data connections for `request` (the test's, or a phase's own; the
+    /// client idles up to `idle` first), waits for `Start`, runs this side's data plane in
+    /// `role` and sends the client this side's result.
     async fn run_phase(
         &mut self,
         control: &mut Control,
+        request: Arc<TestRequest>,
         pending: Pending,
         idle: Duration,
         role: until::Role,
     ) -> Result<SideOutput> {
-        let request = self.request.clone();
         let timeout = self.config.limits.control_timeout;
         let cookie = self.cookie;
         let sockets = match pending {

@@ -420,6 +420,85 @@ async fn a_refill_test_without_a_bucket_ends_after_the_drain() {
     assert_eq!(summary.completed, 3);
 }
 
+/// Issue 24, item 2: a shared-bucket test is one session of two phases, the drain and then
+/// the other direction on new data connections (or, for UDP, the same socket pair), so a
+/// `--once` server serves all of it. Loopback has no bucket: both phases run to their cap and
+/// the verdict is undecided, but the other direction was measured, flowing the other way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_once_server_serves_both_phases_of_a_shared_bucket_test() {
+    for (kind, flow) in [
+        (TestKind::TcpStream, Flow::Forward),
+        (TestKind::UdpStream, Flow::Reverse),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = ServerConfig {
+            once: true,
+            ..Default::default()
+        };
+        let handle = tokio::spawn(serve(listener, config, std::future::pending));
+        let mut req = short(kind);
+        req.duration_ms = 1_600;
+        req.baseline_hold_ms = Some(600);
+        req.shared_bucket = true;
+        req.flow = flow;
+        if kind == TestKind::UdpStream {
+            req.rate = Some(200_000_000);
+        }
+        let report = run_test(&ClientConfig::new(addr.to_string(), req))
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?} {flow:?}: {e}"));
+        assert_schema_valid(&report);
+        let sharing = report
+            .metrics
+            .bucket_sharing
+            .as_ref()
+            .expect("the shared-bucket answer");
+        let drained = match flow {
+            Flow::Forward => Direction::ClientToServer,
+            _ => Direction::ServerToClient,
+        };
+        assert_eq!(sharing.drained, drained);
+        assert_eq!(report.metrics.throughput[0].direction, drained);
+        assert_eq!(report.test.parameters["shared_bucket"], true);
+        // The other direction carried data for about its cap.
+        let ran_ns = match &sharing.other {
+            probe_core::regime::Regime::Flat {
+                bits_per_sec,
+                ran_ns,
+                ..
+            } => {
+                assert!(*bits_per_sec > 10e6, "{kind:?} {flow:?}: {bits_per_sec}");
+                *ran_ns
+            }
+            probe_core::regime::Regime::Undecided { ran_ns, why } => {
+                assert!(!why.contains("no throughput"), "{kind:?} {flow:?}: {why}");
+                *ran_ns
+            }
+            probe_core::regime::Regime::BurstThenBaseline(b) => b.change_ns + b.baseline_held_ns,
+        };
+        assert!(ran_ns >= 1_000_000_000, "{kind:?} {flow:?}: {ran_ns}");
+        let summary = tokio::time::timeout(Duration::from_secs(10), handle)
+            .await
+            .expect("the --once server stops after the one test")
+            .unwrap()
+            .unwrap();
+        assert_eq!((summary.completed, summary.failed), (1, 0));
+    }
+    // A server refuses a shared-bucket request it cannot run both ways, saying why.
+    let server = TestServer::start(ServerConfig::default()).await;
+    let mut bad = short(TestKind::TcpRr);
+    bad.shared_bucket = true;
+    let err = run_test(&server.client(bad)).await.unwrap_err();
+    assert!(
+        matches!(&err, NetError::Refused(Refusal::Invalid(why)) if why.contains(
+            "--shared-bucket applies to one direction of tcp-stream or udp-stream, not tcp-rr"
+        )),
+        "{err}"
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_test_cap_refuses_the_extra_client() {
     let server = TestServer::start(ServerConfig {

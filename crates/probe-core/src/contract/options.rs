@@ -64,6 +64,9 @@ pub struct ClientOptions {
     /// Latency under load (`--latency-under-load 50`): round-trip probes per second beside a
     /// `tcp-stream`.
     pub latency_under_load: Option<u32>,
+    /// One bucket or two (`--shared-bucket`): after the drain, the other direction until its
+    /// baseline holds, on the same session. Implies until-baseline.
+    pub shared_bucket: bool,
 }
 
 /// The stream's congestion control under `--latency-under-load` unless `--congestion` names
@@ -109,6 +112,7 @@ impl ClientOptions {
             busy_poll: false,
             rate_profile: None,
             latency_under_load: None,
+            shared_bucket: false,
         }
     }
 
@@ -152,7 +156,7 @@ impl ClientOptions {
         r.receive_wait = self.receive_wait;
         r.server_cpus.clone_from(&self.server_cpus);
         r.request_timeout_ms = self.timeout_ms;
-        if self.until_baseline || !self.refill.is_empty() {
+        if self.until_baseline || !self.refill.is_empty() || self.shared_bucket {
             r.baseline_hold_ms = Some(millis(self.baseline_hold_secs, "--baseline-hold")?);
         }
         r.busy_poll = self.busy_poll;
@@ -164,6 +168,7 @@ impl ClientOptions {
         if self.latency_under_load.is_some() && self.congestion.is_none() {
             r.socket.congestion = Some(LOADED_CONGESTION.to_owned());
         }
+        r.shared_bucket = self.shared_bucket;
         r.refill_idle_ms = self
             .refill
             .iter()
@@ -254,6 +259,9 @@ impl ClientOptions {
         }
         if self.busy_poll {
             a.push("--busy-poll".into());
+        }
+        if self.shared_bucket {
+            a.push("--shared-bucket".into());
         }
         if self.receive_wait != d.receive_wait {
             a.push("--receive-wait".into());
@@ -411,6 +419,38 @@ mod tests {
             let e = o.to_request().unwrap_err().to_string();
             assert!(e.contains(needle), "{idle}: {e}");
         }
+    }
+
+    #[test]
+    fn shared_bucket_implies_until_baseline_and_reaches_the_request_and_the_args() {
+        let mut o = ClientOptions::new(TestKind::UdpStream);
+        o.duration_secs = 60.0;
+        o.baseline_hold_secs = 3.0;
+        o.shared_bucket = true;
+        o.flow = Flow::Reverse;
+        let r = o.to_request().unwrap();
+        assert!(r.shared_bucket);
+        assert_eq!(r.baseline_hold_ms, Some(3_000));
+        assert_eq!(
+            o.to_args(),
+            [
+                "--test",
+                "udp-stream",
+                "--time",
+                "60",
+                "--baseline-hold",
+                "3",
+                "--reverse",
+                "--shared-bucket"
+            ]
+        );
+        o.kind = TestKind::TcpRr;
+        o.flow = Flow::Forward;
+        let e = o.to_request().unwrap_err().to_string();
+        assert!(
+            e.contains("--shared-bucket applies to one direction"),
+            "{e}"
+        );
     }
 
     #[test]

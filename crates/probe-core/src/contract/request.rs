@@ -209,6 +209,13 @@ pub struct TestRequest {
     /// can say per regime whether the limit queues or drops ([`crate::loaded_latency`]).
     /// `None`: no probe.
     pub latency_under_load: Option<u32>,
+    /// One bucket or two (`tcp-stream`, `udp-stream`, one direction, with a baseline hold):
+    /// after the until-baseline drain, the same session runs the other direction at once
+    /// (new data connections, the flow reversed) until its own baseline holds, so the client
+    /// can say whether both directions draw on one token bucket
+    /// ([`crate::bucket_sharing`]). Each phase is capped at `duration_ms`.
+    #[serde(default)]
+    pub shared_bucket: bool,
 }
 
 /// Longest interval sample: a series needs several samples to show a burst and a baseline.
@@ -267,19 +274,27 @@ impl TestRequest {
             busy_poll: false,
             rate_profile: Vec::new(),
             latency_under_load: None,
+            shared_bucket: false,
         }
     }
 
     /// The longest a test can take, warm-up included: with `--refill`, the drain and every
-    /// re-burst at their cap plus the idle times. What a server's duration cap counts.
+    /// re-burst at their cap plus the idle times; with `--shared-bucket`, the drain and the
+    /// other direction at their cap. What a server's duration cap counts.
     pub fn worst_case_ms(&self) -> u64 {
-        let phases = 1 + self.refill_idle_ms.len() as u64;
+        let phases = self.phases();
         self.refill_idle_ms.iter().fold(
             self.duration_ms
                 .saturating_mul(phases)
                 .saturating_add(self.omit_ms),
             |total, idle| total.saturating_add(*idle),
         )
+    }
+
+    /// Measured phases the test runs on one control session: the drain, then each re-burst
+    /// of a refill test or the other direction of a shared-bucket test.
+    pub fn phases(&self) -> u64 {
+        1 + self.refill_idle_ms.len() as u64 + u64::from(self.shared_bucket)
     }
 
     /// Data connections or sockets the test opens (both directions of `--bidir` count).
@@ -329,6 +344,9 @@ impl TestRequest {
         }
         if let Some(per_sec) = r.latency_under_load {
             r.validate_latency_under_load(per_sec)?;
+        }
+        if r.shared_bucket {
+            r.validate_shared_bucket()?;
         }
         if let Some(hold) = r.baseline_hold_ms {
             if !r.kind.is_bulk() || r.flow == Flow::Bidirectional {
@@ -545,6 +563,39 @@ impl TestRequest {
         super::rate_profile::check(&r.rate_profile, r.duration_ms).map_err(Refusal::Invalid)
     }
 
+    /// The shared-bucket test's own checks (see [`TestRequest::shared_bucket`]): it drains one
+    /// direction of a bulk test, so the other direction must be one the server can run too.
+    fn validate_shared_bucket(&self) -> Result<(), Refusal> {
+        let r = self;
+        let why = if !r.kind.is_bulk() {
+            format!("not {}", r.kind.name())
+        } else if r.flow == Flow::Bidirectional {
+            "not --bidir: it drains one direction, then runs the other".into()
+        } else if r.baseline_hold_ms.is_none() {
+            "with a baseline hold (--until-baseline), so the drain ends once the baseline holds"
+                .into()
+        } else if !r.refill_idle_ms.is_empty() || !r.rate_profile.is_empty() {
+            "without --refill or --rate-profile".into()
+        } else if r.kind == TestKind::UdpStream && r.rate.is_none() {
+            // The other direction of a client-sent unlimited stream is the server sending
+            // unpaced, which no server does.
+            "with a rate like 1G on udp-stream: the server sends the other direction, and \
+             never unpaced"
+                .into()
+        } else if r.omit_ms > 0 {
+            format!(
+                "without --omit ({} s): a warm-up would spend, unmeasured, the very burst the \
+                 other direction is read by; leave --omit out",
+                secs(r.omit_ms)
+            )
+        } else {
+            return Ok(());
+        };
+        Err(Refusal::Invalid(format!(
+            "--shared-bucket applies to one direction of tcp-stream or udp-stream, {why}"
+        )))
+    }
+
     /// The refill test's own checks (see [`TestRequest::refill_idle_ms`]).
     fn validate_refill(&self) -> Result<(), Refusal> {
         let invalid = |m: String| Err(Refusal::Invalid(m));
@@ -652,7 +703,7 @@ impl RequestCaps {
         if r.worst_case_ms() > self.max_duration_ms {
             return Err(Refusal::RefillDuration {
                 requested_ms: r.worst_case_ms(),
-                phases: 1 + r.refill_idle_ms.len() as u32,
+                phases: u32::try_from(r.phases()).unwrap_or(u32::MAX),
                 cap_ms: self.max_duration_ms,
             });
         }
@@ -757,13 +808,14 @@ pub enum Refusal {
         /// The whole budget.
         budget_bytes: u64,
     },
-    /// A refill test's drain, re-bursts and idle times could take longer than the cap
-    /// (appended last, so the variants before it keep their wire index).
-    #[error("a refill test of {phases} bursts capped at --time each, plus its idle times, can take {requested_ms} ms, over the server's cap of {cap_ms} ms; lower --time or the --refill idle times, or raise the server's --max-duration")]
+    /// A test of several phases (a refill test's drain, re-bursts and idle times, or a
+    /// shared-bucket test's two directions) could take longer than the cap (appended last, so
+    /// the variants before it keep their wire index).
+    #[error("a test of {phases} phases capped at --time each (a refill test's drain and re-bursts plus its idle times, or a shared-bucket test's two directions) can take {requested_ms} ms, over the server's cap of {cap_ms} ms; lower --time or the --refill idle times, or raise the server's --max-duration")]
     RefillDuration {
-        /// The drain and every re-burst at their cap, plus the idle times.
+        /// Every phase at its cap, plus the idle times.
         requested_ms: u64,
-        /// The drain and the re-bursts.
+        /// The drain and the phases after it.
         phases: u32,
         /// Cap.
         cap_ms: u64,
@@ -947,6 +999,75 @@ mod tests {
         assert_eq!(
             TestRequest::tcp_stream(StdDuration::from_secs(5)).worst_case_ms(),
             5_000
+        );
+    }
+
+    fn shared(kind: TestKind) -> TestRequest {
+        let mut r = TestRequest::new(kind, StdDuration::from_secs(60));
+        r.baseline_hold_ms = Some(5_000);
+        r.shared_bucket = true;
+        r
+    }
+
+    /// Issue 24, item 2: a shared-bucket request is one a server can run in both directions,
+    /// or it is refused naming what to change; both phases count against the duration cap.
+    #[test]
+    fn a_shared_bucket_request_drains_one_direction_and_counts_both_phases() {
+        for kind in [TestKind::TcpStream, TestKind::UdpStream] {
+            let mut r = shared(kind);
+            assert_eq!(r.validate(), Ok(()), "{kind:?}");
+            r.flow = Flow::Reverse;
+            assert_eq!(r.validate(), Ok(()), "{kind:?} reverse");
+        }
+        let refused = |r: TestRequest| r.validate().unwrap_err().to_string();
+        let mut r = shared(TestKind::TcpStream);
+        r.baseline_hold_ms = None;
+        assert!(refused(r).contains("with a baseline hold"));
+        let mut r = shared(TestKind::TcpStream);
+        r.flow = Flow::Bidirectional;
+        assert!(refused(r).contains("not --bidir"));
+        let mut r = shared(TestKind::TcpStream);
+        r.refill_idle_ms = vec![4_000];
+        assert!(refused(r).contains("without --refill"));
+        let mut r = shared(TestKind::TcpStream);
+        r.omit_ms = 2_000;
+        let e = refused(r);
+        assert!(
+            e.contains("without --omit (2 s)") && !e.contains("  "),
+            "{e}"
+        );
+        let mut r = shared(TestKind::UdpStream);
+        r.rate = None;
+        let e = refused(r);
+        assert!(
+            e.contains("with a rate like 1G") && !e.contains("  "),
+            "{e}"
+        );
+        let mut r = shared(TestKind::TcpRr);
+        r.baseline_hold_ms = None;
+        assert!(refused(r).contains(
+            "--shared-bucket applies to one direction of tcp-stream or udp-stream, not tcp-rr"
+        ));
+        // The drain and the other direction at 60 s each.
+        let r = shared(TestKind::TcpStream);
+        assert_eq!((r.phases(), r.worst_case_ms()), (2, 120_000));
+        let caps = RequestCaps {
+            max_duration_ms: 100_000,
+            ..Default::default()
+        };
+        let e = caps.check(&r).unwrap_err();
+        assert_eq!(
+            e,
+            Refusal::RefillDuration {
+                requested_ms: 120_000,
+                phases: 2,
+                cap_ms: 100_000
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("shared-bucket test's two directions"),
+            "{e}"
         );
     }
 

@@ -2,14 +2,15 @@
 //! percentiles per size.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use probe_core::report::Direction;
 use probe_core::units::format_bits_per_sec;
 use probe_core::LatencyHistogram;
 
 use super::chart::{Chart, Series};
-use super::{empty, figure, section, tabular};
-use crate::export::{hgrm, tables};
+use super::{empty, escape, figure, section, tabular};
+use crate::export::{bucket_sharing, hgrm, tables};
 use crate::summary::{Merged, Placement};
 
 fn direction_words(d: Direction) -> &'static str {
@@ -95,12 +96,15 @@ pub(super) fn throughput_section(body: &mut String, doc: &Merged) {
     }
     refill_charts(body, doc);
     tabular(body, &rows);
+    // Each with its title: their columns only make sense with it.
     for table in [
         tables::buckets(&doc.summary),
         tables::refills(&doc.summary),
+        bucket_sharing::shared_buckets(&doc.summary),
         crate::export::loaded::latency_under_load(&doc.summary),
     ] {
         if !table.rows.is_empty() {
+            let _ = write!(body, "<h3>{}</h3>", escape(table.title));
             tabular(body, &table);
         }
     }

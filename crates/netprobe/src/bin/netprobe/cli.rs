@@ -131,8 +131,8 @@ struct ClientArgs {
     /// without paying for a fixed long run.
     #[arg(long)]
     until_baseline: bool,
-    /// With --until-baseline or --refill: seconds the baseline must hold before a burst counts
-    /// as over.
+    /// With --until-baseline, --refill or --shared-bucket: seconds the baseline must hold
+    /// before a burst counts as over.
     #[arg(long, value_name = "SECS", default_value_t = probe_core::contract::defaults::BASELINE_HOLD_SECS)]
     baseline_hold: f64,
     /// tcp-stream refill test: drain the bucket until the baseline holds (as --until-baseline),
@@ -153,9 +153,10 @@ struct ClientArgs {
     /// application's queue); on udp-stream it is the datagram schedule. At most --time long.
     #[arg(long, value_name = "RATE:TIME,...", conflicts_with = "rate")]
     rate_profile: Option<String>,
-    /// One bucket or two: with --until-baseline, drain this direction, then at once run the
-    /// other direction until its baseline holds, and say whether inbound and outbound share
-    /// one token bucket. Two tests back to back: the server must not be --once.
+    /// One bucket or two (tcp-stream, udp-stream): drain this direction until its baseline
+    /// holds (as --until-baseline), then at once run the other direction until its own
+    /// baseline holds, and say whether inbound and outbound share one token bucket. One test
+    /// of two phases (a --once server serves it); --time caps each.
     #[arg(long)]
     shared_bucket: bool,
     /// tcp-stream, one direction: latency under load. Beside the stream, send this many small
@@ -252,8 +253,6 @@ pub(crate) enum Validated {
     Client {
         config: ClientConfig,
         json: bool,
-        /// `--shared-bucket`: the drain, then the other direction.
-        shared_bucket: bool,
     },
 }
 
@@ -354,6 +353,7 @@ fn client_options(a: &ClientArgs) -> Result<ClientOptions> {
         busy_poll: a.busy_poll,
         rate_profile: a.rate_profile.clone(),
         latency_under_load: a.latency_under_load,
+        shared_bucket: a.shared_bucket,
     })
 }
 
@@ -366,32 +366,10 @@ fn client_config(a: ClientArgs) -> Result<Validated> {
     config.cpus = cpus(a.cpus.as_deref()).context("--cpus")?;
     config.run_id = a.run_id;
     config.bind_source = a.bind_source;
-    if a.shared_bucket {
-        check_shared_bucket(&config.request)?;
-    }
     Ok(Validated::Client {
         config,
         json: a.json,
-        shared_bucket: a.shared_bucket,
     })
-}
-
-/// `--shared-bucket` drains one direction of a bulk test until its baseline holds.
-fn check_shared_bucket(r: &netprobe::TestRequest) -> Result<()> {
-    let why = if !r.kind.is_bulk() {
-        format!("not {}", r.kind.name())
-    } else if r.flow == Flow::Bidirectional {
-        "not --bidir: it drains one direction, then runs the other".into()
-    } else if r.baseline_hold_ms.is_none() {
-        "with --until-baseline, so the drain ends once the baseline holds".into()
-    } else if !r.refill_idle_ms.is_empty() || !r.rate_profile.is_empty() {
-        "without --refill or --rate-profile".into()
-    } else {
-        return Ok(());
-    };
-    bail!(NetError::Config(format!(
-        "--shared-bucket applies to one direction of tcp-stream or udp-stream, {why}"
-    )))
 }
 
 /// `0-3,5` into CPU numbers.
@@ -465,20 +443,9 @@ pub(crate) async fn run(command: Validated) -> Result<()> {
             }
             Ok(())
         }
-        Validated::Client {
-            config,
-            json,
-            shared_bucket,
-        } => {
-            let run = async {
-                if shared_bucket {
-                    netprobe::bucket_sharing::run(&config).await
-                } else {
-                    netprobe::run_test(&config).await
-                }
-            };
+        Validated::Client { config, json } => {
             let report = tokio::select! {
-                r = run => r?,
+                r = netprobe::run_test(&config) => r?,
                 _ = netprobe::shutdown_signal() => bail!("interrupted before the test finished"),
             };
             print_report(&report, json)
@@ -607,20 +574,19 @@ mod tests {
                 .unwrap_err();
             format!("{e:#}")
         };
-        assert!(err(&[]).contains(
-            "--shared-bucket applies to one direction of tcp-stream or \
-             udp-stream, with --until-baseline"
+        // It implies until-baseline: the default hold (60 s) does not fit the default --time.
+        assert!(err(&[]).contains("a baseline hold of 60000 ms"));
+        assert!(err(&["--test", "tcp-rr"]).contains(
+            "--shared-bucket applies to one direction of tcp-stream or udp-stream, not tcp-rr"
         ));
-        assert!(err(&["--test", "tcp-rr"]).contains("not tcp-rr"));
-        // The request's own check sees --bidir with --until-baseline first.
-        assert!(err(&["--until-baseline", "--bidir", "--time", "120"]).contains("--bidir"));
+        assert!(err(&["--bidir", "--time", "120"]).contains("not --bidir"));
+        assert!(err(&["--refill", "4s", "--time", "120"]).contains("without --refill"));
         let ok = Args::try_parse_from([
             "netprobe",
             "client",
             "--server",
             "h",
             "--shared-bucket",
-            "--until-baseline",
             "--time",
             "120",
             "--baseline-hold",
@@ -629,12 +595,10 @@ mod tests {
         .unwrap()
         .into_command()
         .unwrap();
-        assert!(matches!(
-            ok,
-            Validated::Client {
-                shared_bucket: true,
-                ..
-            }
-        ));
+        let Validated::Client { config, .. } = ok else {
+            panic!("a client");
+        };
+        assert!(config.request.shared_bucket);
+        assert_eq!(config.request.baseline_hold_ms, Some(3_000));
     }
 }
