@@ -34,10 +34,9 @@ fn rtt_cell(
 
 fn loss_cell(s: Option<&LoadedStageRow>) -> Cell {
     match s {
-        Some(s) if s.probes > 0 => Cell::num(
-            format!("{:.1} % of {}", s.loss_share * 100.0, s.probes),
-            s.loss_share,
-        ),
+        Some(s) if s.probes > 0 => {
+            Cell::num(format!("{:.1} %", s.loss_share * 100.0), s.loss_share)
+        }
         _ => Cell::empty(),
     }
 }
@@ -48,7 +47,7 @@ fn retransmit_cell(s: Option<&LoadedStageRow>) -> Cell {
         s.and_then(|s| s.retransmit_share),
         s.and_then(|s| s.retransmits_per_sec),
     ) {
-        (Some(share), Some(r)) => Cell::num(format!("{:.2} % ({r:.1}/s)", share * 100.0), share),
+        (Some(share), _) => Cell::num(format!("{:.2} %", share * 100.0), share),
         (None, Some(r)) => Cell::num(format!("{r:.1}/s"), r),
         _ => Cell::empty(),
     }
@@ -80,24 +79,22 @@ pub(crate) fn latency_under_load(s: &Summary) -> Tabular {
                 rtt_cell(burst, |h| h.p99_ns),
                 rtt_cell(baseline, |h| h.p50_ns),
                 rtt_cell(baseline, |h| h.p99_ns),
-                loss_cell(burst),
                 loss_cell(baseline),
                 retransmit_cell(burst),
                 retransmit_cell(baseline),
-                Cell {
-                    brief: Some(verdict_words(l.verdict).to_owned()),
-                    ..Cell::text(if l.verdicts.len() > 1 {
-                        format!("{} ({counts})", verdict_words(l.verdict))
-                    } else {
-                        l.summary.clone()
-                    })
-                },
+                // The sentence with its figures is on the page and in the JSON (`summary`);
+                // the columns before this one give the same figures.
+                Cell::text(if l.verdicts.len() > 1 {
+                    format!("{} ({counts})", verdict_words(l.verdict))
+                } else {
+                    verdict_words(l.verdict).to_owned()
+                }),
             ])
         })
         .collect();
     Tabular {
-        title: "Latency under load (round-trip probes beside the stream, at the burst and at \
-                the baseline)",
+        title: "Latency under load (probes beside the stream; lost: of the probes; \
+                retransmits: of the stream's segments)",
         headers: vec![
             "test",
             "size",
@@ -107,13 +104,32 @@ pub(crate) fn latency_under_load(s: &Summary) -> Tabular {
             "burst p99",
             "baseline p50",
             "baseline p99",
-            "burst lost",
             "baseline lost",
             "burst retransmits",
             "baseline retransmits",
             "verdict",
         ],
         rows,
-        wide_only: &["burst p50", "burst lost", "burst retransmits"],
+        wide_only: &["burst p50", "burst retransmits"],
     }
+}
+
+/// The verdict of each row in a sentence with its figures, for the page: `test at size,
+/// direction: queues: p99 rises from ...`.
+pub(crate) fn sentences(s: &Summary) -> Vec<String> {
+    s.network
+        .iter()
+        .filter_map(|r| {
+            let l = r.latency_under_load.as_ref()?;
+            Some(format!(
+                "{} at {}{}: {}",
+                r.test,
+                r.size,
+                r.direction
+                    .map(|d| format!(", {}", direction(Some(d)).human))
+                    .unwrap_or_default(),
+                l.summary
+            ))
+        })
+        .collect()
 }

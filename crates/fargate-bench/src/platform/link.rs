@@ -177,17 +177,24 @@ impl LinkSpec {
             ),
             (LinkSpec::Fargate { time_scale }, Ok(p)) => format!(
                 "network: Fargate's published token bucket for {size} (burst {} for {:.1} s, \
-                 baseline {}, bucket {} MB; burst window {time_scale}x shorter than on Fargate)",
+                 baseline {}, bucket {} MB; burst window {time_scale}x shorter than on Fargate; \
+                 what exceeds it waits in a {} MB queue, an assumption: whether Fargate queues \
+                 or drops is what `latency_under_load` measures)",
                 probe_core::units::format_bits_per_sec(p.peak_bits_per_sec.unwrap_or(0) as f64),
                 p.bucket_bytes as f64 * 8.0
                     / (p.peak_bits_per_sec.unwrap_or(1) as f64 - p.rate_bits_per_sec as f64),
                 probe_core::units::format_bits_per_sec(p.rate_bits_per_sec as f64),
-                p.bucket_bytes / 1_000_000
+                p.bucket_bytes / 1_000_000,
+                QUEUE_BYTES / 1_000_000
             ),
             (LinkSpec::Fargate { .. }, Err(e)) => format!("network: {e}"),
         }
     }
 }
+
+/// Bytes tbf queues beyond the bucket before it drops (its `limit`): what exceeds the rate
+/// waits here, as behind a shaper.
+pub const QUEUE_BYTES: u64 = 4_000_000;
 
 /// The `tc qdisc ... tbf` arguments for `p` (after `tbf`).
 pub fn tbf_args(p: &TbfParams) -> Vec<String> {
@@ -205,7 +212,7 @@ pub fn tbf_args(p: &TbfParams) -> Vec<String> {
             "64kb".to_owned(),
         ]);
     }
-    args.extend(["limit".to_owned(), "4mb".to_owned()]);
+    args.extend(["limit".to_owned(), format!("{QUEUE_BYTES}b")]);
     args
 }
 

@@ -85,6 +85,44 @@ fn shared_bucket_report(size: &str, rep: u32) -> Report {
     r
 }
 
+/// [`stream_report`] with round-trip probes beside it (issue 24, item 3), 50 a second: 0.3 ms
+/// while the burst lasts (4 s), then a queue that grows to 150 ms at the baseline.
+fn loaded_report(size: &str, rep: u32) -> Report {
+    let mut r = stream_report(size, rep);
+    let series: Vec<probe_core::regime::Sample> = r
+        .intervals
+        .iter()
+        .map(|i| probe_core::regime::Sample {
+            start_ns: i.start_ns,
+            duration_ns: i.duration_ns,
+            bits_per_sec: i.bits_per_sec,
+        })
+        .collect();
+    let regime = probe_core::regime::detect(&series, &Default::default());
+    let rtt: Vec<Option<u64>> = (0..500u64)
+        .map(|i| {
+            Some(if i < 200 {
+                300_000
+            } else {
+                (i - 200) * 500_000 + u64::from(rep) * 1_000_000
+            })
+        })
+        .collect();
+    r.metrics.latency_under_load = Some(probe_core::loaded_latency::analyze(
+        &probe_core::loaded_latency::ProbeSeries {
+            per_sec: 50.0,
+            rtt_ns: &rtt,
+            interval_ns: 1_000_000_000,
+            interval_retransmits: Some(&[0, 0, 0, 0, 2, 0, 0, 1, 0, 0]),
+            segment_bytes: Some(1448),
+        },
+        &regime,
+        10_000_000_000,
+    ));
+    r.metrics.throughput[0].regime = Some(regime);
+    r
+}
+
 /// Round trips of repetition `rep`: 10,000 between 20 and 120 us and a tail to 5 ms.
 fn rr_report(rep: u32) -> Report {
     let mut r = Report::new("netprobe", "0.1.0", Role::Client, "tcp-rr");
@@ -554,7 +592,8 @@ fn memory_report(size: &str, rep: u32) -> Report {
 }
 
 /// A results directory over the first `sizes` of [`TEN_SIZES`]: tcp-stream (also as a
-/// shared-bucket test), tcp-rr and a memory test at each, two repetitions.
+/// shared-bucket test and with latency under load), tcp-rr and a memory test at each, two
+/// repetitions.
 fn sized_run(root: &Path, sizes: usize) -> PathBuf {
     let meta = RunMeta {
         run_id: format!("20261130000000-{sizes}-sizes"),
@@ -575,6 +614,10 @@ fn sized_run(root: &Path, sizes: usize) -> PathBuf {
             let items = [
                 ("tcp-stream", stream_report(size, rep)),
                 ("tcp-stream shared-bucket", shared_bucket_report(size, rep)),
+                (
+                    "tcp-stream latency-under-load 50/s",
+                    loaded_report(size, rep),
+                ),
                 ("tcp-rr", rr_report(rep)),
                 ("memory", memory_report(size, rep)),
             ];
@@ -775,8 +818,15 @@ fn chromium_lays_out_every_chart_readably_at_one_size_and_at_ten() {
             sizes,
             "a shared-bucket row per size"
         );
+        // Issue 24, item 3: latency under load, its chart and its table row per size.
+        assert_eq!(
+            page.matches("<td>queues</td>").count(),
+            sizes,
+            "a latency-under-load row per size"
+        );
         for kind in [
             "throughput",
+            "loaded-latency",
             "latency",
             "memory-bandwidth",
             "memory-latency",

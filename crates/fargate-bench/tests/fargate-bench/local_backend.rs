@@ -508,7 +508,7 @@ fn a_link_shapes_every_pair_and_nothing_is_left_behind() {
 
 /// Issue 24, item 3, end to end: a suite's `latency_under_load` reaches the probe, and the
 /// report gives the probes' round trips per regime and the verdict. The emulated Fargate link
-/// of a 0.25x0.5 task queues what exceeds its bucket in a 4 MB tbf queue, about 530 ms at the
+/// of a 0.25x0.5 task queues what exceeds its bucket in a 4 MB tbf queue, up to 0.51 s at the
 /// 63 Mbit/s baseline (the link's assumption, stated in the README): its verdict is "queues".
 #[test]
 #[ignore = "needs root (network namespaces, tc)"]
@@ -543,11 +543,16 @@ fn latency_under_load_on_the_emulated_fargate_link_reads_its_queue() {
     assert_eq!(loaded["verdict"], "queues", "{row}");
     assert_eq!(loaded["stages"][0]["stage"], "burst", "{loaded}");
     assert_eq!(loaded["stages"][1]["stage"], "baseline", "{loaded}");
+    let burst = loaded["stages"][0]["rtt"]["p50_ns"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
     let p50 = loaded["stages"][1]["rtt"]["p50_ns"].as_u64().unwrap_or(0);
-    // A full 4 MB queue drains in 4e6 x 8 / 63e6 = 0.51 s.
+    // The queue grows by tens of milliseconds at least, and never past what a full 4 MB queue
+    // takes to drain at the baseline: 4e6 x 8 / 63e6 = 0.51 s. (The stream's own window
+    // decides how full it gets: 86 ms, about 0.7 MB, when this was written.)
     assert!(
-        (250_000_000..=700_000_000).contains(&p50),
-        "baseline p50 {p50} ns: {loaded}"
+        (20_000_000..=600_000_000).contains(&p50) && p50 > 10 * burst,
+        "baseline p50 {p50} ns, burst p50 {burst} ns: {loaded}"
     );
     assert!(link_namespaces().is_empty(), "{:?}", link_namespaces());
     let dir = tmp
@@ -559,7 +564,9 @@ fn latency_under_load_on_the_emulated_fargate_link_reads_its_queue() {
     assert!(
         out.status.success()
             && text.contains("Latency under load (")
-            && text.contains("queues: p99 rises"),
+            && text
+                .lines()
+                .any(|l| l.contains("0.25x0.5") && l.ends_with(" queues")),
         "{text}"
     );
 }

@@ -331,7 +331,9 @@ fn tcp_stream(scale: f64) -> Report {
             _ => Some(200_000_000),
         })
         .collect();
-    let retransmits = [0u64, 0, 0, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0];
+    let retransmits = [
+        0u64, 0, 0, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0,
+    ];
     r.metrics.latency_under_load = Some(probe_core::loaded_latency::analyze(
         &probe_core::loaded_latency::ProbeSeries {
             per_sec: 50.0,

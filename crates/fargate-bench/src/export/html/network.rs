@@ -108,6 +108,14 @@ pub(super) fn throughput_section(body: &mut String, doc: &Merged) {
             tabular(body, &table);
         }
     }
+    let sentences = crate::export::loaded::sentences(&doc.summary);
+    if !sentences.is_empty() {
+        body.push_str("<ul class=\"verdicts\">");
+        for line in sentences {
+            let _ = write!(body, "<li>{}</li>", escape(&line));
+        }
+        body.push_str("</ul>");
+    }
     body.push_str("</section>");
 }
 
