@@ -10,7 +10,7 @@
 //! `--once` server (one per controller item) serves it. A UDP test keeps its socket pair for
 //! both phases: a reverse stream's server answers only the address it first heard from.
 
-use probe_core::regime::Regime;
+use probe_core::regime::{self, DetectorConfig, Regime};
 use probe_core::report::Direction;
 use probe_core::Report;
 
@@ -38,6 +38,32 @@ fn regime_of(r: &Report) -> Regime {
         })
 }
 
+/// The other direction's regime, read from its interval series allowing a burst of one
+/// interval: what refilled in the moment between the two phases is spent within one interval,
+/// and [`probe_core::bucket_sharing::analyze`] then weighs those bytes against the drained
+/// bucket. With the default two intervals, UDP at 300 Mbit/s through one shared tbf read one
+/// high half-second, then the drained baseline for 19.5 s, as "undecided" (in a full test run).
+fn other_regime(other: &Report) -> Regime {
+    let series: Vec<regime::Sample> = other
+        .intervals
+        .iter()
+        .filter(|i| i.transactions.is_none())
+        .map(|i| regime::Sample {
+            start_ns: i.start_ns,
+            duration_ns: i.duration_ns,
+            bits_per_sec: i.bits_per_sec,
+        })
+        .collect();
+    if series.is_empty() {
+        return regime_of(other);
+    }
+    let config = DetectorConfig {
+        min_burst_samples: 1,
+        ..DetectorConfig::default()
+    };
+    regime::detect(&series, &config)
+}
+
 /// Puts the verdict into the drain's `report` from the other direction's report (`other`,
 /// built from the second phase), and adds the other phase's warnings, marked as such.
 pub(crate) fn conclude(req: &TestRequest, report: &mut Report, other: Report) {
@@ -48,7 +74,7 @@ pub(crate) fn conclude(req: &TestRequest, report: &mut Report, other: Report) {
     report.metrics.bucket_sharing = Some(probe_core::bucket_sharing::analyze(
         drained,
         &regime_of(report),
-        &regime_of(&other),
+        &other_regime(&other),
     ));
     report.warnings.extend(
         other
@@ -118,5 +144,34 @@ mod tests {
         conclude(&req, &mut drained, fresh);
         let verdict = drained.metrics.bucket_sharing.unwrap().verdict;
         assert_eq!(verdict, SharingVerdict::Separate);
+    }
+
+    #[test]
+    fn a_refill_burst_of_one_interval_before_the_drained_baseline_is_one_shared_bucket() {
+        let mut req = TestRequest::new(
+            crate::protocol::TestKind::UdpStream,
+            Duration::from_secs(20),
+        );
+        req.baseline_hold_ms = Some(3_000);
+        req.shared_bucket = true;
+        req.flow = Flow::Reverse;
+        let mut drained = report(Direction::ServerToClient, 300e6, 8, 48.5e6);
+        // Half-second intervals: 160 Mbit/s (what refilled between the phases), then 48.5.
+        let mut other = Report::new("netprobe", "0", probe_core::Role::Client, "udp-stream");
+        for i in 0..40u64 {
+            let bps = if i == 0 { 160e6 } else { 48.5e6 };
+            other.intervals.push(probe_core::report::IntervalSample {
+                direction: Some(Direction::ClientToServer),
+                start_ns: i * S / 2,
+                duration_ns: S / 2,
+                bytes: (bps / 16.0) as u64,
+                bits_per_sec: bps,
+                transactions: None,
+                cpu_bound: false,
+            });
+        }
+        conclude(&req, &mut drained, other);
+        let s = drained.metrics.bucket_sharing.unwrap();
+        assert_eq!(s.verdict, SharingVerdict::Shared, "{}", s.summary);
     }
 }

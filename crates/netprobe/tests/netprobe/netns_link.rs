@@ -231,5 +231,9 @@ fn a_sender_held_back_by_its_own_qdisc_is_told_apart_from_a_lack_of_cpu() {
     assert!(queue_full > 100, "{counts:?}");
     let warnings = udp.warnings.join(" | ");
     assert!(warnings.contains("own socket queue was full"), "{warnings}");
-    assert!(!warnings.contains("short of CPU"), "{warnings}");
+    // No quota here: the qdisc is never blamed on the CPU. Time the hypervisor really stole
+    // is still reported (this VM lost 2 of 3 intervals to steal once, in a full test run).
+    for w in udp.warnings.iter().filter(|w| w.contains("short of CPU")) {
+        assert!(w.contains("the hypervisor stole time"), "{warnings}");
+    }
 }
