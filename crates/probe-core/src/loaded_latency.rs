@@ -364,6 +364,26 @@ pub fn analyze(series: &ProbeSeries<'_>, regime: &Regime, window_ns: u64) -> Loa
             summary,
         }
     };
+    // Not one probe back: the path carries no UDP to the port (a firewall or security group),
+    // not a limit that drops everything while the stream still flows.
+    if !series.rtt_ns.is_empty() && series.rtt_ns.iter().all(Option::is_none) {
+        return LoadedLatency {
+            probes_per_sec: series.per_sec,
+            stages: vec![stage_of(
+                (Stage::Whole, 0, window_ns),
+                0.0,
+                series,
+                window_ns,
+            )],
+            intervals,
+            verdict: LoadVerdict::NotMeasured,
+            summary: format!(
+                "not measured: none of {} probes came back: a firewall or security group may \
+                 block UDP to the server's data port (allow it between the probes)",
+                series.rtt_ns.len()
+            ),
+        };
+    }
     let Some(b) = regime.burst_baseline() else {
         return whole(format!(
             "the stream found no burst then baseline ({})",
@@ -687,6 +707,22 @@ mod tests {
         );
         assert_eq!(got.verdict, LoadVerdict::Neither, "{}", got.summary);
         assert!(got.stage(Stage::Baseline).unwrap().p99_ns.unwrap() > 30 * MS);
+    }
+
+    #[test]
+    fn no_probe_back_at_all_is_a_blocked_path_not_a_dropping_limit() {
+        let rtt = probes(|_| None);
+        let got = analyze(
+            &series(&rtt, None),
+            &burst_then_baseline(4 * S, 10 * S),
+            10 * S,
+        );
+        assert_eq!(got.verdict, LoadVerdict::NotMeasured, "{}", got.summary);
+        assert_eq!(
+            got.summary,
+            "not measured: none of 500 probes came back: a firewall or security group may block \
+             UDP to the server's data port (allow it between the probes)"
+        );
     }
 
     #[test]
