@@ -36,12 +36,7 @@ pub(crate) fn shared_buckets(s: &Summary) -> Tabular {
                 x.map_or_else(Cell::empty, |x| spread(x, |v| format_bytes(v as u64)))
             };
             let (verdict, brief) = words(b.verdict);
-            let counts = b
-                .verdicts
-                .iter()
-                .map(|(v, n)| format!("{n}x {}", v.replace('_', " ")))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let counts = super::tables::verdict_counts(&b.verdicts);
             Some(vec![
                 Cell::text(&r.test),
                 Cell::text(r.size.to_string()),

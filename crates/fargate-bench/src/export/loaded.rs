@@ -64,12 +64,7 @@ pub(crate) fn latency_under_load(s: &Summary) -> Tabular {
             // says it was not measured.
             let burst = l.stage(Stage::Burst);
             let baseline = l.stage(Stage::Baseline).or(l.stage(Stage::Whole));
-            let counts = l
-                .verdicts
-                .iter()
-                .map(|(v, n)| format!("{n}x {}", v.replace('_', " ")))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let counts = super::tables::verdict_counts(&l.verdicts);
             Some(vec![
                 Cell::text(&r.test),
                 Cell::text(r.size.to_string()),

@@ -256,6 +256,15 @@ fn span(ns: f64) -> String {
     }
 }
 
+/// How many repetitions gave each verdict, as a table cell reads it: `4x queues, 2x drops`.
+pub(crate) fn verdict_counts(verdicts: &std::collections::BTreeMap<String, u64>) -> String {
+    verdicts
+        .iter()
+        .map(|(v, n)| format!("{n}x {}", v.replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A refill verdict in words.
 fn refill_words(v: RefillVerdict) -> &'static str {
     match v {
@@ -316,12 +325,7 @@ pub(crate) fn refills(s: &Summary) -> Tabular {
                     .join(", ")
             };
             let verdict = refill_words(f.verdict);
-            let counts = f
-                .verdicts
-                .iter()
-                .map(|(v, n)| format!("{n}x {}", v.replace('_', " ")))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let counts = verdict_counts(&f.verdicts);
             Some(vec![
                 Cell::text(&r.test),
                 Cell::text(r.size.to_string()),
