@@ -205,7 +205,32 @@ def sockperf_p50(udp, size, best=False):
     return run
 
 
-def quota_case(vcpus):
+FLOOR = {}
+
+
+def rr_floor(proto):
+    """p50 round trip of scripts/rr_floor.c: four system calls and nothing else, the least a
+    program on kernel sockets can spend (built with cc on first use)."""
+    def run():
+        if "binary" not in FLOOR:
+            import tempfile
+            here = os.path.dirname(os.path.abspath(__file__))
+            binary = os.path.join(tempfile.mkdtemp(prefix="rr-floor-"), "rr_floor")
+            subprocess.run(["cc", "-O2", "-pthread", "-o", binary,
+                            os.path.join(here, "rr_floor.c")], check=True)
+            FLOOR["binary"] = binary
+        before = children_cpu_seconds()
+        out = subprocess.run([FLOOR["binary"], proto, str(DURATION), CLIENT_CPU, SERVER_CPU],
+                             capture_output=True, text=True, timeout=DURATION + 60, check=True).stdout
+        m = re.search(r"p50_ns (\d+) round_trips (\d+)", out)
+        # One process, both sides: its CPU time split evenly, per round trip.
+        per_side = (children_cpu_seconds() - before) * 1e9 / int(m.group(2)) / 2
+        LAST["ours"] = {"client": per_side, "server": per_side}
+        return float(m.group(1))
+    return run
+
+
+def quota_case(vcpus, peer_zerocopy=False):
     """tcp-stream with each side in its own CPU cgroup of `vcpus` CPUs (placement as set)."""
     def within(run):
         def wrapped():
@@ -217,9 +242,11 @@ def quota_case(vcpus):
             finally:
                 CGROUPS["client"] = CGROUPS["server"] = None
         return wrapped
-    return (f"tcp-stream 128K, quota: each side in its own cgroup at {vcpus:g} vCPU",
+    peer = ["-l", "128K"] + (["-Z"] if peer_zerocopy else [])
+    against = " vs iperf3 -Z" if peer_zerocopy else ""
+    return (f"tcp-stream 128K, quota: each side in its own cgroup at {vcpus:g} vCPU{against}",
             within(lambda: tput(ours("tcp-stream", ["-l", "128K"]))),
-            within(lambda: iperf3_received(iperf3(["-l", "128K"]))), "Gbit/s", True)
+            within(lambda: iperf3_received(iperf3(peer))), "Gbit/s", True)
 
 
 def mean_rtt(report):
@@ -229,6 +256,9 @@ def mean_rtt(report):
 CASES = [
     # name, ours, peer, unit, higher_is_better
     ("tcp-stream 1 stream 128K", lambda: tput(ours("tcp-stream", ["-l", "128K"])),
+     lambda: iperf3_received(iperf3(["-l", "128K"])), "Gbit/s", True),
+    ("tcp-stream 1 stream, ours copying like iperf3 (--send-path copy)",
+     lambda: tput(ours("tcp-stream", ["-l", "128K", "--send-path", "copy"])),
      lambda: iperf3_received(iperf3(["-l", "128K"])), "Gbit/s", True),
     ("tcp-stream 1 stream, receivers blocking (--receive-wait block)",
      lambda: tput(ours("tcp-stream", ["-l", "128K", "--receive-wait", "block"])),
@@ -251,6 +281,10 @@ CASES = [
     ("udp-rr 64 B p50 RTT, ours --busy-poll vs sockperf's best mode",
      lambda: p50(ours("udp-rr", ["-l", "64", "--busy-poll"])),
      sockperf_p50(True, 64, best=True), "us", False),
+    ("tcp-rr 64 B p50 RTT, the kernel's floor (scripts/rr_floor.c) vs sockperf's best mode",
+     rr_floor("tcp"), sockperf_p50(False, 64, best=True), "us", False),
+    ("udp-rr 64 B p50 RTT, the kernel's floor (scripts/rr_floor.c) vs sockperf's best mode",
+     rr_floor("udp"), sockperf_p50(True, 64, best=True), "us", False),
     ("tcp-rr 64 B mean RTT vs qperf", lambda: mean_rtt(ours("tcp-rr", ["-l", "64"])),
      qperf_tcp_lat, "us", False),
 ]
@@ -276,6 +310,7 @@ def main():
               file=sys.stderr)
         CGROUPS["manager"] = cgroups
         cases += [quota_case(q) for q in QUOTAS]
+        cases += [quota_case(q, peer_zerocopy=True) for q in QUOTAS]
     rows = []
     try:
         run_cases(cases, only, rows)

@@ -67,7 +67,7 @@ pub use client::{run_test, ClientConfig, DEFAULT_PORT};
 pub use error::{NetError, Result};
 pub use limits::ServerLimits;
 pub use probe_core::contract::{ClientOptions, RequestCaps};
-pub use protocol::{Flow, ReceiveWait, SocketRequest, TestKind, TestRequest};
+pub use protocol::{Flow, ReceiveWait, SendPath, SocketRequest, TestKind, TestRequest};
 pub use server::{serve, ServeSummary, ServerConfig, StopSwitch, DEFAULT_DRAIN};
 
 /// Resolves on Ctrl-C or SIGTERM: what a server or client binary stops on.

@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 pub use probe_core::contract::{
-    CpuTimes, Flow, ReceiveWait, Refusal, SocketReadback, SocketRequest, TcpInfoReadback, TestKind,
-    TestRequest,
+    CpuTimes, Flow, ReceiveWait, Refusal, SendPath, SocketReadback, SocketRequest, TcpInfoReadback,
+    TestKind, TestRequest,
 };
 
 /// Version of the control protocol; a server refuses any other. Bump it on any change to a
@@ -25,7 +25,9 @@ pub use probe_core::contract::{
 /// (`SideResult::interval_retransmits`); the shared-bucket test (`TestRequest::shared_bucket`):
 /// after the drain's results, the other direction on the same session (new data connections,
 /// then `Start`).
-pub const PROTOCOL_VERSION: u16 = 6;
+/// 7: the send path (`TestRequest::send_path`; `SideResult::spliced_senders`,
+/// `copied_senders`, `send_path_fallback`).
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// Magic bytes that open a `ClientHello`, so a stray connection is told apart from an old client.
 pub const MAGIC: [u8; 8] = *b"NETPROBE";
@@ -150,6 +152,12 @@ pub struct SideResult {
     pub udp_queue_full: u64,
     /// This side's bulk receivers polled (see [`ReceiveWait`]).
     pub receivers_polled: bool,
+    /// TCP stream senders on this side that spliced their payload (see [`SendPath`]).
+    pub spliced_senders: u32,
+    /// TCP stream senders on this side that copied their payload.
+    pub copied_senders: u32,
+    /// Why a sender that could have spliced (`--send-path auto`) copied instead.
+    pub send_path_fallback: Option<String>,
     /// CPUs this side's data threads could run on (pinning, else the process affinity).
     pub allowed_cpus: u32,
     /// Busy-poll tests: what `SO_BUSY_POLL` did on this side's data sockets.
@@ -357,6 +365,7 @@ mod tests {
             zerocopy: false,
             server_cpus: vec![1],
             receive_wait: ReceiveWait::Block,
+            send_path: SendPath::Copy,
             request_timeout_ms: 100,
             baseline_hold_ms: Some(60_000),
             refill_idle_ms: vec![4_000, 20_000],

@@ -373,6 +373,14 @@ mod tests {
                 "unknown variant",
             ),
             (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"udp-stream\"\nsend_path = \"copy\"\n",
+                "`send_path` applies to tcp-stream only",
+            ),
+            (
+                "sizes=[\"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\nsend_path = \"sendfile\"\n",
+                "unknown variant",
+            ),
+            (
                 "sizes=[\"1x2\"]\n[[test]]\nkind = \"udp-stream\"\nrate = \"fast\"\n",
                 "not a number",
             ),

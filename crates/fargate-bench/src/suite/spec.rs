@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use probe_core::contract::{
-    quantity, ClientOptions, Flow, ReceiveWait, RequestCaps, TestKind as NetTestKind,
+    quantity, ClientOptions, Flow, ReceiveWait, RequestCaps, SendPath, TestKind as NetTestKind,
     MAX_REFILL_IDLES, MIN_REFILL_IDLE_MS,
 };
 
@@ -46,6 +46,10 @@ pub struct TestSpec {
     /// How bulk receivers wait (tcp-stream, udp-stream); netprobe's default is `auto`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive_wait: Option<ReceiveWait>,
+    /// How tcp-stream senders hand over their payload; netprobe's default is `auto` (splice
+    /// where a pipe holds one write, else copy); `copy` for an application's CPU per byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_path: Option<SendPath>,
     /// Closed-loop tcp-rr and udp-rr: the waiting side spins instead of sleeping
     /// (`--busy-poll`); each side then spends a CPU for lower latency.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -119,6 +123,7 @@ impl TestSpec {
             response: None,
             rate: None,
             receive_wait: None,
+            send_path: None,
             busy_poll: false,
             quick: None,
             no_latency: false,
@@ -194,6 +199,9 @@ impl TestSpec {
         if let Some(w) = self.receive_wait {
             label.push_str(&format!(" rx-{}", w.name()));
         }
+        if let Some(p) = self.send_path {
+            label.push_str(&format!(" send-{}", p.name()));
+        }
         if self.busy_poll {
             label.push_str(" busy-poll");
         }
@@ -251,6 +259,9 @@ impl TestSpec {
         o.rate.clone_from(&self.rate);
         if let Some(w) = self.receive_wait {
             o.receive_wait = w;
+        }
+        if let Some(p) = self.send_path {
+            o.send_path = p;
         }
         o.busy_poll = self.busy_poll;
         if let Some(i) = self.interval {
@@ -343,6 +354,7 @@ impl TestSpec {
                 ("response", self.response.is_some()),
                 ("rate", self.rate.is_some()),
                 ("receive_wait", self.receive_wait.is_some()),
+                ("send_path", self.send_path.is_some()),
                 ("busy_poll", self.busy_poll),
                 ("until_baseline", self.until_baseline),
                 ("max_duration", self.max_duration.is_some()),
@@ -402,6 +414,11 @@ impl TestSpec {
         if self.receive_wait.is_some() && !self.kind.network().is_some_and(NetTestKind::is_bulk) {
             return Err(format!(
                 "{at}: `receive_wait` applies to tcp-stream and udp-stream only; remove it"
+            ));
+        }
+        if self.send_path.is_some() && self.kind.network() != Some(NetTestKind::TcpStream) {
+            return Err(format!(
+                "{at}: `send_path` applies to tcp-stream only; remove it"
             ));
         }
         if self.busy_poll
@@ -547,11 +564,14 @@ mod tests {
         let s = parse(
             "repetitions = 2\nsizes = [\"0.25x0.5\", \"1x2\"]\n[[test]]\nkind = \"tcp-stream\"\n\
              duration = 5\nstreams = 4\nreverse = true\nreceive_wait = \"block\"\n\
-             [[test]]\nkind = \"memory\"\nquick = true\n",
+             send_path = \"copy\"\n[[test]]\nkind = \"memory\"\nquick = true\n",
         )
         .unwrap();
         assert_eq!(s.tests.len(), 2);
-        assert_eq!(s.tests[0].label(), "tcp-stream P4 reverse rx-block");
+        assert_eq!(
+            s.tests[0].label(),
+            "tcp-stream P4 reverse rx-block send-copy"
+        );
         assert_eq!(
             s.tests[0].probe_args(),
             [
@@ -563,7 +583,9 @@ mod tests {
                 "4",
                 "--reverse",
                 "--receive-wait",
-                "block"
+                "block",
+                "--send-path",
+                "copy"
             ]
         );
     }

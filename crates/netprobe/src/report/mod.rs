@@ -389,10 +389,36 @@ fn set_parameters(report: &mut Report, req: &TestRequest, ctx: &ReportContext<'_
     if let Some(side) = server_side {
         report.set_parameter("server_receivers_polled", side.receivers_polled);
     }
+    if req.kind == TestKind::TcpStream {
+        report.set_parameter("send_path", req.send_path.name());
+        for (name, side) in [("client", client_side), ("server", server_side)] {
+            let Some(side) = side else { continue };
+            if let Some(taken) = send_path_taken(side) {
+                report.set_parameter(&format!("{name}_send_path"), taken);
+            }
+            if let Some(why) = &side.send_path_fallback {
+                report.set_parameter(&format!("{name}_send_path_fallback"), why.clone());
+            }
+        }
+    }
     let loopback = ctx.peer.starts_with("127.") || ctx.peer.starts_with("[::1]");
     cpu::set_wait_parameters(report, req, client_side, server_side, loopback);
     report.set_parameter("client_cpus", client_cpus);
     report.set_parameter("server_cpus", server_cpus);
+}
+
+/// The send path a side's TCP stream senders took: `splice`, `copy`, or how many of them
+/// spliced when they differed; `None` for a side that sent nothing.
+fn send_path_taken(side: &SideResult) -> Option<String> {
+    match (side.spliced_senders, side.copied_senders) {
+        (0, 0) => None,
+        (_, 0) => Some("splice".into()),
+        (0, _) => Some("copy".into()),
+        (spliced, copied) => Some(format!(
+            "splice on {spliced} of {} streams",
+            spliced + copied
+        )),
+    }
 }
 
 fn add_warnings(report: &mut Report, ctx: &ReportContext<'_>) {
@@ -494,6 +520,26 @@ mod tests {
             peer: "10.0.0.2:5301".into(),
             host: host(),
         }
+    }
+
+    #[test]
+    fn the_send_path_taken_counts_the_sides_senders() {
+        let side = |spliced, copied| SideResult {
+            spliced_senders: spliced,
+            copied_senders: copied,
+            ..Default::default()
+        };
+        assert_eq!(
+            send_path_taken(&side(0, 0)),
+            None,
+            "a side that only received"
+        );
+        assert_eq!(send_path_taken(&side(4, 0)).as_deref(), Some("splice"));
+        assert_eq!(send_path_taken(&side(0, 1)).as_deref(), Some("copy"));
+        assert_eq!(
+            send_path_taken(&side(3, 1)).as_deref(),
+            Some("splice on 3 of 4 streams")
+        );
     }
 
     #[test]

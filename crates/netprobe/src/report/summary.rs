@@ -163,6 +163,20 @@ pub fn human_summary(report: &Report) -> String {
             ),
             _ => String::new(),
         };
+        // A sender's CPU per byte depends on how it handed over the payload; say which.
+        let sent = match report
+            .test
+            .parameters
+            .get(&format!("{side}_send_path"))
+            .and_then(serde_json::Value::as_str)
+        {
+            Some("copy") => " (sender copied)".to_owned(),
+            Some("splice") => {
+                " (sender spliced: --send-path copy for an application's copy)".into()
+            }
+            Some(other) => format!(" (sender: {other})"),
+            None => String::new(),
+        };
         let throttled: u64 = c.interval_throttled_ns.iter().sum();
         let throttled = if throttled > 0 {
             format!(", cgroup throttled {}", format_ns(throttled as f64))
@@ -171,7 +185,7 @@ pub fn human_summary(report: &Report) -> String {
         };
         let _ = writeln!(
             out,
-            "  cpu {side}: user {} sys {}{share}{cost}{throttled}{}",
+            "  cpu {side}: user {} sys {}{share}{cost}{sent}{throttled}{}",
             format_ns(c.user_ns as f64),
             format_ns(c.system_ns as f64),
             if polled {

@@ -18,6 +18,7 @@ use crate::sys::{self, CpuTime};
 
 mod placement;
 mod pressure;
+mod send_path;
 mod setup;
 
 use placement::{allowed_cpus, receivers_poll};
@@ -84,6 +85,10 @@ struct ThreadOutput {
     cpu: CpuTime,
     /// A bulk receive ran on this thread, polling.
     polled: bool,
+    /// A TCP stream sender ran on this thread: whether it spliced.
+    spliced: Option<bool>,
+    /// Why this thread's sender copied where `--send-path auto` would have spliced.
+    send_path_fallback: Option<String>,
     /// Payload bytes sent and received, warm-up and tail included.
     moved_bytes: u64,
     /// Round trips completed or answered, warm-up included.
@@ -149,15 +154,24 @@ fn tcp_thread(ctx: Ctx<'_>, ds: &DataStream) -> io::Result<ThreadOutput> {
             let sends = ds.client_sends == ctx.is_client;
             let mut side = readback(s, ds.index, sends);
             if sends {
-                let source = if ctx.req.zerocopy {
-                    Some(sys::ZeroCopySource::new(ctx.message())?)
-                } else {
-                    None
-                };
-                let buf = vec![0x5au8; ctx.message()];
                 out.moved_bytes = match RateProfile::of_request(ctx.req) {
-                    Some(profile) => paced_stream::send(s, ctx.window, &buf, profile)?,
-                    None => tcp_stream::send(s, ctx.window, &buf, source.as_ref())?,
+                    Some(profile) => {
+                        out.spliced = Some(false);
+                        let buf = vec![0x5au8; ctx.message()];
+                        paced_stream::send(s, ctx.window, &buf, profile)?
+                    }
+                    None => {
+                        let source = send_path::source(ctx.req, ctx.message())?;
+                        out.spliced = Some(source.splice.is_some());
+                        out.send_path_fallback = source.fallback;
+                        // Only a copying sender needs the payload in user space.
+                        let buf = if source.splice.is_some() {
+                            Vec::new()
+                        } else {
+                            vec![0x5au8; ctx.message()]
+                        };
+                        tcp_stream::send(s, ctx.window, &buf, source.splice.as_ref())?
+                    }
                 };
             } else {
                 let mut buf = vec![0u8; ctx.message().max(128 * 1024)];
@@ -439,6 +453,14 @@ pub(crate) fn run_side(
         output.side.udp_skipped += t.udp_skipped;
         output.side.udp_queue_full += t.udp_queue_full;
         output.side.receivers_polled |= t.polled;
+        match t.spliced {
+            Some(true) => output.side.spliced_senders += 1,
+            Some(false) => output.side.copied_senders += 1,
+            None => {}
+        }
+        if t.send_path_fallback.is_some() {
+            output.side.send_path_fallback = t.send_path_fallback;
+        }
         output.side.moved_bytes += t.moved_bytes;
         output.side.round_trips += t.round_trips;
         if t.busy_poll_socket != BusyPollSocket::NotAsked {

@@ -56,6 +56,10 @@ impl ZeroCopySource {
     pub(crate) fn new(_len: usize) -> io::Result<Self> {
         Err(unsupported("--zerocopy"))
     }
+
+    pub(crate) fn pipes_only(_len: usize) -> io::Result<Self> {
+        Err(unsupported("splicing sends"))
+    }
 }
 
 pub(crate) fn send_zero_copy(_socket: RawFd, _source: &ZeroCopySource) -> io::Result<usize> {

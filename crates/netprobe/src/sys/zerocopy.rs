@@ -52,6 +52,17 @@ impl ZeroCopySource {
         Ok(Self { len, path })
     }
 
+    /// A source of `len` bytes on the `tee` path only: an error where a pipe cannot hold one
+    /// write or the kernel refuses the pipes, so the caller can copy instead (the memfd of
+    /// [`ZeroCopySource::new`] would hold a second copy of the payload that no memory budget
+    /// counts).
+    pub(crate) fn pipes_only(len: usize) -> io::Result<Self> {
+        Ok(Self {
+            len,
+            path: Path::Pipes(TeePipes::new(len)?),
+        })
+    }
+
     /// Whether the `tee` path is in use (else `sendfile`).
     #[cfg(test)]
     fn uses_pipes(&self) -> bool {

@@ -116,6 +116,64 @@ async fn a_stream_reports_each_sides_cpu_per_gb() {
     }
 }
 
+/// Issue 26: a tcp-stream sender splices by default and says so; `--send-path copy` copies;
+/// the side that sent (the server with `--reverse`) is the one named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_send_path_each_side_took_is_reported() {
+    let (addr, _stop) = server().await;
+    for (path, flow, side, taken) in [
+        (
+            netprobe::SendPath::Auto,
+            netprobe::Flow::Forward,
+            "client",
+            "splice",
+        ),
+        (
+            netprobe::SendPath::Copy,
+            netprobe::Flow::Forward,
+            "client",
+            "copy",
+        ),
+        (
+            netprobe::SendPath::Auto,
+            netprobe::Flow::Reverse,
+            "server",
+            "splice",
+        ),
+        (
+            netprobe::SendPath::Splice,
+            netprobe::Flow::Bidirectional,
+            "server",
+            "splice",
+        ),
+    ] {
+        let mut req = TestRequest::tcp_stream(Duration::from_millis(400));
+        req.interval_ms = 200;
+        req.send_path = path;
+        req.flow = flow;
+        let report = run_test(&netprobe::ClientConfig::new(addr.clone(), req))
+            .await
+            .unwrap();
+        assert_schema_valid(&report);
+        let p = &report.test.parameters;
+        let what = format!("{path:?} {flow:?}: {p:?}");
+        assert_eq!(p["send_path"], path.name(), "{what}");
+        assert_eq!(p[&format!("{side}_send_path")], taken, "{what}");
+        assert!(!p.contains_key("client_send_path_fallback"), "{what}");
+        if flow != netprobe::Flow::Bidirectional {
+            let other = if side == "client" { "server" } else { "client" };
+            assert!(!p.contains_key(&format!("{other}_send_path")), "{what}");
+        }
+        let received: u64 = report
+            .metrics
+            .throughput
+            .iter()
+            .map(|t| t.received_bytes)
+            .sum();
+        assert!(received > 1 << 20, "{what}: {received} bytes");
+    }
+}
+
 /// A CPU cgroup with a CFS quota, on whichever hierarchy has the cpu controller here (v2's
 /// `cpu.max`, else v1's `cpu.cfs_quota_us`); removed on drop.
 struct QuotaCgroup {

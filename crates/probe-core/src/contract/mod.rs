@@ -25,7 +25,7 @@ pub use options::{defaults, ClientOptions, LOADED_CONGESTION};
 pub use rate_profile::RateStep;
 pub use readback::{CpuTimes, SocketReadback, TcpInfoReadback};
 pub use request::{
-    Flow, ReceiveWait, Refusal, RequestCaps, SocketRequest, TestKind, TestRequest,
+    Flow, ReceiveWait, Refusal, RequestCaps, SendPath, SocketRequest, TestKind, TestRequest,
     DATA_HEADER_BYTES, MAX_DATAGRAM_BYTES, MAX_INTERVAL_MS, MAX_LOAD_PROBES,
     MAX_LOAD_PROBES_PER_SEC, MAX_MESSAGE_BYTES, MAX_OPEN_LOOP_RATE, MAX_REFILL_IDLES,
     MIN_BASELINE_SAMPLES, MIN_REFILL_IDLE_MS,

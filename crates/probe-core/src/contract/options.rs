@@ -7,7 +7,7 @@
 //! therefore agree on every default and every check by construction.
 
 use super::quantity;
-use super::request::{Flow, ReceiveWait, TestKind, TestRequest};
+use super::request::{Flow, ReceiveWait, SendPath, TestKind, TestRequest};
 use crate::error::{CoreError, Result};
 
 /// The options of one netprobe client run, before parsing quantities.
@@ -44,6 +44,8 @@ pub struct ClientOptions {
     pub zerocopy: bool,
     /// How bulk receivers wait (`--receive-wait`).
     pub receive_wait: ReceiveWait,
+    /// How bulk TCP senders hand over their payload (`--send-path`).
+    pub send_path: SendPath,
     /// CPUs for the server's data threads (`--server-cpus`).
     pub server_cpus: Vec<u32>,
     /// udp-rr per-request timeout (`--timeout-ms`).
@@ -104,6 +106,7 @@ impl ClientOptions {
             congestion: None,
             zerocopy: false,
             receive_wait: ReceiveWait::Auto,
+            send_path: SendPath::Auto,
             server_cpus: Vec::new(),
             timeout_ms: defaults::TIMEOUT_MS,
             until_baseline: false,
@@ -154,6 +157,7 @@ impl ClientOptions {
         r.socket.congestion.clone_from(&self.congestion);
         r.zerocopy = self.zerocopy;
         r.receive_wait = self.receive_wait;
+        r.send_path = self.send_path;
         r.server_cpus.clone_from(&self.server_cpus);
         r.request_timeout_ms = self.timeout_ms;
         if self.until_baseline || !self.refill.is_empty() || self.shared_bucket {
@@ -266,6 +270,10 @@ impl ClientOptions {
         if self.receive_wait != d.receive_wait {
             a.push("--receive-wait".into());
             a.push(self.receive_wait.name().into());
+        }
+        if self.send_path != d.send_path {
+            a.push("--send-path".into());
+            a.push(self.send_path.name().into());
         }
         a
     }

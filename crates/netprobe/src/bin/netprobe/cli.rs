@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Parser, Subcommand};
 use netprobe::{
-    ClientConfig, ClientOptions, Flow, NetError, PreSharedKey, ReceiveWait, ServerConfig,
+    ClientConfig, ClientOptions, Flow, NetError, PreSharedKey, ReceiveWait, SendPath, ServerConfig,
     ServerLimits, TestKind, DEFAULT_PORT,
 };
 use probe_core::contract::{self, quantity};
@@ -108,6 +108,12 @@ fn receive_waits() -> impl clap::builder::TypedValueParser<Value = ReceiveWait> 
         .map(|name| name.parse::<ReceiveWait>().expect("a listed name"))
 }
 
+/// `--send-path` takes the contract's paths, by their names.
+fn send_paths() -> impl clap::builder::TypedValueParser<Value = SendPath> {
+    PossibleValuesParser::new(SendPath::ALL.map(SendPath::name))
+        .map(|name| name.parse::<SendPath>().expect("a listed name"))
+}
+
 #[derive(Debug, clap::Args)]
 struct ClientArgs {
     /// Server as HOST or HOST:PORT.
@@ -200,9 +206,19 @@ struct ClientArgs {
     /// TCP congestion control, e.g. cubic or bbr.
     #[arg(long, short = 'C')]
     congestion: Option<String>,
-    /// sendfile on send and MSG_TRUNC on receive: no user-space copies (tcp-stream).
+    /// No user-space copies on either side (tcp-stream): the sender splices (as
+    /// `--send-path splice`) and the receiver discards in the kernel (MSG_TRUNC), so the
+    /// receiver's CPU per byte is no longer an application's.
     #[arg(long, short = 'Z')]
     zerocopy: bool,
+    /// How tcp-stream senders (on both sides) hand their payload to the socket. `auto` splices
+    /// the payload's pages by reference (tee + splice from a pipe) where a pipe holds one write,
+    /// else copies: a quarter to a third less sender CPU per byte, the same bytes on the wire,
+    /// so a probe under a small CPU quota measures the network rather than its copy loop.
+    /// `copy` writes from user space, as most applications do; `splice` insists (a memfd past
+    /// a pipe's size). The report says which path each side took.
+    #[arg(long, value_parser = send_paths(), default_value = "auto")]
+    send_path: SendPath,
     /// How bulk receivers (tcp-stream, udp-stream) wait for data on both sides. `auto` polls
     /// where every data thread has a CPU of its own, which spares the sender the cost of
     /// waking the receiver; `block` sleeps in the kernel, so receiver CPU time is the true
@@ -345,6 +361,7 @@ fn client_options(a: &ClientArgs) -> Result<ClientOptions> {
         congestion: a.congestion.clone(),
         zerocopy: a.zerocopy,
         receive_wait: a.receive_wait,
+        send_path: a.send_path,
         server_cpus: cpus(a.server_cpus.as_deref()).context("--server-cpus")?,
         timeout_ms: a.timeout_ms,
         until_baseline: a.until_baseline,

@@ -1,0 +1,122 @@
+/*
+ * The kernel's floor for a spinning 64-byte round trip on loopback: the least any program
+ * that uses kernel sockets can do per round trip, and nothing more.
+ *
+ * The client sends and spins on non-blocking receives until the answer is back; the server
+ * spins on non-blocking receives and answers. Four system calls per round trip (two sends,
+ * two receives that find data) plus the empty receives of the wait: the same calls netprobe
+ * --busy-poll and sockperf --nonblocked make, without their bookkeeping (no histogram, no
+ * deadline checks, one clock read per round trip). scripts/bench_net.py builds it with cc and
+ * holds sockperf against it, so the goal "0.8x sockperf" can be read against what the kernel
+ * itself costs here.
+ *
+ *   rr_floor tcp|udp SECONDS CLIENT_CPU SERVER_CPU   -> prints "p50_ns N round_trips M"
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MSG 64
+#define WARMUP 10000
+
+static int server_fd, client_fd, server_cpu;
+static volatile int done;
+
+static long now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) { perror("sched_setaffinity"); exit(2); }
+}
+
+static void *serve(void *unused) {
+  char buf[MSG];
+  (void)unused;
+  pin(server_cpu);
+  while (!done) {
+    ssize_t got = recv(server_fd, buf, MSG, MSG_DONTWAIT);
+    if (got > 0) send(server_fd, buf, (size_t)got, 0);
+  }
+  return NULL;
+}
+
+static int cmp(const void *a, const void *b) {
+  long x = *(const long *)a, y = *(const long *)b;
+  return (x > y) - (x < y);
+}
+
+static void die(const char *what) { perror(what); exit(2); }
+
+int main(int argc, char **argv) {
+  if (argc != 5 || (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp"))) {
+    fprintf(stderr, "usage: rr_floor tcp|udp SECONDS CLIENT_CPU SERVER_CPU\n");
+    return 2;
+  }
+  int tcp = !strcmp(argv[1], "tcp");
+  double seconds = atof(argv[2]);
+  int client_cpu = atoi(argv[3]);
+  server_cpu = atoi(argv[4]);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof addr;
+  if (tcp) {
+    int one = 1, listener = socket(AF_INET, SOCK_STREAM, 0);
+    if (bind(listener, (void *)&addr, len) || listen(listener, 1) ||
+        getsockname(listener, (void *)&addr, &len))
+      die("listen");
+    client_fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(client_fd, (void *)&addr, len)) die("connect");
+    server_fd = accept(listener, NULL, NULL);
+    setsockopt(client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(server_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  } else {
+    struct sockaddr_in caddr = addr;
+    socklen_t clen = sizeof caddr;
+    server_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    client_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (bind(server_fd, (void *)&addr, len) || getsockname(server_fd, (void *)&addr, &len) ||
+        bind(client_fd, (void *)&caddr, clen) || getsockname(client_fd, (void *)&caddr, &clen) ||
+        connect(client_fd, (void *)&addr, len) || connect(server_fd, (void *)&caddr, clen))
+      die("udp sockets");
+  }
+  size_t cap = (size_t)(seconds * 1e6) + WARMUP; /* at most one round trip per microsecond */
+  long *rtt = malloc(cap * sizeof *rtt);
+  if (!rtt) die("malloc");
+  pthread_t server;
+  pthread_create(&server, NULL, serve, NULL);
+  pin(client_cpu);
+  char buf[MSG] = {0};
+  size_t n = 0;
+  long start = now_ns(), until = start + (long)(seconds * 1e9), sent = start;
+  while (sent < until && n < cap) {
+    if (send(client_fd, buf, MSG, 0) != MSG) die("send");
+    for (size_t have = 0; have < MSG;) { /* TCP may deliver the answer in pieces */
+      ssize_t got = recv(client_fd, buf + have, MSG - have, MSG_DONTWAIT);
+      if (got > 0) have += (size_t)got;
+      else if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) die("recv");
+    }
+    long back = now_ns();
+    rtt[n++] = back - sent;
+    sent = back;
+  }
+  done = 1;
+  pthread_join(server, NULL);
+  if (n <= WARMUP) { fprintf(stderr, "too few round trips: %zu\n", n); return 1; }
+  qsort(rtt + WARMUP, n - WARMUP, sizeof *rtt, cmp);
+  printf("p50_ns %ld round_trips %zu\n", rtt[WARMUP + (n - WARMUP) / 2], n - WARMUP);
+  return 0;
+}
