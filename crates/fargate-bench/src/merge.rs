@@ -690,17 +690,9 @@ mod tests {
     /// A finished local run (also the generation tests' run).
     pub(super) fn meta() -> RunMeta {
         RunMeta {
-            run_id: "r".into(),
-            backend: "local".into(),
-            suite: Suite::default_suite(),
             controller_version: "0".into(),
-            started_at: now_rfc3339(),
             status: RunStatus::Complete,
-            finished_at: None,
-            command_line: None,
-            capacity: None,
-            region: None,
-            prices_as_of: None,
+            ..RunMeta::new("r", "local", Suite::default_suite(), now_rfc3339())
         }
     }
 

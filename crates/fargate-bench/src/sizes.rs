@@ -535,17 +535,15 @@ mod tests {
         // Issue 23, item 7 (N10): a Seoul Spot run re-reported later was priced as us-east-1
         // on demand.
         let meta = crate::store::RunMeta {
-            run_id: "r".into(),
-            backend: "ecs".into(),
-            suite: crate::Suite::default_suite(),
             controller_version: "0".into(),
-            started_at: "2026-12-06T00:00:00Z".into(),
-            status: crate::store::RunStatus::Running,
-            finished_at: None,
-            command_line: None,
             capacity: Some(Capacity::Spot),
             region: Some("ap-northeast-2".into()),
-            prices_as_of: None,
+            ..crate::store::RunMeta::new(
+                "r",
+                "ecs",
+                crate::Suite::default_suite(),
+                "2026-12-06T00:00:00Z",
+            )
         };
         let asked = Prices::new(None, None, Arch::X86).unwrap();
         let size = TaskSize::parse("1x2").unwrap();

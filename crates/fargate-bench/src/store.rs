@@ -62,6 +62,32 @@ pub struct RunMeta {
     pub prices_as_of: Option<String>,
 }
 
+impl RunMeta {
+    /// A run's metadata as it starts: this controller's version, [`RunStatus::Running`], and
+    /// no end, command line, capacity, Region or price date yet (set those fields as they are
+    /// known).
+    pub fn new(
+        run_id: impl Into<String>,
+        backend: impl Into<String>,
+        suite: Suite,
+        started_at: impl Into<String>,
+    ) -> Self {
+        Self {
+            run_id: run_id.into(),
+            backend: backend.into(),
+            suite,
+            controller_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at: started_at.into(),
+            status: RunStatus::Running,
+            finished_at: None,
+            command_line: None,
+            capacity: None,
+            region: None,
+            prices_as_of: None,
+        }
+    }
+}
+
 /// Whether an item produced its reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -502,17 +528,8 @@ mod tests {
 
     fn meta() -> RunMeta {
         RunMeta {
-            run_id: "r1".into(),
-            backend: "local".into(),
-            suite: Suite::default_suite(),
             controller_version: "0.1.0".into(),
-            started_at: now_rfc3339(),
-            status: RunStatus::Running,
-            finished_at: None,
-            command_line: None,
-            capacity: None,
-            region: None,
-            prices_as_of: None,
+            ..RunMeta::new("r1", "local", Suite::default_suite(), now_rfc3339())
         }
     }
 

@@ -182,17 +182,9 @@ mod tests {
         Summary {
             schema_version: 1,
             run: RunMeta {
-                run_id: "r".into(),
-                backend: "local".into(),
-                suite: crate::Suite::default_suite(),
                 controller_version: "0".into(),
-                started_at: now_rfc3339(),
                 status: RunStatus::Complete,
-                finished_at: None,
-                command_line: None,
-                capacity: None,
-                region: None,
-                prices_as_of: None,
+                ..RunMeta::new("r", "local", crate::Suite::default_suite(), now_rfc3339())
             },
             warnings: Vec::new(),
             pricing: None,

@@ -138,17 +138,14 @@ pub(crate) fn fixed_document() -> Merged {
     let summary = Summary {
         schema_version: SUMMARY_SCHEMA_VERSION,
         run: RunMeta {
-            run_id: "golden".into(),
-            backend: "local".into(),
-            suite: crate::Suite::default_suite(),
             controller_version: "0.0.0".into(),
-            started_at: "2026-12-04T00:00:00Z".into(),
             status: RunStatus::Complete,
-            finished_at: None,
-            command_line: None,
-            capacity: None,
-            region: None,
-            prices_as_of: None,
+            ..RunMeta::new(
+                "golden",
+                "local",
+                crate::Suite::default_suite(),
+                "2026-12-04T00:00:00Z",
+            )
         },
         pricing: Some(Pricing {
             region: "us-east-1".into(),

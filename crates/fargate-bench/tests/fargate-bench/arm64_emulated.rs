@@ -209,17 +209,14 @@ fn an_arm64_server_and_an_amd64_client_complete_tcp_rr_and_tcp_stream() {
         });
     }
     let meta = RunMeta {
-        run_id: "arm64-emulated".into(),
-        backend: "docker".into(),
-        suite: fargate_bench::suite::Suite::default_suite(),
         controller_version: VERSION.into(),
-        started_at: fargate_bench::store::now_rfc3339(),
         status: RunStatus::Complete,
-        finished_at: None,
-        command_line: None,
-        capacity: None,
-        region: None,
-        prices_as_of: None,
+        ..RunMeta::new(
+            "arm64-emulated",
+            "docker",
+            fargate_bench::suite::Suite::default_suite(),
+            fargate_bench::store::now_rfc3339(),
+        )
     };
     let summary = fargate_bench::merge::summarize(&meta, &records, None).summary;
     assert_eq!(summary.items_ok, 2);

@@ -170,17 +170,15 @@ fn record(size: &str, label: &str, rep: u32, reports: Vec<Report>) -> ItemRecord
 /// A results directory: tcp-stream and tcp-rr at two sizes, two repetitions, one failed item.
 fn known_run(root: &Path, repetitions: u32) -> PathBuf {
     let meta = RunMeta {
-        run_id: "20261130000000-test".into(),
-        backend: "local".into(),
-        suite: Suite::default_suite(),
         controller_version: "0.1.0".into(),
-        started_at: "2026-11-30T00:00:00Z".into(),
         status: RunStatus::Complete,
-        finished_at: None,
         command_line: Some("fargate-bench run --size 0.5x1 --size 1x2".into()),
-        capacity: None,
-        region: None,
-        prices_as_of: None,
+        ..RunMeta::new(
+            "20261130000000-test",
+            "local",
+            Suite::default_suite(),
+            "2026-11-30T00:00:00Z",
+        )
     };
     let mut store = Store::create(root, meta).unwrap();
     {
@@ -596,17 +594,14 @@ fn memory_report(size: &str, rep: u32) -> Report {
 /// repetitions.
 fn sized_run(root: &Path, sizes: usize) -> PathBuf {
     let meta = RunMeta {
-        run_id: format!("20261130000000-{sizes}-sizes"),
-        backend: "local".into(),
-        suite: Suite::default_suite(),
         controller_version: "0.1.0".into(),
-        started_at: "2026-11-30T00:00:00Z".into(),
         status: RunStatus::Complete,
-        finished_at: None,
-        command_line: None,
-        capacity: None,
-        region: None,
-        prices_as_of: None,
+        ..RunMeta::new(
+            format!("20261130000000-{sizes}-sizes"),
+            "local",
+            Suite::default_suite(),
+            "2026-11-30T00:00:00Z",
+        )
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 1..=2 {
@@ -859,17 +854,14 @@ fn chromium_lays_out_every_chart_readably_at_one_size_and_at_ten() {
 /// until-baseline run reports them): what `simulate` replays a profile on.
 fn bucket_run(root: &Path) -> PathBuf {
     let meta = RunMeta {
-        run_id: "20261130000000-bucket".into(),
-        backend: "local".into(),
-        suite: Suite::default_suite(),
         controller_version: "0.1.0".into(),
-        started_at: "2026-11-30T00:00:00Z".into(),
         status: RunStatus::Complete,
-        finished_at: None,
-        command_line: None,
-        capacity: None,
-        region: None,
-        prices_as_of: None,
+        ..RunMeta::new(
+            "20261130000000-bucket",
+            "local",
+            Suite::default_suite(),
+            "2026-11-30T00:00:00Z",
+        )
     };
     let mut store = Store::create(root, meta).unwrap();
     for rep in 1..=2 {
@@ -973,17 +965,14 @@ fn chromium_lays_out_the_history_of_eight_runs_readably() {
     let dirs: Vec<PathBuf> = (1..=8u32)
         .map(|night| {
             let meta = RunMeta {
-                run_id: format!("nightly-{night}"),
-                backend: "ecs".into(),
-                suite: Suite::default_suite(),
                 controller_version: "0.1.0".into(),
-                started_at: format!("2026-11-{night:02}T02:00:00Z"),
                 status: RunStatus::Complete,
-                finished_at: None,
-                command_line: None,
-                capacity: None,
-                region: None,
-                prices_as_of: None,
+                ..RunMeta::new(
+                    format!("nightly-{night}"),
+                    "ecs",
+                    Suite::default_suite(),
+                    format!("2026-11-{night:02}T02:00:00Z"),
+                )
             };
             let mut store = Store::create(tmp.path(), meta).unwrap();
             for rep in 1..=6 {

@@ -211,6 +211,7 @@ streams = 2
 reverse = true
 message = "128K"
 receive_wait = "block"
+send_path = "copy"
 interval = 0.5
 [[test]]
 kind = "tcp-stream"
@@ -272,17 +273,18 @@ endpoint_url = "http://127.0.0.1:5000"
 
 fn meta() -> RunMeta {
     RunMeta {
-        run_id: "20261124210000-full".into(),
-        backend: "ecs".into(),
-        suite: Suite::from_toml(EVERY_KEY).expect("a valid suite"),
-        controller_version: env!("CARGO_PKG_VERSION").into(),
-        started_at: "2026-11-24T21:00:00.000Z".into(),
         status: RunStatus::Complete,
         finished_at: Some("2026-11-24T21:40:00.000Z".into()),
         command_line: Some("fargate-bench run --suite every-key.toml".into()),
         capacity: Some(Capacity::Spot),
         region: Some("ap-northeast-2".into()),
         prices_as_of: Some("2026-11-01".into()),
+        ..RunMeta::new(
+            "20261124210000-full",
+            "ecs",
+            Suite::from_toml(EVERY_KEY).expect("a valid suite"),
+            "2026-11-24T21:00:00.000Z",
+        )
     }
 }
 
