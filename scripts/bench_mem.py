@@ -8,7 +8,9 @@ import sys
 
 RUNS = int(os.environ.get("RUNS", "5"))
 THREADS = [int(t) for t in os.environ.get("THREADS", "1 2").split()]
-MEMPROBE = os.environ.get("MEMPROBE") or os.path.join(os.path.dirname(__file__), "..", "target", "release", "memprobe")
+# The build bench-mem.sh just made: CARGO_TARGET_DIR's, else the workspace's target directory.
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(os.path.dirname(__file__), "..", "target")
+MEMPROBE = os.environ.get("MEMPROBE") or os.path.join(TARGET, "release", "memprobe")
 # likwid-bench -W N:1GB:T spreads 1 GB over the kernel's arrays; give memprobe the same total.
 WORKING_SET = "1GB"
 ARRAY = "320M"  # three arrays of 320 MiB = 1.0 GB

@@ -10,7 +10,10 @@
  * holds sockperf against it, so the goal "0.8x sockperf" can be read against what the kernel
  * itself costs here.
  *
- *   rr_floor tcp|udp SECONDS CLIENT_CPU SERVER_CPU   -> prints "p50_ns N round_trips M"
+ *   rr_floor tcp|udp SECONDS CLIENT_CPU SERVER_CPU         -> "p50_ns N round_trips M"
+ *   rr_floor tcp|udp SECONDS CLIENT_CPU SERVER_CPU split   -> also where the time goes: the
+ *     median duration of each of the four calls (a clock read around each; the round trip
+ *     then grows by those reads), and how many empty receives the server made per round trip
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,8 +31,11 @@
 #define MSG 64
 #define WARMUP 10000
 
-static int server_fd, client_fd, server_cpu;
+static int server_fd, client_fd, server_cpu, split;
 static volatile int done;
+/* split: per round trip, the server's last receive and its send, and its empty receives */
+static long *server_recv, *server_send, *server_empty;
+static size_t server_n, cap;
 
 static long now_ns(void) {
   struct timespec t;
@@ -48,9 +54,22 @@ static void *serve(void *unused) {
   char buf[MSG];
   (void)unused;
   pin(server_cpu);
+  long empty = 0;
   while (!done) {
+    long before = split ? now_ns() : 0;
     ssize_t got = recv(server_fd, buf, MSG, MSG_DONTWAIT);
-    if (got > 0) send(server_fd, buf, (size_t)got, 0);
+    if (got <= 0) {
+      empty++;
+      continue;
+    }
+    long received = split ? now_ns() : 0;
+    send(server_fd, buf, (size_t)got, 0);
+    if (split && server_n < cap) {
+      server_recv[server_n] = received - before;
+      server_send[server_n] = now_ns() - received;
+      server_empty[server_n++] = empty;
+    }
+    empty = 0;
   }
   return NULL;
 }
@@ -62,15 +81,23 @@ static int cmp(const void *a, const void *b) {
 
 static void die(const char *what) { perror(what); exit(2); }
 
+/* Median of v[from..n), sorting it in place. */
+static long median(long *v, size_t from, size_t n) {
+  qsort(v + from, n - from, sizeof *v, cmp);
+  return v[from + (n - from) / 2];
+}
+
 int main(int argc, char **argv) {
-  if (argc != 5 || (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp"))) {
-    fprintf(stderr, "usage: rr_floor tcp|udp SECONDS CLIENT_CPU SERVER_CPU\n");
+  if (argc < 5 || argc > 6 || (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp")) ||
+      (argc == 6 && strcmp(argv[5], "split"))) {
+    fprintf(stderr, "usage: rr_floor tcp|udp SECONDS CLIENT_CPU SERVER_CPU [split]\n");
     return 2;
   }
   int tcp = !strcmp(argv[1], "tcp");
   double seconds = atof(argv[2]);
   int client_cpu = atoi(argv[3]);
   server_cpu = atoi(argv[4]);
+  split = argc == 6;
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t len = sizeof addr;
   if (tcp) {
@@ -93,9 +120,14 @@ int main(int argc, char **argv) {
         connect(client_fd, (void *)&addr, len) || connect(server_fd, (void *)&caddr, clen))
       die("udp sockets");
   }
-  size_t cap = (size_t)(seconds * 1e6) + WARMUP; /* at most one round trip per microsecond */
+  cap = (size_t)(seconds * 1e6) + WARMUP; /* at most one round trip per microsecond */
   long *rtt = malloc(cap * sizeof *rtt);
-  if (!rtt) die("malloc");
+  long *client_send = calloc(cap, sizeof(long)), *client_recv = calloc(cap, sizeof(long));
+  server_recv = calloc(cap, sizeof(long));
+  server_send = calloc(cap, sizeof(long));
+  server_empty = calloc(cap, sizeof(long));
+  if (!rtt || !client_send || !client_recv || !server_recv || !server_send || !server_empty)
+    die("malloc");
   pthread_t server;
   pthread_create(&server, NULL, serve, NULL);
   pin(client_cpu);
@@ -104,12 +136,18 @@ int main(int argc, char **argv) {
   long start = now_ns(), until = start + (long)(seconds * 1e9), sent = start;
   while (sent < until && n < cap) {
     if (send(client_fd, buf, MSG, 0) != MSG) die("send");
+    long sent_back = split ? now_ns() : 0, last_try = 0;
     for (size_t have = 0; have < MSG;) { /* TCP may deliver the answer in pieces */
+      if (split) last_try = now_ns();
       ssize_t got = recv(client_fd, buf + have, MSG - have, MSG_DONTWAIT);
       if (got > 0) have += (size_t)got;
       else if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) die("recv");
     }
     long back = now_ns();
+    if (split) {
+      client_send[n] = sent_back - sent;
+      client_recv[n] = back - last_try;
+    }
     rtt[n++] = back - sent;
     sent = back;
   }
@@ -117,6 +155,13 @@ int main(int argc, char **argv) {
   pthread_join(server, NULL);
   if (n <= WARMUP) { fprintf(stderr, "too few round trips: %zu\n", n); return 1; }
   qsort(rtt + WARMUP, n - WARMUP, sizeof *rtt, cmp);
-  printf("p50_ns %ld round_trips %zu\n", rtt[WARMUP + (n - WARMUP) / 2], n - WARMUP);
+  printf("p50_ns %ld round_trips %zu\n", median(rtt, WARMUP, n), n - WARMUP);
+  if (split && server_n > WARMUP) {
+    long cs = median(client_send, WARMUP, n), cr = median(client_recv, WARMUP, n);
+    long sr = median(server_recv, WARMUP, server_n), ss = median(server_send, WARMUP, server_n);
+    printf("median ns: client send %ld, server receive %ld, server send %ld, client receive "
+           "%ld; the four calls %ld; server empty receives per round trip %ld\n",
+           cs, sr, ss, cr, cs + sr + ss + cr, median(server_empty, WARMUP, server_n));
+  }
   return 0;
 }
