@@ -21,7 +21,7 @@ pub use cgroup::{
 pub use cpu::{clean_model_name, parse_cpu_identity, CpuIdentity, Midr};
 pub use ecs::{fetch_task_metadata, parse_task_metadata, EcsTaskFacts, METADATA_ENV};
 pub use machine::{describe_hypervisor, parse_clocksource, HypervisorClues};
-pub use steal::{parse_steal_ns, read_steal_ns};
+pub use steal::{parse_steal_ns, read_steal_ns, NS_PER_TICK};
 
 /// Machine and container context recorded in every report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

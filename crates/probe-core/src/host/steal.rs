@@ -2,7 +2,7 @@
 //! slowdown no setting inside the guest explains.
 
 /// Nanoseconds per `/proc/stat` tick: `USER_HZ` is 100 on every Linux ABI.
-const NS_PER_TICK: u64 = 10_000_000;
+pub const NS_PER_TICK: u64 = 10_000_000;
 
 /// Steal time of all CPUs together from the text of `/proc/stat` (the eighth counter of the
 /// `cpu` line), in nanoseconds at 10 ms resolution.
