@@ -305,15 +305,23 @@ pub fn row_figures<'a>(summary: &'a Summary) -> Vec<RowFigure<'a>> {
 /// of them ([`Summary::by_generation`]): a median over generations describes none, and each
 /// generation is a host the workload may land on.
 pub fn judged_figures<'a>(summary: &'a Summary) -> Vec<RowFigure<'a>> {
-    let whole = |p: Placement| !summary.split_by_generation(p);
+    figures_split_where(summary, |p| summary.split_by_generation(p))
+}
+
+/// Every row's figures where `split` says no, and each generation's rows instead where it says
+/// yes (a placement with no rows per generation then gives none).
+pub fn figures_split_where<'a>(
+    summary: &'a Summary,
+    split: impl Fn(Placement) -> bool,
+) -> Vec<RowFigure<'a>> {
     let mut out = Vec::new();
     push_rows(
         &mut out,
-        summary.network.iter().filter(|r| whole(r.size)),
-        summary.memory_bandwidth.iter().filter(|r| whole(r.size)),
+        summary.network.iter().filter(|r| !split(r.size)),
+        summary.memory_bandwidth.iter().filter(|r| !split(r.size)),
         None,
     );
-    for g in &summary.by_generation {
+    for g in summary.by_generation.iter().filter(|g| split(g.size)) {
         push_rows(
             &mut out,
             &g.network,

@@ -9,12 +9,18 @@
 //! fail. A row without an interval (fewer than 6 repetitions on a side, a zero in A) is not
 //! judged, and said so; a rule none of whose rows can be judged is refused with the fix, so a
 //! gate never passes only because it could not look.
+//!
+//! Where both runs' items at a placement ran on more than one CPU generation, each generation
+//! both runs have is judged on its own rows instead of the rows over all items: a nightly run
+//! that landed on more of the older generation than the night before moves the all-items
+//! median without anything having regressed, and a regression on one generation can hide in
+//! the mix. Where either run ran on one generation alone, the all-items rows are compared.
 
 use serde::Serialize;
 
 use super::{change, Change, Verdict};
 use crate::error::{BenchError, Result};
-use crate::figure::{row_figures, FigureName, RowFigure};
+use crate::figure::{figures_split_where, FigureName, RowFigure};
 use crate::summary::Summary;
 
 /// Which way a rule watches.
@@ -144,7 +150,12 @@ fn outcome(rule: &Rule, c: &Change) -> Outcome {
 /// [`BenchError::FailIf`] when a run has no row of a rule's figure (naming the figures the
 /// runs have), when no row is in both runs, or when none of a rule's rows can be judged.
 pub fn gate(a: &Summary, b: &Summary, rules: &[Rule]) -> Result<Vec<Checked>> {
-    let (fa, fb) = (row_figures(a), row_figures(b));
+    // Per generation where both runs split a placement by generation, else over all items.
+    let both_split = |p| a.split_by_generation(p) && b.split_by_generation(p);
+    let (fa, fb) = (
+        figures_split_where(a, both_split),
+        figures_split_where(b, both_split),
+    );
     let mut out = Vec::new();
     for rule in rules {
         let bad = |why: String| BenchError::FailIf {
@@ -169,12 +180,14 @@ pub fn gate(a: &Summary, b: &Summary, rules: &[Rule]) -> Result<Vec<Checked>> {
         for &i in &ra {
             let x = &fa[i];
             let Some(y) = rb.iter().map(|&j| &fb[j]).find(|y| {
-                (y.test, &y.what, y.figure, y.placement) == (x.test, &x.what, x.figure, x.placement)
+                (y.test, &y.what, y.figure, y.placement, y.generation)
+                    == (x.test, &x.what, x.figure, x.placement, x.generation)
             }) else {
                 continue;
             };
+            let on = x.generation.map(|g| format!(" on {g}")).unwrap_or_default();
             let c = change(
-                format!("{} at {}", x.name(), x.placement),
+                format!("{} at {}{on}", x.name(), x.placement),
                 x.figure.unit(),
                 x.value,
                 y.value,
@@ -188,7 +201,7 @@ pub fn gate(a: &Summary, b: &Summary, rules: &[Rule]) -> Result<Vec<Checked>> {
         let checked = &out[before..];
         if checked.is_empty() {
             return Err(bad(format!(
-                "no row of {} is in both runs (different sizes or directions)",
+                "no row of {} is in both runs (different sizes, directions or CPU generations)",
                 rule.name
             )));
         }
@@ -335,6 +348,69 @@ mod tests {
         let c = crossed(&a, &b, &["tcp-rr.p99>+10%"]);
         assert_eq!(c, ["tcp-rr p99 at 1x2"]);
         assert!(crossed(&a, &b, &["tcp-rr.p99>+20%"]).is_empty());
+    }
+
+    /// `run` whose items at 1x2 ran on two CPU generations: each generation's stream at its
+    /// own throughput, the all-items row at `all`.
+    fn mixed(id: &str, all: SampleSummary, older: SampleSummary, newer: SampleSummary) -> Summary {
+        let mut doc = run(id, all, seven(1e5, 1.1e5, 1.2e5));
+        let stream = doc.network[0].clone();
+        doc.by_generation = [("Intel Xeon (Skylake)", older), ("AMD EPYC (Genoa)", newer)]
+            .into_iter()
+            .map(|(generation, throughput)| crate::summary::GenerationRows {
+                size: stream.size,
+                generation: generation.into(),
+                items: 7,
+                tasks: 14,
+                network: vec![NetRow {
+                    throughput_bits_per_sec: Some(throughput),
+                    ..stream.clone()
+                }],
+                memory_bandwidth: Vec::new(),
+            })
+            .collect();
+        doc
+    }
+
+    /// Both runs split 1x2 by CPU generation: each generation is judged on its own rows, so a
+    /// night on more of the slower generation is no regression, and one generation's fall is.
+    #[test]
+    fn where_both_runs_ran_on_several_generations_each_is_judged_alone() {
+        let older = || seven(560e6, 600e6, 640e6);
+        let newer = || seven(950e6, 1000e6, 1050e6);
+        let a = mixed("a", seven(950e6, 1000e6, 1050e6), older(), newer());
+        // The mix moved to the older generation: the all-items median fell 40 %.
+        let b = mixed("b", seven(560e6, 600e6, 640e6), older(), newer());
+        let checked = gate(&a, &b, &rules(&["tcp-stream.throughput<-5%"])).unwrap();
+        let metrics: Vec<&str> = checked.iter().map(|c| c.change.metric.as_str()).collect();
+        assert_eq!(
+            metrics,
+            [
+                "tcp-stream client->server throughput at 1x2 on Intel Xeon (Skylake)",
+                "tcp-stream client->server throughput at 1x2 on AMD EPYC (Genoa)",
+            ]
+        );
+        assert!(
+            checked.iter().all(|c| c.outcome == Outcome::Within),
+            "{checked:?}"
+        );
+        // The newer generation fell 40 % on its own: that crosses, named by generation.
+        let fell = mixed(
+            "b",
+            seven(950e6, 1000e6, 1050e6),
+            older(),
+            seven(560e6, 600e6, 640e6),
+        );
+        assert_eq!(
+            crossed(&a, &fell, &["tcp-stream.throughput<-5%"]),
+            ["tcp-stream client->server throughput at 1x2 on AMD EPYC (Genoa)"]
+        );
+        // A run on one generation alone is compared over all items, as before.
+        let single = run("one", seven(560e6, 600e6, 640e6), seven(1e5, 1.1e5, 1.2e5));
+        assert_eq!(
+            crossed(&a, &single, &["tcp-stream.throughput<-5%"]),
+            ["tcp-stream client->server throughput at 1x2"]
+        );
     }
 
     #[test]
