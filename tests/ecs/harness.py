@@ -15,7 +15,9 @@ as CloudWatch Logs may show them. Lines longer than 262,118 bytes are split into
 as the awslogs driver does (CloudWatch Logs caps an event at 256 KiB with 26 bytes overhead).
 """
 import argparse
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -25,6 +27,14 @@ from moto_env import client
 
 PULL_ERROR = "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"
 AWSLOGS_SPLIT = 262_118
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_harness():
+    """A probe's preexec_fn: the kernel kills it when the harness ends, however it ends (the
+    test drops the harness with SIGKILL), as Fargate ends a stopped task's container; it would
+    otherwise outlive the test until its idle timeout."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port():
@@ -40,6 +50,7 @@ class Harness:
         self.logs = client("logs", args.endpoint)
         self.servers = {}  # ENI address -> loopback port
         self.definition_memory = {}  # task definition ARN -> its memory (MiB)
+        self.running = {}  # task ARN -> its probe process, while it runs
         self.lock = threading.Lock()
 
     def trace(self, what):
@@ -140,7 +151,8 @@ class Harness:
         # it was printed.
         self.trace(f"start {arn.split('/')[-1]} {probe} {command[:1]}")
         proc = subprocess.Popen([os.path.join(self.args.bin_dir, probe)] + command, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=die_with_harness)
         streamed, rest = [], []
 
         def follow_stderr():
@@ -152,6 +164,8 @@ class Harness:
                 else:
                     rest.append(line)
 
+        with self.lock:
+            self.running[arn] = proc
         reader = threading.Thread(target=follow_stderr, daemon=True)
         reader.start()
         killer = threading.Timer(600, proc.kill)
@@ -160,6 +174,8 @@ class Harness:
         proc.wait()
         reader.join(timeout=10)
         killer.cancel()
+        with self.lock:
+            self.running.pop(arn, None)
         lines = out.splitlines() + rest
         if proc.returncode == -9:
             lines.append("harness: probe timed out")
@@ -188,6 +204,14 @@ class Harness:
                         seen.add(t["taskArn"])
                         threading.Thread(target=self.play, args=(t,), daemon=True).start()
             time.sleep(0.2)
+        # The test is over: a probe still running (a server whose client never came, a task
+        # the controller stopped) goes with the harness, as Fargate ends a stopped task's
+        # container, instead of waiting out its idle timeout on this machine.
+        with self.lock:
+            left = list(self.running.items())
+        for arn, proc in left:
+            self.trace(f"end {arn.split('/')[-1]}: still running when the harness stopped")
+            proc.kill()
 
 
 def main():
