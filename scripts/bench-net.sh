@@ -8,6 +8,7 @@
 #   PLACEMENT=shared scripts/bench-net.sh   both sides on CPU 0
 #   scripts/bench-net.sh quota busy-poll    only the cases whose names contain these words
 #   QUOTAS=0.25,0.5 scripts/bench-net.sh quota
+#   OURS_ARGS="--send-path copy" scripts/bench-net.sh quota   extra flags for every netprobe client
 #
 # netprobe's tcp-stream splices its sends by default (--send-path auto); the "copying" case holds
 # its copying path, the one iperf3 takes, against iperf3.

@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from cpu_cgroups import CpuCgroups
@@ -22,6 +23,8 @@ NETPROBE = os.environ.get("NETPROBE") or os.path.join(TARGET, "release", "netpro
 CLIENT_CPU, SERVER_CPU = ("0", "1") if PLACEMENT == "split" else ("0", "0")
 # vCPUs per side for the quota cases (each side in its own CPU cgroup).
 QUOTAS = [float(q) for q in os.environ.get("QUOTAS", "0.25,0.5,1").split(",") if q]
+# Extra flags for every netprobe client (OURS_ARGS="--send-path copy": the copying sender).
+OURS_ARGS = os.environ.get("OURS_ARGS", "").split()
 
 # Set while a quota case runs: the cgroup each side's processes go into.
 CGROUPS = {"client": None, "server": None}
@@ -95,7 +98,7 @@ def ours(test, extra):
     srv = Server([NETPROBE, "server", "--bind", "127.0.0.1", "--port", str(port)], port)
     try:
         out = client([NETPROBE, "client", "--server", f"127.0.0.1:{port}", "--test", test,
-                      "-t", str(DURATION), "--json"] + extra)
+                      "-t", str(DURATION), "--json"] + extra + OURS_ARGS)
         return json.loads(out)
     finally:
         srv.stop()
@@ -213,7 +216,6 @@ def rr_floor(proto):
     program on kernel sockets can spend (built with cc on first use)."""
     def run():
         if "binary" not in FLOOR:
-            import tempfile
             here = os.path.dirname(os.path.abspath(__file__))
             binary = os.path.join(tempfile.mkdtemp(prefix="rr-floor-"), "rr_floor")
             subprocess.run(["cc", "-O2", "-pthread", "-o", binary,

@@ -122,12 +122,17 @@ int main(int argc, char **argv) {
   }
   cap = (size_t)(seconds * 1e6) + WARMUP; /* at most one round trip per microsecond */
   long *rtt = malloc(cap * sizeof *rtt);
-  long *client_send = calloc(cap, sizeof(long)), *client_recv = calloc(cap, sizeof(long));
-  server_recv = calloc(cap, sizeof(long));
-  server_send = calloc(cap, sizeof(long));
-  server_empty = calloc(cap, sizeof(long));
-  if (!rtt || !client_send || !client_recv || !server_recv || !server_send || !server_empty)
-    die("malloc");
+  if (!rtt) die("malloc");
+  long *client_send = NULL, *client_recv = NULL;
+  if (split) { /* the per-call record only when asked for */
+    client_send = calloc(cap, sizeof(long));
+    client_recv = calloc(cap, sizeof(long));
+    server_recv = calloc(cap, sizeof(long));
+    server_send = calloc(cap, sizeof(long));
+    server_empty = calloc(cap, sizeof(long));
+    if (!client_send || !client_recv || !server_recv || !server_send || !server_empty)
+      die("calloc");
+  }
   pthread_t server;
   pthread_create(&server, NULL, serve, NULL);
   pin(client_cpu);

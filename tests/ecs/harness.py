@@ -50,7 +50,6 @@ class Harness:
         self.logs = client("logs", args.endpoint)
         self.servers = {}  # ENI address -> loopback port
         self.definition_memory = {}  # task definition ARN -> its memory (MiB)
-        self.running = {}  # task ARN -> its probe process, while it runs
         self.lock = threading.Lock()
 
     def trace(self, what):
@@ -164,8 +163,6 @@ class Harness:
                 else:
                     rest.append(line)
 
-        with self.lock:
-            self.running[arn] = proc
         reader = threading.Thread(target=follow_stderr, daemon=True)
         reader.start()
         killer = threading.Timer(600, proc.kill)
@@ -174,8 +171,6 @@ class Harness:
         proc.wait()
         reader.join(timeout=10)
         killer.cancel()
-        with self.lock:
-            self.running.pop(arn, None)
         lines = out.splitlines() + rest
         if proc.returncode == -9:
             lines.append("harness: probe timed out")
@@ -204,14 +199,6 @@ class Harness:
                         seen.add(t["taskArn"])
                         threading.Thread(target=self.play, args=(t,), daemon=True).start()
             time.sleep(0.2)
-        # The test is over: a probe still running (a server whose client never came, a task
-        # the controller stopped) goes with the harness, as Fargate ends a stopped task's
-        # container, instead of waiting out its idle timeout on this machine.
-        with self.lock:
-            left = list(self.running.items())
-        for arn, proc in left:
-            self.trace(f"end {arn.split('/')[-1]}: still running when the harness stopped")
-            proc.kill()
 
 
 def main():

@@ -345,44 +345,40 @@ fn loss_words(burst: &StageLatency, baseline: &StageLatency) -> String {
 /// Reads the probes of a stream whose `window_ns`-long measured window held `regime`.
 pub fn analyze(series: &ProbeSeries<'_>, regime: &Regime, window_ns: u64) -> LoadedLatency {
     let intervals = intervals(series, window_ns);
-    let whole = |why: String| {
+    // Not measured, over the whole window, with a summary read off that whole stage.
+    let not_measured = |summary: &dyn Fn(&StageLatency) -> String| {
         let rate = match regime {
             Regime::Flat { bits_per_sec, .. } => *bits_per_sec,
             _ => 0.0,
         };
         let s = stage_of((Stage::Whole, 0, window_ns), rate, series, window_ns);
-        let summary = format!(
-            "not measured: {why}; over the whole test p99 {} and {} of probes lost",
-            p99(&s),
-            percent(s.loss_share())
-        );
         LoadedLatency {
             probes_per_sec: series.per_sec,
+            summary: summary(&s),
             stages: vec![s],
             intervals: intervals.clone(),
             verdict: LoadVerdict::NotMeasured,
-            summary,
         }
+    };
+    let whole = |why: String| {
+        not_measured(&|s| {
+            format!(
+                "not measured: {why}; over the whole test p99 {} and {} of probes lost",
+                p99(s),
+                percent(s.loss_share())
+            )
+        })
     };
     // Not one probe back: the path carries no UDP to the port (a firewall or security group),
     // not a limit that drops everything while the stream still flows.
     if !series.rtt_ns.is_empty() && series.rtt_ns.iter().all(Option::is_none) {
-        return LoadedLatency {
-            probes_per_sec: series.per_sec,
-            stages: vec![stage_of(
-                (Stage::Whole, 0, window_ns),
-                0.0,
-                series,
-                window_ns,
-            )],
-            intervals,
-            verdict: LoadVerdict::NotMeasured,
-            summary: format!(
+        return not_measured(&|_| {
+            format!(
                 "not measured: none of {} probes came back: a firewall or security group may \
                  block UDP to the server's data port (allow it between the probes)",
                 series.rtt_ns.len()
-            ),
-        };
+            )
+        });
     }
     let Some(b) = regime.burst_baseline() else {
         return whole(format!(
